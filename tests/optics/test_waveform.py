@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+
+from optics import Quantity, Waveform
+from optics.errors import InvalidWaveform
+
+
+def make(**kw):
+    base = dict(samples=np.linspace(0, 1e-3, 64), sample_rate_hz=64e9)
+    base.update(kw)
+    return Waveform(**base)
+
+
+def test_derived_quantities():
+    wf = make(symbol_rate_baud=2e9)
+    assert wf.n_samples == 64
+    assert wf.samples_per_symbol == pytest.approx(32.0)
+    assert wf.n_symbols == pytest.approx(2.0)
+    assert wf.duration_s == pytest.approx(1e-9)
+    assert wf.time_s[1] - wf.time_s[0] == pytest.approx(1 / 64e9)
+    assert wf.unit == "W"
+
+
+def test_samples_are_read_only_copies():
+    data = np.ones(8)
+    wf = make(samples=data)
+    data[0] = 5.0
+    assert wf.samples[0] == 1.0
+    with pytest.raises(ValueError):
+        wf.samples[0] = 2.0
+
+
+def test_meta_is_read_only():
+    wf = make(meta={"source": "model", "seed": 3})
+    with pytest.raises(TypeError):
+        wf.meta["seed"] = 4
+    assert wf.with_meta(seed=5).meta["seed"] == 5
+    assert wf.meta["seed"] == 3
+
+
+def test_quantity_parsing():
+    assert make(quantity="voltage").quantity is Quantity.VOLTAGE
+    assert make(quantity="A").quantity is Quantity.CURRENT
+    with pytest.raises(ValueError, match="unknown quantity 'furlongs'"):
+        make(quantity="furlongs")
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"samples": []}, "at least 2"),
+        ({"samples": [1.0, np.nan, 2.0]}, "non-finite"),
+        ({"samples": [1.0, np.inf]}, "non-finite"),
+        ({"samples": np.ones((2, 2))}, "1-dimensional"),
+        ({"sample_rate_hz": 0.0}, "sample_rate_hz = 0.0"),
+        ({"sample_rate_hz": -1.0}, "sample_rate_hz"),
+        ({"symbol_rate_baud": 40e9}, "samples per symbol"),
+        ({"symbol_rate_baud": -1.0}, "symbol_rate_baud"),
+        ({"pattern": [0, 1, 4]}, "0..3"),
+        ({"pattern": [0.5, 1]}, "integer"),
+        ({"samples": ["a", "b"]}, "real numbers"),
+    ],
+)
+def test_bad_input_is_named(kw, message):
+    with pytest.raises(InvalidWaveform, match=message):
+        make(**kw)
+
+
+def test_symbol_rate_required_message():
+    with pytest.raises(InvalidWaveform, match="symbol rate"):
+        make().samples_per_symbol
+
+
+def test_pattern_stored_as_uint8():
+    wf = make(pattern=[0, 3, 2, 1])
+    assert wf.pattern.dtype == np.uint8
+    assert list(wf.pattern) == [0, 3, 2, 1]
