@@ -1,0 +1,1 @@
+"""Manufacturing pass/fail station: measurement records, the results store and lot statistics."""

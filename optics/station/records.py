@@ -1,0 +1,203 @@
+"""What a station writes: one :class:`RunRecord` per module run and one
+:class:`MeasurementRecord` per measured value.
+
+The field set follows the OpenHTF measurement model (name, value, unit, limits, outcome)
+extended with what a transceiver line needs for traceability: serial, plan and its hash,
+step, lane, case temperature, margin, instrument identities and the toolkit version.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from optics.errors import InvalidParameter
+
+
+class Outcome(str, enum.Enum):
+    """Outcome of one measurement or of a whole run."""
+
+    PASS = "PASS"
+    FAIL = "FAIL"
+    MARGINAL = "MARGINAL"
+    ERROR = "ERROR"
+    NOT_TESTED = "NOT_TESTED"
+
+    @classmethod
+    def parse(cls, value: Outcome | str) -> Outcome:
+        """Accept an :class:`Outcome` or its name, case-insensitive."""
+        if isinstance(value, Outcome):
+            return value
+        try:
+            return cls(str(value).upper())
+        except ValueError:
+            allowed = ", ".join(o.value for o in cls)
+            raise InvalidParameter(f"unknown outcome {value!r}; allowed: {allowed}") from None
+
+
+class RunStatus(str, enum.Enum):
+    """Life cycle of a run: ``running`` until the runner closes it."""
+
+    RUNNING = "running"
+    COMPLETE = "complete"
+    INCOMPLETE = "incomplete"
+
+
+def plan_hash(text: str | bytes) -> str:
+    """SHA-256 (hex) of a plan file's bytes, stored with every record of a run."""
+    data = text.encode() if isinstance(text, str) else text
+    return hashlib.sha256(data).hexdigest()
+
+
+def now_s() -> float:
+    """Wall-clock time stamp in s since the epoch (UTC)."""
+    return time.time()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RunRecord:
+    """One run of a test plan on one module.
+
+    Parameters
+    ----------
+    run_id : str
+        Unique identifier (a UUID string).
+    serial : str
+        Module serial number as scanned or given.
+    plan_name, plan_hash : str
+        Plan name and SHA-256 of the plan file.
+    station_id : str
+        Name of the station (host name by default).
+    started_at_s : float
+        Start time, s since the epoch.
+    toolkit_version : str
+        Version of this toolkit that took the data.
+    bench : mapping
+        Instrument names to identities (``*IDN?`` replies) and resource strings.
+    status : RunStatus
+        ``running`` until closed; ``complete`` or ``incomplete`` after.
+    outcome : Outcome or None
+        Overall outcome once the run is closed.
+    ended_at_s : float or None
+        End time once closed.
+    pid, host : int, str
+        Process and host that own a running run; a run whose process is gone is incomplete.
+    note : str
+        Why a run ended early, if it did.
+    """
+
+    run_id: str
+    serial: str
+    plan_name: str
+    plan_hash: str
+    station_id: str
+    started_at_s: float
+    toolkit_version: str
+    bench: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    status: RunStatus = RunStatus.RUNNING
+    outcome: Outcome | None = None
+    ended_at_s: float | None = None
+    pid: int = 0
+    host: str = ""
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.serial or not str(self.serial).strip():
+            raise InvalidParameter("serial must be a non-empty string")
+        object.__setattr__(self, "status", RunStatus(self.status))
+        if self.outcome is not None:
+            object.__setattr__(self, "outcome", Outcome.parse(self.outcome))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MeasurementRecord:
+    """One measured value with its limits and outcome.
+
+    ``value`` is ``None`` only for an ERROR record (the step failed before a value existed);
+    ``margin`` is the distance to the nearest limit in the measurement's unit, positive
+    inside the limits.
+    """
+
+    run_id: str
+    serial: str
+    step: str
+    name: str
+    value: float | None
+    unit: str
+    outcome: Outcome
+    lane: int | None = None
+    temperature_c: float | None = None
+    low_limit: float | None = None
+    high_limit: float | None = None
+    margin: float | None = None
+    spec_ref: str = ""
+    verified: bool = True
+    instruments: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    taken_at_s: float = dataclasses.field(default_factory=now_s)
+    message: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "outcome", Outcome.parse(self.outcome))
+        for field in ("value", "low_limit", "high_limit", "margin", "temperature_c"):
+            v = getattr(self, field)
+            if v is not None:
+                v = float(v)
+                if not math.isfinite(v):
+                    raise InvalidParameter(f"{field} of measurement {self.name!r} is {v!r}; it must be finite")
+                object.__setattr__(self, field, v)
+        if self.value is None and self.outcome not in (Outcome.ERROR, Outcome.NOT_TESTED):
+            raise InvalidParameter(
+                f"measurement {self.name!r} has no value but outcome {self.outcome.value}; "
+                "only ERROR or NOT_TESTED records may lack a value"
+            )
+        if (
+            self.low_limit is not None
+            and self.high_limit is not None
+            and self.low_limit > self.high_limit
+        ):
+            raise InvalidParameter(
+                f"measurement {self.name!r}: low_limit {self.low_limit} > high_limit {self.high_limit}"
+            )
+
+
+def judge(
+    value: float,
+    low: float | None,
+    high: float | None,
+    guard_band: float = 0.0,
+) -> tuple[Outcome, float | None]:
+    """Outcome and margin of ``value`` against ``[low, high]``.
+
+    The margin is the distance to the nearest limit (positive inside).  A value inside the
+    limits but closer than ``guard_band`` to one of them is MARGINAL.
+
+    Raises
+    ------
+    InvalidParameter
+        Non-finite value, negative guard band or ``low > high``.
+    """
+    v = float(value)
+    if not math.isfinite(v):
+        raise InvalidParameter(f"value must be finite, got {v!r}")
+    if guard_band < 0:
+        raise InvalidParameter(f"guard_band = {guard_band} must be >= 0")
+    if low is not None and high is not None and low > high:
+        raise InvalidParameter(f"low limit {low} > high limit {high}")
+    margins = []
+    if low is not None:
+        margins.append(v - low)
+    if high is not None:
+        margins.append(high - v)
+    if not margins:
+        return Outcome.PASS, None
+    margin = min(margins)
+    if margin < 0:
+        return Outcome.FAIL, margin
+    if margin < guard_band:
+        return Outcome.MARGINAL, margin
+    return Outcome.PASS, margin

@@ -1,0 +1,75 @@
+import time
+import uuid
+
+import numpy as np
+import pytest
+
+from optics.station.records import MeasurementRecord, Outcome, RunRecord, RunStatus, judge
+from optics.station.stats import cpk, lot_stats
+from optics.station.store import SQLiteStore
+
+
+def add_run(st, serial, values, outcome, hi=3.4, status=RunStatus.COMPLETE, t=None):
+    run = RunRecord(run_id=str(uuid.uuid4()), serial=serial, plan_name="p", plan_hash="h",
+                    station_id="s", started_at_s=t or time.time(), toolkit_version="t")
+    st.begin_run(run)
+    recs = []
+    for lane, v in enumerate(values):
+        o, m = judge(v, None, hi)
+        recs.append(MeasurementRecord(run_id=run.run_id, serial=serial, step="tx", name="tdecq_db",
+                                      value=v, unit="dB", outcome=o, lane=lane, high_limit=hi,
+                                      margin=m))
+    st.add_measurements(recs)
+    if status is not RunStatus.RUNNING:
+        st.end_run(run.run_id, status=status, outcome=outcome)
+    return run
+
+
+def test_cpk_closed_form():
+    # mean 1, sigma 0.5, USL 3.4: (3.4-1)/(1.5) = 1.6 ; two-sided takes the nearer limit
+    assert cpk(1.0, 0.5, None, 3.4) == pytest.approx(1.6)
+    assert cpk(1.0, 0.5, 0.7, 3.4) == pytest.approx(0.2)
+    assert cpk(1.0, 0.0, None, 3.4) is None
+    assert cpk(1.0, 0.5, None, None) is None
+
+
+def test_yield_fpy_and_measurement_stats(tmp_path):
+    rng = np.random.default_rng(7)
+    with SQLiteStore(tmp_path / "lot.sqlite") as st:
+        t0 = time.time()
+        add_run(st, "A", [1.0, 1.5], Outcome.PASS, t=t0)
+        add_run(st, "B", [3.6, 2.0], Outcome.FAIL, t=t0 + 1)       # fails first ...
+        add_run(st, "B", [2.1, 2.0], Outcome.PASS, t=t0 + 2)       # ... passes on retest
+        add_run(st, "C", [3.9, 3.8], Outcome.FAIL, t=t0 + 3)
+        add_run(st, "D", [1.2, 1.1], Outcome.MARGINAL, t=t0 + 4)
+        s = lot_stats(st)
+    assert s.n_modules == 4 and s.n_runs == 5
+    assert s.yield_fraction == pytest.approx(3 / 4)           # A, B (retest), D
+    assert s.first_pass_yield == pytest.approx(2 / 4)         # A, D
+    assert s.module_outcomes == {"A": "PASS", "B": "PASS", "C": "FAIL", "D": "MARGINAL"}
+    (m,) = s.measurements
+    vals = np.array([1.0, 1.5, 3.6, 2.0, 2.1, 2.0, 3.9, 3.8, 1.2, 1.1])
+    assert m.n == vals.size and m.n_fail == 3
+    assert m.mean == pytest.approx(vals.mean())
+    assert m.sigma == pytest.approx(vals.std(ddof=1))
+    assert m.cpk == pytest.approx((3.4 - vals.mean()) / (3 * vals.std(ddof=1)))
+    assert sum(m.histogram_counts) == vals.size
+    d = s.to_dict()
+    assert d["yield"] == pytest.approx(0.75)
+    assert "Cpk" in s.to_text()
+    html = s.to_html()
+    assert html.startswith("<!DOCTYPE html>") and "base64" in html
+
+
+def test_incomplete_run_is_not_a_pass(tmp_path):
+    with SQLiteStore(tmp_path / "lot.sqlite") as st:
+        add_run(st, "A", [1.0], Outcome.PASS, status=RunStatus.INCOMPLETE)
+        s = lot_stats(st)
+    assert s.yield_fraction == 0.0 and s.n_incomplete_runs == 1
+    assert s.module_outcomes["A"] == "INCOMPLETE"
+
+
+def test_empty_store(tmp_path):
+    with SQLiteStore(tmp_path / "lot.sqlite") as st:
+        s = lot_stats(st)
+    assert s.n_modules == 0 and s.yield_fraction is None and s.measurements == ()
