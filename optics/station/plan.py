@@ -1,0 +1,269 @@
+"""Test plans: what a station measures on a product, and against which limits.
+
+A plan is a TOML file, one per product::
+
+    name = "800G-DR8-demo"          # plan name, stored with every record
+    phy = "800GBASE-DR8"            # limits are taken from this PHY table by row name
+    lanes = 8                       # lanes 0 .. lanes-1
+    temperatures_c = [25.0, 70.0]   # case temperatures, in this order
+    guard_band = 0.2                # product guard band on every limit (row unit), default 0
+
+    [[step]]
+    name = "tx"
+    kind = "tx"                     # tx | rx_sensitivity | ddm
+    retries = 1                     # extra attempts of this step group after an ERROR
+    limits = ["average_power_dbm", "oma_outer_dbm", "extinction_ratio_db", "tdecq_db"]
+    guard_bands = { tdecq_db = 0.3 }    # per-limit product guard bands (override)
+    settings = { pattern = "SSPRQ" }    # passed to the step
+
+Each limit names a row of the PHY table (see ``optics phys NAME``); the product guard band
+tightens it (a value inside the guard band is MARGINAL).  Everything is checked when the
+plan is loaded, before any instrument is touched: unknown keys, a limit naming no PHY row,
+a step needing an instrument the bench lacks.  Errors name the file, the key and its line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from optics.errors import ConfigError
+from optics.station.records import plan_hash
+
+#: Instruments each step kind needs on the bench.
+STEP_INSTRUMENTS: Mapping[str, tuple[str, ...]] = {
+    "tx": ("scope", "power_meter"),
+    "rx_sensitivity": ("attenuator", "bert", "power_meter"),
+    "ddm": ("module",),
+}
+
+#: Measurements each step kind produces (limits must be among them).
+STEP_METRICS: Mapping[str, tuple[str, ...]] = {
+    "tx": ("average_power_dbm", "oma_outer_dbm", "extinction_ratio_db", "tdecq_db", "ceq_db",
+           "tdecq_minus_ceq_db", "oma_minus_tdecq_dbm", "rlm"),
+    "rx_sensitivity": ("rx_sensitivity_oma_dbm", "rx_sensitivity_average_dbm"),
+    "ddm": ("module_temperature_c", "supply_voltage_v", "tx_power_dbm", "rx_power_dbm",
+            "laser_bias_a"),
+}
+
+_TOP_KEYS = {"name", "phy", "lanes", "temperatures_c", "guard_band", "step", "description"}
+_STEP_KEYS = {"name", "kind", "retries", "limits", "guard_bands", "settings"}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Step:
+    """One step group of a plan."""
+
+    name: str
+    kind: str
+    retries: int
+    limits: tuple[str, ...]
+    guard_bands: Mapping[str, float]
+    settings: Mapping[str, Any]
+
+    @property
+    def instruments(self) -> tuple[str, ...]:
+        """Bench instruments this step needs."""
+        return STEP_INSTRUMENTS[self.kind]
+
+    def guard_band(self, metric: str, default: float) -> float:
+        """Product guard band for ``metric`` (row unit)."""
+        return float(self.guard_bands.get(metric, default))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TestPlan:
+    """A validated test plan (see the module docstring for the file format)."""
+
+    __test__ = False  # not a pytest test class
+
+    name: str
+    phy: str
+    lanes: int
+    temperatures_c: tuple[float, ...]
+    guard_band: float
+    steps: tuple[Step, ...]
+    path: Path | None
+    sha256: str
+    description: str = ""
+
+    @property
+    def instruments(self) -> tuple[str, ...]:
+        """All bench instruments the plan needs (with ``thermal`` when temperatures are set)."""
+        needed: list[str] = []
+        for s in self.steps:
+            needed.extend(i for i in s.instruments if i not in needed)
+        if self.temperatures_c and "thermal" not in needed:
+            needed.append("thermal")
+        return tuple(needed)
+
+    def check_bench(self, available: Iterable[str]) -> None:
+        """Raise :class:`ConfigError` if a step needs an instrument the bench lacks."""
+        have = set(available)
+        for s in self.steps:
+            missing = [i for i in s.instruments if i not in have]
+            if missing:
+                raise ConfigError(
+                    f"{self.path or 'plan'}: step {s.name!r} (kind {s.kind!r}) needs "
+                    f"instrument(s) {', '.join(missing)} which the bench lacks "
+                    f"(bench has: {', '.join(sorted(have)) or 'nothing'})"
+                )
+        if self.temperatures_c and "thermal" not in have:
+            raise ConfigError(
+                f"{self.path or 'plan'}: temperatures_c is set but the bench has no 'thermal' instrument"
+            )
+
+
+def _line_of(text: str, key: str, *, header: str | None = None, occurrence: int = 0) -> int | None:
+    """1-based line of ``key = ...`` (after the ``occurrence``-th ``[[header]]`` if given)."""
+    lines = text.splitlines()
+    start = 0
+    if header is not None:
+        hits = [i for i, ln in enumerate(lines) if re.match(rf"\s*\[\[\s*{re.escape(header)}\s*\]\]", ln)]
+        if occurrence < len(hits):
+            start = hits[occurrence]
+    pat = re.compile(rf"^\s*{re.escape(key)}\s*=|[{{,]\s*{re.escape(key)}\s*=|\[\s*{re.escape(key)}\s*\]")
+    for i in range(start, len(lines)):
+        if pat.search(lines[i]):
+            return i + 1
+    return start + 1 if header is not None else None
+
+
+def load_plan(
+    path: str | Path,
+    *,
+    phy_rows: Callable[[str], Iterable[str]] | None = None,
+    bench_instruments: Iterable[str] | None = None,
+) -> TestPlan:
+    """Read and validate a plan file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The TOML plan.
+    phy_rows : callable, optional
+        ``phy_rows(phy_name)`` returns the metric names of that PHY's rows (raises for an unknown
+        PHY).  Defaults to the package's PHY tables (:mod:`optics.phy`).
+    bench_instruments : iterable of str, optional
+        Instrument names the bench offers; when given, the plan is checked against them.
+
+    Raises
+    ------
+    ConfigError
+        Unreadable file, TOML syntax, unknown key, bad value, a limit naming no PHY row or a
+        metric the step does not measure, an instrument the bench lacks.  The message names
+        the file, the key and its line.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read plan {path}: {exc.strerror}") from None
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: TOML syntax error: {exc}") from None
+
+    def fail(msg: str, key: str, *, header: str | None = None, occurrence: int = 0) -> ConfigError:
+        line = _line_of(text, key, header=header, occurrence=occurrence)
+        where = f"{path}:{line}" if line else str(path)
+        return ConfigError(f"{where}: {msg}")
+
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise fail(f"unknown key {key!r}; allowed: {', '.join(sorted(_TOP_KEYS))}", key)
+    for key in ("name", "phy", "step"):
+        if key not in data:
+            raise ConfigError(f"{path}: missing required key {key!r}")
+    name, phy = data["name"], data["phy"]
+    if not isinstance(name, str) or not name.strip():
+        raise fail("name must be a non-empty string", "name")
+    if not isinstance(phy, str):
+        raise fail("phy must be a string naming a PHY table", "phy")
+    lanes = data.get("lanes", 1)
+    if isinstance(lanes, bool) or not isinstance(lanes, int) or not 1 <= lanes <= 32:
+        raise fail(f"lanes = {lanes!r} must be an integer in [1, 32]", "lanes")
+    temps = data.get("temperatures_c", [])
+    if not isinstance(temps, list) or not all(
+        isinstance(t, (int, float)) and not isinstance(t, bool) and -60 <= t <= 150 for t in temps
+    ):
+        raise fail(f"temperatures_c = {temps!r} must be a list of numbers in [-60, 150] °C",
+                   "temperatures_c")
+    guard = data.get("guard_band", 0.0)
+    if isinstance(guard, bool) or not isinstance(guard, (int, float)) or guard < 0:
+        raise fail(f"guard_band = {guard!r} must be a number >= 0", "guard_band")
+
+    if phy_rows is None:
+        phy_rows = _package_phy_rows
+    try:
+        rows = set(phy_rows(phy))
+    except Exception as exc:  # unknown PHY: the PHY loader's message suggests names
+        raise fail(f"phy = {phy!r}: {exc}", "phy") from None
+
+    raw_steps = data["step"]
+    if not isinstance(raw_steps, list) or not raw_steps:
+        raise fail("'step' must be one or more [[step]] tables", "step")
+    steps = []
+    names_seen: set[str] = set()
+    for k, st in enumerate(raw_steps):
+        def sfail(msg: str, key: str) -> ConfigError:
+            return fail(f"[[step]] #{k + 1}: {msg}", key, header="step", occurrence=k)
+
+        for key in st:
+            if key not in _STEP_KEYS:
+                raise sfail(f"unknown key {key!r}; allowed: {', '.join(sorted(_STEP_KEYS))}", key)
+        sname = st.get("name")
+        if not isinstance(sname, str) or not sname:
+            raise sfail("name must be a non-empty string", "name")
+        if sname in names_seen:
+            raise sfail(f"duplicate step name {sname!r}", "name")
+        names_seen.add(sname)
+        kind = st.get("kind")
+        if kind not in STEP_INSTRUMENTS:
+            raise sfail(f"kind = {kind!r}; allowed: {', '.join(STEP_INSTRUMENTS)}", "kind")
+        retries = st.get("retries", 0)
+        if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
+            raise sfail(f"retries = {retries!r} must be an integer in [0, 10]", "retries")
+        limits = st.get("limits", [])
+        if not isinstance(limits, list) or not all(isinstance(x, str) for x in limits):
+            raise sfail("limits must be a list of PHY row names", "limits")
+        for lim in limits:
+            if lim not in STEP_METRICS[kind]:
+                raise sfail(
+                    f"limit {lim!r} is not measured by a {kind!r} step; it measures: "
+                    f"{', '.join(STEP_METRICS[kind])}", "limits")
+            if lim not in rows:
+                raise sfail(f"limit {lim!r} names no row of PHY {phy}; its rows: "
+                            f"{', '.join(sorted(rows))}", "limits")
+        gbs = st.get("guard_bands", {})
+        if not isinstance(gbs, dict):
+            raise sfail("guard_bands must be a table of limit name = number", "guard_bands")
+        for key, val in gbs.items():
+            if key not in limits:
+                raise sfail(f"guard band for {key!r}, which is not among this step's limits", key)
+            if isinstance(val, bool) or not isinstance(val, (int, float)) or val < 0:
+                raise sfail(f"guard band {key} = {val!r} must be a number >= 0", key)
+        settings = st.get("settings", {})
+        if not isinstance(settings, dict):
+            raise sfail("settings must be a table", "settings")
+        steps.append(Step(name=sname, kind=kind, retries=retries, limits=tuple(limits),
+                          guard_bands=dict(gbs), settings=dict(settings)))
+
+    plan = TestPlan(name=name, phy=phy, lanes=lanes, temperatures_c=tuple(float(t) for t in temps),
+                    guard_band=float(guard), steps=tuple(steps), path=path, sha256=plan_hash(raw),
+                    description=str(data.get("description", "")))
+    if bench_instruments is not None:
+        plan.check_bench(bench_instruments)
+    return plan
+
+
+def _package_phy_rows(phy: str) -> Iterable[str]:
+    from optics.phy import load_phy  # the PHY tables of this package
+
+    spec = load_phy(phy)
+    return [row.metric for row in spec.rows]

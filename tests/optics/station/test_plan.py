@@ -1,0 +1,88 @@
+import textwrap
+
+import pytest
+
+from optics.errors import ConfigError
+from optics.station.plan import load_plan
+
+ROWS = {"800GBASE-DR8": ["average_power_dbm", "oma_outer_dbm", "extinction_ratio_db", "tdecq_db",
+                          "rx_sensitivity_oma_dbm"]}
+
+
+def phy_rows(name):
+    if name not in ROWS:
+        raise KeyError(f"unknown PHY {name!r}; did you mean 800GBASE-DR8?")
+    return ROWS[name]
+
+
+GOOD = textwrap.dedent(
+    """\
+    name = "dr8"
+    phy = "800GBASE-DR8"
+    lanes = 8
+    temperatures_c = [25.0, 70.0]
+    guard_band = 0.2
+
+    [[step]]
+    name = "tx"
+    kind = "tx"
+    retries = 1
+    limits = ["average_power_dbm", "tdecq_db"]
+    guard_bands = { tdecq_db = 0.3 }
+
+    [[step]]
+    name = "rx"
+    kind = "rx_sensitivity"
+    limits = ["rx_sensitivity_oma_dbm"]
+    settings = { ber_threshold = 2.4e-4 }
+    """
+)
+
+
+def write(tmp_path, text):
+    p = tmp_path / "plan.toml"
+    p.write_text(text)
+    return p
+
+
+def test_good_plan(tmp_path):
+    plan = load_plan(write(tmp_path, GOOD), phy_rows=phy_rows)
+    assert plan.lanes == 8 and plan.temperatures_c == (25.0, 70.0)
+    tx, rx = plan.steps
+    assert tx.guard_band("tdecq_db", plan.guard_band) == 0.3
+    assert tx.guard_band("average_power_dbm", plan.guard_band) == 0.2
+    assert rx.settings["ber_threshold"] == 2.4e-4
+    assert set(plan.instruments) == {"scope", "power_meter", "attenuator", "bert", "thermal"}
+    assert len(plan.sha256) == 64
+
+
+@pytest.mark.parametrize(
+    "old, new, match",
+    [
+        ("lanes = 8", "lanez = 8", r"plan.toml:3: unknown key 'lanez'"),
+        ('kind = "rx_sensitivity"', 'kind = "rx_sensitivity"\nbogus = 1', r"plan.toml:17: \[\[step\]\] #2: unknown key 'bogus'"),
+        ('limits = ["rx_sensitivity_oma_dbm"]', 'limits = ["tdecq_db"]', r"plan.toml:17: .*'tdecq_db' is not measured by a 'rx_sensitivity' step"),
+        ('"average_power_dbm", "tdecq_db"]', '"average_power_dbm", "rlm"]', r"plan.toml:11: .*'rlm' names no row of PHY 800GBASE-DR8"),
+        ('phy = "800GBASE-DR8"', 'phy = "800GBASE-DR"', r"plan.toml:2: phy = '800GBASE-DR'.*did you mean"),
+        ("lanes = 8", "lanes = 0", r"lanes = 0 must be an integer in \[1, 32\]"),
+        ("retries = 1", "retries = -1", r"plan.toml:10: .*retries = -1"),
+        ('kind = "tx"', 'kind = "eye"', r"kind = 'eye'; allowed"),
+    ],
+)
+def test_bad_plans_name_file_key_and_line(tmp_path, old, new, match):
+    assert old in GOOD
+    with pytest.raises(ConfigError, match=match):
+        load_plan(write(tmp_path, GOOD.replace(old, new, 1)), phy_rows=phy_rows)
+
+
+def test_bench_lacking_an_instrument(tmp_path):
+    with pytest.raises(ConfigError, match=r"step 'rx'.*needs instrument\(s\) bert"):
+        load_plan(write(tmp_path, GOOD), phy_rows=phy_rows,
+                  bench_instruments=["scope", "power_meter", "attenuator", "thermal"])
+
+
+def test_syntax_error_and_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="TOML syntax error"):
+        load_plan(write(tmp_path, "name = \n"), phy_rows=phy_rows)
+    with pytest.raises(ConfigError, match="cannot read plan"):
+        load_plan(tmp_path / "nope.toml", phy_rows=phy_rows)
