@@ -1,0 +1,208 @@
+"""Tests of models.power: module power, energy per bit, TEC and ring-heater models.
+
+Second paths: per-bit figures summed by hand from the parameters; the Peltier COP written
+out here from Goldsmid's closed form; the ring-heater table of the reference file (§6);
+the industry module powers of the reference file (§5).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from models.power import (  # noqa: E402
+    ARCHITECTURES,
+    BLOCKS,
+    LaserParams,
+    ModulePowerParams,
+    PowerBreakdown,
+    RingHeaterParams,
+    TecParams,
+    module_power,
+    plot_breakdowns,
+    preset_params,
+    ring_heater_power_w,
+    tec_cop_max,
+    tec_power_w,
+)
+from optics.errors import InvalidParameter, InvalidType  # noqa: E402
+
+
+def _per_bit_by_hand(p: ModulePowerParams, n_lanes: int, rate: float) -> float:
+    """Sum of each block's own pJ/bit figure, written from the parameters (no TEC)."""
+    agg = n_lanes * rate
+    n_lasers = math.ceil(n_lanes / p.laser.lanes_per_laser)
+    laser = n_lasers * p.laser.optical_power_w / p.laser.wall_plug_efficiency / agg * 1e12
+    on_module = (
+        p.driver_energy_pj_per_bit
+        + p.tia_energy_pj_per_bit
+        + p.dsp_energy_pj_per_bit
+        + p.modulator_bias_w_per_lane / rate * 1e12
+        + p.heater_power_w_per_lane / rate * 1e12
+        + p.controller_w / agg * 1e12
+        + (0.0 if p.laser.external else laser)
+    )
+    conversion = on_module * (1 / p.conversion_efficiency - 1)
+    return on_module + conversion + (laser if p.laser.external else 0.0)
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+@pytest.mark.parametrize("n_lanes, rate", [(8, 100e9), (4, 106.25e9), (8, 200e9), (5, 50e9)])
+def test_energy_per_bit_two_paths(arch, n_lanes, rate):
+    b = module_power(arch, n_lanes=n_lanes, lane_rate_bps=rate)
+    assert b.energy_pj_per_bit == pytest.approx(b.total_w / (n_lanes * rate) * 1e12, rel=1e-12)
+    assert b.energy_pj_per_bit == pytest.approx(sum(b.blocks_pj_per_bit.values()), rel=1e-12)
+    assert b.energy_pj_per_bit == pytest.approx(_per_bit_by_hand(preset_params(arch), n_lanes, rate), rel=1e-12)
+    assert set(b.blocks_w) == set(BLOCKS)
+    assert all(v >= 0 for v in b.blocks_w.values())
+
+
+def test_800g_dsp_module_in_realistic_range():
+    # reference §5: 800G pluggable 14-16 W (Broadcom) [S]; 13-14 W with 5 nm DSP, 12 W claimed [S2]
+    b7 = module_power("dsp", n_lanes=8, lane_rate_bps=100e9, dsp_node="7nm")
+    b5 = module_power("dsp", n_lanes=8, lane_rate_bps=100e9, dsp_node="5nm")
+    assert 12.0 <= b7.total_w <= 18.0
+    assert 11.5 <= b5.total_w <= 15.0 and b5.total_w < b7.total_w
+    # the DSP is "about 50 %" of a DSP module [S] (Nagarajan, JLT 2021)
+    assert 0.4 <= b7.blocks_w["dsp"] / b7.total_w <= 0.6
+    # 1.6T DR8 with a 5 nm DSP: "25-30 W" [S2]
+    b16 = module_power("dsp", n_lanes=8, lane_rate_bps=200e9, dsp_node="5nm")
+    assert 20.0 <= b16.total_w <= 32.0
+
+
+def test_lpo_and_cpo_below_dsp():
+    dsp = module_power("dsp")
+    lpo = module_power("lpo")
+    cpo = module_power("cpo")
+    assert lpo.total_w < dsp.total_w and lpo.blocks_w["dsp"] == 0.0
+    # 800G LPO 5-8 W [S2] (gazettabyte)
+    assert 5.0 <= lpo.total_w <= 8.0
+    # CPO 5.5 W per 800G = 6.9 pJ/bit (Broadcom) [S], ~5.6 pJ/bit (NVIDIA): allow 3-8 pJ/bit
+    assert 3.0 <= cpo.energy_pj_per_bit <= 8.0
+    assert cpo.energy_pj_per_bit < lpo.energy_pj_per_bit < dsp.energy_pj_per_bit
+    assert cpo.off_module == ("laser", "tec")
+    assert cpo.module_w == pytest.approx(cpo.total_w - cpo.blocks_w["laser"])
+
+
+def test_tec_zero_when_uncooled_and_rising_with_delta_t():
+    base = preset_params("dsp")
+    assert module_power(base, tec_delta_t_k=40.0).blocks_w["tec"] == 0.0  # not cooled
+    cooled = dataclasses.replace(base, tec=TecParams(cooled=True))
+    dts = np.arange(0.0, 61.0, 5.0)
+    p = np.array([module_power(cooled, tec_delta_t_k=dt).blocks_w["tec"] for dt in dts])
+    assert p[0] == 0.0
+    assert np.all(np.diff(p) > 0)
+
+
+def test_tec_cop_against_goldsmid_closed_form():
+    # COP at optimum current: (T_c/dT) (g - T_h/T_c) / (g + 1), g = sqrt(1 + Z T_m)  (Goldsmid 2010)
+    z, th, dt = 2.4e-3, 343.15, 30.0
+    tc = th - dt
+    g = math.sqrt(1 + z * (th + tc) / 2)
+    cop = (tc / dt) * (g - th / tc) / (g + 1)
+    assert tec_cop_max(dt, hot_side_c=70.0, figure_of_merit_per_k=z) == pytest.approx(cop, rel=1e-12)
+    tec = TecParams(cooled=True, delta_t_k=dt, cop_fraction=0.5, heat_leak_w_per_k=0.01)
+    assert tec_power_w(0.8, tec) == pytest.approx((0.8 + 0.3) / (0.5 * cop), rel=1e-12)
+    # beyond dT_max ~ Z T_c^2 / 2 (about 100 K here) the cooler cannot pump: a clear error
+    with pytest.raises(InvalidParameter, match="beyond the TEC's reach"):
+        tec_cop_max(120.0)
+    with pytest.raises(InvalidParameter, match="delta_t_k"):
+        TecParams(cooled=True, delta_t_k=-5.0)
+
+
+def test_tec_heat_load_is_laser_dissipation():
+    p = dataclasses.replace(preset_params("dsp"), tec=TecParams(cooled=True, delta_t_k=25.0))
+    b = module_power(p, n_lanes=8)
+    n_lasers = 2
+    heat = n_lasers * (0.1 / 0.2 - 0.1) + 0.01 * 25.0
+    expected = heat / (0.5 * tec_cop_max(25.0))
+    assert b.blocks_w["tec"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_ring_heater_linear_with_documented_slope():
+    # reference §6: 70 K x 0.07 nm/K = 4.9 nm -> 49 mW at 0.1 nm/mW, 19.6 mW at 0.25 nm/mW
+    p = RingHeaterParams(ring_shift_nm_per_k=0.07, heater_efficiency_nm_per_mw=0.1, park_temperature_c=85.0)
+    assert ring_heater_power_w(15.0, p) == pytest.approx(0.049, rel=1e-12)
+    p25 = dataclasses.replace(p, heater_efficiency_nm_per_mw=0.25)
+    assert ring_heater_power_w(15.0, p25) == pytest.approx(0.0196, rel=1e-12)
+    t = np.linspace(0.0, 85.0, 18)
+    w = ring_heater_power_w(t, p)
+    slope = np.polyfit(t, w, 1)[0]
+    assert slope == pytest.approx(-0.07 / 0.1 * 1e-3, rel=1e-9)  # -0.7 mW/K
+    assert p.slope_w_per_k == pytest.approx(-0.7e-3, rel=1e-12)
+    assert np.max(np.abs(w - np.polyval(np.polyfit(t, w, 1), t))) < 1e-12  # exactly linear
+    # a co-drifting uncooled DFB (0.09 nm/K) reverses the need: park at the coldest point
+    dfb = RingHeaterParams(laser_shift_nm_per_k=0.09, park_temperature_c=0.0)
+    assert ring_heater_power_w(70.0, dfb) == pytest.approx(70 * 0.02 / 0.1 * 1e-3, rel=1e-12)
+
+
+def test_ring_heater_beyond_range_raises():
+    p = RingHeaterParams(tuning_range_nm=4.9, park_temperature_c=85.0)
+    lo, hi = p.temperature_range_c()
+    assert lo == pytest.approx(15.0) and hi == pytest.approx(85.0)
+    assert ring_heater_power_w(15.0, p) == pytest.approx(0.049)
+    with pytest.raises(InvalidParameter, match="tuning range"):
+        ring_heater_power_w(14.0, p)
+    with pytest.raises(InvalidParameter, match="heaters only heat"):
+        ring_heater_power_w(np.array([20.0, 90.0]), p)
+
+
+def test_heater_and_laser_drive_are_inputs():
+    b0 = module_power("cpo")
+    b1 = module_power("cpo", heater_power_w_per_lane=ring_heater_power_w(15.0))
+    assert b1.blocks_w["ring_heater"] == pytest.approx(8 * 0.049)
+    assert b1.total_w > b0.total_w
+    b2 = module_power("dsp", laser_bias_current_a=0.3, laser_forward_voltage_v=1.6)
+    assert b2.blocks_w["laser"] == pytest.approx(2 * 0.3 * 1.6)
+    b3 = module_power("dsp", laser_optical_power_w=0.05)
+    assert b3.blocks_w["laser"] == pytest.approx(2 * 0.05 / 0.2)
+
+
+def test_to_dict_and_plot():
+    b = module_power("dsp")
+    d = b.to_dict()
+    assert d["total_w"] == pytest.approx(sum(d["blocks_w"].values()))
+    assert d["aggregate_rate_bps"] == 800e9 and d["architecture"] == "dsp"
+    ax = b.plot()
+    assert ax.get_ylabel() == "power (W)"
+    ax2 = plot_breakdowns([module_power(a) for a in ARCHITECTURES], per_bit=True)
+    heights = [p.get_height() for p in ax2.patches]
+    assert sum(heights) == pytest.approx(sum(module_power(a).energy_pj_per_bit for a in ARCHITECTURES))
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_power_rejects_bad_input():
+    with pytest.raises(InvalidParameter, match="allowed: dsp, lpo, cpo"):
+        module_power("coherent")
+    with pytest.raises(InvalidParameter, match="dsp_node"):
+        module_power("dsp", dsp_node="10nm")
+    with pytest.raises(InvalidParameter, match="n_lanes"):
+        module_power("dsp", n_lanes=0)
+    with pytest.raises(InvalidParameter, match="lane_rate_bps"):
+        module_power("dsp", lane_rate_bps=0.0)
+    with pytest.raises(InvalidParameter, match="no DSP"):
+        dataclasses.replace(preset_params("lpo"), dsp_energy_pj_per_bit=5.0)
+    with pytest.raises(InvalidParameter, match="external"):
+        dataclasses.replace(preset_params("cpo"), laser=LaserParams(optical_power_w=0.1, wall_plug_efficiency=0.2))
+    with pytest.raises(InvalidParameter, match="wall_plug_efficiency"):
+        LaserParams(optical_power_w=0.1, wall_plug_efficiency=1.5)
+    with pytest.raises(InvalidParameter, match="both"):
+        LaserParams(optical_power_w=0.1, wall_plug_efficiency=0.2, bias_current_a=0.2)
+    with pytest.raises(InvalidParameter, match="below the optical output"):
+        LaserParams(optical_power_w=0.1, wall_plug_efficiency=0.2, bias_current_a=0.01, forward_voltage_v=1.5)
+    with pytest.raises(TypeError):
+        TecParams(coolled=True)  # typo'd keyword
+    with pytest.raises(InvalidType):
+        module_power(42)
+    with pytest.raises(InvalidParameter, match="heater_power_w_per_lane"):
+        module_power("cpo", heater_power_w_per_lane=-0.01)
+    assert isinstance(module_power("lpo"), PowerBreakdown)
