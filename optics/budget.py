@@ -1,0 +1,666 @@
+"""Optical link budgets of an IEEE 802.3 PHY: the standard's allocations and closed-form physics.
+
+A budget is a ledger from transmitter OMA to receiver sensitivity; the margin (dB) is
+
+    margin = P_tx,OMA - channel insertion loss - penalties - receiver sensitivity.
+
+Two columns are computed side by side:
+
+**Standard allocations** (:func:`standard_budget`).  The worst compliant transmitter launches
+OMA_outer = (OMA - TDECQ)_min + TDECQ_max (e.g. 400GBASE-DR4: -2.2 + 3.4 = 1.2 dBm); the channel
+loses fibre attenuation × reach + connections; the MPI/DGD allocation is subtracted; the
+receiver must work at the stressed sensitivity (measured with SECQ = TDECQ_max, so the TDECQ
+allocation sits inside it).  Dispersion, RIN and ER penalties are not separate allocations in
+802.3: TDECQ is measured through fibre at the dispersion extremes with the ORL applied, and the
+OMA - TDECQ floor depends on ER.  At the PHY's reach and default allocations the margin is ~0.
+
+**Physics** (a pluggable provider; default :class:`ClosedFormPhysics`).  Closed-form penalty
+estimates, each documented where it is computed: ER (OMA vs average power), dispersion
+(small-signal power fading at the Nyquist frequency), RIN and MPI (Q degradation by added
+Gaussian noise), the transmitter's own eye closure, and a thermal-noise-limited receiver.
+A provider is any callable ``provider(spec, conditions) -> BudgetColumn``; the link models in
+``models/`` can replace the closed forms without touching this module.
+
+Examples
+--------
+>>> b = link_budget("400GBASE-DR4", reach_m=500.0)
+>>> abs(b.standard.margin_db) < 1e-9
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from scipy import integrate, special
+
+from optics import validate
+from optics.errors import InvalidParameter, SpecError
+from optics.phy import PhySpec, load_phy
+from optics.phy.dispersion import LAMBDA0_RANGE_NM, dispersion_limits, dispersion_ps_per_nm_km
+
+C_M_PER_S = 299_792_458.0
+#: Reference temperature of the physics assumptions, °C.
+T_REF_C = 25.0
+
+
+# --------------------------------------------------------------------------------------
+# closed forms
+# --------------------------------------------------------------------------------------
+def q_inverse_for_ser(ser: float) -> float:
+    """Q_t with 1.5·Q(Q_t) = SER (Gray PAM4, equally spaced levels).
+
+    >>> round(q_inverse_for_ser(4.8e-4), 4)
+    3.4141
+    """
+    ser = validate.in_range("ser", ser, 0.0, 1.5, low_inclusive=False, high_inclusive=False)
+    return float(math.sqrt(2.0) * special.erfcinv(2.0 * ser / 1.5))
+
+
+def bt4_noise_bandwidth_hz(f3db_hz: float) -> float:
+    """Noise-equivalent bandwidth of the 4th-order Bessel-Thomson reference receiver, Hz.
+
+    ENBW = ∫0^∞ |H(f)|² df for H(y) = 105/(105 + 105y + 45y² + 10y³ + y⁴), y = j·2.1139·f/f3dB
+    (802.3 reference receiver, 121.8.5 / reference notes §2.1).  About 1.046·f3dB.
+    """
+    f3db_hz = validate.positive("f3db_hz", f3db_hz, "Hz")
+    k = 2.113917674904216  # -3 dB point of the delay-normalised BT4
+
+    def h2(x: float) -> float:
+        y = 1j * k * x
+        return abs(105.0 / (105.0 + 105.0 * y + 45.0 * y**2 + 10.0 * y**3 + y**4)) ** 2
+
+    val = integrate.quad(h2, 0.0, 1.0)[0] + integrate.quad(h2, 1.0, np.inf, limit=200)[0]
+    return float(val * f3db_hz)
+
+
+def er_penalty_db(extinction_ratio_db: float) -> float:
+    """OMA lost to a finite extinction ratio at fixed average power, relative to infinite ER, dB.
+
+    OMA = 2·P_ave·(ER − 1)/(ER + 1) (ER linear), so the penalty is 10·log10((ER + 1)/(ER − 1)).
+    Source: standard OMA/ER relations (e.g. Agrawal, *Fiber-Optic Communication Systems*, §5.4).
+
+    >>> round(er_penalty_db(5.0), 3)
+    2.844
+    """
+    er_db = validate.positive("extinction_ratio_db", extinction_ratio_db, "dB")
+    er = 10.0 ** (er_db / 10.0)
+    return 10.0 * math.log10((er + 1.0) / (er - 1.0))
+
+
+def noise_penalty_db(relative_variance: float, q_t: float) -> float | None:
+    """Optical power penalty of added Gaussian noise proportional to the signal, dB.
+
+    With noise σ_x = OMA·sqrt(relative_variance) on each level and the PAM4 decision distance
+    OMA/6, keeping Q = Q_t needs OMA² (1/36 − Q_t²·v) = Q_t²·σ_rx², i.e.
+
+        penalty = −5·log10(1 − 36·Q_t²·v).
+
+    This is the PAM4 form of the RIN penalty of Agrawal §5.4.5 (−5·log10(1 − r²Q²) for NRZ).
+    Returns None when 36·Q_t²·v >= 1 (no power overcomes the noise: an error floor).
+    """
+    v = validate.non_negative("relative_variance", relative_variance)
+    x = 36.0 * q_t**2 * v
+    if x >= 1.0:
+        return None
+    return -5.0 * math.log10(1.0 - x)
+
+
+def rin_relative_variance(rin_db_per_hz: float, noise_bandwidth_hz: float) -> float:
+    """σ²/OMA² of RIN_OMA integrated over the receiver noise bandwidth: 10^(RIN/10)·B_n."""
+    rin = validate.real("rin_db_per_hz", rin_db_per_hz)
+    return 10.0 ** (rin / 10.0) * validate.positive("noise_bandwidth_hz", noise_bandwidth_hz, "Hz")
+
+
+def mpi_relative_variance(crosstalk_db: float, extinction_ratio_db: float) -> float:
+    """σ²/OMA² of multi-path interference beat noise on the top level (Gaussian approximation).
+
+    Two fields of power P and X·P with random phase beat to an intensity noise of variance
+    2·X·P² (Gimlett & Cheung, J. Lightwave Technol. 7(6), 1989).  On the top PAM4 level
+    P3 = OMA·ER/(ER − 1), so σ²/OMA² = 2·X·(ER/(ER − 1))².  The Gaussian approximation is
+    pessimistic: the real beat noise is bounded.
+    """
+    x = 10.0 ** (validate.real("crosstalk_db", crosstalk_db) / 10.0)
+    er = 10.0 ** (validate.positive("extinction_ratio_db", extinction_ratio_db, "dB") / 10.0)
+    return 2.0 * x * (er / (er - 1.0)) ** 2
+
+
+def dispersion_fading_penalty_db(
+    dispersion_ps_per_nm: float, wavelength_m: float, frequency_hz: float, chirp_alpha: float = 0.0
+) -> float | None:
+    """Eye-amplitude penalty of fibre dispersion from small-signal power fading, dB.
+
+    An intensity-modulated carrier through fibre of accumulated dispersion D·L has the response
+    H(f) = cos θ − α·sin θ with θ = π·λ²·D·L·f²/c (Devaux et al., J. Lightwave Technol. 11(12),
+    1993; reference notes silicon-photonics §4; α sign conventions differ).  Evaluated at the
+    Nyquist frequency baud/2 and without equalization, the penalty −10·log10|H| (photocurrent
+    ∝ optical power) is a conservative ISI estimate.  Returns None at or past the first notch.
+    """
+    dl_s_per_m = validate.real("dispersion_ps_per_nm", dispersion_ps_per_nm) * 1e-12 / 1e-9
+    lam = validate.positive("wavelength_m", wavelength_m, "m")
+    f = validate.non_negative("frequency_hz", frequency_hz, "Hz")
+    theta = math.pi * lam**2 * dl_s_per_m * f**2 / C_M_PER_S
+    if abs(theta) >= math.pi / 2:
+        return None
+    h = math.cos(theta) - validate.real("chirp_alpha", chirp_alpha) * math.sin(theta)
+    if h <= 0.0:
+        return None
+    return -10.0 * math.log10(h)
+
+
+# --------------------------------------------------------------------------------------
+# ledger objects
+# --------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LinkConditions:
+    """Where the link runs: reach, connectors, temperature and fibre loss.
+
+    Parameters
+    ----------
+    reach_m : float
+        Fibre length, m (>= 0).
+    connectors : int or None
+        Number of connections; None uses the standard's total connection allocation.
+    temperature_c : float
+        Module case temperature, °C (-40..125); used by the physics column only.
+    fiber_attenuation_db_per_km, connector_loss_db : float or None
+        Override the PHY's budget allocations (None = PHY file values).
+    """
+
+    reach_m: float
+    connectors: int | None = None
+    temperature_c: float = T_REF_C
+    fiber_attenuation_db_per_km: float | None = None
+    connector_loss_db: float | None = None
+
+    def __post_init__(self) -> None:
+        validate.non_negative("reach_m", self.reach_m, "m")
+        if self.connectors is not None:
+            validate.integer("connectors", self.connectors, 0, 100)
+        validate.in_range("temperature_c", self.temperature_c, -40.0, 125.0, unit="°C")
+        if self.fiber_attenuation_db_per_km is not None:
+            validate.non_negative("fiber_attenuation_db_per_km", self.fiber_attenuation_db_per_km, "dB/km")
+        if self.connector_loss_db is not None:
+            validate.non_negative("connector_loss_db", self.connector_loss_db, "dB")
+
+
+@dataclasses.dataclass(frozen=True)
+class BudgetItem:
+    """One ledger line: a power (dBm, sign +1), a loss or penalty (dB, sign −1) or info (sign 0).
+
+    ``value`` is None when a penalty is unbounded (an error floor or a dispersion notch).
+    """
+
+    name: str
+    label: str
+    value: float | None
+    unit: str
+    sign: int
+    basis: str
+    verified: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class BudgetColumn:
+    """A ledger and its margin (dB); ``margin_db`` is None when a penalty is unbounded."""
+
+    method: str
+    items: tuple[BudgetItem, ...]
+    margin_db: float | None
+    notes: tuple[str, ...] = ()
+
+    def item(self, name: str) -> BudgetItem:
+        """The ledger line called ``name``."""
+        for it in self.items:
+            if it.name == name:
+                return it
+        raise InvalidParameter(f"no budget item {name!r}; items: {', '.join(i.name for i in self.items)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {"method": self.method, "margin_db": self.margin_db, "notes": list(self.notes),
+                "items": [dataclasses.asdict(i) for i in self.items]}
+
+
+def _margin(items: Sequence[BudgetItem]) -> float | None:
+    total = 0.0
+    for it in items:
+        if it.sign == 0:
+            continue
+        if it.value is None:
+            return None
+        total += it.sign * it.value
+    return total
+
+
+def _shown(x: float) -> float:
+    """For display only: print rounding noise around zero as 0.000, not -0.000."""
+    return 0.0 if abs(x) < 5e-4 else x
+
+
+PhysicsProvider = Callable[[PhySpec, LinkConditions], BudgetColumn]
+
+
+# --------------------------------------------------------------------------------------
+# standard allocations
+# --------------------------------------------------------------------------------------
+def _single(spec: PhySpec, metric: str, side: str) -> float:
+    for r in spec.rows_for(metric):
+        b = getattr(r, side)
+        if isinstance(b, float) and not r.proposal:
+            return b
+    raise SpecError(f"{spec.name}: no numeric {side} row for {metric}; a standard budget needs it")
+
+
+def worst_case_tx_oma_dbm(spec: PhySpec) -> float:
+    """Lowest OMA_outer a compliant transmitter may launch: at TDECQ max, over the ER cases, dBm.
+
+    max(OMA_outer min, (OMA − TDECQ) min + TDECQ max), minimised over ER = ER_min and ER → large
+    (for the ER-dependent floors).  400GBASE-DR4: max(max(−0.8, −2.2 + 3.4), −2.2 + 3.4) = 1.2 dBm.
+
+    Raises
+    ------
+    SpecError
+        If the PHY has no TDECQ max or no OMA rows.
+    """
+    tdecq_max = _single(spec, "tdecq_db", "max")
+    er_cases = [40.0]
+    try:
+        er_cases.append(_single(spec, "extinction_ratio_db", "min"))
+    except SpecError:
+        pass
+    floors = []
+    for er in er_cases:
+        vals = {"tdecq_db": tdecq_max, "extinction_ratio_db": er}
+        cands = []
+        for metric, add in (("oma_outer_dbm", 0.0), ("oma_minus_tdecq_dbm", tdecq_max)):
+            for r in spec.rows_for(metric):
+                if r.min is not None and not r.proposal:
+                    cands.append(r.bounds(vals)[0] + add)
+        if not cands:
+            raise SpecError(f"{spec.name}: no OMA_outer or OMA - TDECQ row; a standard budget needs one")
+        floors.append(max(cands))
+    return min(floors)
+
+
+def _channel_items(spec: PhySpec, cond: LinkConditions) -> list[BudgetItem]:
+    if spec.budget is None:
+        raise SpecError(f"{spec.name}: the PHY file has no [budget] allocations")
+    alloc = spec.budget
+    att = alloc.fiber_attenuation_db_per_km if cond.fiber_attenuation_db_per_km is None else cond.fiber_attenuation_db_per_km
+    per = alloc.connector_loss_db if cond.connector_loss_db is None else cond.connector_loss_db
+    fibre = att * cond.reach_m / 1000.0
+    if cond.connectors is None:
+        conn, conn_basis = alloc.connection_allocation_db, "standard connection and splice allocation"
+    else:
+        conn, conn_basis = cond.connectors * per, f"{cond.connectors} x {per:g} dB per connection"
+    return [
+        BudgetItem("fiber_loss", "Fibre attenuation", fibre, "dB", -1,
+                   f"{att:g} dB/km x {cond.reach_m:g} m", alloc.verified),
+        BudgetItem("connection_loss", "Connections and splices", conn, "dB", -1, conn_basis, alloc.verified),
+    ]
+
+
+def standard_budget(spec: PhySpec, cond: LinkConditions) -> BudgetColumn:
+    """Budget from the standard's allocations (see module docstring); margin in dB.
+
+    margin = OMA_tx,min(TDECQ_max) − (fibre + connections) − MPI/DGD allocation − stressed sensitivity.
+    """
+    tdecq_max = _single(spec, "tdecq_db", "max")
+    tx = worst_case_tx_oma_dbm(spec)
+    sens = _single(spec, "stressed_rx_sensitivity_oma_dbm", "max")
+    tx_verified = all(r.verified for m in ("tdecq_db", "oma_outer_dbm", "oma_minus_tdecq_dbm") for r in spec.rows_for(m))
+    sens_verified = all(r.verified for r in spec.rows_for("stressed_rx_sensitivity_oma_dbm"))
+    chan = _channel_items(spec, cond)
+    il = sum(i.value for i in chan)
+    notes = []
+    beyond = cond.reach_m > spec.reach_m
+    items = [
+        BudgetItem("tx_oma", "Tx OMA_outer (worst compliant, at TDECQ max)", tx, "dBm", +1,
+                   "max(OMA_outer min, (OMA - TDECQ) min + TDECQ max)", tx_verified),
+    ]
+    try:
+        items.append(BudgetItem("tx_average_power_min", "Tx average launch power (min, info)",
+                                _single(spec, "average_power_dbm", "min"), "dBm", 0, "PHY table",
+                                all(r.verified for r in spec.rows_for("average_power_dbm"))))
+    except SpecError:
+        pass
+    items += chan
+    il_max = [r.max for r in spec.rows_for("channel_insertion_loss_db") if isinstance(r.max, float)]
+    if il_max:
+        items.append(BudgetItem("channel_il_max", "Channel insertion loss limit (info)", il_max[0], "dB", 0, "PHY table",
+                                all(r.verified for r in spec.rows_for("channel_insertion_loss_db"))))
+        if il > il_max[0] + 1e-9:
+            notes.append(f"channel insertion loss {il:.2f} dB exceeds the {il_max[0]:g} dB limit")
+    if spec.dispersion is not None:
+        d = dispersion_limits(spec.dispersion.window_nm, cond.reach_m,
+                              s0_ps_per_nm2_km=spec.dispersion.s0_ps_per_nm2_km,
+                              lambda0_range_nm=spec.dispersion.lambda0_range_nm)
+        basis = f"D = S0/4 (λ - λ0^4/λ^3) over {d.window_nm[0]:g}-{d.window_nm[1]:g} nm and {cond.reach_m:g} m"
+        items += [
+            BudgetItem("dispersion_min", "Channel dispersion, most negative (info)", d.min_ps_per_nm, "ps/nm", 0, basis),
+            BudgetItem("dispersion_max", "Channel dispersion, most positive (info)", d.max_ps_per_nm, "ps/nm", 0, basis),
+        ]
+    items += [
+        BudgetItem("dispersion_penalty", "Dispersion penalty", 0.0, "dB", -1,
+                   "inside TDECQ (measured through fibre at the dispersion extremes)"
+                   + ("; NOT covered beyond the PHY reach" if beyond else ""), not beyond),
+        BudgetItem("mpi_dgd_penalty", "MPI/DGD allocation", spec.budget.mpi_dgd_allocation_db, "dB", -1,
+                   "PHY [budget] allocation (see note)", spec.budget.verified),
+        BudgetItem("rin_penalty", "RIN penalty", 0.0, "dB", -1, "inside TDECQ (RIN_xOMA limit, ORL applied)", True),
+        BudgetItem("er_penalty", "ER penalty", 0.0, "dB", -1, "inside the ER-dependent OMA - TDECQ floor", True),
+        BudgetItem("tdecq_allocation", "TDECQ allocation (info)", tdecq_max, "dB", 0,
+                   "inside the stressed sensitivity (SECQ = TDECQ max)", tx_verified),
+        BudgetItem("rx_sensitivity", "Rx stressed sensitivity OMA_outer", sens, "dBm", -1, "PHY table", sens_verified),
+    ]
+    if beyond:
+        notes.append(f"reach {cond.reach_m:g} m exceeds the PHY reach {spec.reach_m:g} m: dispersion is "
+                     "outside the range TDECQ is tested over")
+    if cond.temperature_c != T_REF_C:
+        notes.append("standard allocations hold over the whole operating temperature range")
+    if not all(i.verified for i in items if i.sign != 0):
+        notes.append("some allocations are UNVERIFIED (see each item's basis)")
+    if spec.budget.note:
+        notes.append(f"allocations: {spec.budget.note}")
+    return BudgetColumn("standard allocations", tuple(items), _margin(items), tuple(notes))
+
+
+# --------------------------------------------------------------------------------------
+# physics (closed forms)
+# --------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ClosedFormPhysics:
+    """Closed-form physics budget provider (callable ``(spec, conditions) -> BudgetColumn``).
+
+    Parameters (defaults in brackets; each a documented assumption, not a standard value)
+    ----------------------------------------------------------------------------------------
+    tx_oma_outer_dbm : float or None
+        Tx OMA at 25 °C [None: the worst compliant OMA of the PHY table].
+    extinction_ratio_db : float
+        Tx outer ER, dB [5.0].  Sets the average power, the ER penalty and the MPI level.
+    tx_closure_db : float or None
+        The transmitter's own eye closure (TECQ-like), dB [None: TDECQ max of the table].
+    rin_db_per_hz : float or None
+        RIN_OMA, dB/Hz [None: the table's limit].
+    mpi_crosstalk_db : float or None
+        Interferer/signal power ratio X, dB [None: Tx reflectance + Rx reflectance − 2·IL,
+        the double reflection between transmitter and receiver (table values)].
+    chirp_alpha : float
+        Transmitter chirp factor for the fading model [0].
+    responsivity_a_per_w : float
+        Photodiode responsivity [0.7 A/W, typical Ge PD at 1310 nm; UNVERIFIED].
+    tia_noise_a_per_rthz : float
+        Input-referred TIA noise density [15 pA/√Hz; reference notes: typically 10-20].
+    rx_implementation_penalty_db : float
+        Receiver penalty beyond thermal noise (ISI, PD, noise shape) [2.0 dB; reference notes §3:
+        a measured 112G receiver sits 1-3 dB above its noise-only estimate].
+    ser_target : float or None
+        SER for Q_t [None: the table's, or 4.8e-4].
+    slope_t1_k : float
+        Laser slope-efficiency temperature constant T1, P ∝ exp(−ΔT/T1) [260 K; reference notes].
+    wavelength_drift_m_per_k : float
+        Laser wavelength drift [0.09e-9 m/K; reference notes].
+    """
+
+    tx_oma_outer_dbm: float | None = None
+    extinction_ratio_db: float = 5.0
+    tx_closure_db: float | None = None
+    rin_db_per_hz: float | None = None
+    mpi_crosstalk_db: float | None = None
+    chirp_alpha: float = 0.0
+    responsivity_a_per_w: float = 0.7
+    tia_noise_a_per_rthz: float = 15e-12
+    rx_implementation_penalty_db: float = 2.0
+    ser_target: float | None = None
+    slope_t1_k: float = 260.0
+    wavelength_drift_m_per_k: float = 0.09e-9
+
+    def __post_init__(self) -> None:
+        if self.tx_oma_outer_dbm is not None:
+            validate.in_range("tx_oma_outer_dbm", self.tx_oma_outer_dbm, -40.0, 30.0, unit="dBm")
+        validate.in_range("extinction_ratio_db", self.extinction_ratio_db, 0.0, 40.0, low_inclusive=False, unit="dB")
+        if self.tx_closure_db is not None:
+            validate.non_negative("tx_closure_db", self.tx_closure_db, "dB")
+        if self.rin_db_per_hz is not None:
+            validate.in_range("rin_db_per_hz", self.rin_db_per_hz, -200.0, -60.0, unit="dB/Hz")
+        if self.mpi_crosstalk_db is not None:
+            validate.in_range("mpi_crosstalk_db", self.mpi_crosstalk_db, -200.0, 0.0, unit="dB")
+        validate.real("chirp_alpha", self.chirp_alpha)
+        validate.positive("responsivity_a_per_w", self.responsivity_a_per_w, "A/W")
+        validate.positive("tia_noise_a_per_rthz", self.tia_noise_a_per_rthz, "A/sqrt(Hz)")
+        validate.non_negative("rx_implementation_penalty_db", self.rx_implementation_penalty_db, "dB")
+        if self.ser_target is not None:
+            validate.in_range("ser_target", self.ser_target, 0.0, 0.1, low_inclusive=False)
+        validate.positive("slope_t1_k", self.slope_t1_k, "K")
+        validate.non_negative("wavelength_drift_m_per_k", self.wavelength_drift_m_per_k, "m/K")
+
+    def _table(self, spec: PhySpec, metric: str, side: str, default: float | None) -> float | None:
+        try:
+            return _single(spec, metric, side)
+        except SpecError:
+            return default
+
+    def worst_dispersion_ps_per_nm(self, spec: PhySpec, cond: LinkConditions) -> tuple[float, float]:
+        """(|D·L| worst case, wavelength) over the lanes at the laser temperature, ps/nm and m.
+
+        Each lane's laser sits at its window centre at 25 °C and drifts by
+        ``wavelength_drift_m_per_k``·(T − 25 °C); λ0 is the worst case in 1300-1324 nm.
+        """
+        worst = (0.0, spec.wavelength_windows_m[0][0])
+        for lo, hi in spec.wavelength_windows_m:
+            lam_m = 0.5 * (lo + hi) + self.wavelength_drift_m_per_k * (cond.temperature_c - T_REF_C)
+            lam_nm = lam_m * 1e9
+            d = max(abs(dispersion_ps_per_nm_km(lam_nm, l0, spec.dispersion.s0_ps_per_nm2_km
+                                                  if spec.dispersion else 0.093)) for l0 in LAMBDA0_RANGE_NM)
+            dl = d * cond.reach_m / 1000.0
+            if dl >= worst[0]:
+                worst = (dl, lam_m)
+        return worst
+
+    def __call__(self, spec: PhySpec, cond: LinkConditions) -> BudgetColumn:
+        """The physics ledger for ``spec`` under ``cond`` (see class docstring)."""
+        ser = self.ser_target or spec.ser_target or 4.8e-4
+        q_t = q_inverse_for_ser(ser)
+        baud = spec.symbol_rate_baud
+        b_n = bt4_noise_bandwidth_hz(baud / 2.0)
+        oma25 = self.tx_oma_outer_dbm if self.tx_oma_outer_dbm is not None else worst_case_tx_oma_dbm(spec)
+        d_t = cond.temperature_c - T_REF_C
+        thermal_db = -10.0 * math.log10(math.e) * d_t / self.slope_t1_k
+        er_pen = er_penalty_db(self.extinction_ratio_db)
+        # average power that gives the 25 °C OMA: OMA = P_ave + 3.01 dB - ER penalty
+        p_ave25 = oma25 - 10.0 * math.log10(2.0) + er_pen
+        chan = _channel_items(spec, cond)
+        il = sum(i.value for i in chan)
+        dl, lam = self.worst_dispersion_ps_per_nm(spec, cond)
+        disp = dispersion_fading_penalty_db(dl, lam, baud / 2.0, self.chirp_alpha)
+        rin = self.rin_db_per_hz if self.rin_db_per_hz is not None else self._table(spec, "rin_db_per_hz", "max", -136.0)
+        if self.mpi_crosstalk_db is not None:
+            x_db, x_basis = self.mpi_crosstalk_db, "given"
+        else:
+            rt = self._table(spec, "tx_reflectance_db", "max", -26.0)
+            rr = self._table(spec, "rx_reflectance_db", "max", -26.0)
+            x_db, x_basis = rt + rr - 2.0 * il, f"Tx refl. {rt:g} + Rx refl. {rr:g} - 2 x IL {il:.2f} dB"
+        v_rin = rin_relative_variance(rin, b_n)
+        v_mpi = mpi_relative_variance(x_db, self.extinction_ratio_db)
+        p_rin = noise_penalty_db(v_rin, q_t)
+        p_both = noise_penalty_db(v_rin + v_mpi, q_t)
+        p_mpi = None if p_both is None or p_rin is None else p_both - p_rin
+        closure = self.tx_closure_db if self.tx_closure_db is not None else _single(spec, "tdecq_db", "max")
+        sens_w = 6.0 * q_t * self.tia_noise_a_per_rthz * math.sqrt(b_n) / self.responsivity_a_per_w
+        sens_dbm = 10.0 * math.log10(sens_w / 1e-3) + self.rx_implementation_penalty_db
+        items = [
+            BudgetItem("tx_average_power", "Tx average power", p_ave25, "dBm", +1,
+                       f"gives OMA {oma25:.2f} dBm at 25 °C with ER {self.extinction_ratio_db:g} dB"),
+            BudgetItem("oma_infinite_er", "OMA at infinite ER = 2 x P_ave", 10.0 * math.log10(2.0), "dB", +1,
+                       "OMA = 2 P_ave (ER - 1)/(ER + 1)"),
+            BudgetItem("er_penalty", "ER penalty", er_pen, "dB", -1, "10 log10((ER + 1)/(ER - 1)), ER linear"),
+            BudgetItem("thermal_tx_change", "Tx power change with temperature", thermal_db, "dB", +1,
+                       f"-10 log10(e) (T - 25 °C)/T1, T1 = {self.slope_t1_k:g} K"),
+            *chan,
+            BudgetItem("dispersion_penalty", "Dispersion penalty", disp, "dB", -1,
+                       f"-10 log10|cos θ - α sin θ| at baud/2, |D L| = {dl:.3g} ps/nm at {lam * 1e9:.1f} nm"),
+            BudgetItem("rin_penalty", "RIN penalty", p_rin, "dB", -1,
+                       f"-5 log10(1 - 36 Q_t^2 RIN B_n), RIN {rin:g} dB/Hz, B_n {b_n / 1e9:.2f} GHz, Q_t {q_t:.4f}"),
+            BudgetItem("mpi_penalty", "MPI penalty (increment over RIN)", p_mpi, "dB", -1,
+                       f"beat noise 2X (ER/(ER-1))^2 OMA^2, X = {x_db:.1f} dB ({x_basis})"),
+            BudgetItem("tx_closure", "Tx eye closure (TDECQ allocation)", closure, "dB", -1,
+                       "given" if self.tx_closure_db is not None else "TDECQ max of the PHY table"),
+            BudgetItem("rx_sensitivity", "Rx sensitivity OMA_outer", sens_dbm, "dBm", -1,
+                       f"6 Q_t i_n sqrt(B_n)/R + {self.rx_implementation_penalty_db:g} dB; i_n "
+                       f"{self.tia_noise_a_per_rthz * 1e12:g} pA/rtHz, R {self.responsivity_a_per_w:g} A/W"),
+        ]
+        notes = ["closed-form estimates (see basis of each item); TIA noise is taken as temperature independent"]
+        if disp is None:
+            notes.append("dispersion: past the first power-fading notch at baud/2 (eye closed without EQ)")
+        if p_rin is None or p_mpi is None:
+            notes.append("RIN/MPI noise alone exceeds the Q_t budget (error floor)")
+        return BudgetColumn("closed-form physics", tuple(items), _margin(items), tuple(notes))
+
+
+# --------------------------------------------------------------------------------------
+# public entry points
+# --------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class LinkBudget:
+    """Side-by-side budget of one PHY under one set of conditions."""
+
+    phy: str
+    conditions: LinkConditions
+    standard: BudgetColumn
+    physics: BudgetColumn
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {"phy": self.phy, "conditions": dataclasses.asdict(self.conditions),
+                "standard": self.standard.to_dict(), "physics": self.physics.to_dict()}
+
+    def to_text(self) -> str:
+        """Both ledgers as aligned text."""
+        c = self.conditions
+        conn = "standard allocation" if c.connectors is None else f"{c.connectors} connectors"
+        lines = [f"{self.phy} link budget: reach {c.reach_m:g} m, {conn}, {c.temperature_c:g} °C"]
+        for col in (self.standard, self.physics):
+            lines.append(f"  [{col.method}]")
+            for it in col.items:
+                sign = {1: "+", -1: "-", 0: " "}[it.sign]
+                val = "unbounded" if it.value is None else f"{_shown(it.value):8.3f}"
+                flag = "" if it.verified or col is self.physics else "  UNVERIFIED"
+                lines.append(f"    {sign} {it.label:48s} {val:>9s} {it.unit:4s} {it.basis}{flag}")
+            m = "n/a (unbounded penalty)" if col.margin_db is None else f"{_shown(col.margin_db):.3f} dB"
+            lines.append(f"    = margin {m}")
+            lines += [f"    note: {n}" for n in col.notes]
+        return "\n".join(lines)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat dict per ledger line of both columns."""
+        return [{"phy": self.phy, "method": col.method, **dataclasses.asdict(it)}
+                for col in (self.standard, self.physics) for it in col.items]
+
+
+def link_budget(
+    phy: str | PhySpec,
+    *,
+    reach_m: float | None = None,
+    connectors: int | None = None,
+    temperature_c: float = T_REF_C,
+    physics: PhysicsProvider | None = None,
+    **conditions: Any,
+) -> LinkBudget:
+    """Budget of ``phy`` from the standard's allocations and from physics, side by side.
+
+    Parameters
+    ----------
+    phy : str or PhySpec
+        PHY name or spec; needs Tx OMA, TDECQ, stressed sensitivity rows and [budget].
+    reach_m : float, optional
+        Fibre length, m [the PHY's reach].
+    connectors : int, optional
+        Number of connections [None: the standard's connection allocation].
+    temperature_c : float
+        Module temperature, °C [25].
+    physics : callable, optional
+        ``provider(spec, conditions) -> BudgetColumn`` [``ClosedFormPhysics()``].
+    **conditions
+        ``fiber_attenuation_db_per_km``, ``connector_loss_db`` overrides (see LinkConditions).
+
+    Raises
+    ------
+    SpecError
+        Unknown PHY, or a PHY whose table lacks the rows a budget needs (e.g. 802.3dj PHYs).
+    InvalidParameter, InvalidType
+        Bad conditions.
+    """
+    spec = phy if isinstance(phy, PhySpec) else load_phy(phy)
+    cond = LinkConditions(reach_m=spec.reach_m if reach_m is None else reach_m, connectors=connectors,
+                          temperature_c=temperature_c, **conditions)
+    provider = physics if physics is not None else ClosedFormPhysics()
+    col = provider(spec, cond)
+    if not isinstance(col, BudgetColumn):
+        raise InvalidParameter(f"physics provider returned {type(col).__name__}, expected BudgetColumn")
+    return LinkBudget(spec.name, cond, standard_budget(spec, cond), col)
+
+
+@dataclasses.dataclass(frozen=True)
+class BudgetSweep:
+    """Margins (dB) of both columns over a swept condition (reach in m or temperature in °C)."""
+
+    phy: str
+    variable: str
+    values: tuple[float, ...]
+    standard_margin_db: tuple[float | None, ...]
+    physics_margin_db: tuple[float | None, ...]
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One dict per point."""
+        return [{"phy": self.phy, self.variable: x, "standard_margin_db": s, "physics_margin_db": p}
+                for x, s, p in zip(self.values, self.standard_margin_db, self.physics_margin_db)]
+
+    def to_text(self) -> str:
+        """Aligned table."""
+        def f(v: float | None) -> str:
+            return "unbounded" if v is None else f"{v:.3f}"
+
+        lines = [f"{self.phy}: margin vs {self.variable}",
+                 f"  {self.variable:>14s}  {'standard dB':>12s}  {'physics dB':>12s}"]
+        lines += [f"  {x:14g}  {f(s):>12s}  {f(p):>12s}"
+                  for x, s, p in zip(self.values, self.standard_margin_db, self.physics_margin_db)]
+        return "\n".join(lines)
+
+    def plot(self, ax: Any = None) -> Any:
+        """Plot both margins against the swept variable; returns the Axes."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots()
+        x = np.asarray(self.values, dtype=float)
+        for label, ys in (("standard allocations", self.standard_margin_db), ("closed-form physics", self.physics_margin_db)):
+            y = np.array([np.nan if v is None else v for v in ys], dtype=float)
+            ax.plot(x, y, marker="o", label=label)
+        ax.axhline(0.0, color="k", lw=0.8)
+        ax.set_xlabel(self.variable.replace("_", " "))
+        ax.set_ylabel("margin (dB)")
+        ax.set_title(f"{self.phy} link margin")
+        ax.legend()
+        return ax
+
+
+def budget_vs_reach(phy: str | PhySpec, reaches_m: Sequence[float], **kwargs: Any) -> BudgetSweep:
+    """Margins over a list of reaches (m); other keywords as :func:`link_budget`."""
+    spec = phy if isinstance(phy, PhySpec) else load_phy(phy)
+    xs = tuple(float(x) for x in validate.finite_array("reaches_m", reaches_m))
+    res = [link_budget(spec, reach_m=x, **kwargs) for x in xs]
+    return BudgetSweep(spec.name, "reach_m", xs, tuple(r.standard.margin_db for r in res),
+                       tuple(r.physics.margin_db for r in res))
+
+
+def budget_vs_temperature(phy: str | PhySpec, temperatures_c: Sequence[float], **kwargs: Any) -> BudgetSweep:
+    """Margins over a list of temperatures (°C); other keywords as :func:`link_budget`."""
+    spec = phy if isinstance(phy, PhySpec) else load_phy(phy)
+    xs = tuple(float(x) for x in validate.finite_array("temperatures_c", temperatures_c))
+    res = [link_budget(spec, temperature_c=x, **kwargs) for x in xs]
+    return BudgetSweep(spec.name, "temperature_c", xs, tuple(r.standard.margin_db for r in res),
+                       tuple(r.physics.margin_db for r in res))

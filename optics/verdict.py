@@ -1,0 +1,396 @@
+"""Pass/fail verdicts of measured or simulated metrics against an IEEE 802.3 PHY table.
+
+:func:`evaluate` takes a mapping of metric names (cross-team names, unit in the suffix) to
+values and a PHY, checks every applicable row of the PHY's table and returns a
+:class:`Verdict`: per row PASS, FAIL, MARGINAL (inside the guard band) or NOT TESTED, the
+margin in the row's unit, and an overall outcome.
+
+Rules
+-----
+* margin = value - min for a lower limit, max - value for an upper limit (the smaller of the
+  two when both exist), in the row's unit; limits are inclusive.
+* FAIL if margin < 0; MARGINAL if 0 <= margin < guard band; else PASS.  ``guard_band_db``
+  applies to rows in dB, dBm or dB/Hz; rows in linear units (s, m, ...) take a guard band in
+  their own unit from ``guard_bands={metric: value}`` (which also overrides dB rows).
+* A missing metric, or a metric an equation limit needs, gives NOT TESTED - never a pass.
+* Overall: FAIL if any deciding row fails; else INCOMPLETE if a required row is NOT TESTED (or
+  nothing was tested); else MARGINAL if any deciding row is marginal; else PASS.  Informative
+  rows and task-force PROPOSAL rows are reported but are advisory: they never decide the outcome.
+* Rows not quoted from a copy of the standard are flagged UNVERIFIED in every output, and
+  ``decided_by_unverified`` says whether dropping them would change the outcome.
+
+Derived metrics (``oma_minus_tdecq_dbm`` = OMA - TDECQ, ``tdecq_minus_ceq_db`` = TDECQ -
+10log10(Ceq), dBm from W) are computed from the given ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from optics import validate
+from optics.errors import InvalidParameter, InvalidType, UnitError
+from optics.phy import PhySpec, load_phy
+from optics.phy.limits import DERIVED, LOG_UNITS, METRICS, RATIO, LimitRow, split_unit, unit_of, with_derived
+from optics.phy.spec import DISPLAY_SCALE
+
+PASS, FAIL, MARGINAL, NOT_TESTED, INCOMPLETE = "PASS", "FAIL", "MARGINAL", "NOT TESTED", "INCOMPLETE"
+SCOPES = ("tx", "rx", "channel", "all")
+
+_UNIT_ALIASES = {"dbm": "dBm", "db": "dB", "db/hz": "dB/Hz", "": RATIO, "1": RATIO, "ratio": RATIO}
+_KNOWN_STEMS = {split_unit(m)[0]: m for m in METRICS if split_unit(m)[1] is not None}
+
+
+def _canon_unit(unit: Any, metric: str) -> str:
+    if not isinstance(unit, str):
+        raise UnitError(f"{metric}: unit must be a string, got {unit!r}")
+    u = unit.strip()
+    return _UNIT_ALIASES.get(u.lower(), u)
+
+
+def normalize_metrics(metrics: Mapping[str, object]) -> tuple[dict[str, float], tuple[str, ...]]:
+    """Check names and units of ``metrics``; return (scalar values by name, ignored keys).
+
+    Values may be plain numbers in the unit the name says, or mappings ``{"value": v,
+    "unit": u}`` whose unit must agree with the name.  ``None`` means not measured; +-inf is
+    accepted (a closed eye's infinite TDECQ fails its row), NaN is not.  Lists (``levels_w``,
+    ``eye_heights``) are accepted and ignored (no table row uses them).
+
+    Raises
+    ------
+    UnitError
+        A key names a known metric in another unit (``oma_outer_mw``), has no unit suffix
+        (``tdecq``), or a value's unit field disagrees with its name.
+    InvalidType, InvalidParameter
+        A value is not a real number, or is NaN/inf.
+    """
+    if not isinstance(metrics, Mapping):
+        raise InvalidType(f"metrics must be a mapping of metric names to values, got {type(metrics).__name__}")
+    values: dict[str, float] = {}
+    ignored: list[str] = []
+    for key, raw in metrics.items():
+        if not isinstance(key, str):
+            raise InvalidType(f"metric names must be strings, got {key!r}")
+        if key not in METRICS:
+            stem, unit = split_unit(key)
+            known = _KNOWN_STEMS.get(stem) or (_KNOWN_STEMS.get(key) if unit is None else None)
+            if known is not None:
+                what = f"unit {unit}" if unit else "no unit suffix"
+                raise UnitError(
+                    f"metric {key!r} has {what}; the verdict expects {known!r} in {unit_of(known)}"
+                    + (" (or oma_outer_w / average_power_w in W)" if stem in ("oma_outer", "average_power") else "")
+                )
+            ignored.append(key)
+            continue
+        if raw is None:
+            continue
+        if isinstance(raw, Mapping):
+            if "value" not in raw:
+                raise InvalidType(f"metric {key!r}: a mapping value needs a 'value' field, got keys {sorted(raw)}")
+            if "unit" in raw and raw["unit"] is not None:
+                got = _canon_unit(raw["unit"], key)
+                if got != unit_of(key):
+                    raise UnitError(f"metric {key!r} is given in {raw['unit']!r}, its name requires {unit_of(key)!r}")
+            raw = raw["value"]
+            if raw is None:
+                continue
+        if isinstance(raw, (list, tuple)):
+            ignored.append(key)
+            continue
+        if isinstance(raw, float) and math.isinf(raw):
+            values[key] = raw  # e.g. TDECQ of a closed eye: a legitimate, failing value
+        else:
+            values[key] = validate.real(key, raw)
+    return values, tuple(ignored)
+
+
+@dataclasses.dataclass(frozen=True)
+class RowResult:
+    """Outcome of one limit row: status, value, evaluated limits and margin (row unit)."""
+
+    row: LimitRow
+    status: str
+    value: float | None
+    min: float | None
+    max: float | None
+    margin: float | None
+    derived: bool
+    note: str = ""
+
+    @property
+    def decides(self) -> bool:
+        """Whether the row can decide the overall outcome (not informative, not a proposal)."""
+        return not (self.row.informative or self.row.proposal)
+
+    def to_record(self) -> dict[str, Any]:
+        """Flat dict (pandas-friendly)."""
+        r = self.row
+        return {
+            "metric": r.metric, "label": r.label, "group": r.group, "lane": r.lane, "unit": r.unit,
+            "value": self.value if self.value is None or math.isfinite(self.value) else None,
+            "min": self.min, "max": self.max, "margin": self.margin,
+            "status": self.status, "verified": r.verified, "row_status": r.status,
+            "informative": r.informative, "proposal": r.proposal, "required": r.required,
+            "decides": self.decides, "derived": self.derived, "clause": r.clause, "source": r.source,
+            "condition": r.condition, "note": "; ".join(x for x in (self.note, r.note) if x),
+        }
+
+
+def _fmt(v: float | None, scale: float) -> str:
+    return "" if v is None else f"{v * scale:.6g}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """Result of :func:`evaluate`: per-row results and the overall outcome."""
+
+    phy: str
+    scope: str
+    outcome: str
+    rows: tuple[RowResult, ...]
+    guard_band_db: float
+    ignored_metrics: tuple[str, ...]
+    decided_by_unverified: bool
+
+    @property
+    def unverified_rows(self) -> tuple[RowResult, ...]:
+        """Row results whose limit is UNVERIFIED or a PROPOSAL."""
+        return tuple(r for r in self.rows if not r.row.verified)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat dict per row (``pandas.DataFrame(verdict.to_records())``)."""
+        return [{"phy": self.phy, "scope": self.scope, **r.to_record()} for r in self.rows]
+
+    def to_frame(self) -> Any:
+        """The records as a :class:`pandas.DataFrame`."""
+        import pandas as pd
+
+        return pd.DataFrame(self.to_records())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        counts = {s: sum(r.status == s for r in self.rows) for s in (PASS, MARGINAL, FAIL, NOT_TESTED)}
+        return {
+            "phy": self.phy,
+            "scope": self.scope,
+            "outcome": self.outcome,
+            "guard_band_db": self.guard_band_db,
+            "counts": counts,
+            "decided_by_unverified": self.decided_by_unverified,
+            "unverified_rows": [r.row.label for r in self.unverified_rows],
+            "ignored_metrics": list(self.ignored_metrics),
+            "rows": [r.to_record() for r in self.rows],
+        }
+
+    def to_text(self) -> str:
+        """Aligned text table with the outcome, UNVERIFIED flags and NOT TESTED rows."""
+        lines = [f"{self.phy} verdict (scope {self.scope}, guard band {self.guard_band_db:g} dB): {self.outcome}"]
+        table = [("status", "parameter", "value", "min", "max", "unit", "margin", "limit")]
+        for r in self.rows:
+            unit, scale = DISPLAY_SCALE.get(r.row.metric, (r.row.unit, 1.0))
+            label = r.row.label + (" [informative]" if r.row.informative else "") + (" *" if r.derived else "")
+            table.append((r.status, label, _fmt(r.value, scale), _fmt(r.min, scale), _fmt(r.max, scale), unit,
+                          _fmt(r.margin, scale), r.row.status))
+        widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+        lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table]
+        if any(r.derived for r in self.rows):
+            lines.append("  * value derived from other metrics")
+        n_nt = sum(r.status == NOT_TESTED for r in self.rows)
+        if n_nt:
+            lines.append(f"  {n_nt} row(s) NOT TESTED (missing metrics are never counted as passing)")
+        if self.unverified_rows:
+            lines.append(f"  {len(self.unverified_rows)} row(s) UNVERIFIED/PROPOSAL: limits not checked against "
+                         "the IEEE text" + ("; the outcome depends on them" if self.decided_by_unverified else ""))
+        if self.ignored_metrics:
+            lines.append(f"  ignored metrics (no row): {', '.join(self.ignored_metrics)}")
+        return "\n".join(lines)
+
+
+def _margin_ok(margin: float, limit: float, unit: str) -> bool:
+    """margin >= 0 up to rounding: 1e-9 dB for log units, 1e-9 relative otherwise."""
+    tol = 1e-9 if unit in LOG_UNITS else 1e-9 * abs(limit)
+    return margin >= -tol
+
+
+def _evaluate_row(row: LimitRow, values: Mapping[str, float], given: set[str], guard: float | None,
+                  note: str = "", warn_no_guard: bool = False) -> RowResult:
+    derived = row.metric not in given and row.metric in values
+    if row.metric not in values:
+        hint = ""
+        if row.metric in DERIVED:
+            hint = f"; derived from {' and '.join(DERIVED[row.metric][0])}"
+        return RowResult(row, NOT_TESTED, None, None, None, None, False, (note + f"missing {row.metric}{hint}").strip())
+    v = values[row.metric]
+    needs = sorted(n for n in row.depends_on if n not in values)
+    if needs:
+        return RowResult(row, NOT_TESTED, v, None, None, None, derived,
+                         (note + f"limit equation needs {', '.join(needs)}").strip())
+    try:
+        lo, hi = row.bounds(values)
+    except InvalidParameter as exc:  # e.g. an equation of an infinite TDECQ
+        return RowResult(row, NOT_TESTED, v, None, None, None, derived,
+                         (note + f"limit not computable: {exc}").strip())
+    margins = []
+    if lo is not None:
+        margins.append((v - lo, lo))
+    if hi is not None:
+        margins.append((hi - v, hi))
+    margin, limit = min(margins)
+    if not _margin_ok(margin, limit, row.unit):
+        status = FAIL
+    elif guard is not None and margin < guard:
+        status = MARGINAL
+    else:
+        status = PASS
+    if not math.isfinite(v):
+        note = (note + "infinite value (e.g. closed eye)").strip()
+        margin = None
+    if guard is None and warn_no_guard and status == PASS:
+        note = (note + "no guard band for a linear-unit row (pass guard_bands={metric: value})").strip()
+    return RowResult(row, status, v, lo, hi, margin, derived, note)
+
+
+def _pick_lane_rows(rows: list[LimitRow], values: Mapping[str, float], lane: int | None) -> tuple[LimitRow, str]:
+    """Among per-lane rows of one metric, the one for ``lane`` (or inferred from the value)."""
+    if lane is not None:
+        for r in rows:
+            if r.lane == lane:
+                return r, ""
+        raise InvalidParameter(f"lane = {lane} has no {rows[0].metric} row; lanes: {sorted(r.lane for r in rows)}")
+    metric = rows[0].metric
+    if metric not in values:
+        return rows[0], "lane unknown; "
+    v = values[metric]
+
+    def distance(r: LimitRow) -> float:
+        lo, hi = r.bounds(values)
+        lo = -math.inf if lo is None else lo
+        hi = math.inf if hi is None else hi
+        return 0.0 if lo <= v <= hi else min(abs(v - lo), abs(v - hi))
+
+    best = min(rows, key=distance)
+    return best, f"lane L{best.lane} inferred from the value; "
+
+
+def _outcome(results: Iterable[RowResult]) -> str:
+    deciding = [r for r in results if r.decides]
+    if any(r.status == FAIL for r in deciding):
+        return FAIL
+    if any(r.status == NOT_TESTED and r.row.required for r in deciding):
+        return INCOMPLETE
+    if not any(r.status in (PASS, MARGINAL) for r in deciding):
+        return INCOMPLETE
+    if any(r.status == MARGINAL for r in deciding):
+        return MARGINAL
+    return PASS
+
+
+def evaluate(
+    metrics: Mapping[str, object],
+    phy: str | PhySpec,
+    *,
+    guard_band_db: float = 0.0,
+    scope: str = "all",
+    guard_bands: Mapping[str, float] | None = None,
+    require: Iterable[str] | None = None,
+    lane: int | None = None,
+) -> Verdict:
+    """Check ``metrics`` against the limits of ``phy``.
+
+    Parameters
+    ----------
+    metrics : mapping
+        Metric name -> value in the unit the name says (``tdecq_db``, ``oma_outer_dbm``,
+        ``transition_time_s`` ...) or ``{"value": v, "unit": u}``; e.g. ``optics analyze
+        --json`` metrics, a simulation, or station readings.
+    phy : str or PhySpec
+        PHY name (see :func:`optics.phy.list_phys`) or a loaded spec.
+    guard_band_db : float
+        Guard band (>= 0) for rows in dB/dBm/dB/Hz: a margin in [0, guard) is MARGINAL.
+    scope : {"tx", "rx", "channel", "all"}
+        Which rows to check.
+    guard_bands : mapping, optional
+        Per-metric guard band in the row's unit (needed for linear-unit rows such as
+        ``transition_time_s``); overrides ``guard_band_db`` for those metrics.
+    require : iterable of str, optional
+        If given, only rows on these metrics are required for a complete verdict (instead of
+        every normative row).
+    lane : int, optional
+        Lane index for per-lane rows (CWDM wavelength windows); inferred from the wavelength
+        when omitted.
+
+    Returns
+    -------
+    Verdict
+
+    Raises
+    ------
+    UnitError
+        A metric carries a unit other than the one its name requires.
+    SpecError
+        Unknown PHY name.
+    InvalidParameter
+        Negative guard band, unknown scope, unknown metric in ``require``, bad lane.
+
+    Examples
+    --------
+    >>> v = evaluate({"tdecq_db": 2.0, "oma_outer_dbm": 1.0}, "400GBASE-DR4", scope="tx",
+    ...              require=["tdecq_db", "oma_outer_dbm"])
+    >>> v.outcome
+    'PASS'
+    """
+    guard_band_db = validate.non_negative("guard_band_db", guard_band_db, "dB")
+    if scope not in SCOPES:
+        raise InvalidParameter(f"scope = {scope!r}; allowed: {', '.join(SCOPES)}")
+    spec = phy if isinstance(phy, PhySpec) else load_phy(phy)
+    gb = {}
+    for k, g in (guard_bands or {}).items():
+        if k not in METRICS:
+            raise InvalidParameter(f"guard_bands: unknown metric {k!r}")
+        gb[k] = validate.non_negative(f"guard_bands[{k!r}]", g, unit_of(k))
+    req = None
+    if require is not None:
+        req = set(require)
+        unknown = sorted(req - set(METRICS))
+        if unknown:
+            raise InvalidParameter(f"require: unknown metric(s) {', '.join(unknown)}")
+    if lane is not None:
+        lane = validate.integer("lane", lane, 0, spec.lanes - 1)
+
+    given, ignored = normalize_metrics(metrics)
+    values = with_derived(given)
+    for name, (inputs, fn, text) in DERIVED.items():
+        if name in given and all(i in given for i in inputs):
+            expected = float(fn(given))
+            if abs(expected - given[name]) > 1e-6 * max(1.0, abs(expected)):
+                raise InvalidParameter(
+                    f"metrics are inconsistent: {name} = {given[name]!r} but {text} = {expected!r}"
+                )
+    rows = list(spec.rows_in(scope))
+    results: list[RowResult] = []
+    done_lane_metrics: set[str] = set()
+    for row in rows:
+        note = ""
+        if row.lane is not None:
+            if row.metric in done_lane_metrics:
+                continue
+            done_lane_metrics.add(row.metric)
+            row, note = _pick_lane_rows([r for r in rows if r.metric == row.metric and r.lane is not None],
+                                        values, lane)
+        if req is not None:
+            row = dataclasses.replace(row, required=row.metric in req)
+        if row.metric in gb:
+            guard: float | None = gb[row.metric]
+        elif row.unit in LOG_UNITS:
+            guard = guard_band_db
+        else:
+            guard = None
+        results.append(_evaluate_row(row, values, set(given), guard, note, warn_no_guard=guard_band_db > 0))
+    outcome = _outcome(results)
+    verified_only = _outcome([r for r in results if r.row.verified])
+    return Verdict(
+        phy=spec.name, scope=scope, outcome=outcome, rows=tuple(results), guard_band_db=guard_band_db,
+        ignored_metrics=ignored, decided_by_unverified=verified_only != outcome,
+    )
