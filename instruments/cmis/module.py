@@ -1,0 +1,218 @@
+"""Read a CMIS module's identity and digital diagnostics (DDM) in SI units.
+
+Memory map (OIF-CMIS 5.x; checked against the SONiC ``sonic_xcvr`` CMIS map, ethtool
+``cmis.h`` and a public CMIS 5.2 page-00h table):
+
+=====================  =================  ====================================================
+Quantity               Location           Encoding
+=====================  =================  ====================================================
+Module state           lower 3, bits 3-1  1 LowPwr, 2 PwrUp, 3 Ready, 4 PwrDn, 5 Fault
+Flat memory            lower 2, bit 7     1 = flat (no upper pages beyond 00h)
+Temperature            lower 14-15        signed 16 bit, 1/256 degC
+Vcc                    lower 16-17        unsigned 16 bit, 100 uV
+Vendor name            page 00h 129-144   ASCII, space padded
+Vendor OUI             page 00h 145-147
+Vendor part number     page 00h 148-163   ASCII
+Vendor revision        page 00h 164-165   ASCII
+Vendor serial number   page 00h 166-181   ASCII
+Date code              page 00h 182-189   ASCII YYMMDD + lot
+Tx bias scale          page 01h 160 b4-3  x1, x2, x4
+Data-path state        page 11h 128-131   4 bits per lane (lane 1 = low nibble of 128)
+Rx LOS                 page 11h 147       bit per lane
+Tx power lane k        page 11h 154+2k    unsigned 16 bit, 0.1 uW
+Tx bias lane k         page 11h 170+2k    unsigned 16 bit, 2 uA x scale
+Rx power lane k        page 11h 186+2k    unsigned 16 bit, 0.1 uW
+=====================  =================  ====================================================
+
+All multi-byte values are big-endian.  The brief's guess "148-163 name" was wrong: 148-163 is
+the part number; the name is 129-144.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from instruments.cmis.bus import BANK_SELECT, CMIS_ADDRESS, I2CBus
+from optics.errors import InstrumentError, InvalidParameter
+
+#: CMIS data-path states (Table 8-10 of CMIS 5).
+DATA_PATH_STATES = {
+    1: "DPDeactivated",
+    2: "DPInit",
+    3: "DPDeinit",
+    4: "DPActivated",
+    5: "DPTxTurnOn",
+    6: "DPTxTurnOff",
+    7: "DPInitialized",
+}
+MODULE_STATES = {1: "ModuleLowPwr", 2: "ModulePwrUp", 3: "ModuleReady", 4: "ModulePwrDn", 5: "ModuleFault"}
+
+#: Units of the lane monitors.
+POWER_LSB_W = 0.1e-6
+BIAS_LSB_A = 2e-6
+TEMPERATURE_LSB_C = 1.0 / 256.0
+VCC_LSB_V = 100e-6
+
+
+@dataclasses.dataclass(frozen=True)
+class LaneMonitors:
+    """Per-lane monitors of one module (lists indexed lane 1 -> element 0)."""
+
+    tx_power_w: tuple[float, ...]
+    rx_power_w: tuple[float, ...]
+    tx_bias_a: tuple[float, ...]
+
+
+class CmisModule:
+    """A CMIS module (QSFP-DD, OSFP, QSFP112...) on an :class:`I2CBus`.
+
+    Parameters
+    ----------
+    bus : I2CBus
+        The transport.
+    address : int
+        7-bit address, 0x50.
+    n_lanes : int
+        Host/media lanes to report (1..8; 8 for 800G modules).
+
+    Raises
+    ------
+    ConnectionLost, InstrumentTimeout
+        From the bus, on any access (module absent, bus hung).
+
+    Examples
+    --------
+    >>> from instruments.cmis import SimulatedBus
+    >>> bus = SimulatedBus()
+    >>> bus.poke(None, 14, bytes([0x19, 0x80]))       # 25.5 degC
+    >>> CmisModule(bus).temperature_c
+    25.5
+    """
+
+    def __init__(self, bus: I2CBus, *, address: int = CMIS_ADDRESS, n_lanes: int = 8) -> None:
+        if not isinstance(n_lanes, int) or not 1 <= n_lanes <= 8:
+            raise InvalidParameter(f"n_lanes = {n_lanes!r} must be an integer in 1..8")
+        self.bus = bus
+        self.address = address
+        self.n_lanes = n_lanes
+
+    # --- raw access --------------------------------------------------------------------
+    def read_lower(self, offset: int, length: int) -> bytes:
+        """Read lower memory (0..127)."""
+        if offset + length > 128:
+            raise InvalidParameter(f"lower memory read {offset}+{length} passes byte 127")
+        return self.bus.read(self.address, offset, length)
+
+    def read_page(self, page: int, offset: int, length: int, *, bank: int = 0) -> bytes:
+        """Select ``bank``/``page`` (bytes 126, 127 in one write) and read 128..255 bytes of it."""
+        if offset < 128 or offset + length > 256:
+            raise InvalidParameter(f"upper-page read {offset}+{length} must lie in 128..255")
+        if page != 0 and self.flat_memory:
+            raise InstrumentError(f"{self.bus.name}: module has flat memory; page {page:02X}h does not exist")
+        self.bus.write(self.address, BANK_SELECT, bytes([bank, page]))
+        return self.bus.read(self.address, offset, length)
+
+    def _u16(self, data: bytes, i: int = 0) -> int:
+        return int.from_bytes(data[i : i + 2], "big", signed=False)
+
+    # --- module level ------------------------------------------------------------------
+    @property
+    def flat_memory(self) -> bool:
+        """True if the module has flat memory (lower byte 2, bit 7)."""
+        return bool(self.bus.read(self.address, 2, 1)[0] & 0x80)
+
+    @property
+    def module_state(self) -> str:
+        """Module state name (lower byte 3, bits 3-1)."""
+        code = (self.read_lower(3, 1)[0] >> 1) & 0x07
+        return MODULE_STATES.get(code, f"reserved({code})")
+
+    @property
+    def temperature_c(self) -> float:
+        """Module temperature in degC: signed 16 bit at bytes 14-15, LSB 1/256 degC."""
+        return int.from_bytes(self.read_lower(14, 2), "big", signed=True) * TEMPERATURE_LSB_C
+
+    @property
+    def vcc_v(self) -> float:
+        """Supply voltage in V: unsigned 16 bit at bytes 16-17, LSB 100 uV."""
+        return self._u16(self.read_lower(16, 2)) * VCC_LSB_V
+
+    def _ascii(self, offset: int, length: int) -> str:
+        return self.read_page(0x00, offset, length).decode("ascii", errors="replace").strip(" \x00")
+
+    @property
+    def vendor_name(self) -> str:
+        """Vendor name (page 00h bytes 129-144)."""
+        return self._ascii(129, 16)
+
+    @property
+    def vendor_part_number(self) -> str:
+        """Vendor part number (page 00h bytes 148-163)."""
+        return self._ascii(148, 16)
+
+    @property
+    def vendor_revision(self) -> str:
+        """Vendor revision (page 00h bytes 164-165)."""
+        return self._ascii(164, 2)
+
+    @property
+    def vendor_serial_number(self) -> str:
+        """Vendor serial number (page 00h bytes 166-181)."""
+        return self._ascii(166, 16)
+
+    @property
+    def date_code(self) -> str:
+        """Manufacturing date code YYMMDD[lot] (page 00h bytes 182-189)."""
+        return self._ascii(182, 8)
+
+    # --- lanes -------------------------------------------------------------------------
+    @property
+    def tx_bias_scale(self) -> int:
+        """Tx bias multiplier 1, 2 or 4 (page 01h byte 160, bits 4-3)."""
+        code = (self.read_page(0x01, 160, 1)[0] >> 3) & 0x03
+        if code == 3:
+            raise InstrumentError(f"{self.bus.name}: reserved Tx bias scale code 3 at 01h:160")
+        return 1 << code
+
+    def lane_monitors(self) -> LaneMonitors:
+        """Read Tx power, Rx power (W) and Tx bias (A) of every lane from page 11h."""
+        scale = self.tx_bias_scale
+        raw = self.read_page(0x11, 154, 48)  # 154..201: tx power, bias, rx power
+        n = self.n_lanes
+        tx = tuple(self._u16(raw, 2 * k) * POWER_LSB_W for k in range(n))
+        bias = tuple(self._u16(raw, 16 + 2 * k) * BIAS_LSB_A * scale for k in range(n))
+        rx = tuple(self._u16(raw, 32 + 2 * k) * POWER_LSB_W for k in range(n))
+        return LaneMonitors(tx_power_w=tx, rx_power_w=rx, tx_bias_a=bias)
+
+    def data_path_states(self) -> tuple[str, ...]:
+        """Data-path state of each lane (page 11h bytes 128-131, 4 bits per lane)."""
+        raw = self.read_page(0x11, 128, 4)
+        out = []
+        for k in range(self.n_lanes):
+            code = (raw[k // 2] >> (4 * (k % 2))) & 0x0F
+            out.append(DATA_PATH_STATES.get(code, f"reserved({code})"))
+        return tuple(out)
+
+    def rx_los(self) -> tuple[bool, ...]:
+        """Rx loss-of-signal flag per lane (page 11h byte 147, latched)."""
+        bits = self.read_page(0x11, 147, 1)[0]
+        return tuple(bool(bits >> k & 1) for k in range(self.n_lanes))
+
+    def snapshot(self) -> dict[str, object]:
+        """Identity and diagnostics in one dict (for station records)."""
+        lanes = self.lane_monitors()
+        return {
+            "vendor_name": self.vendor_name,
+            "vendor_part_number": self.vendor_part_number,
+            "vendor_serial_number": self.vendor_serial_number,
+            "module_state": self.module_state,
+            "temperature_c": self.temperature_c,
+            "vcc_v": self.vcc_v,
+            "tx_power_w": list(lanes.tx_power_w),
+            "rx_power_w": list(lanes.rx_power_w),
+            "tx_bias_a": list(lanes.tx_bias_a),
+            "data_path_states": list(self.data_path_states()),
+        }
+
+
+__all__ = ["DATA_PATH_STATES", "MODULE_STATES", "CmisModule", "LaneMonitors"]

@@ -1,0 +1,331 @@
+"""The SCPI driver base: one class for any VISA resource or injected adapter.
+
+:class:`ScpiInstrument` gives every driver IEEE 488.2 common commands (``*IDN? *RST *CLS
+*OPC?``), an error queue that is read after every setting and raised as
+:class:`~optics.errors.ScpiError` (never swallowed), typed transport errors (from the adapter),
+per-instance safety limits checked before anything is sent, and status polling with a
+timeout.  :class:`Channel` addresses a slot/port/lane/location of its parent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from instruments.scpi import replies
+from instruments.scpi.adapters import Adapter, VisaAdapter
+from optics.errors import InvalidParameter, InvalidType, SafetyLimitError, ScpiError
+
+#: Most error-queue entries read in one :meth:`ScpiInstrument.check_errors` call.
+MAX_ERROR_READS = 32
+
+
+class _Sink:
+    """What a property descriptor needs from its owner (instrument or channel)."""
+
+    context: Mapping[str, Any]
+
+    @property
+    def resource_name(self) -> str:  # pragma: no cover - overridden
+        """The resource string (or adapter name) errors refer to."""
+        raise NotImplementedError
+
+    def write(self, command: str) -> None:  # pragma: no cover - overridden
+        """Send one command as is."""
+        raise NotImplementedError
+
+    def ask(self, command: str) -> str:  # pragma: no cover - overridden
+        """Send a query and return the reply text (line end stripped)."""
+        raise NotImplementedError
+
+    def check_errors(self, command: str | None = None) -> None:  # pragma: no cover
+        """Read the instrument's error queue; raise :class:`ScpiError` if it holds errors."""
+        raise NotImplementedError
+
+    def check_safety(self, key: str, value: float) -> None:  # pragma: no cover
+        """Raise :class:`SafetyLimitError` if ``value`` breaks the configured limit ``key``."""
+        raise NotImplementedError
+
+    def ask_float(self, command: str) -> float:
+        """Send a query and parse one number (invalid markers raise ``MeasurementInvalid``)."""
+        return replies.parse_float(self.ask(command), command=command, resource=self.resource_name)
+
+    def ask_int(self, command: str) -> int:
+        """Send a query and parse one integer."""
+        return replies.parse_int(self.ask(command), command=command, resource=self.resource_name)
+
+    def ask_bool(self, command: str) -> bool:
+        """Send a query and parse ``0/1/ON/OFF``."""
+        return replies.parse_bool(self.ask(command), command=command, resource=self.resource_name)
+
+    def write_checked(self, command: str) -> None:
+        """Send a setting and read the error queue (raises :class:`ScpiError`)."""
+        self.write(command)
+        self.check_errors(command)
+
+
+class ScpiInstrument(_Sink):
+    """Base class of every SCPI driver.
+
+    Parameters
+    ----------
+    resource : str or Adapter
+        A VISA resource string (``"TCPIP::10.0.0.5::5025::SOCKET"``,
+        ``"TCPIP::10.0.0.5::hislip0::INSTR"``) opened through pyvisa, or an :class:`Adapter`
+        (e.g. :class:`~instruments.scpi.protocol.ProtocolAdapter` in protocol tests).
+    timeout_s : float
+        I/O and connect timeout in s (resource strings only).
+    visa_library : str
+        pyvisa backend, default ``"@py"`` (pyvisa-py).
+    read_termination, write_termination : str
+        Line ends, default ``"\\n"`` (required by raw SOCKET sessions).
+    safety_limits : mapping, optional
+        Per-instance limits, keys from the class's ``SAFETY_LIMITS`` (e.g.
+        ``{"voltage_v": 3.6}``).  A setting beyond a limit raises
+        :class:`~optics.errors.SafetyLimitError` before anything is sent.
+    check_errors : bool
+        Read the error queue after each setting (default True; switch off only for speed on
+        a trusted, scripted sequence).
+    poll_interval_s : float
+        Pause between status polls (:meth:`poll`).
+    **visa_kwargs
+        Further pyvisa resource attributes (``chunk_size``...); with an injected adapter any
+        extra keyword is a typo and raises :class:`~optics.errors.InvalidType`.
+
+    Raises
+    ------
+    ConnectionLost, InstrumentTimeout
+        The resource cannot be opened.
+    InvalidParameter
+        Unknown safety-limit key or non-finite limit.
+    """
+
+    #: Query reading one error-queue entry.
+    ERROR_QUERY = ":SYST:ERR?"
+    #: Safety limits this driver understands: key -> (unit, "max" | "min" | "abs_max").
+    SAFETY_LIMITS: Mapping[str, tuple[str, str]] = {}
+
+    def __init__(
+        self,
+        resource: str | Adapter,
+        *,
+        timeout_s: float = 5.0,
+        visa_library: str = "@py",
+        read_termination: str = "\n",
+        write_termination: str = "\n",
+        safety_limits: Mapping[str, float] | None = None,
+        check_errors: bool = True,
+        poll_interval_s: float = 0.2,
+        **visa_kwargs: Any,
+    ) -> None:
+        self.safety_limits = self._validated_limits(safety_limits or {})
+        if isinstance(resource, str):
+            self.adapter: Adapter = VisaAdapter(
+                resource,
+                visa_library=visa_library,
+                timeout_s=timeout_s,
+                read_termination=read_termination,
+                write_termination=write_termination,
+                **visa_kwargs,
+            )
+        elif isinstance(resource, Adapter):
+            if visa_kwargs:
+                raise InvalidType(f"unexpected keyword argument(s) {sorted(visa_kwargs)} for {type(self).__name__}")
+            self.adapter = resource
+        else:
+            raise InvalidType(f"resource must be a VISA resource string or an Adapter, got {type(resource).__name__}")
+        self.context: Mapping[str, Any] = {}
+        self.error_checking = bool(check_errors)
+        self.poll_interval_s = float(poll_interval_s)
+        self._sleep: Callable[[float], None] = time.sleep
+        self._clock: Callable[[], float] = time.monotonic
+
+    def _validated_limits(self, limits: Mapping[str, float]) -> dict[str, float]:
+        out = {}
+        for key, value in limits.items():
+            if key not in self.SAFETY_LIMITS:
+                allowed = ", ".join(sorted(self.SAFETY_LIMITS)) or "none"
+                raise InvalidParameter(f"unknown safety limit {key!r} for {type(self).__name__}; allowed: {allowed}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise InvalidParameter(f"safety limit {key} must be a finite number, got {value!r}")
+            out[key] = float(value)
+        return out
+
+    # --- transport ---------------------------------------------------------------------
+    @property
+    def resource_name(self) -> str:
+        """The resource string (or adapter name) errors refer to."""
+        return self.adapter.resource_name
+
+    def write(self, command: str) -> None:
+        """Send one command as is."""
+        self.adapter.write(command)
+
+    def ask(self, command: str) -> str:
+        """Send a query and return the reply text (line end stripped)."""
+        return self.adapter.query(command)
+
+    def ask_block(self, command: str) -> bytes:
+        """Send a query answered by an IEEE 488.2 block; return the payload bytes."""
+        return self.adapter.query_block(command)
+
+    def ask_block_values(self, command: str, datatype: str = "f", *, big_endian: bool = False) -> np.ndarray:
+        """Read a binary block and interpret it (``"f"`` = float32, ``"d"`` = float64...)."""
+        payload = self.ask_block(command)
+        return replies.block_values(payload, datatype, big_endian=big_endian, command=command, resource=self.resource_name)
+
+    def close(self) -> None:
+        """Close the transport."""
+        self.adapter.close()
+
+    @contextlib.contextmanager
+    def io_timeout(self, timeout_s: float) -> Iterator[None]:
+        """Use an I/O timeout of ``timeout_s`` inside the block (e.g. around a long ``*OPC?``)."""
+        if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not 0 < timeout_s < 1e6:
+            raise InvalidParameter(f"timeout_s = {timeout_s!r} must be a number in (0, 1e6) s")
+        previous = self.adapter.timeout_s
+        self.adapter.set_timeout(timeout_s)
+        try:
+            yield
+        finally:
+            self.adapter.set_timeout(previous)
+
+    def shutdown(self) -> None:
+        """Bring the instrument to a safe state (outputs off...).  Drivers override this."""
+
+    def __enter__(self) -> ScpiInstrument:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.shutdown()
+        finally:
+            self.close()
+
+    # --- IEEE 488.2 common commands ----------------------------------------------------
+    @property
+    def idn(self) -> replies.Identity:
+        """Get the identity (``*IDN?``) as vendor, model, serial, firmware."""
+        return replies.parse_idn(self.ask("*IDN?"), resource=self.resource_name)
+
+    def reset(self) -> None:
+        """Reset to the power-on state (``*RST``), then read the error queue."""
+        self.write_checked("*RST")
+
+    def clear_status(self) -> None:
+        """Clear status registers and the error queue (``*CLS``)."""
+        self.write("*CLS")
+
+    def wait_complete(self) -> None:
+        """Block until pending operations finish (``*OPC?`` answers 1)."""
+        reply = self.ask("*OPC?")
+        if replies.parse_int(reply, command="*OPC?", resource=self.resource_name) != 1:
+            raise replies.GarbledReply(f"*OPC? answered {reply!r}, expected 1 (from {self.resource_name})")
+
+    # --- error queue -------------------------------------------------------------------
+    def check_errors(self, command: str | None = None) -> None:
+        """Read the error queue until empty; raise :class:`ScpiError` for the first error.
+
+        All queued errors are read (so the queue is left empty) and listed in the message.
+
+        Raises
+        ------
+        ScpiError
+            ``code``, ``message`` of the first error, ``command`` = the command just sent.
+        """
+        if not self.error_checking:
+            return
+        errors: list[tuple[int, str]] = []
+        for _ in range(MAX_ERROR_READS):
+            code, message = replies.parse_error(self.ask(self.ERROR_QUERY), resource=self.resource_name)
+            if code == 0:
+                break
+            errors.append((code, message))
+        if errors:
+            code, message = errors[0]
+            if len(errors) > 1:
+                message += " (then: " + "; ".join(f"{c},{m}" for c, m in errors[1:]) + ")"
+            raise ScpiError(code, f"{message} [{self.resource_name}]", command)
+
+    # --- safety ------------------------------------------------------------------------
+    def check_safety(self, key: str, value: float) -> None:
+        """Refuse ``value`` if it breaks the configured limit ``key`` (nothing is sent).
+
+        Raises
+        ------
+        SafetyLimitError
+            Naming the setting, the value, the limit and the resource.
+        """
+        if key not in self.SAFETY_LIMITS:
+            raise InvalidParameter(f"{type(self).__name__} has no safety limit {key!r}")
+        limit = self.safety_limits.get(key)
+        if limit is None:
+            return
+        unit, sense = self.SAFETY_LIMITS[key]
+        broken = (
+            (sense == "max" and value > limit)
+            or (sense == "min" and value < limit)
+            or (sense == "abs_max" and abs(value) > limit)
+        )
+        if broken:
+            word = {"max": "above the maximum", "min": "below the minimum", "abs_max": "beyond the magnitude limit"}[sense]
+            raise SafetyLimitError(
+                f"{self.resource_name}: {key} = {value:g} {unit} is {word} {limit:g} {unit} "
+                "configured for this instrument; nothing was sent"
+            )
+
+    # --- polling -----------------------------------------------------------------------
+    def poll(self, read: Callable[[], Any], done: Callable[[Any], bool], timeout_s: float) -> tuple[bool, Any]:
+        """Call ``read()`` until ``done(value)`` or ``timeout_s`` elapses.
+
+        Returns ``(True, value)`` when done, ``(False, last_value)`` on timeout (the caller
+        raises the error that fits).  At least one read is always made.
+        """
+        deadline = self._clock() + timeout_s
+        while True:
+            value = read()
+            if done(value):
+                return True, value
+            if self._clock() >= deadline:
+                return False, value
+            self._sleep(self.poll_interval_s)
+
+
+class Channel(_Sink):
+    """A slot, port, lane or location of a parent instrument.
+
+    ``ids`` (e.g. ``slot=1, ch=2``) extend the parent's ``context`` and fill the command
+    templates of the channel's properties.
+    """
+
+    def __init__(self, parent: ScpiInstrument, **ids: Any) -> None:
+        self.parent = parent
+        self.context = {**parent.context, **ids}
+
+    @property
+    def resource_name(self) -> str:
+        return self.parent.resource_name
+
+    def write(self, command: str) -> None:
+        self.parent.write(command)
+
+    def ask(self, command: str) -> str:
+        return self.parent.ask(command)
+
+    def check_errors(self, command: str | None = None) -> None:
+        self.parent.check_errors(command)
+
+    def check_safety(self, key: str, value: float) -> None:
+        self.parent.check_safety(key, value)
+
+    def __repr__(self) -> str:
+        ids = ", ".join(f"{k}={v!r}" for k, v in self.context.items())
+        return f"{type(self).__name__}({ids}) of {self.resource_name}"
+
+
+__all__ = ["Channel", "MAX_ERROR_READS", "ScpiInstrument"]

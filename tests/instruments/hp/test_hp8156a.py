@@ -1,0 +1,37 @@
+"""Protocol tests: HP 8156A attenuator."""
+
+import pytest
+
+from instruments.hp.hp8156a import HP8156A
+from instruments.scpi.protocol import expected_protocol
+from optics.errors import InvalidParameter, SafetyLimitError
+
+OK = '+0,"No error"'
+
+
+def test_every_command():
+    pairs = [(":INP:ATT 20", None), (":SYST:ERR?", OK), (":INP:ATT?", "+2.00000E+01"),
+             (":INP:OFFS 1.5", None), (":SYST:ERR?", OK), (":INP:OFFS?", "+1.50000E+00"),
+             (":INP:WAV 1.55e-06", None), (":SYST:ERR?", OK), (":INP:WAV?", "+1.55000E-06"),
+             (":OUTP:STAT 1", None), (":SYST:ERR?", OK), (":OUTP:STAT?", "1"),
+             (":OUTP:STAT 0", None), (":SYST:ERR?", OK)]
+    with expected_protocol(HP8156A, pairs) as att:
+        att._sleep = lambda s: None
+        att.attenuation_db = 20
+        assert att.attenuation_db == 20.0
+        att.attenuation_offset_db = 1.5
+        assert att.attenuation_offset_db == 1.5
+        att.wavelength_m = 1550e-9
+        assert att.wavelength_m == pytest.approx(1.55e-6)
+        att.shutter_open = True
+        assert att.shutter_open
+        att.settle()
+        att.shutdown()
+
+
+def test_refusals():
+    with expected_protocol(HP8156A, [], safety_limits={"attenuation_db": 10.0}) as att:
+        with pytest.raises(SafetyLimitError):
+            att.attenuation_db = 9.0
+        with pytest.raises(InvalidParameter):
+            att.attenuation_db = 61.0

@@ -1,0 +1,75 @@
+"""Protocol tests: inTEST ThermoStream."""
+
+import pytest
+
+from instruments.intest.thermostream import ThermoStream
+from instruments.scpi.protocol import expected_protocol
+from optics.errors import InstrumentTimeout, InvalidParameter, MeasurementInvalid, SafetyLimitError, ScpiError
+
+
+def _set(cmd):
+    return [(cmd, None), ("EROR?", "0")]
+
+
+def test_every_command():
+    pairs = [("%RM", None), *_set("HEAD 1"), ("HEAD?", "1"), *_set("FLOW 1"), ("FLOW?", "1"),
+             *_set("WNDW 1"), ("WNDW?", "1.0"), *_set("SOAK 30"), ("SOAK?", "30"),
+             *_set("SETN 0"), *_set("SETP 85.0"), *_set("SETN 2"), *_set("SETP -40.0"), *_set("SETN 1"), *_set("SETP 22.5"),
+             ("TEMP?", "84.9"), ("TMPA?", "86.2"), ("TMPD?", "84.7"), ("TECR?", "0"), ("TECR?", "1"),
+             ("%GL", None), *_set("FLOW 0")]
+    with expected_protocol(ThermoStream, pairs) as ts:
+        ts.remote()
+        ts.head_down = True
+        assert ts.head_down
+        ts.flow_on = True
+        assert ts.flow_on
+        ts.window_k = 1
+        assert ts.window_k == 1.0
+        ts.soak_time_s = 30
+        assert ts.soak_time_s == 30.0
+        ts.set_temperature(85.0)           # hot set point 0
+        ts.set_temperature(-40.0)          # cold set point 2
+        ts.set_temperature(22.5)           # ambient set point 1
+        assert ts.temperature_c == 84.9
+        assert ts.air_temperature_c == 86.2
+        assert ts.dut_temperature_c == 84.7
+        assert ts.at_temperature is False
+        assert ts.at_temperature is True
+        ts.local()
+        ts.shutdown()
+
+
+def test_invalid_temperature_above_400():
+    with expected_protocol(ThermoStream, [("TEMP?", "999.9"), ("TMPD?", "400.1")]) as ts:
+        with pytest.raises(MeasurementInvalid, match="999.9"):
+            _ = ts.temperature_c
+        with pytest.raises(MeasurementInvalid):
+            _ = ts.dut_temperature_c
+
+
+def test_wait_until_at_temperature():
+    with expected_protocol(ThermoStream, [("TECR?", "0"), ("TECR?", "2"), ("TECR?", "3")], poll_interval_s=0.0) as ts:
+        ts.wait_until_at_temperature(60)                  # bit 0 of 3 set
+    with expected_protocol(ThermoStream, [("TECR?", "0")]) as ts:
+        with pytest.raises(InstrumentTimeout, match="not at temperature"):
+            ts.wait_until_at_temperature(0)
+
+
+def test_error_register_raises():
+    with expected_protocol(ThermoStream, [("SETN 0", None), ("EROR?", "16")]) as ts:
+        with pytest.raises(ScpiError) as info:
+            ts.set_temperature(100.0)
+    assert info.value.code == 16 and info.value.command == "SETN 0"
+
+
+def test_limits_refused_before_sending():
+    limits = {"temperature_max_c": 85.0, "temperature_min_c": -5.0}
+    with expected_protocol(ThermoStream, [], safety_limits=limits) as ts:
+        with pytest.raises(SafetyLimitError):
+            ts.set_temperature(90.0)
+        with pytest.raises(SafetyLimitError):
+            ts.set_temperature(-10.0)
+        with pytest.raises(InvalidParameter):
+            ts.set_temperature(300.0)
+        with pytest.raises(InvalidParameter):
+            ts.window_k = 20

@@ -1,0 +1,137 @@
+"""Protocol tests: Keysight M8040A BERT (PPG set-up, ED lifecycle, ERATio parsing)."""
+
+import pytest
+
+from instruments.keysight.m8040a import M8040A, parse_erat_data
+from instruments.scpi.protocol import expected_protocol
+from optics.errors import GarbledReply, InvalidParameter, MeasurementInvalid, SafetyLimitError
+
+OK = '+0,"No error"'
+
+
+def _set(cmd):
+    return [(cmd, None), (":SYST:ERR?", OK)]
+
+
+def test_ppg_every_command():
+    pairs = [*_set(":SOUR:FREQ 'M1.ClkGen',53125000000"), (":SOUR:FREQ? 'M1.ClkGen'", "5.3125E+10"),
+             *_set(":DATA:LIN:VAL 'M1.DataOut1',PAM4"), (":DATA:LIN:VAL? 'M1.DataOut1'", "PAM4"),
+             *_set(":DATA:LIN:VAL 'M1.DataIn1',PAM4"), (":DATA:LIN:VAL? 'M1.DataIn1'", "PAM4"),
+             *_set(":SOUR:VOLT:AMPL 'M1.DataOut1',0.6"), (":SOUR:VOLT:AMPL? 'M1.DataOut1'", "+6.0E-01"),
+             *_set(":OUTP:STAT 'M1.DataOut1',1"), (":OUTP:STAT? 'M1.DataOut1'", "1"),
+             *_set(":OUTP:GLOB 'M1.System',1"), (":OUTP:GLOB? 'M1.System'", "1"),
+             *_set(':DATA:SEQ:SET "Generator",PRBS,"2^13-1"'), *_set(':DATA:SEQ:SET "Analyzer",PRBS,"2^13-1"'),
+             *_set(':DATA:SEQ:SET "Generator",PRBS,"2^31-1"')]
+    with expected_protocol(M8040A, pairs) as bert:
+        bert.symbol_rate_baud = 53.125e9
+        assert bert.symbol_rate_baud == 53.125e9
+        bert.coding = "PAM4"
+        assert bert.coding == "PAM4"
+        bert.analyzer_coding = "PAM4"
+        assert bert.analyzer_coding == "PAM4"
+        bert.amplitude_v = 0.6
+        assert bert.amplitude_v == 0.6
+        bert.output_enabled = True
+        assert bert.output_enabled
+        bert.global_outputs_enabled = True
+        assert bert.global_outputs_enabled
+        bert.set_pattern("PRBS13Q")
+        bert.set_pattern("prbs31", analyzer=False)
+
+
+def test_ed_setup_and_flags():
+    pairs = [*_set(":INP:CDR:STAT 'M1.DataIn1',1"), (":INP:CDR:STAT? 'M1.DataIn1'", "1"),
+             (":INP:ALIG:EYE:AUTO 'M1.DataIn1'", None), ("*OPC?", "1"), (":SYST:ERR?", OK),
+             (":STAT:INST:SAL? 'M1.DataIn1'", "0"),
+             (":STAT:INST:CLOS? 'M1.DataIn1'", "0"), (":STAT:INST:DLOS? 'M1.DataIn1'", "1"),
+             (":STAT:INST:SLOS? 'M1.DataIn1'", "0")]
+    with expected_protocol(M8040A, pairs) as bert:
+        bert.cdr_enabled = True
+        assert bert.cdr_enabled
+        bert.auto_align()
+        assert bert.clock_lost is False and bert.data_lost is True and bert.sync_lost is False
+
+
+def test_auto_align_failure():
+    pairs = [(":INP:ALIG:EYE:AUTO 'M2.DataIn1'", None), ("*OPC?", "1"), (":SYST:ERR?", OK),
+             (":STAT:INST:SAL? 'M2.DataIn1'", "1")]
+    with expected_protocol(M8040A, pairs, analyzer="M2.DataIn1") as bert:
+        with pytest.raises(MeasurementInvalid, match="alignment"):
+            bert.auto_align()
+
+
+PAM4_REPLY = "('M1.DataIn1','2026-11-23 12:00:00',1000000,1000000,30,10,1000000,20,250000,8,250000,2,250000,4,250000,6)"
+
+
+def test_ber_lifecycle_pam4():
+    pairs = [(":STAT:INST:SLOS? 'M1.DataIn1'", "0"),
+             *_set(":PLUG:ERAT:NEW 'B'"), *_set(":PLUG:ERAT:ACQ:ALOC 'B','M1.DataIn1'"),
+             *_set(":PLUG:ERAT:ACQ:DUR 'B',FTIM"), *_set(":PLUG:ERAT:ACQ:TIME 'B',10"),
+             *_set(":PLUG:ERAT:STAR 'B'"), (":PLUG:ERAT:RUN:STAT? 'B'", "1"), (":PLUG:ERAT:RUN:STAT? 'B'", "0"),
+             (":PLUG:ERAT:FETC:DATA? 'B'", PAM4_REPLY),
+             # second run re-uses the measurement: no :NEW
+             (":STAT:INST:SLOS? 'M1.DataIn1'", "0"),
+             *_set(":PLUG:ERAT:ACQ:ALOC 'B','M1.DataIn1'"), *_set(":PLUG:ERAT:ACQ:DUR 'B',FTIM"),
+             *_set(":PLUG:ERAT:ACQ:TIME 'B',0.5"), *_set(":PLUG:ERAT:STAR 'B'"), (":PLUG:ERAT:RUN:STAT? 'B'", "0"),
+             (":PLUG:ERAT:FETC:DATA? 'B'", "('M1.DataIn1','t',100,100,0,0)"),
+             *_set(":PLUG:ERAT:DEL 'B'")]
+    with expected_protocol(M8040A, pairs, poll_interval_s=0.0) as bert:
+        r = bert.measure_ber(10, name="B")
+        assert r.compared_bits == 2_000_000 and r.errored_bits == 40
+        assert r.ber == pytest.approx(40 / 2e6, rel=1e-15)
+        assert r.ser == pytest.approx(20 / 1e6, rel=1e-15)
+        assert r.ser_per_level == pytest.approx((8 / 250000, 2 / 250000, 4 / 250000, 6 / 250000), rel=1e-15)
+        assert r.to_metrics() == {"ber_counted": r.ber, "ser": r.ser}
+        r2 = bert.measure_ber(0.5, name="B")
+        assert r2.ber == 0.0
+        with pytest.raises(MeasurementInvalid):
+            _ = r2.ser
+        bert.delete_ber("B")
+
+
+def test_ber_refuses_without_sync_and_on_timeout():
+    with expected_protocol(M8040A, [(":STAT:INST:SLOS? 'M1.DataIn1'", "1")]) as bert:
+        with pytest.raises(MeasurementInvalid, match="no sync"):
+            bert.measure_ber(1.0)
+    pairs = [(":STAT:INST:SLOS? 'M1.DataIn1'", "0"), *_set(":PLUG:ERAT:NEW 'BER1'"),
+             *_set(":PLUG:ERAT:ACQ:ALOC 'BER1','M1.DataIn1'"), *_set(":PLUG:ERAT:ACQ:DUR 'BER1',FTIM"),
+             *_set(":PLUG:ERAT:ACQ:TIME 'BER1',1"), *_set(":PLUG:ERAT:STAR 'BER1'"),
+             (":PLUG:ERAT:RUN:STAT? 'BER1'", "1")]
+    ticks = iter([0.0, 0.5, 1.0, 40.0])          # fake clock: deadline = 0 + 1 + 30 s
+    with expected_protocol(M8040A, pairs + [(":PLUG:ERAT:RUN:STAT? 'BER1'", "1")] * 2, poll_interval_s=0.0) as bert:
+        bert._clock = lambda: next(ticks)
+        with pytest.raises(MeasurementInvalid, match="still running after 31 s"):
+            bert.measure_ber(1.0)
+
+
+def test_refusals_before_sending():
+    with expected_protocol(M8040A, [], safety_limits={"amplitude_v": 0.8}) as bert:
+        with pytest.raises(SafetyLimitError):
+            bert.amplitude_v = 0.9
+        with pytest.raises(InvalidParameter):
+            bert.amplitude_v = 2.0
+        with pytest.raises(InvalidParameter):
+            bert.symbol_rate_baud = 70e9
+        with pytest.raises(InvalidParameter):
+            bert.set_pattern("SSPRQ")
+        with pytest.raises(InvalidParameter):
+            bert.measure_ber(0.0)
+        with pytest.raises(InvalidParameter):
+            bert.measure_ber(1.0, name="bad name")
+
+
+def test_parse_erat_data_forms():
+    r = parse_erat_data("('M1.DataIn1','2026-11-23',5.0E+11,5.0E+11,1,0)")
+    assert r.compared_bits == 10**12 and r.ber == 1e-12
+    assert r.compared_symbols is None
+    with pytest.raises(GarbledReply):
+        parse_erat_data("('M1.DataIn1','t',1,2,3)")
+    with pytest.raises(GarbledReply):
+        parse_erat_data("('M1.DataIn1','t',1,2,3,-4)")
+    with pytest.raises(MeasurementInvalid):
+        _ = parse_erat_data("('x','t',0,0,0,0)").ber
+
+
+def test_shutdown_switches_global_outputs_off():
+    with expected_protocol(M8040A, [*_set(":OUTP:GLOB 'M1.System',0")]) as bert:
+        bert.shutdown()
