@@ -1,0 +1,131 @@
+"""Bessel-Thomson reference receiver: response against closed forms, both application paths."""
+
+import math
+
+import numpy as np
+import pytest
+
+from optics import Waveform
+from optics.errors import InvalidParameter, InvalidType, InvalidWaveform
+from optics.reference_receiver import (
+    bessel_thomson,
+    bessel_thomson_coefficients,
+    bessel_thomson_response,
+)
+
+BAUD = 53.125e9
+
+
+def ieee_bt4(f_hz, fr_hz):
+    """802.3 121.8.5.2 form: H = 105/(105 + 105y + 45y^2 + 10y^3 + y^4), y = 2.1139 j f/f_r.
+
+    2.11391767 is the -3 dB frequency (rad/s) of the delay-normalised BT4 polynomial, an
+    independent constant (not from scipy's normalisation).
+    """
+    y = 2.11391767490422 * 1j * np.asarray(f_hz) / fr_hz
+    return 105.0 / (105.0 + 105.0 * y + 45.0 * y**2 + 10.0 * y**3 + y**4)
+
+
+def test_minus_3db_at_bandwidth():
+    h = bessel_thomson_response([0.0, 26.5625e9], 26.5625e9)
+    assert abs(h[0]) == pytest.approx(1.0, abs=1e-12)
+    assert 20 * math.log10(abs(h[1])) == pytest.approx(-3.0103, abs=1e-3)  # 1/sqrt(2)
+
+
+def test_magnitude_matches_ieee_polynomial_form():
+    f = np.linspace(0, 4 * 26.5625e9, 401)
+    ours = np.abs(bessel_thomson_response(f, 26.5625e9))
+    ref = np.abs(ieee_bt4(f, 26.5625e9))
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-6)
+
+
+def test_phase_without_delay_matches_ieee_form_and_delay_removal_is_linear():
+    f = np.linspace(1e9, 40e9, 50)
+    raw = bessel_thomson_response(f, 26.5625e9, remove_delay=False)
+    np.testing.assert_allclose(raw, ieee_bt4(f, 26.5625e9), atol=1e-6)
+    b, a = bessel_thomson_coefficients(26.5625e9)
+    tau0 = a[-2] / a[-1]
+    # the DC group delay of 105/(105+105y+...) is 2.1139/omega_r seconds
+    assert tau0 == pytest.approx(2.11391767490422 / (2 * math.pi * 26.5625e9), rel=1e-6)
+    comp = bessel_thomson_response(f, 26.5625e9)
+    np.testing.assert_allclose(comp, raw * np.exp(2j * math.pi * f * tau0), atol=1e-12)
+
+
+def _sine_wave(sps, n_cycles, f_over_bw, n_samples=8192):
+    # a whole number of cycles in the record: periodic, so the steady state is exact
+    fs = sps * BAUD
+    f = n_cycles * fs / n_samples
+    bw = f / f_over_bw
+    t = np.arange(n_samples) / fs
+    x = np.sin(2 * math.pi * f * t)
+    return Waveform(samples=x, sample_rate_hz=fs, symbol_rate_baud=BAUD, quantity="voltage"), bw, f
+
+
+@pytest.mark.parametrize(
+    "method, sps, tol", [("fft", 4, 1e-9), ("fft", 64, 1e-9), ("iir", 64, 2e-3)]
+)
+def test_sine_at_bandwidth_is_attenuated_3db(method, sps, tol):
+    wf, bw, f = _sine_wave(sps, 64, 1.0)
+    out = bessel_thomson(wf, bw, method=method)
+    amp = math.sqrt(2.0 * np.mean(out.samples**2))
+    assert amp == pytest.approx(1 / math.sqrt(2), abs=tol)
+    assert out.meta["reference_receiver"]["method"] == method
+
+
+@pytest.mark.parametrize("method, tol", [("fft", 1e-9), ("iir", 5e-3)])
+def test_delay_is_removed(method, tol):
+    # a low sine well inside the passband comes out in phase with the input
+    wf, bw, f = _sine_wave(64, 16, 0.05)
+    out = bessel_thomson(wf, bw, method=method)
+    gain = abs(ieee_bt4(f, bw))
+    np.testing.assert_allclose(out.samples, gain * wf.samples, atol=tol)
+
+
+def test_iir_and_fft_paths_agree_on_pam4():
+    rng = np.random.default_rng(3)
+    sym = rng.integers(0, 4, 4096)
+    x = np.repeat(sym / 3.0 * 1e-3, 64)
+    wf = Waveform(samples=x, sample_rate_hz=64 * BAUD, symbol_rate_baud=BAUD)
+    a = bessel_thomson(wf, method="fft").samples
+    b = bessel_thomson(wf, method="iir").samples
+    # bilinear warping and linear fractional delay: < 0.1 % of OMA at 64 samples/UI
+    assert np.max(np.abs(a - b)) < 1e-3 * 1e-3
+
+
+def test_auto_picks_iir_only_when_oversampled():
+    rng = np.random.default_rng(0)
+    for sps, expected in ((16, "fft"), (32, "iir")):
+        wf = Waveform(samples=rng.random(64 * sps), sample_rate_hz=sps * BAUD,
+                      symbol_rate_baud=BAUD)
+        assert bessel_thomson(wf).meta["reference_receiver"]["method"] == expected
+
+
+def test_keeps_mean_quantity_and_metadata():
+    rng = np.random.default_rng(1)
+    wf = Waveform(samples=1e-3 + 1e-4 * rng.standard_normal(5000), sample_rate_hz=16 * BAUD,
+                  symbol_rate_baud=BAUD, quantity="optical_power", meta={"source": "model"},
+                  pattern=[0, 1, 2, 3])
+    out = bessel_thomson(wf)
+    assert out.samples.mean() == pytest.approx(wf.samples.mean(), rel=1e-12)  # DC gain 1
+    assert out.samples.std() < wf.samples.std()
+    assert out.quantity is wf.quantity and out.symbol_rate_baud == BAUD
+    assert out.meta["source"] == "model"
+    assert out.meta["reference_receiver"]["bandwidth_hz"] == pytest.approx(BAUD / 2)
+    np.testing.assert_array_equal(out.pattern, wf.pattern)
+
+
+def test_bad_input():
+    wf = Waveform(samples=np.zeros(64), sample_rate_hz=64e9, symbol_rate_baud=BAUD / 10)
+    with pytest.raises(InvalidParameter, match="bandwidth_hz"):
+        bessel_thomson(wf, -1e9)
+    with pytest.raises(InvalidParameter, match="bandwidth_hz"):
+        bessel_thomson(wf, 0.0)
+    with pytest.raises(InvalidParameter, match="order"):
+        bessel_thomson(wf, 1e9, order=0)
+    with pytest.raises(InvalidParameter, match="method"):
+        bessel_thomson(wf, 1e9, method="bilinear")
+    with pytest.raises(InvalidType):
+        bessel_thomson(np.zeros(64), 1e9)
+    no_rate = Waveform(samples=np.zeros(64), sample_rate_hz=64e9)
+    with pytest.raises(InvalidWaveform, match="symbol rate"):
+        bessel_thomson(no_rate)
