@@ -1,0 +1,405 @@
+"""Bench configuration (which driver talks to which resource) and the virtual bench.
+
+A bench TOML names the instruments of a test station and, for each, the driver class and
+the VISA resource.  ``resource = "virtual"`` (the default) means "serve this instrument from
+the virtual bench", so a station runs unchanged against real gear or against loopback
+servers; only the resource strings differ.
+
+.. code-block:: toml
+
+    [virtual]                      # physics of the virtual bench (all keys optional)
+    time_scale = 100.0             # simulated seconds per wall-clock second
+    model_preset = "400GBASE-DR4"  # transmitter from models.link (omit: the simple stand-in)
+    model_lane = 0
+    [virtual.transmitter]          # instruments.virtual.physics.TransmitterParams fields
+    average_power_dbm = 1.0
+    [virtual.receiver]             # ReceiverParams fields
+    [virtual.path]                 # PathParams fields
+    [virtual.thermal]              # ThermalParams fields
+
+    [instruments.scope]            # one table per instrument on the bench
+    driver = "instruments.keysight.flexdca:FlexDCA"   # optional, default per name
+    resource = "virtual"           # or e.g. "TCPIP0::10.0.0.9::hislip0::INSTR"
+    model = "FlexDCA"              # virtual model, optional (default per name)
+    port = 0                       # virtual only: TCP port, 0 = ephemeral
+    options = { channel = "1A" }   # keyword arguments of the driver's constructor
+
+    [instruments.power_meter]      # keys omitted: defaults
+    resource = "TCPIP::10.0.0.7::5025::SOCKET"
+
+Instrument names: ``scope, power_meter, attenuator, bert, osa, thermal, supply, smu,
+tx_power_meter``.  Without an ``[instruments]`` table the bench holds all of them, virtual.
+Unknown tables or keys raise :class:`~optics.errors.ConfigError` naming the file and key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from instruments.virtual import physics as vphysics
+from instruments.virtual.attenuator import N7764A
+from instruments.virtual.bert import M8040A
+from instruments.virtual.flexdca import FlexDCA
+from instruments.virtual.osa import AQ6370
+from instruments.virtual.pm100d import PM100D
+from instruments.virtual.power_meter import Keysight8163B, N7744A, N7745A
+from instruments.virtual.server import ScpiServer, VirtualInstrument
+from instruments.virtual.smu import Keithley2400
+from instruments.virtual.supply import E36312A
+from instruments.virtual.thermostream import ThermoStream
+from optics.errors import ConfigError, InvalidParameter, InvalidType
+
+#: The resource value that asks for a virtual instrument.
+VIRTUAL = "virtual"
+
+#: Instrument name -> (default driver import path, default virtual model).
+DEFAULTS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "scope": ("instruments.keysight.flexdca:FlexDCA", "FlexDCA"),
+        "power_meter": ("instruments.keysight.n77xx:N7744A", "N7744A"),
+        "attenuator": ("instruments.keysight.n776x:N7764A", "N7764A"),
+        "bert": ("instruments.keysight.m8040a:M8040A", "M8040A"),
+        "osa": ("instruments.yokogawa.aq6370:AQ6370", "AQ6370"),
+        "thermal": ("instruments.intest.thermostream:ThermoStream", "ThermoStream"),
+        "supply": ("instruments.keysight.e36312a:E36312A", "E36312A"),
+        "smu": ("instruments.keithley.k2400:Keithley2400", "Keithley2400"),
+        "tx_power_meter": ("instruments.thorlabs.pm100d:PM100D", "PM100D"),
+    }
+)
+
+#: Virtual model name -> class.
+VIRTUAL_MODELS: Mapping[str, type[VirtualInstrument]] = MappingProxyType(
+    {
+        "FlexDCA": FlexDCA,
+        "N7744A": N7744A,
+        "N7745A": N7745A,
+        "8163B": Keysight8163B,
+        "N7764A": N7764A,
+        "M8040A": M8040A,
+        "AQ6370": AQ6370,
+        "ThermoStream": ThermoStream,
+        "E36312A": E36312A,
+        "Keithley2400": Keithley2400,
+        "PM100D": PM100D,
+    }
+)
+
+_INSTRUMENT_KEYS = ("driver", "resource", "model", "port", "options")
+_PHYSICS_TABLES = {
+    "transmitter": vphysics.TransmitterParams,
+    "receiver": vphysics.ReceiverParams,
+    "path": vphysics.PathParams,
+    "thermal": vphysics.ThermalParams,
+}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class InstrumentConfig:
+    """One instrument of a bench.
+
+    Parameters
+    ----------
+    name : str
+        Bench name (``"scope"``, ``"power_meter"`` ...).
+    driver : str
+        Import path of the driver class, ``"package.module:Class"``.
+    resource : str
+        VISA resource string, or ``"virtual"``.
+    model : str
+        Virtual model served when ``resource == "virtual"`` (a key of :data:`VIRTUAL_MODELS`).
+    port : int
+        TCP port of the virtual server (0: ephemeral).
+    options : mapping
+        Keyword arguments for the driver's constructor.
+    """
+
+    name: str
+    driver: str
+    resource: str = VIRTUAL
+    model: str = ""
+    port: int = 0
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def is_virtual(self) -> bool:
+        """True if this instrument is served by the virtual bench."""
+        return self.resource.strip().lower() == VIRTUAL
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BenchConfig:
+    """A whole bench: its instruments and the physics of its virtual part.
+
+    Use :func:`load_bench_config` to read one from TOML; ``BenchConfig.default()`` is the
+    all-virtual bench.
+    """
+
+    instruments: Mapping[str, InstrumentConfig]
+    physics: vphysics.BenchParams = dataclasses.field(default_factory=vphysics.BenchParams)
+    source: str = "<default>"
+
+    @classmethod
+    def default(cls) -> BenchConfig:
+        """All nine instruments, virtual, default physics."""
+        return cls.from_dict({}, source="<default>")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> BenchConfig:
+        """Build a configuration from parsed TOML.
+
+        Raises
+        ------
+        ConfigError
+            Unknown table or key, wrong type, unknown instrument name, driver or model;
+            the message names ``source`` and the key.
+        """
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{source}: the bench configuration must be a table")
+        _reject_unknown(data, ("virtual", "instruments"), source, "")
+        physics_params = _physics(data.get("virtual", {}), source)
+        table = data.get("instruments")
+        if table is None:
+            table = {name: {} for name in DEFAULTS}
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{source}: [instruments] must be a table")
+        instruments = {}
+        for name, entry in table.items():
+            instruments[name] = _instrument(name, entry, source)
+        return cls(instruments=MappingProxyType(instruments), physics=physics_params, source=source)
+
+    @property
+    def virtual_names(self) -> list[str]:
+        """Names of the instruments served by the virtual bench."""
+        return [n for n, c in self.instruments.items() if c.is_virtual]
+
+
+def _reject_unknown(table: Mapping[str, Any], allowed, source: str, where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            path = f"{where}.{key}" if where else key
+            raise ConfigError(f"{source}: unknown key {path!r}; allowed here: {', '.join(allowed)}")
+
+
+def _physics(table: Any, source: str) -> vphysics.BenchParams:
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{source}: [virtual] must be a table")
+    _reject_unknown(table, ("time_scale", "model_preset", "model_lane", *_PHYSICS_TABLES), source, "virtual")
+    kwargs: dict[str, Any] = {}
+    for key, cls in _PHYSICS_TABLES.items():
+        sub = table.get(key, {})
+        if not isinstance(sub, Mapping):
+            raise ConfigError(f"{source}: [virtual.{key}] must be a table")
+        _reject_unknown(sub, [f.name for f in dataclasses.fields(cls)], source, f"virtual.{key}")
+        try:
+            kwargs[key] = cls(**sub)
+        except (InvalidParameter, InvalidType) as exc:
+            raise ConfigError(f"{source}: [virtual.{key}]: {exc}") from None
+    for key in ("time_scale", "model_preset", "model_lane"):
+        if key in table:
+            kwargs[key] = table[key]
+    if "model_preset" in table:
+        from models.presets import list_presets
+
+        if table["model_preset"] not in list_presets():
+            raise ConfigError(f"{source}: virtual.model_preset {table['model_preset']!r} unknown; "
+                              f"presets: {', '.join(list_presets())}")
+    try:
+        return vphysics.BenchParams(**kwargs)
+    except (InvalidParameter, InvalidType) as exc:
+        raise ConfigError(f"{source}: [virtual]: {exc}") from None
+
+
+def _instrument(name: str, entry: Any, source: str) -> InstrumentConfig:
+    if name not in DEFAULTS:
+        raise ConfigError(f"{source}: unknown instrument 'instruments.{name}'; known: {', '.join(DEFAULTS)}")
+    if not isinstance(entry, Mapping):
+        raise ConfigError(f"{source}: [instruments.{name}] must be a table")
+    _reject_unknown(entry, _INSTRUMENT_KEYS, source, f"instruments.{name}")
+    driver, model = DEFAULTS[name]
+    driver = entry.get("driver", driver)
+    resource = entry.get("resource", VIRTUAL)
+    model = entry.get("model", model)
+    port = entry.get("port", 0)
+    options = entry.get("options", {})
+    for key, value, kind in (("driver", driver, str), ("resource", resource, str), ("model", model, str)):
+        if not isinstance(value, kind) or not value.strip():
+            raise ConfigError(f"{source}: instruments.{name}.{key} must be a non-empty string, got {value!r}")
+    if ":" not in driver and "." not in driver:
+        raise ConfigError(f"{source}: instruments.{name}.driver {driver!r} is not an import path 'package.module:Class'")
+    if model not in VIRTUAL_MODELS:
+        raise ConfigError(f"{source}: instruments.{name}.model {model!r} unknown; virtual models: {', '.join(VIRTUAL_MODELS)}")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ConfigError(f"{source}: instruments.{name}.port must be an integer 0..65535, got {port!r}")
+    if not isinstance(options, Mapping):
+        raise ConfigError(f"{source}: instruments.{name}.options must be a table, got {options!r}")
+    return InstrumentConfig(name=name, driver=driver, resource=resource, model=model, port=port,
+                            options=MappingProxyType(dict(options)))
+
+
+def load_bench_config(path: str | Path | None = None) -> BenchConfig:
+    """Read a bench TOML file (None: the built-in all-virtual bench).
+
+    Raises
+    ------
+    ConfigError
+        File missing or not valid TOML, or unknown/invalid keys (named with the file).
+    """
+    if path is None:
+        return BenchConfig.default()
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: bench configuration file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    return BenchConfig.from_dict(data, source=str(p))
+
+
+def resolve_driver(path: str) -> type:
+    """Import a driver class from ``"package.module:Class"`` (or ``"package.module.Class"``).
+
+    Raises
+    ------
+    ConfigError
+        The module or the class cannot be found.
+    """
+    module_name, _, attr = path.partition(":") if ":" in path else path.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"driver {path!r}: cannot import module {module_name!r}: {exc}") from None
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ConfigError(f"driver {path!r}: module {module_name!r} has no {attr!r}") from None
+
+
+class VirtualBench:
+    """Start a virtual server for every ``resource = "virtual"`` instrument of a bench.
+
+    Parameters
+    ----------
+    config : BenchConfig, path or None
+        The bench (None: all nine instruments virtual).
+    link : BenchLink, optional
+        The shared physics (default: built from ``config.physics``).
+    host : str
+        Interface the servers listen on (default ``"127.0.0.1"``).
+
+    Attributes
+    ----------
+    link : BenchLink
+        The physics shared by the servers (advance time, inspect state).
+
+    Examples
+    --------
+    >>> with VirtualBench() as bench:
+    ...     sorted(bench.resources)[:3]
+    ['attenuator', 'bert', 'osa']
+    """
+
+    def __init__(self, config: BenchConfig | str | Path | None = None, *,
+                 link: vphysics.BenchLink | None = None, host: str = "127.0.0.1") -> None:
+        if config is None or isinstance(config, (str, Path)):
+            config = load_bench_config(config)
+        if not isinstance(config, BenchConfig):
+            raise InvalidType(f"config must be a BenchConfig, a path or None, got {type(config).__name__}")
+        self.config = config
+        self.link = link or vphysics.BenchLink(config.physics)
+        self._host = host
+        self.instruments: dict[str, VirtualInstrument] = {}
+        self.servers: dict[str, ScpiServer] = {}
+
+    def start(self) -> VirtualBench:
+        """Create the virtual instruments and start their servers (idempotent)."""
+        if self.servers:
+            return self
+        try:
+            for name in self.config.virtual_names:
+                entry = self.config.instruments[name]
+                inst = VIRTUAL_MODELS[entry.model](self.link)
+                self.instruments[name] = inst
+                self.servers[name] = ScpiServer(inst, host=self._host, port=entry.port).start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop every server and close their connections."""
+        for server in self.servers.values():
+            server.stop()
+        self.servers.clear()
+
+    def __enter__(self) -> VirtualBench:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def resources(self) -> dict[str, str]:
+        """Instrument name -> resource string (the loopback ``::SOCKET`` ones for virtual)."""
+        out = {}
+        for name, entry in self.config.instruments.items():
+            server = self.servers.get(name)
+            out[name] = server.resource if server is not None else entry.resource
+        return out
+
+    def server(self, name: str) -> ScpiServer:
+        """The running server of virtual instrument ``name`` (for fault injection).
+
+        Raises
+        ------
+        ConfigError
+            ``name`` is not a running virtual instrument.
+        """
+        try:
+            return self.servers[name]
+        except KeyError:
+            raise ConfigError(f"{name!r} is not a running virtual instrument; running: {', '.join(self.servers) or 'none'}") from None
+
+    def inject_fault(self, name: str, kind: str, **kwargs: Any) -> None:
+        """Arm a fault on virtual instrument ``name`` (see :meth:`ScpiServer.inject_fault`)."""
+        self.server(name).inject_fault(kind, **kwargs)
+
+    def clear_faults(self) -> None:
+        """Disarm the faults of every server."""
+        for server in self.servers.values():
+            server.clear_faults()
+
+    def connect(self, name: str, **kwargs: Any):
+        """Open instrument ``name`` with its configured driver and resource.
+
+        ``kwargs`` override the configured ``options``.
+
+        Raises
+        ------
+        ConfigError
+            Unknown name, or the driver cannot be imported.
+        """
+        entry = self.config.instruments.get(name)
+        if entry is None:
+            raise ConfigError(f"{self.config.source}: no instrument {name!r} on this bench; have: {', '.join(self.config.instruments)}")
+        cls = resolve_driver(entry.driver)
+        options = {**entry.options, **kwargs}
+        return cls(self.resources[name], **options)
+
+
+__all__ = [
+    "BenchConfig",
+    "DEFAULTS",
+    "InstrumentConfig",
+    "VIRTUAL",
+    "VIRTUAL_MODELS",
+    "VirtualBench",
+    "load_bench_config",
+    "resolve_driver",
+]
