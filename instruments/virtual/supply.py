@@ -8,9 +8,11 @@ Commands (PyMeasure ``keysightE36312A``, E36300 programming guide; ``reference``
 no ``(@ch)`` list is given).  Queries with a list of channels reply one value per channel.
 
 Load model: channel 1 feeds a constant-power load (the module, ``BenchLink.module_power_w``)
-that runs from 2.8 V up: ``I = P/V``; if that exceeds the current limit, the supply goes
-into constant current and the output voltage drops to ``P/I_lim``.  Channels 2 and 3 are
-open circuit.
+that runs from 2.8 V up: ``I = P/V``.  If that exceeds the current limit, the supply goes
+into constant current, its output voltage collapses below what the load needs (a
+constant-power load draws *more* current as the voltage falls), and the module's input
+under-voltage lock-out switches it off: the module browns out, draws nothing, and the supply
+reads its set voltage at 0 A.  Channels 2 and 3 are open circuit.
 """
 
 from __future__ import annotations
@@ -71,10 +73,9 @@ class E36312A(VirtualInstrument):
         p = self.link.module_power_w()
         if p / v_set <= i_lim:
             return v_set, p / v_set
-        v = p / i_lim
-        if v < MODULE_MIN_V:  # brown-out: the module stops drawing power
-            return v_set, 0.0
-        return v, i_lim
+        # Current limit: V = P / I_lim would exceed V_set, which a supply in constant current
+        # cannot deliver, so the constant-power load browns out and stops drawing power.
+        return v_set, 0.0
 
     def _set_v(self, req: Request) -> None:
         req.args.expect(1, 2)
