@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from optics.errors import OpticsError
 
 #: Modules of this package that add sub-commands, in the order shown by ``--help``.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("analyze", "demo", "phys", "budget", "bench", "simulate", "station", "lot")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,349 @@
+"""One call for the whole PAM4 transmitter analysis of a waveform.
+
+:func:`analyze` runs, on one :class:`~optics.Waveform` from a model, a file or a scope:
+
+1. symbol timing and pattern alignment (:mod:`optics.timing`);
+2. levels, OMA_outer, ER, average power and RLM (:mod:`optics.levels`);
+3. eye heights and widths (:mod:`optics.eye`);
+4. TDECQ and C_eq (:func:`optics.tdecq.tdecq`, optical-power waveforms only);
+5. the statistical BER (:func:`optics.ber.estimate_ber`) and, when the pattern is known,
+   the counted BER with its confidence interval (:func:`optics.ber.count_errors`);
+6. optionally a PHY verdict (:func:`optics.verdict.evaluate`, transmitter rows).
+
+Metric names follow the cross-team contract (unit in the suffix).  Only optical-power
+waveforms get dBm values, ER and TDECQ; a voltage (current) waveform reports its levels,
+OMA and average in V (A) under ``levels_v``, ``oma_outer_v``, ``average_v`` (``_a``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+from optics import validate
+from optics.ber import CountedBer, StatisticalBer, count_errors, estimate_ber
+from optics.errors import InvalidWaveform
+from optics.eye import EyeResult, measure_eye
+from optics.levels import Pam4Levels, measure_levels
+from optics.timing import SymbolTiming, recover_timing
+from optics.waveform import Quantity, Waveform
+
+_SUFFIX = {Quantity.OPTICAL_POWER: "w", Quantity.VOLTAGE: "v", Quantity.CURRENT: "a"}
+
+
+def _dbm(p_w: float) -> float | None:
+    return 10.0 * math.log10(p_w / 1e-3) if p_w > 0 else None
+
+
+def _finite(x: float | None) -> float | None:
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class AnalysisResult:
+    """Everything :func:`analyze` measured on one waveform.
+
+    Attributes
+    ----------
+    waveform : Waveform
+        The analysed waveform.
+    timing : SymbolTiming
+        Recovered symbol clock and pattern offset.
+    levels : Pam4Levels
+        Levels, outer levels, average.
+    eye : EyeResult
+        Eye heights and widths at ``eye.probability``.
+    ber_estimate : StatisticalBer
+        Statistical BER at the eye centre.
+    ber_counted : CountedBer or None
+        Counted BER when the pattern is known.
+    tdecq : TDECQResult or None
+        TDECQ result (optical-power waveforms with :mod:`optics.tdecq` available).
+    tdecq_note : str
+        Why ``tdecq`` is None (empty otherwise).
+    verdict : Verdict or None
+        PHY verdict when ``phy`` was given.
+    """
+
+    waveform: Waveform = dataclasses.field(repr=False)
+    timing: SymbolTiming
+    levels: Pam4Levels
+    eye: EyeResult
+    ber_estimate: StatisticalBer
+    ber_counted: CountedBer | None
+    tdecq: Any
+    tdecq_note: str
+    verdict: Any
+
+    @property
+    def is_optical(self) -> bool:
+        """True for an optical-power waveform (W)."""
+        return self.waveform.quantity is Quantity.OPTICAL_POWER
+
+    def metrics(self) -> dict[str, object]:
+        """The metrics under their cross-team names (input of :func:`optics.verdict.evaluate`).
+
+        Optical power: ``tdecq_db, ceq_db, oma_outer_dbm, oma_outer_w, extinction_ratio_db,
+        average_power_dbm, average_power_w, rlm, levels_w, eye_heights, eye_widths_ui,
+        ber_estimate`` and, with a known pattern, ``ber_counted, ser``.  A closed-eye TDECQ
+        (infinite) is given as None.  Voltage/current: ``oma_outer_v``, ``average_v``,
+        ``levels_v`` (``_a``) instead of the W/dBm keys, no ER or TDECQ.
+        """
+        lv = self.levels
+        out: dict[str, object] = {}
+        if self.is_optical:
+            if self.tdecq is not None:
+                out["tdecq_db"] = _finite(self.tdecq.tdecq_db)
+                out["ceq_db"] = _finite(self.tdecq.ceq_db)
+            out["oma_outer_dbm"] = _dbm(lv.oma_outer)
+            out["oma_outer_w"] = lv.oma_outer
+            out["extinction_ratio_db"] = lv.extinction_ratio_db if lv.p0 > 0 else None
+            out["average_power_dbm"] = _dbm(lv.average)
+            out["average_power_w"] = lv.average
+            out["rlm"] = lv.rlm
+            out["levels_w"] = [float(v) for v in lv.levels]
+        else:
+            sfx = _SUFFIX[self.waveform.quantity]
+            out[f"oma_outer_{sfx}"] = lv.oma_outer
+            out[f"average_{sfx}"] = lv.average
+            out["rlm"] = lv.rlm
+            out[f"levels_{sfx}"] = [float(v) for v in lv.levels]
+        out["eye_heights"] = [float(v) for v in self.eye.heights]
+        out["eye_widths_ui"] = [float(v) for v in self.eye.widths_ui]
+        out["ber_estimate"] = self.ber_estimate.ber
+        if self.ber_counted is not None:
+            out["ber_counted"] = self.ber_counted.ber
+            out["ser"] = self.ber_counted.ser
+        return out
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready view: :meth:`metrics` plus context (rate, symbols, methods, verdict)."""
+        out = self.metrics()
+        wf = self.waveform
+        out.update(
+            {
+                "quantity": wf.quantity.label,
+                "unit": wf.unit,
+                "symbol_rate_baud": wf.symbol_rate_baud,
+                "sample_rate_hz": wf.sample_rate_hz,
+                "n_symbols": self.timing.n_symbols,
+                "pattern_offset": self.timing.pattern_offset,
+                "levels_method": self.levels.method,
+                "eye_probability": self.eye.probability,
+                "ber_estimate_per_eye": [float(v) / 2 for v in self.ber_estimate.ser_per_eye],
+            }
+        )
+        if self.ber_counted is not None:
+            out["ber_counted_interval"] = list(self.ber_counted.ber_interval)
+            out["bit_errors"] = self.ber_counted.bit_errors
+            out["n_bits"] = self.ber_counted.n_bits
+        if self.tdecq_note:
+            out["tdecq_note"] = self.tdecq_note
+        if self.verdict is not None:
+            out["verdict"] = self.verdict.to_dict()
+        return out
+
+    def to_text(self) -> str:
+        """A readable table of the results (values in display units)."""
+        m = self.metrics()
+        wf = self.waveform
+        rows: list[tuple[str, str, str]] = []
+
+        def add(name: str, value: Any, unit: str = "", fmt: str = "{:.3f}") -> None:
+            if value is None:
+                rows.append((name, "n/a", unit))
+            else:
+                text = fmt.format(value)
+                if text.startswith("-") and float(text) == 0.0:  # no "-0.00"
+                    text = text[1:]
+                rows.append((name, text, unit))
+
+        if self.is_optical:
+            if self.tdecq is not None:
+                add("TDECQ", m["tdecq_db"], "dB", "{:.2f}")
+                add("10log10(Ceq)", m["ceq_db"], "dB", "{:.2f}")
+            else:
+                rows.append(("TDECQ", "n/a", self.tdecq_note))
+            add("OMA_outer", m["oma_outer_dbm"], "dBm", "{:.2f}")
+            add("OMA_outer", _milli(m["oma_outer_w"]), "mW")
+            add("extinction ratio", m["extinction_ratio_db"], "dB", "{:.2f}")
+            add("average power", m["average_power_dbm"], "dBm", "{:.2f}")
+            add("average power", _milli(m["average_power_w"]), "mW")
+            unit = "mW"
+        else:
+            sfx = _SUFFIX[wf.quantity]
+            unit = "m" + wf.unit
+            add("OMA_outer", _milli(m[f"oma_outer_{sfx}"]), unit)
+            add("average", _milli(m[f"average_{sfx}"]), unit)
+            rows.append(("(dBm, ER, TDECQ)", "skipped", f"not an optical-power waveform ({wf.unit})"))
+        add("RLM", m["rlm"], "", "{:.3f}")
+        rows.append(("levels", ", ".join(f"{v * 1e3:.4g}" for v in self.levels.levels),
+                     f"{unit} ({self.levels.method})"))
+        rows.append(("eye heights", ", ".join(f"{v * 1e3:.4g}" for v in self.eye.heights),
+                     f"{unit} at p = {self.eye.probability:g}"))
+        rows.append(("eye widths", ", ".join(f"{v:.3f}" for v in self.eye.widths_ui), "UI"))
+        add("BER (statistical)", m["ber_estimate"], "", "{:.3g}")
+        if self.ber_counted is not None:
+            c = self.ber_counted
+            lo, hi = c.ber_interval
+            rows.append(("BER (counted)", f"{c.ber:.3g}",
+                         f"{c.bit_errors} errors in {c.n_bits} bits, {c.confidence:.0%} CI "
+                         f"[{lo:.3g}, {hi:.3g}]"))
+        rows.append(("symbols analysed", str(self.timing.n_symbols),
+                     f"at {wf.symbol_rate_baud / 1e9:g} GBd, {self.timing.samples_per_symbol:.4g} "
+                     "samples/UI"))
+        w1 = max(len(r[0]) for r in rows)
+        w2 = max(len(r[1]) for r in rows)
+        text = "\n".join(f"{a:<{w1}}  {b:>{w2}}  {c}".rstrip() for a, b, c in rows)
+        if self.verdict is not None:
+            text += "\n\n" + self.verdict.to_text()
+        return text
+
+    def plot(self, fig: Any = None) -> Any:
+        """Draw the eye (left) and the TDECQ eye or nothing (right); returns the Figure."""
+        if fig is None:
+            import matplotlib.pyplot as plt
+
+            fig = plt.figure(figsize=(12, 4.5))
+        n = 2 if self.tdecq is not None else 1
+        ax = fig.add_subplot(1, n, 1)
+        self.eye.plot(ax)
+        ax.set_title(f"eye, {self.waveform.symbol_rate_baud / 1e9:g} GBd: " + ax.get_title())
+        if self.tdecq is not None:
+            ax2 = fig.add_subplot(1, n, 2)
+            self.tdecq.plot(ax2)
+            ax2.set_title(f"TDECQ reference receiver + FFE: {self.tdecq.tdecq_db:.2f} dB")
+        fig.tight_layout()
+        return fig
+
+
+def _milli(v: Any) -> float:
+    """SI value to milli-units for display (W -> mW, V -> mV)."""
+    return float(v) * 1e3
+
+
+def analyze(
+    wf: Waveform,
+    *,
+    reference_filter: bool = True,
+    phy: Any = None,
+    eye_probability: float = 1e-3,
+    run_tdecq: bool = True,
+    tdecq_options: dict[str, Any] | None = None,
+    guard_band_db: float = 0.0,
+) -> AnalysisResult:
+    """Run the full PAM4 analysis of a waveform.
+
+    Parameters
+    ----------
+    wf : Waveform
+        PAM4 waveform with ``symbol_rate_baud`` (``pattern`` for OMA from long runs,
+        counted BER and TDECQ as specified).
+    reference_filter : bool, optional
+        Apply the TDECQ Bessel-Thomson reference receiver (default True); False for a
+        waveform already captured through it.
+    phy : str or PhySpec, optional
+        PHY name (e.g. ``"400GBASE-DR4"``): its target SER is used for TDECQ and a
+        transmitter verdict is attached (rows this analysis measures are required).
+    eye_probability : float, optional
+        Tail probability of eye heights and widths (default 1e-3).
+    run_tdecq : bool, optional
+        Compute TDECQ (default True; only for optical-power waveforms).
+    tdecq_options : dict, optional
+        Extra keyword arguments of :func:`optics.tdecq.tdecq`.
+    guard_band_db : float, optional
+        Guard band of the verdict, dB.
+
+    Returns
+    -------
+    AnalysisResult
+
+    Raises
+    ------
+    InvalidWaveform
+        No symbol rate, too few samples per symbol or symbols, pattern not found.
+    NoEyeFound
+        No PAM4 eye at the symbol rate.
+    SpecError
+        Unknown PHY.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from optics import Waveform
+    >>> rng = np.random.default_rng(0)
+    >>> p = np.array([0.3e-3, 0.7e-3, 1.1e-3, 1.5e-3])
+    >>> x = np.repeat(p[rng.integers(0, 4, 4000)], 9) + 20e-6 * rng.standard_normal(36000)
+    >>> r = analyze(Waveform(samples=x, sample_rate_hz=9e9, symbol_rate_baud=1e9),
+    ...             run_tdecq=False)
+    >>> round(r.metrics()["extinction_ratio_db"], 1), round(r.metrics()["rlm"], 2)
+    (7.0, 1.0)
+    """
+    eye_probability = validate.in_range("eye_probability", eye_probability, 0.0, 0.25,
+                                        low_inclusive=False, high_inclusive=False)
+    if not isinstance(wf, Waveform):
+        from optics.errors import InvalidType
+
+        raise InvalidType(f"analyze needs an optics.Waveform, got {type(wf).__name__}")
+    timing = recover_timing(wf)
+    levels = measure_levels(wf, timing)
+    eye = measure_eye(wf, timing, probability=eye_probability, levels=levels)
+    ber_est = estimate_ber(wf, timing, levels=levels)
+    counted = count_errors(wf, timing, levels=levels) if wf.pattern is not None else None
+
+    spec = None
+    if phy is not None:
+        from optics.phy import PhySpec, load_phy
+
+        spec = phy if isinstance(phy, PhySpec) else load_phy(phy)
+
+    result_tdecq, note = None, ""
+    if not run_tdecq:
+        note = "not requested"
+    elif wf.quantity is not Quantity.OPTICAL_POWER:
+        note = "TDECQ is defined for optical-power waveforms only"
+    else:
+        options = dict(tdecq_options or {})
+        if spec is not None and spec.ser_target is not None:
+            options.setdefault("target_ser", spec.ser_target)
+        try:
+            from optics.tdecq import tdecq
+        except ImportError:
+            note = "optics.tdecq is not available in this installation"
+        else:
+            try:
+                result_tdecq = tdecq(wf, reference_filter=reference_filter, **options)
+            except InvalidWaveform as exc:  # e.g. fewer symbols than TDECQ needs
+                note = f"not computed: {exc}"
+
+    result = AnalysisResult(
+        waveform=wf,
+        timing=timing,
+        levels=levels,
+        eye=eye,
+        ber_estimate=ber_est,
+        ber_counted=counted,
+        tdecq=result_tdecq,
+        tdecq_note=note,
+        verdict=None,
+    )
+    if spec is None:
+        return result
+    return dataclasses.replace(result, verdict=_verdict(result, spec, guard_band_db))
+
+
+def _verdict(result: AnalysisResult, spec: Any, guard_band_db: float) -> Any:
+    """Transmitter verdict; the rows on metrics this analysis gives are required."""
+    from optics.phy.limits import METRICS, with_derived
+    from optics.verdict import evaluate
+
+    metrics = result.metrics()
+    scalars = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
+    measured = set(with_derived(scalars))
+    tx_metrics = {row.metric for row in spec.rows_in("tx")}
+    require = sorted((measured & tx_metrics) & set(METRICS))
+    return evaluate(metrics, spec, scope="tx", guard_band_db=guard_band_db, require=require)
+
+
+__all__ = ["AnalysisResult", "analyze"]

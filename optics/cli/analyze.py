@@ -1,0 +1,154 @@
+"""``optics analyze``: the PAM4 transmitter analysis of a waveform file.
+
+Usage::
+
+    optics analyze FILE [--symbol-rate BAUD] [--pattern NAME] [--no-reference-filter]
+                        [--phy NAME] [--json] [--plot OUT.png]
+
+Reads ``FILE`` with :func:`optics.io.read_waveform` (toolkit CSV/NPZ, FlexDCA export),
+runs :func:`optics.analyze.analyze` and prints a table, or with ``--json`` one JSON object
+whose keys are the cross-team metric names (``tdecq_db``, ``oma_outer_dbm`` ...; a closed
+eye's TDECQ is ``null``).  ``--phy`` adds the transmitter verdict of that PHY.
+
+Exit status: 0 ok, 1 the verdict is FAIL, 2 error (one-line message on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from optics.errors import InvalidParameter
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``analyze`` sub-command."""
+    p = subparsers.add_parser(
+        "analyze",
+        help="TDECQ, OMA, ER, levels, eye and BER of a PAM4 waveform file",
+        description="Read a waveform file and report TDECQ, OMA_outer, ER, average power, RLM, "
+        "levels, eye heights/widths and BER (statistical, and counted when the pattern is "
+        "known). Exit status: 0 ok, 1 failed verdict (--phy), 2 error.",
+    )
+    p.add_argument("file", metavar="FILE", help="waveform file (.csv, .npz, FlexDCA .txt/.wfmx)")
+    p.add_argument("--symbol-rate", dest="symbol_rate", metavar="BAUD", type=float, default=None,
+                   help="symbol rate in Bd, e.g. 53.125e9 (required unless the file gives it)")
+    p.add_argument("--pattern", metavar="NAME", default=None,
+                   help="known pattern (SSPRQ, PRBS13Q ...), overrides the file's")
+    p.add_argument("--no-reference-filter", dest="reference_filter", action="store_false",
+                   help="the waveform was captured through the reference receiver already")
+    p.add_argument("--phy", metavar="NAME", default=None,
+                   help="PHY for a transmitter verdict, e.g. 400GBASE-DR4")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--plot", metavar="OUT.png", default=None, help="save the eye plot(s)")
+    p.set_defaults(func=run)
+
+
+def _json_safe(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+def _check_plot_path(path: str | Path) -> Path:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    out = Path(path)
+    kinds = FigureCanvasAgg(Figure()).get_supported_filetypes()
+    if out.suffix.lower().lstrip(".") not in kinds:
+        raise InvalidParameter(
+            f"--plot {out.name}: unsupported image type {out.suffix or '(none)'!r}; use one of "
+            f"{', '.join('.' + k for k in sorted(kinds))}"
+        )
+    return out
+
+
+def save_plot(result: Any, path: str | Path) -> Path:
+    """Save the analysis figure (eye, and TDECQ eye when available) as an image."""
+    from matplotlib.figure import Figure
+
+    out = _check_plot_path(path)
+    fig = Figure(figsize=(12, 4.5) if result.tdecq is not None else (7, 4.5))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result.plot(fig)
+    fig.savefig(out, dpi=110)
+    return out
+
+
+def analyze_file(
+    path: str | Path,
+    *,
+    symbol_rate_baud: float | None = None,
+    pattern: str | None = None,
+    reference_filter: bool = True,
+    phy: str | None = None,
+    as_json: bool = False,
+    plot: str | Path | None = None,
+    stream: TextIO | None = None,
+) -> int:
+    """Read, analyse and report one waveform file; returns the exit status (0 or 1).
+
+    The code path of ``optics analyze`` (also used by ``optics demo``).
+
+    Raises
+    ------
+    OpticsError
+        Unreadable file, no eye, unknown PHY ... (the CLI turns it into exit status 2).
+    """
+    from optics.analyze import analyze
+    from optics.io import read_waveform
+
+    out = stream if stream is not None else sys.stdout
+    if symbol_rate_baud is not None and not (math.isfinite(symbol_rate_baud) and symbol_rate_baud > 0):
+        raise InvalidParameter(f"--symbol-rate must be a positive number of Bd, got {symbol_rate_baud!r}")
+    if phy is not None:
+        try:
+            import optics.verdict  # noqa: F401
+        except ImportError:
+            raise InvalidParameter(
+                "--phy needs optics.verdict, which is not available in this installation"
+            ) from None
+    if plot is not None:
+        _check_plot_path(plot)
+    wf = read_waveform(path, symbol_rate_baud=symbol_rate_baud, pattern=pattern)
+    if wf.symbol_rate_baud is None:
+        raise InvalidParameter(f"{Path(path).name} does not give the symbol rate: use --symbol-rate BAUD")
+    result = analyze(wf, reference_filter=reference_filter, phy=phy)
+    if plot is not None:
+        saved = save_plot(result, plot)
+    if as_json:
+        d = result.to_dict()
+        d["file"] = str(path)
+        if plot is not None:
+            d["plot"] = str(saved)
+        out.write(json.dumps(_json_safe(d), indent=2) + "\n")
+    else:
+        out.write(f"{Path(path).name}: {wf!r}\n\n")
+        out.write(result.to_text() + "\n")
+        if plot is not None:
+            out.write(f"\neye plot saved to {saved}\n")
+    if result.verdict is not None and result.verdict.outcome == "FAIL":
+        return 1
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of ``optics analyze``."""
+    return analyze_file(
+        args.file,
+        symbol_rate_baud=args.symbol_rate,
+        pattern=args.pattern,
+        reference_filter=args.reference_filter,
+        phy=args.phy,
+        as_json=args.json,
+        plot=args.plot,
+    )

@@ -1,0 +1,116 @@
+"""Tests of optics.analyze: metric keys and values against constructed waveforms."""
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from scipy.ndimage import gaussian_filter1d  # noqa: E402
+
+from optics import Waveform  # noqa: E402
+from optics.analyze import analyze  # noqa: E402
+from optics.errors import InvalidParameter, InvalidType, InvalidWaveform  # noqa: E402
+
+P_W = np.array([0.3e-3, 0.7e-3, 1.1e-3, 1.5e-3])
+OPTICAL_KEYS = {"tdecq_db", "ceq_db", "oma_outer_dbm", "oma_outer_w", "extinction_ratio_db",
+                "average_power_dbm", "average_power_w", "rlm", "levels_w", "eye_heights",
+                "eye_widths_ui", "ber_estimate", "ber_counted", "ser"}
+
+
+def pam4(n_rep=2, levels=P_W, quantity="optical_power", noise_w=10e-6, seed=0, sps=8):
+    rng = np.random.default_rng(seed)
+    pat = rng.integers(0, 4, 2047).astype(np.uint8)
+    x = gaussian_filter1d(np.repeat(levels[np.tile(pat, n_rep)], sps).astype(float), 1.5,
+                          mode="wrap")
+    x = x + noise_w * rng.standard_normal(x.size)
+    return Waveform(samples=x, sample_rate_hz=sps * 53.125e9, symbol_rate_baud=53.125e9,
+                    pattern=pat, quantity=quantity)
+
+
+@pytest.fixture(scope="module")
+def optical_result():
+    return analyze(pam4())
+
+
+def test_optical_metric_keys_and_values(optical_result):
+    r = optical_result
+    m = r.metrics()
+    assert set(m) == OPTICAL_KEYS
+    # constructed: OMA 1.2 mW, ER 10log10(1.5/0.3) = 6.99 dB, P_ave = mean of the samples
+    assert m["oma_outer_w"] == pytest.approx(1.2e-3, rel=0.01)
+    assert m["oma_outer_dbm"] == pytest.approx(10 * math.log10(1.2), abs=0.05)
+    assert m["extinction_ratio_db"] == pytest.approx(10 * math.log10(5.0), abs=0.05)
+    assert m["average_power_w"] == pytest.approx(float(np.mean(r.waveform.samples)), rel=1e-12)
+    assert m["average_power_dbm"] == pytest.approx(10 * math.log10(m["average_power_w"] / 1e-3))
+    assert m["rlm"] == pytest.approx(1.0, abs=0.01)
+    assert len(m["levels_w"]) == 4 and np.all(np.diff(m["levels_w"]) > 0)
+    assert m["ber_counted"] == 0.0  # eye Q ~ 0.2 mW / 10 uW: no errors in 8k bits
+    assert 0 <= m["ber_estimate"] < 1e-15
+    assert len(m["eye_heights"]) == 3 and len(m["eye_widths_ui"]) == 3
+    assert 0 < m["tdecq_db"] < 3 and m["ceq_db"] >= 0
+
+
+def test_tdecq_is_the_tdecq_module_value(optical_result):
+    from optics.tdecq import tdecq
+
+    direct = tdecq(optical_result.waveform)
+    assert optical_result.metrics()["tdecq_db"] == pytest.approx(direct.tdecq_db, rel=1e-9)
+
+
+def test_to_dict_and_text(optical_result):
+    d = optical_result.to_dict()
+    assert d["quantity"] == "optical_power" and d["levels_method"] == "pattern-runs"
+    assert d["n_bits"] == 2 * d["n_symbols"]
+    text = optical_result.to_text()
+    for word in ("TDECQ", "OMA_outer", "extinction ratio", "RLM", "BER (counted)"):
+        assert word in text
+
+
+def test_plot_draws_eye_and_tdecq(optical_result):
+    from matplotlib.figure import Figure
+
+    fig = optical_result.plot(Figure())
+    assert len(fig.axes) == 2
+
+
+def test_voltage_waveform_has_no_dbm_er_or_tdecq():
+    v = np.array([-0.3, -0.1, 0.1, 0.3])
+    r = analyze(pam4(levels=v, quantity="voltage", noise_w=5e-3))
+    m = r.metrics()
+    assert {"levels_v", "oma_outer_v", "average_v", "rlm"} <= set(m)
+    assert not any(k.endswith("_dbm") or k.endswith("_w") for k in m)
+    assert "tdecq_db" not in m and "extinction_ratio_db" not in m
+    assert m["oma_outer_v"] == pytest.approx(0.6, rel=0.01)
+    assert "optical-power" in r.tdecq_note
+    assert "not an optical-power waveform" in r.to_text()
+
+
+def test_phy_verdict_pass_and_fail():
+    good = analyze(pam4(n_rep=1), phy="400GBASE-DR4")
+    assert good.verdict is not None
+    assert good.verdict.outcome in ("PASS", "MARGINAL")
+    # 10x less light: OMA_outer 1.2 mW -> -9.2 dBm, far below the -0.8 dBm minimum
+    weak = pam4(n_rep=1)
+    weak = weak.with_samples(weak.samples * 0.1)
+    bad = analyze(weak, phy="400GBASE-DR4")
+    assert bad.verdict.outcome == "FAIL"
+
+
+def test_without_pattern_no_counted_ber():
+    wf = pam4().replace(pattern=None)
+    m = analyze(wf, run_tdecq=False).metrics()
+    assert "ber_counted" not in m and "tdecq_db" not in m
+    assert m["oma_outer_w"] == pytest.approx(1.2e-3, rel=0.05)  # histogram method
+
+
+def test_bad_input():
+    wf = pam4(n_rep=1)
+    with pytest.raises(InvalidWaveform, match="symbol rate"):
+        analyze(wf.replace(symbol_rate_baud=None))
+    with pytest.raises(InvalidType):
+        analyze(wf.samples)
+    with pytest.raises(InvalidParameter):
+        analyze(wf, eye_probability=0.5)

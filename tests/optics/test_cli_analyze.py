@@ -1,0 +1,110 @@
+"""Tests of ``optics analyze`` and ``optics demo`` (in-process, plus one subprocess --help)."""
+
+import json
+import subprocess
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from optics import Waveform  # noqa: E402
+from optics.cli import main  # noqa: E402
+from optics.io import write_csv  # noqa: E402
+
+JSON_KEYS = {"tdecq_db", "ceq_db", "oma_outer_dbm", "oma_outer_w", "extinction_ratio_db",
+             "average_power_dbm", "rlm", "levels_w", "ber_estimate", "ber_counted"}
+
+
+def make_wf(scale=1.0, symbol_rate=True, seed=0):
+    rng = np.random.default_rng(seed)
+    pat = rng.integers(0, 4, 1023).astype(np.uint8)
+    lv = scale * np.array([0.3e-3, 0.7e-3, 1.1e-3, 1.5e-3])
+    x = np.convolve(np.repeat(lv[np.tile(pat, 2)], 8), np.ones(4) / 4, mode="same")
+    x = x + scale * 10e-6 * rng.standard_normal(x.size)
+    return Waveform(samples=x, sample_rate_hz=8 * 53.125e9,
+                    symbol_rate_baud=53.125e9 if symbol_rate else None, pattern=pat)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    return {
+        "good": write_csv(make_wf(), d / "good.csv"),
+        "weak": write_csv(make_wf(scale=0.1), d / "weak.csv"),
+        "norate": write_csv(make_wf(symbol_rate=False), d / "norate.csv"),
+        "dir": d,
+    }
+
+
+def test_json_keys_and_exit_0(files, capsys):
+    assert main(["analyze", str(files["good"]), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert JSON_KEYS <= set(out)
+    assert len(out["levels_w"]) == 4
+    assert out["oma_outer_w"] == pytest.approx(1.2e-3, rel=0.02)
+
+
+def test_table_and_plot(files, capsys):
+    png = files["dir"] / "eye.png"
+    assert main(["analyze", str(files["good"]), "--plot", str(png)]) == 0
+    text = capsys.readouterr().out
+    assert "TDECQ" in text and "OMA_outer" in text and "eye plot saved" in text
+    assert png.stat().st_size > 10_000
+
+
+def test_no_reference_filter_option(files, capsys):
+    assert main(["analyze", str(files["good"]), "--no-reference-filter", "--json"]) == 0
+    assert "tdecq_db" in json.loads(capsys.readouterr().out)
+
+
+def test_phy_pass_is_0_and_fail_is_1(files, capsys):
+    assert main(["analyze", str(files["good"]), "--phy", "400GBASE-DR4", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["verdict"]["outcome"] in ("PASS", "MARGINAL")
+    assert main(["analyze", str(files["weak"]), "--phy", "400GBASE-DR4"]) == 1
+    assert "FAIL" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--phy", "NO-SUCH-PHY"], "NO-SUCH-PHY"),
+        (["--symbol-rate", "51e9"], "spectral line"),  # 4 % off: no eye
+        (["--symbol-rate", "-5"], "--symbol-rate"),
+        (["--plot", "eye.xyz"], "unsupported image type"),
+    ],
+)
+def test_errors_exit_2_with_one_line(files, capsys, argv, message):
+    assert main(["analyze", str(files["good"]), *argv]) == 2
+    err = capsys.readouterr().err
+    assert message.lower() in err.lower()
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_missing_file_and_missing_rate_exit_2(files, capsys):
+    assert main(["analyze", str(files["dir"] / "nope.csv")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert main(["analyze", str(files["norate"])]) == 2
+    assert "--symbol-rate" in capsys.readouterr().err
+    assert main(["analyze", str(files["norate"]), "--symbol-rate", "53.125e9", "--json"]) == 0
+
+
+def test_demo_writes_csv_and_plot(tmp_path, capsys):
+    assert main(["demo", "--out-dir", str(tmp_path), "--samples-per-symbol", "4", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (tmp_path / "waveform.csv").exists() and (tmp_path / "eye.png").exists()
+    # demo settings: P_ave 1 mW (0 dBm), ER 4.5 dB
+    assert out["average_power_dbm"] == pytest.approx(0.0, abs=0.05)
+    assert out["extinction_ratio_db"] == pytest.approx(4.5, abs=0.15)
+    assert out["ber_counted"] == 0.0
+
+
+def test_help_subprocess():
+    res = subprocess.run([sys.executable, "-m", "optics", "--help"], capture_output=True,
+                         text=True, timeout=60)
+    assert res.returncode == 0
+    assert "analyze" in res.stdout and "demo" in res.stdout
