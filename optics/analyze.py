@@ -338,12 +338,23 @@ def _verdict(result: AnalysisResult, spec: Any, guard_band_db: float) -> Any:
     from optics.phy.limits import METRICS, with_derived
     from optics.verdict import evaluate
 
-    metrics = result.metrics()
-    scalars = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
+    metrics = dict(result.metrics())
+    if result.tdecq is not None and not math.isfinite(result.tdecq.tdecq_db):
+        # A closed eye has no finite TDECQ: it fails the TDECQ rows, it is not "not tested".
+        metrics["tdecq_db"] = result.tdecq.tdecq_db
+    scalars = {k: float(v) for k, v in metrics.items()
+               if isinstance(v, (int, float)) and math.isfinite(v)}
     measured = set(with_derived(scalars))
     tx_metrics = {row.metric for row in spec.rows_in("tx")}
-    require = sorted((measured & tx_metrics) & set(METRICS))
+    # What this analysis is meant to measure is required even when it could not be
+    # computed (then NOT TESTED makes the verdict INCOMPLETE, never PASS).
+    expected = set(_CORE_TX_METRICS) if result.waveform.quantity is Quantity.OPTICAL_POWER else set()
+    require = sorted(((measured | expected) & tx_metrics) & set(METRICS))
     return evaluate(metrics, spec, scope="tx", guard_band_db=guard_band_db, require=require)
+
+
+#: Transmitter metrics an analysis of an optical waveform always aims to give.
+_CORE_TX_METRICS = ("tdecq_db", "oma_outer_dbm", "extinction_ratio_db", "average_power_dbm")
 
 
 __all__ = ["AnalysisResult", "analyze"]

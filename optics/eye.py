@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from optics.waveform import Waveform
 
 #: Interpolated points per UI of the density eye.
-POINTS_PER_UI = 32
+POINTS_PER_UI = 64
 
 _DISPLAY = {"W": (1e3, "mW"), "V": (1e3, "mV"), "A": (1e3, "mA")}
 
@@ -90,7 +90,7 @@ class EyeDensity:
                 self.amplitude_edges[-1] * scale,
             ),
         )
-        ax.set_xlabel("time (UI from crossing)")
+        ax.set_xlabel("time (UI; sampling instant at 0.5)")
         ax.set_ylabel(f"amplitude ({label})")
         return ax
 
@@ -105,11 +105,11 @@ def _axes(ax: Any) -> Any:
 
 
 def _display_samples(x: np.ndarray, sps: float, centre: float) -> tuple[np.ndarray, float, float]:
-    """Samples for the density eye: band-limited upsampling when there are < 32 per UI.
+    """Samples for the density eye: band-limited upsampling when there are < POINTS_PER_UI (64) per UI.
 
     Linear interpolation between independent noise samples lowers the noise of the
     interpolated points and would draw stripes; polyphase (windowed-sinc) upsampling by
-    ``k = ceil(32/sps)`` keeps the noise uniform, after which linear interpolation is
+    ``k = ceil(POINTS_PER_UI/sps)`` keeps the noise uniform, after which linear interpolation is
     between strongly correlated samples.  Returns samples, samples per UI, centre index.
     """
     if sps >= POINTS_PER_UI:
@@ -129,9 +129,9 @@ def eye_density(
 ) -> EyeDensity:
     """Fold a waveform into a density (persistence) eye ``n_ui`` unit intervals wide.
 
-    The waveform is linearly interpolated at ``POINTS_PER_UI`` = 32 phases per UI of every
+    The waveform is linearly interpolated at ``POINTS_PER_UI`` = 64 phases per UI of every
     symbol and the points are counted on a (amplitude, time) grid.  A waveform with fewer
-    than 32 samples per UI is first upsampled by a polyphase windowed-sinc filter
+    than 64 samples per UI is first upsampled by a polyphase windowed-sinc filter
     (:func:`scipy.signal.resample_poly`), for display only: the metrics use the samples.
 
     Parameters
@@ -269,7 +269,8 @@ def _decorate(ax: Any, levels: Any, thresholds: Any, windows_ui: Any, n_ui: floa
     if windows_ui:
         for centre, width in windows_ui:
             for k in range(int(round(n_ui))):
-                ax.axvspan(centre + k - width / 2, centre + k + width / 2, color="white", alpha=0.3)
+                ax.axvspan(centre + k - width / 2, centre + k + width / 2, facecolor="none",
+                           edgecolor="red", lw=1.0, ls="--")
 
 
 def _symbol_groups(wf: Waveform, timing: SymbolTiming, levels: np.ndarray | None) -> np.ndarray:

@@ -114,3 +114,27 @@ def test_bad_input():
         analyze(wf.samples)
     with pytest.raises(InvalidParameter):
         analyze(wf, eye_probability=0.5)
+
+
+def test_closed_eye_fails_the_verdict_instead_of_passing():
+    """A TDECQ that cannot close (infinite) must fail the TDECQ row, not drop out of it."""
+    import dataclasses as dc
+
+    import numpy as np
+
+    from optics.analyze import _verdict
+    from optics.phy import load_phy
+    from optics.tdecq import TDECQResult
+
+    rng = np.random.default_rng(3)
+    symbols = rng.integers(0, 4, 4000)
+    levels = np.array([0.2e-3, 0.6e-3, 1.0e-3, 1.4e-3])
+    wf = Waveform(samples=np.repeat(levels[symbols], 8), sample_rate_hz=8 * 26.5625e9,
+                  symbol_rate_baud=26.5625e9, pattern=symbols)
+    res = analyze(wf, reference_filter=False)
+    assert res.tdecq is not None
+    closed = dc.replace(res, tdecq=dc.replace(res.tdecq, tdecq_db=float("inf"), eye_closed=True))
+    verdict = _verdict(closed, load_phy("400GBASE-DR4"), 0.0)
+    assert verdict.outcome == "FAIL"
+    missing = dc.replace(res, tdecq=None, tdecq_note="not computed")
+    assert _verdict(missing, load_phy("400GBASE-DR4"), 0.0).outcome == "INCOMPLETE"
