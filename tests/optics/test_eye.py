@@ -74,13 +74,13 @@ def test_display_upsampling_keeps_white_noise_uniform():
     # linear interpolation half-way between independent samples has std sigma/sqrt(2);
     # the band-limited upsampling used for the density eye keeps every phase at sigma
     # (to within the filter's pass-band ripple and the 1 % sampling error of the std)
-    from optics.eye import _display_samples
+    from optics.eye import POINTS_PER_UI, _display_samples
 
     x = np.random.default_rng(5).standard_normal(100_000)
     up, sps_up, centre_up = _display_samples(x, 5.0, 2.0)
     k = int(round(sps_up / 5.0))
-    assert k == 7 and centre_up == pytest.approx(14.0)
-    stds = np.array([up[j + 700 : -700 : k].std() for j in range(k)])
+    assert k == int(np.ceil(POINTS_PER_UI / 5.0)) and centre_up == pytest.approx(2.0 * k)
+    stds = np.array([up[j + 100 * k : -100 * k : k].std() for j in range(k)])
     np.testing.assert_allclose(stds, 1.0, rtol=0.05)
 
 
