@@ -21,6 +21,12 @@ Gaussian noise), the transmitter's own eye closure, and a thermal-noise-limited 
 A provider is any callable ``provider(spec, conditions) -> BudgetColumn``; the link models in
 ``models/`` can replace the closed forms without touching this module.
 
+**Task-force proposals** (802.3dj 200 Gb/s lanes).  A PHY whose table holds only PROPOSAL rows
+has no standard budget; ``allow_proposal=True`` computes one anyway from the proposal rows, and
+where the table has no row at all from :class:`ProposalAllocations` (numbers of a published
+task-force case study, each documented).  Every ledger line built from such a value has
+``proposal=True`` and is shown as PROPOSAL in text, dict and record output.
+
 Examples
 --------
 >>> b = link_budget("400GBASE-DR4", reach_m=500.0)
@@ -39,8 +45,8 @@ import numpy as np
 from scipy import integrate, special
 
 from optics import validate
-from optics.errors import InvalidParameter, SpecError
-from optics.phy import PhySpec, load_phy
+from optics.errors import InvalidParameter, InvalidType, SpecError
+from optics.phy import LimitRow, PhySpec, load_phy
 from optics.phy.dispersion import LAMBDA0_RANGE_NM, dispersion_limits, dispersion_ps_per_nm_km
 
 C_M_PER_S = 299_792_458.0
@@ -156,6 +162,54 @@ def dispersion_fading_penalty_db(
 # ledger objects
 # --------------------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class ProposalAllocations:
+    """Fall-back numbers of a PROPOSAL budget where a PHY table has no row (802.3dj 200 G/lane).
+
+    Source: C. Cole, 802.3 B400G task-force case study for a 200 G DRn
+    (ieee802.org/3/B400G/email/msg01599), quoted in the reference notes §1.4.  These are
+    task-force PROPOSAL numbers, not limits of a published standard; a budget built from them is
+    advisory.  Rows present in the PHY table (proposal or not) always take precedence.
+
+    Parameters (defaults in brackets)
+    ----------
+    oma_minus_tdecq_dbm : float
+        Tx OMA_outer floor at zero eye closure [−1.2 dBm: the case study's "Tx spec equation at
+        TECQ = 0"].  The worst compliant Tx launches this + TDECQ max, with slope 1 in TDECQ as
+        in 802.3's OMA − TDECQ rows; the case study's columns (OMA min 1.3 dBm at TDECQ 2.5 dB,
+        3.8 dBm at 5.0 dB) agree with slope 1, but the equation itself is not quoted: UNVERIFIED.
+    mpi_dgd_allocation_db : float
+        MPI/DGD penalty allocation [0.1 dB, case study].
+    fiber_attenuation_db_per_km : float
+        Fibre loss used to split a channel insertion-loss row into fibre and connections
+        [0.5 dB/km, the value of the 802.3 DR-family tables here; UNVERIFIED for 802.3dj].
+    connector_loss_db : float
+        Loss per connection for an explicit connector count [0.5 dB, as the DR-family tables].
+    rx_sensitivity_stress_db : float
+        Eye closure of the test signal at which a receiver-sensitivity (RxS) row holds
+        [1.5 dB: inferred from the case study, whose RxS −2.8 dBm equals −1.2 + 1.5 − 3.0 − 0.1,
+        i.e. the worst Tx at TECQ 1.5 dB through the worst channel; UNVERIFIED].  With no stressed
+        sensitivity row the budget uses RxS + (TDECQ max − this), the sensitivity at a closure of
+        TDECQ max.
+    """
+
+    oma_minus_tdecq_dbm: float = -1.2
+    mpi_dgd_allocation_db: float = 0.1
+    fiber_attenuation_db_per_km: float = 0.5
+    connector_loss_db: float = 0.5
+    rx_sensitivity_stress_db: float = 1.5
+    source: str = "C. Cole, 802.3 B400G case study for a 200G DRn (ieee802.org/3/B400G/email/msg01599): PROPOSAL"
+
+    def __post_init__(self) -> None:
+        validate.in_range("oma_minus_tdecq_dbm", self.oma_minus_tdecq_dbm, -40.0, 30.0, unit="dBm")
+        validate.non_negative("mpi_dgd_allocation_db", self.mpi_dgd_allocation_db, "dB")
+        validate.non_negative("fiber_attenuation_db_per_km", self.fiber_attenuation_db_per_km, "dB/km")
+        validate.non_negative("connector_loss_db", self.connector_loss_db, "dB")
+        validate.non_negative("rx_sensitivity_stress_db", self.rx_sensitivity_stress_db, "dB")
+        if not isinstance(self.source, str):
+            raise InvalidType(f"source must be a string, got {type(self.source).__name__}")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class LinkConditions:
     """Where the link runs: reach, connectors, temperature and fibre loss.
 
@@ -169,6 +223,11 @@ class LinkConditions:
         Module case temperature, °C (-40..125); used by the physics column only.
     fiber_attenuation_db_per_km, connector_loss_db : float or None
         Override the PHY's budget allocations (None = PHY file values).
+    allow_proposal : bool
+        Use task-force PROPOSAL rows, and :class:`ProposalAllocations` where the table has no
+        row, instead of refusing the budget [False].  Lines so built are marked PROPOSAL.
+    proposal_allocations : ProposalAllocations or None
+        The fall-back proposal numbers [None: ``ProposalAllocations()``]; needs ``allow_proposal``.
     """
 
     reach_m: float
@@ -176,6 +235,8 @@ class LinkConditions:
     temperature_c: float = T_REF_C
     fiber_attenuation_db_per_km: float | None = None
     connector_loss_db: float | None = None
+    allow_proposal: bool = False
+    proposal_allocations: ProposalAllocations | None = None
 
     def __post_init__(self) -> None:
         validate.non_negative("reach_m", self.reach_m, "m")
@@ -186,6 +247,20 @@ class LinkConditions:
             validate.non_negative("fiber_attenuation_db_per_km", self.fiber_attenuation_db_per_km, "dB/km")
         if self.connector_loss_db is not None:
             validate.non_negative("connector_loss_db", self.connector_loss_db, "dB")
+        if not isinstance(self.allow_proposal, bool):
+            raise InvalidType(f"allow_proposal must be True or False, got {self.allow_proposal!r}")
+        if self.proposal_allocations is not None:
+            if not isinstance(self.proposal_allocations, ProposalAllocations):
+                raise InvalidType("proposal_allocations must be a ProposalAllocations, got "
+                                  f"{type(self.proposal_allocations).__name__}")
+            if not self.allow_proposal:
+                raise InvalidParameter("proposal_allocations given with allow_proposal=False; "
+                                       "set allow_proposal=True to use proposal values")
+
+    @property
+    def proposal(self) -> ProposalAllocations:
+        """The proposal fall-back numbers in force (defaults when none were given)."""
+        return self.proposal_allocations if self.proposal_allocations is not None else ProposalAllocations()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,6 +268,7 @@ class BudgetItem:
     """One ledger line: a power (dBm, sign +1), a loss or penalty (dB, sign −1) or info (sign 0).
 
     ``value`` is None when a penalty is unbounded (an error floor or a dispersion notch).
+    ``proposal`` is True when the value comes from a task-force proposal, not a standard.
     """
 
     name: str
@@ -202,6 +278,7 @@ class BudgetItem:
     sign: int
     basis: str
     verified: bool = False
+    proposal: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -220,10 +297,15 @@ class BudgetColumn:
                 return it
         raise InvalidParameter(f"no budget item {name!r}; items: {', '.join(i.name for i in self.items)}")
 
+    @property
+    def proposal(self) -> bool:
+        """True when any ledger line uses a task-force PROPOSAL value."""
+        return any(i.proposal for i in self.items)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return {"method": self.method, "margin_db": self.margin_db, "notes": list(self.notes),
-                "items": [dataclasses.asdict(i) for i in self.items]}
+        return {"method": self.method, "margin_db": self.margin_db, "proposal": self.proposal,
+                "notes": list(self.notes), "items": [dataclasses.asdict(i) for i in self.items]}
 
 
 def _margin(items: Sequence[BudgetItem]) -> float | None:
@@ -248,94 +330,183 @@ PhysicsProvider = Callable[[PhySpec, LinkConditions], BudgetColumn]
 # --------------------------------------------------------------------------------------
 # standard allocations
 # --------------------------------------------------------------------------------------
-def _single(spec: PhySpec, metric: str, side: str) -> float:
-    for r in spec.rows_for(metric):
+def _rows(spec: PhySpec, metric: str, allow_proposal: bool) -> tuple[LimitRow, ...]:
+    """Rows on ``metric``: the non-proposal ones; only if none, the proposal ones (when allowed)."""
+    rows = spec.rows_for(metric)
+    firm = tuple(r for r in rows if not r.proposal)
+    if firm or not allow_proposal:
+        return firm
+    return tuple(r for r in rows if r.proposal)
+
+
+def _row_value(spec: PhySpec, metric: str, side: str, allow_proposal: bool = False) -> tuple[float, LimitRow] | None:
+    for r in _rows(spec, metric, allow_proposal):
         b = getattr(r, side)
-        if isinstance(b, float) and not r.proposal:
-            return b
-    raise SpecError(f"{spec.name}: no numeric {side} row for {metric}; a standard budget needs it")
+        if isinstance(b, float):
+            return b, r
+    return None
 
 
-def worst_case_tx_oma_dbm(spec: PhySpec) -> float:
+def _single(spec: PhySpec, metric: str, side: str, allow_proposal: bool = False) -> float:
+    got = _row_value(spec, metric, side, allow_proposal)
+    if got is None:
+        hint = ""
+        if not allow_proposal and any(r.proposal for r in spec.rows_for(metric)):
+            hint = " (the table has a task-force PROPOSAL row: allow_proposal=True, or --allow-proposal on the command line, uses it)"
+        raise SpecError(f"{spec.name}: no numeric {side} row for {metric}; a standard budget needs it{hint}")
+    return got[0]
+
+
+def _tx_oma(spec: PhySpec, allow_proposal: bool, prop: ProposalAllocations) -> tuple[float, bool, bool, str]:
+    """(worst compliant Tx OMA dBm, verified, proposal, basis); see :func:`worst_case_tx_oma_dbm`."""
+    got = _row_value(spec, "tdecq_db", "max", allow_proposal)
+    if got is None:
+        _single(spec, "tdecq_db", "max", allow_proposal)  # raises with the hint
+    tdecq_max, trow = got  # type: ignore[misc]
+    er_cases = [40.0]
+    er = _row_value(spec, "extinction_ratio_db", "min", allow_proposal)
+    if er is not None:
+        er_cases.append(er[0])
+    used = [trow]
+    oma_rows = [(r, add) for metric, add in (("oma_outer_dbm", 0.0), ("oma_minus_tdecq_dbm", tdecq_max))
+                for r in _rows(spec, metric, allow_proposal) if r.min is not None]
+    if not oma_rows:
+        if not allow_proposal:
+            raise SpecError(f"{spec.name}: no OMA_outer or OMA - TDECQ row; a standard budget needs one")
+        value = prop.oma_minus_tdecq_dbm + tdecq_max
+        return (value, False, True,
+                f"(OMA - TDECQ) floor {prop.oma_minus_tdecq_dbm:g} dBm (ProposalAllocations) + TDECQ max {tdecq_max:g} dB")
+    floors = []
+    for er_db in er_cases:
+        vals = {"tdecq_db": tdecq_max, "extinction_ratio_db": er_db}
+        floors.append(max(r.bounds(vals)[0] + add for r, add in oma_rows))
+    used += [r for r, _ in oma_rows]
+    return (min(floors), all(r.verified for r in used), any(r.proposal for r in used),
+            "max(OMA_outer min, (OMA - TDECQ) min + TDECQ max)")
+
+
+def worst_case_tx_oma_dbm(
+    spec: PhySpec, *, allow_proposal: bool = False, proposal_allocations: ProposalAllocations | None = None
+) -> float:
     """Lowest OMA_outer a compliant transmitter may launch: at TDECQ max, over the ER cases, dBm.
 
     max(OMA_outer min, (OMA − TDECQ) min + TDECQ max), minimised over ER = ER_min and ER → large
     (for the ER-dependent floors).  400GBASE-DR4: max(max(−0.8, −2.2 + 3.4), −2.2 + 3.4) = 1.2 dBm.
+    With ``allow_proposal`` PROPOSAL rows count, and a table without OMA rows uses
+    ``ProposalAllocations.oma_minus_tdecq_dbm`` + TDECQ max (1.6TBASE-DR8: −1.2 + 3.0 = 1.8 dBm).
 
     Raises
     ------
     SpecError
-        If the PHY has no TDECQ max or no OMA rows.
+        If the PHY has no TDECQ max or no OMA rows (without ``allow_proposal``).
     """
-    tdecq_max = _single(spec, "tdecq_db", "max")
-    er_cases = [40.0]
-    try:
-        er_cases.append(_single(spec, "extinction_ratio_db", "min"))
-    except SpecError:
-        pass
-    floors = []
-    for er in er_cases:
-        vals = {"tdecq_db": tdecq_max, "extinction_ratio_db": er}
-        cands = []
-        for metric, add in (("oma_outer_dbm", 0.0), ("oma_minus_tdecq_dbm", tdecq_max)):
-            for r in spec.rows_for(metric):
-                if r.min is not None and not r.proposal:
-                    cands.append(r.bounds(vals)[0] + add)
-        if not cands:
-            raise SpecError(f"{spec.name}: no OMA_outer or OMA - TDECQ row; a standard budget needs one")
-        floors.append(max(cands))
-    return min(floors)
+    if not isinstance(allow_proposal, bool):
+        raise InvalidType(f"allow_proposal must be True or False, got {allow_proposal!r}")
+    prop = proposal_allocations if proposal_allocations is not None else ProposalAllocations()
+    return _tx_oma(spec, allow_proposal, prop)[0]
 
 
 def _channel_items(spec: PhySpec, cond: LinkConditions) -> list[BudgetItem]:
-    if spec.budget is None:
-        raise SpecError(f"{spec.name}: the PHY file has no [budget] allocations")
-    alloc = spec.budget
-    att = alloc.fiber_attenuation_db_per_km if cond.fiber_attenuation_db_per_km is None else cond.fiber_attenuation_db_per_km
-    per = alloc.connector_loss_db if cond.connector_loss_db is None else cond.connector_loss_db
+    """Fibre and connection losses: the [budget] allocations, or (PROPOSAL) split from the IL row."""
+    prop = cond.proposal
+    if spec.budget is not None:
+        alloc = spec.budget
+        att = alloc.fiber_attenuation_db_per_km if cond.fiber_attenuation_db_per_km is None else cond.fiber_attenuation_db_per_km
+        per = alloc.connector_loss_db if cond.connector_loss_db is None else cond.connector_loss_db
+        conn_alloc, verified, proposal = alloc.connection_allocation_db, alloc.verified, False
+        alloc_basis = "standard connection and splice allocation"
+    elif cond.allow_proposal:
+        il = _row_value(spec, "channel_insertion_loss_db", "max", True)
+        if il is None:
+            raise SpecError(f"{spec.name}: no [budget] allocations and no channel insertion loss row")
+        att = prop.fiber_attenuation_db_per_km if cond.fiber_attenuation_db_per_km is None else cond.fiber_attenuation_db_per_km
+        per = prop.connector_loss_db if cond.connector_loss_db is None else cond.connector_loss_db
+        conn_alloc = il[0] - att * spec.reach_m / 1000.0
+        if conn_alloc < 0.0:
+            raise SpecError(f"{spec.name}: channel insertion loss {il[0]:g} dB is less than the fibre loss "
+                            f"{att:g} dB/km x {spec.reach_m:g} m; no connection allocation is left")
+        verified, proposal = False, True
+        alloc_basis = f"IL max {il[0]:g} dB - {att:g} dB/km x {spec.reach_m:g} m (PROPOSAL split)"
+    else:
+        hint = (" (its rows are task-force PROPOSALs: allow_proposal=True budgets them)"
+                if any(r.proposal for r in spec.rows) else "")
+        raise SpecError(f"{spec.name}: the PHY file has no [budget] allocations{hint}")
     fibre = att * cond.reach_m / 1000.0
     if cond.connectors is None:
-        conn, conn_basis = alloc.connection_allocation_db, "standard connection and splice allocation"
+        conn, conn_basis = conn_alloc, alloc_basis
     else:
         conn, conn_basis = cond.connectors * per, f"{cond.connectors} x {per:g} dB per connection"
     return [
         BudgetItem("fiber_loss", "Fibre attenuation", fibre, "dB", -1,
-                   f"{att:g} dB/km x {cond.reach_m:g} m", alloc.verified),
-        BudgetItem("connection_loss", "Connections and splices", conn, "dB", -1, conn_basis, alloc.verified),
+                   f"{att:g} dB/km x {cond.reach_m:g} m", verified, proposal),
+        BudgetItem("connection_loss", "Connections and splices", conn, "dB", -1, conn_basis, verified, proposal),
     ]
+
+
+def _mpi_dgd(spec: PhySpec, cond: LinkConditions) -> tuple[float, bool, bool, str]:
+    """(MPI/DGD allocation dB, verified, proposal, basis)."""
+    if spec.budget is not None:
+        return spec.budget.mpi_dgd_allocation_db, spec.budget.verified, False, "PHY [budget] allocation (see note)"
+    prop = cond.proposal
+    return prop.mpi_dgd_allocation_db, False, True, "ProposalAllocations (task-force case study)"
+
+
+def _sensitivity(spec: PhySpec, cond: LinkConditions, tdecq_max: float) -> tuple[float, bool, bool, str, str]:
+    """(stressed sensitivity dBm, verified, proposal, label, basis)."""
+    got = _row_value(spec, "stressed_rx_sensitivity_oma_dbm", "max", cond.allow_proposal)
+    if got is not None:
+        rows = _rows(spec, "stressed_rx_sensitivity_oma_dbm", cond.allow_proposal)
+        return (got[0], all(r.verified for r in rows), any(r.proposal for r in rows),
+                "Rx stressed sensitivity OMA_outer", "PHY table")
+    rxs = _row_value(spec, "rx_sensitivity_oma_dbm", "max", True) if cond.allow_proposal else None
+    if rxs is None:
+        _single(spec, "stressed_rx_sensitivity_oma_dbm", "max", cond.allow_proposal)  # raises
+    stress = cond.proposal.rx_sensitivity_stress_db
+    return (rxs[0] + tdecq_max - stress, False, True,  # type: ignore[index]
+            "Rx sensitivity OMA_outer at SECQ = TDECQ max",
+            f"RxS {rxs[0]:g} dBm (table) + TDECQ max {tdecq_max:g} - RxS stress {stress:g} dB (PROPOSAL)")  # type: ignore[index]
 
 
 def standard_budget(spec: PhySpec, cond: LinkConditions) -> BudgetColumn:
     """Budget from the standard's allocations (see module docstring); margin in dB.
 
     margin = OMA_tx,min(TDECQ_max) − (fibre + connections) − MPI/DGD allocation − stressed sensitivity.
+
+    With ``cond.allow_proposal`` PROPOSAL rows and :class:`ProposalAllocations` fill in what the
+    table lacks; those lines carry ``proposal=True``.
+
+    Raises
+    ------
+    SpecError
+        If the table lacks a row the budget needs (without ``allow_proposal``: any PROPOSAL-only row).
     """
-    tdecq_max = _single(spec, "tdecq_db", "max")
-    tx = worst_case_tx_oma_dbm(spec)
-    sens = _single(spec, "stressed_rx_sensitivity_oma_dbm", "max")
-    tx_verified = all(r.verified for m in ("tdecq_db", "oma_outer_dbm", "oma_minus_tdecq_dbm") for r in spec.rows_for(m))
-    sens_verified = all(r.verified for r in spec.rows_for("stressed_rx_sensitivity_oma_dbm"))
+    ap = cond.allow_proposal
+    got = _row_value(spec, "tdecq_db", "max", ap)
+    tdecq_max = _single(spec, "tdecq_db", "max", ap) if got is None else got[0]
+    t_rows = _rows(spec, "tdecq_db", ap)
+    tx, tx_verified, tx_prop, tx_basis = _tx_oma(spec, ap, cond.proposal)
+    sens, sens_verified, sens_prop, sens_label, sens_basis = _sensitivity(spec, cond, tdecq_max)
     chan = _channel_items(spec, cond)
+    mpi, mpi_verified, mpi_prop, mpi_basis = _mpi_dgd(spec, cond)
     il = sum(i.value for i in chan)
     notes = []
     beyond = cond.reach_m > spec.reach_m
     items = [
         BudgetItem("tx_oma", "Tx OMA_outer (worst compliant, at TDECQ max)", tx, "dBm", +1,
-                   "max(OMA_outer min, (OMA - TDECQ) min + TDECQ max)", tx_verified),
+                   tx_basis, tx_verified, tx_prop),
     ]
-    try:
-        items.append(BudgetItem("tx_average_power_min", "Tx average launch power (min, info)",
-                                _single(spec, "average_power_dbm", "min"), "dBm", 0, "PHY table",
-                                all(r.verified for r in spec.rows_for("average_power_dbm"))))
-    except SpecError:
-        pass
+    avg = _row_value(spec, "average_power_dbm", "min", ap)
+    if avg is not None:
+        a_rows = _rows(spec, "average_power_dbm", ap)
+        items.append(BudgetItem("tx_average_power_min", "Tx average launch power (min, info)", avg[0], "dBm", 0,
+                                "PHY table", all(r.verified for r in a_rows), any(r.proposal for r in a_rows)))
     items += chan
-    il_max = [r.max for r in spec.rows_for("channel_insertion_loss_db") if isinstance(r.max, float)]
-    if il_max:
-        items.append(BudgetItem("channel_il_max", "Channel insertion loss limit (info)", il_max[0], "dB", 0, "PHY table",
-                                all(r.verified for r in spec.rows_for("channel_insertion_loss_db"))))
-        if il > il_max[0] + 1e-9:
-            notes.append(f"channel insertion loss {il:.2f} dB exceeds the {il_max[0]:g} dB limit")
+    il_row = _row_value(spec, "channel_insertion_loss_db", "max", ap)
+    if il_row is not None:
+        items.append(BudgetItem("channel_il_max", "Channel insertion loss limit (info)", il_row[0], "dB", 0,
+                                "PHY table", il_row[1].verified, il_row[1].proposal))
+        if il > il_row[0] + 1e-9:
+            notes.append(f"channel insertion loss {il:.2f} dB exceeds the {il_row[0]:g} dB limit")
     if spec.dispersion is not None:
         d = dispersion_limits(spec.dispersion.window_nm, cond.reach_m,
                               s0_ps_per_nm2_km=spec.dispersion.s0_ps_per_nm2_km,
@@ -348,23 +519,29 @@ def standard_budget(spec: PhySpec, cond: LinkConditions) -> BudgetColumn:
     items += [
         BudgetItem("dispersion_penalty", "Dispersion penalty", 0.0, "dB", -1,
                    "inside TDECQ (measured through fibre at the dispersion extremes)"
-                   + ("; NOT covered beyond the PHY reach" if beyond else ""), not beyond),
-        BudgetItem("mpi_dgd_penalty", "MPI/DGD allocation", spec.budget.mpi_dgd_allocation_db, "dB", -1,
-                   "PHY [budget] allocation (see note)", spec.budget.verified),
-        BudgetItem("rin_penalty", "RIN penalty", 0.0, "dB", -1, "inside TDECQ (RIN_xOMA limit, ORL applied)", True),
-        BudgetItem("er_penalty", "ER penalty", 0.0, "dB", -1, "inside the ER-dependent OMA - TDECQ floor", True),
+                   + ("; NOT covered beyond the PHY reach" if beyond else ""),
+                   not beyond and not any(r.proposal for r in t_rows), any(r.proposal for r in t_rows)),
+        BudgetItem("mpi_dgd_penalty", "MPI/DGD allocation", mpi, "dB", -1, mpi_basis, mpi_verified, mpi_prop),
+        BudgetItem("rin_penalty", "RIN penalty", 0.0, "dB", -1, "inside TDECQ (RIN_xOMA limit, ORL applied)",
+                   not tx_prop, tx_prop),
+        BudgetItem("er_penalty", "ER penalty", 0.0, "dB", -1, "inside the ER-dependent OMA - TDECQ floor",
+                   not tx_prop, tx_prop),
         BudgetItem("tdecq_allocation", "TDECQ allocation (info)", tdecq_max, "dB", 0,
-                   "inside the stressed sensitivity (SECQ = TDECQ max)", tx_verified),
-        BudgetItem("rx_sensitivity", "Rx stressed sensitivity OMA_outer", sens, "dBm", -1, "PHY table", sens_verified),
+                   "inside the stressed sensitivity (SECQ = TDECQ max)", all(r.verified for r in t_rows),
+                   any(r.proposal for r in t_rows)),
+        BudgetItem("rx_sensitivity", sens_label, sens, "dBm", -1, sens_basis, sens_verified, sens_prop),
     ]
     if beyond:
         notes.append(f"reach {cond.reach_m:g} m exceeds the PHY reach {spec.reach_m:g} m: dispersion is "
                      "outside the range TDECQ is tested over")
     if cond.temperature_c != T_REF_C:
         notes.append("standard allocations hold over the whole operating temperature range")
+    if any(i.proposal for i in items):
+        notes.append(f"PROPOSAL: lines marked PROPOSAL use task-force numbers, not a published standard "
+                     f"(fall-backs: {cond.proposal.source}); advisory only")
     if not all(i.verified for i in items if i.sign != 0):
         notes.append("some allocations are UNVERIFIED (see each item's basis)")
-    if spec.budget.note:
+    if spec.budget is not None and spec.budget.note:
         notes.append(f"allocations: {spec.budget.note}")
     return BudgetColumn("standard allocations", tuple(items), _margin(items), tuple(notes))
 
@@ -438,11 +615,10 @@ class ClosedFormPhysics:
         validate.positive("slope_t1_k", self.slope_t1_k, "K")
         validate.non_negative("wavelength_drift_m_per_k", self.wavelength_drift_m_per_k, "m/K")
 
-    def _table(self, spec: PhySpec, metric: str, side: str, default: float | None) -> float | None:
-        try:
-            return _single(spec, metric, side)
-        except SpecError:
-            return default
+    def _table(self, spec: PhySpec, metric: str, side: str, default: float | None,
+               allow_proposal: bool = False) -> float | None:
+        got = _row_value(spec, metric, side, allow_proposal)
+        return default if got is None else got[0]
 
     def worst_dispersion_ps_per_nm(self, spec: PhySpec, cond: LinkConditions) -> tuple[float, float]:
         """(|D·L| worst case, wavelength) over the lanes at the laser temperature, ps/nm and m.
@@ -467,7 +643,11 @@ class ClosedFormPhysics:
         q_t = q_inverse_for_ser(ser)
         baud = spec.symbol_rate_baud
         b_n = bt4_noise_bandwidth_hz(baud / 2.0)
-        oma25 = self.tx_oma_outer_dbm if self.tx_oma_outer_dbm is not None else worst_case_tx_oma_dbm(spec)
+        ap = cond.allow_proposal
+        if self.tx_oma_outer_dbm is not None:
+            oma25, oma_prop = self.tx_oma_outer_dbm, False
+        else:
+            oma25, _, oma_prop, _ = _tx_oma(spec, ap, cond.proposal)
         d_t = cond.temperature_c - T_REF_C
         thermal_db = -10.0 * math.log10(math.e) * d_t / self.slope_t1_k
         er_pen = er_penalty_db(self.extinction_ratio_db)
@@ -477,24 +657,29 @@ class ClosedFormPhysics:
         il = sum(i.value for i in chan)
         dl, lam = self.worst_dispersion_ps_per_nm(spec, cond)
         disp = dispersion_fading_penalty_db(dl, lam, baud / 2.0, self.chirp_alpha)
-        rin = self.rin_db_per_hz if self.rin_db_per_hz is not None else self._table(spec, "rin_db_per_hz", "max", -136.0)
+        rin = self.rin_db_per_hz if self.rin_db_per_hz is not None else self._table(spec, "rin_db_per_hz", "max", -136.0, ap)
         if self.mpi_crosstalk_db is not None:
             x_db, x_basis = self.mpi_crosstalk_db, "given"
         else:
-            rt = self._table(spec, "tx_reflectance_db", "max", -26.0)
-            rr = self._table(spec, "rx_reflectance_db", "max", -26.0)
+            rt = self._table(spec, "tx_reflectance_db", "max", -26.0, ap)
+            rr = self._table(spec, "rx_reflectance_db", "max", -26.0, ap)
             x_db, x_basis = rt + rr - 2.0 * il, f"Tx refl. {rt:g} + Rx refl. {rr:g} - 2 x IL {il:.2f} dB"
         v_rin = rin_relative_variance(rin, b_n)
         v_mpi = mpi_relative_variance(x_db, self.extinction_ratio_db)
         p_rin = noise_penalty_db(v_rin, q_t)
         p_both = noise_penalty_db(v_rin + v_mpi, q_t)
         p_mpi = None if p_both is None or p_rin is None else p_both - p_rin
-        closure = self.tx_closure_db if self.tx_closure_db is not None else _single(spec, "tdecq_db", "max")
+        if self.tx_closure_db is not None:
+            closure, closure_prop = self.tx_closure_db, False
+        else:
+            closure = _single(spec, "tdecq_db", "max", ap)
+            closure_prop = any(r.proposal for r in _rows(spec, "tdecq_db", ap))
         sens_w = 6.0 * q_t * self.tia_noise_a_per_rthz * math.sqrt(b_n) / self.responsivity_a_per_w
         sens_dbm = 10.0 * math.log10(sens_w / 1e-3) + self.rx_implementation_penalty_db
         items = [
             BudgetItem("tx_average_power", "Tx average power", p_ave25, "dBm", +1,
-                       f"gives OMA {oma25:.2f} dBm at 25 °C with ER {self.extinction_ratio_db:g} dB"),
+                       f"gives OMA {oma25:.2f} dBm at 25 °C with ER {self.extinction_ratio_db:g} dB",
+                       proposal=oma_prop),
             BudgetItem("oma_infinite_er", "OMA at infinite ER = 2 x P_ave", 10.0 * math.log10(2.0), "dB", +1,
                        "OMA = 2 P_ave (ER - 1)/(ER + 1)"),
             BudgetItem("er_penalty", "ER penalty", er_pen, "dB", -1, "10 log10((ER + 1)/(ER - 1)), ER linear"),
@@ -508,12 +693,15 @@ class ClosedFormPhysics:
             BudgetItem("mpi_penalty", "MPI penalty (increment over RIN)", p_mpi, "dB", -1,
                        f"beat noise 2X (ER/(ER-1))^2 OMA^2, X = {x_db:.1f} dB ({x_basis})"),
             BudgetItem("tx_closure", "Tx eye closure (TDECQ allocation)", closure, "dB", -1,
-                       "given" if self.tx_closure_db is not None else "TDECQ max of the PHY table"),
+                       "given" if self.tx_closure_db is not None else "TDECQ max of the PHY table",
+                       proposal=closure_prop),
             BudgetItem("rx_sensitivity", "Rx sensitivity OMA_outer", sens_dbm, "dBm", -1,
                        f"6 Q_t i_n sqrt(B_n)/R + {self.rx_implementation_penalty_db:g} dB; i_n "
                        f"{self.tia_noise_a_per_rthz * 1e12:g} pA/rtHz, R {self.responsivity_a_per_w:g} A/W"),
         ]
         notes = ["closed-form estimates (see basis of each item); TIA noise is taken as temperature independent"]
+        if any(i.proposal for i in items):
+            notes.append("PROPOSAL: Tx OMA, eye closure or channel lines use task-force numbers; advisory only")
         if disp is None:
             notes.append("dispersion: past the first power-fading notch at baud/2 (eye closed without EQ)")
         if p_rin is None or p_mpi is None:
@@ -533,9 +721,14 @@ class LinkBudget:
     standard: BudgetColumn
     physics: BudgetColumn
 
+    @property
+    def proposal(self) -> bool:
+        """True when either column uses a task-force PROPOSAL value."""
+        return self.standard.proposal or self.physics.proposal
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return {"phy": self.phy, "conditions": dataclasses.asdict(self.conditions),
+        return {"phy": self.phy, "proposal": self.proposal, "conditions": dataclasses.asdict(self.conditions),
                 "standard": self.standard.to_dict(), "physics": self.physics.to_dict()}
 
     def to_text(self) -> str:
@@ -543,12 +736,17 @@ class LinkBudget:
         c = self.conditions
         conn = "standard allocation" if c.connectors is None else f"{c.connectors} connectors"
         lines = [f"{self.phy} link budget: reach {c.reach_m:g} m, {conn}, {c.temperature_c:g} °C"]
+        if self.proposal:
+            lines.append("  PROPOSAL: built from task-force proposal numbers, not a published standard; advisory only")
         for col in (self.standard, self.physics):
-            lines.append(f"  [{col.method}]")
+            lines.append(f"  [{col.method}]" + ("  PROPOSAL values" if col.proposal else ""))
             for it in col.items:
                 sign = {1: "+", -1: "-", 0: " "}[it.sign]
                 val = "unbounded" if it.value is None else f"{_shown(it.value):8.3f}"
-                flag = "" if it.verified or col is self.physics else "  UNVERIFIED"
+                if it.proposal:
+                    flag = "  PROPOSAL"
+                else:
+                    flag = "" if it.verified or col is self.physics else "  UNVERIFIED"
                 lines.append(f"    {sign} {it.label:48s} {val:>9s} {it.unit:4s} {it.basis}{flag}")
             m = "n/a (unbounded penalty)" if col.margin_db is None else f"{_shown(col.margin_db):.3f} dB"
             lines.append(f"    = margin {m}")
@@ -557,7 +755,7 @@ class LinkBudget:
 
     def to_records(self) -> list[dict[str, Any]]:
         """One flat dict per ledger line of both columns."""
-        return [{"phy": self.phy, "method": col.method, **dataclasses.asdict(it)}
+        return [{"phy": self.phy, "method": col.method, "column_proposal": col.proposal, **dataclasses.asdict(it)}
                 for col in (self.standard, self.physics) for it in col.items]
 
 
@@ -568,6 +766,8 @@ def link_budget(
     connectors: int | None = None,
     temperature_c: float = T_REF_C,
     physics: PhysicsProvider | None = None,
+    allow_proposal: bool = False,
+    proposal_allocations: ProposalAllocations | None = None,
     **conditions: Any,
 ) -> LinkBudget:
     """Budget of ``phy`` from the standard's allocations and from physics, side by side.
@@ -584,19 +784,27 @@ def link_budget(
         Module temperature, °C [25].
     physics : callable, optional
         ``provider(spec, conditions) -> BudgetColumn`` [``ClosedFormPhysics()``].
+    allow_proposal : bool
+        Budget a PHY whose table has only task-force PROPOSAL rows (802.3dj 200 G/lane) from those
+        rows and :class:`ProposalAllocations` [False: such a PHY is a SpecError].  Every line so
+        built is marked PROPOSAL (``BudgetItem.proposal``, ``LinkBudget.proposal``, text output).
+    proposal_allocations : ProposalAllocations, optional
+        Fall-back proposal numbers [``ProposalAllocations()``]; needs ``allow_proposal=True``.
     **conditions
         ``fiber_attenuation_db_per_km``, ``connector_loss_db`` overrides (see LinkConditions).
 
     Raises
     ------
     SpecError
-        Unknown PHY, or a PHY whose table lacks the rows a budget needs (e.g. 802.3dj PHYs).
+        Unknown PHY, or a PHY whose table lacks the rows a budget needs (e.g. 802.3dj PHYs
+        without ``allow_proposal``).
     InvalidParameter, InvalidType
         Bad conditions.
     """
     spec = phy if isinstance(phy, PhySpec) else load_phy(phy)
     cond = LinkConditions(reach_m=spec.reach_m if reach_m is None else reach_m, connectors=connectors,
-                          temperature_c=temperature_c, **conditions)
+                          temperature_c=temperature_c, allow_proposal=allow_proposal,
+                          proposal_allocations=proposal_allocations, **conditions)
     provider = physics if physics is not None else ClosedFormPhysics()
     col = provider(spec, cond)
     if not isinstance(col, BudgetColumn):
@@ -613,10 +821,12 @@ class BudgetSweep:
     values: tuple[float, ...]
     standard_margin_db: tuple[float | None, ...]
     physics_margin_db: tuple[float | None, ...]
+    proposal: bool = False
 
     def to_records(self) -> list[dict[str, Any]]:
-        """One dict per point."""
-        return [{"phy": self.phy, self.variable: x, "standard_margin_db": s, "physics_margin_db": p}
+        """One dict per point (``proposal`` True when built from task-force PROPOSAL values)."""
+        return [{"phy": self.phy, self.variable: x, "standard_margin_db": s, "physics_margin_db": p,
+                 "proposal": self.proposal}
                 for x, s, p in zip(self.values, self.standard_margin_db, self.physics_margin_db)]
 
     def to_text(self) -> str:
@@ -624,7 +834,7 @@ class BudgetSweep:
         def f(v: float | None) -> str:
             return "unbounded" if v is None else f"{v:.3f}"
 
-        lines = [f"{self.phy}: margin vs {self.variable}",
+        lines = [f"{self.phy}: margin vs {self.variable}" + ("  (PROPOSAL values, advisory)" if self.proposal else ""),
                  f"  {self.variable:>14s}  {'standard dB':>12s}  {'physics dB':>12s}"]
         lines += [f"  {x:14g}  {f(s):>12s}  {f(p):>12s}"
                   for x, s, p in zip(self.values, self.standard_margin_db, self.physics_margin_db)]
@@ -643,7 +853,7 @@ class BudgetSweep:
         ax.axhline(0.0, color="k", lw=0.8)
         ax.set_xlabel(self.variable.replace("_", " "))
         ax.set_ylabel("margin (dB)")
-        ax.set_title(f"{self.phy} link margin")
+        ax.set_title(f"{self.phy} link margin" + (" (PROPOSAL values)" if self.proposal else ""))
         ax.legend()
         return ax
 
@@ -654,7 +864,7 @@ def budget_vs_reach(phy: str | PhySpec, reaches_m: Sequence[float], **kwargs: An
     xs = tuple(float(x) for x in validate.finite_array("reaches_m", reaches_m))
     res = [link_budget(spec, reach_m=x, **kwargs) for x in xs]
     return BudgetSweep(spec.name, "reach_m", xs, tuple(r.standard.margin_db for r in res),
-                       tuple(r.physics.margin_db for r in res))
+                       tuple(r.physics.margin_db for r in res), any(r.proposal for r in res))
 
 
 def budget_vs_temperature(phy: str | PhySpec, temperatures_c: Sequence[float], **kwargs: Any) -> BudgetSweep:
@@ -663,4 +873,4 @@ def budget_vs_temperature(phy: str | PhySpec, temperatures_c: Sequence[float], *
     xs = tuple(float(x) for x in validate.finite_array("temperatures_c", temperatures_c))
     res = [link_budget(spec, temperature_c=x, **kwargs) for x in xs]
     return BudgetSweep(spec.name, "temperature_c", xs, tuple(r.standard.margin_db for r in res),
-                       tuple(r.physics.margin_db for r in res))
+                       tuple(r.physics.margin_db for r in res), any(r.proposal for r in res))

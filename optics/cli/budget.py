@@ -1,4 +1,4 @@
-"""``optics budget --phy NAME [--reach-m L] [--connectors N] [--temperature-c T] [--json]``.
+"""``optics budget --phy NAME [--reach-m L] [--connectors N] [--temperature-c T] [--allow-proposal] [--json]``.
 
 Prints the link budget of a PHY from the standard's allocations and from closed-form physics,
 side by side; ``--sweep reach`` / ``--sweep temperature`` prints margin tables instead.
@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--temperature-c", type=float, default=25.0, help="module temperature in °C (default 25)")
     p.add_argument("--sweep", choices=("reach", "temperature"), default=None,
                    help="print margin vs reach (0..2x the PHY reach) or vs temperature (0..85 °C)")
+    p.add_argument("--allow-proposal", action="store_true",
+                   help="for PHYs whose tables hold only task-force PROPOSAL values (802.3dj): "
+                   "compute the budget from them, every such line marked PROPOSAL")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
@@ -38,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the budget; 1 if the standard-allocation margin is negative, else 0."""
     spec = load_phy(args.phy)
-    common = {"connectors": args.connectors}
+    common = {"connectors": args.connectors, "allow_proposal": args.allow_proposal}
     if args.sweep == "reach":
         sweep = budget_vs_reach(spec, np.linspace(0.0, 2.0 * spec.reach_m, 9),
                                 temperature_c=args.temperature_c, **common)

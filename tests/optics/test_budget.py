@@ -229,3 +229,106 @@ def test_records_and_json():
     assert d["standard"]["margin_db"] == pytest.approx(0.0, abs=1e-9)
     recs = b.to_records()
     assert {r["method"] for r in recs} == {"standard allocations", "closed-form physics"}
+
+
+# ---------------------------------------------------------------- task-force PROPOSAL budgets
+def test_proposal_phy_refused_by_default_with_hint():
+    with pytest.raises(SpecError, match="allow_proposal"):
+        link_budget("1.6TBASE-DR8")
+
+
+@pytest.mark.parametrize("name", ["1.6TBASE-DR8", "800GBASE-DR4"])
+@pytest.mark.parametrize(
+    "reach_m, connectors, margin",
+    [
+        # Case-study numbers (Cole, B400G msg01599): Tx OMA -1.2 + TDECQ 3.0 = 1.8 dBm; IL 3.0 dB split as
+        # 0.5 dB/km x 500 m + 2.75 dB; MPI/DGD 0.1 dB; RxS -2.8 dBm at 1.5 dB stress -> -1.3 dBm at 3.0 dB.
+        (500.0, None, 1.8 - (0.25 + 2.75) - 0.1 - (-2.8 + 3.0 - 1.5)),  # 0.0 at the reach
+        (300.0, 2, 1.8 - (0.15 + 2 * 0.5) - 0.1 - (-1.3)),  # 1.85
+        (1000.0, None, 1.8 - (0.5 + 2.75) - 0.1 + 1.3),  # -0.25
+    ],
+)
+def test_proposal_budget_by_hand(name, reach_m, connectors, margin):
+    b = link_budget(name, reach_m=reach_m, connectors=connectors, allow_proposal=True)
+    assert b.standard.margin_db == pytest.approx(margin, abs=1e-9)
+    assert b.standard.item("tx_oma").value == pytest.approx(1.8, abs=1e-12)
+    assert b.standard.item("rx_sensitivity").value == pytest.approx(-1.3, abs=1e-12)
+    assert b.standard.item("mpi_dgd_penalty").value == pytest.approx(0.1, abs=1e-12)
+
+
+def test_proposal_lines_are_marked_everywhere():
+    import json
+
+    b = link_budget("1.6TBASE-DR8", allow_proposal=True)
+    assert b.proposal and b.standard.proposal and b.physics.proposal
+    # every line that moves the standard margin is a proposal value
+    assert all(i.proposal for i in b.standard.items if i.sign != 0)
+    assert not b.standard.item("dispersion_max").proposal  # derived from the fibre model, not a proposal
+    d = json.loads(json.dumps(b.to_dict()))
+    assert d["proposal"] is True and d["standard"]["proposal"] is True
+    assert d["standard"]["items"][0]["proposal"] is True
+    recs = b.to_records()
+    assert all(r["column_proposal"] for r in recs)
+    assert {r["name"] for r in recs if r["proposal"]} >= {"tx_oma", "fiber_loss", "rx_sensitivity", "tx_closure"}
+    text = b.to_text()
+    assert text.count("PROPOSAL values") == 2
+    tx_line = next(line for line in text.splitlines() if "Tx OMA_outer (worst" in line)
+    assert tx_line.rstrip().endswith("PROPOSAL")
+    # a published PHY is unchanged by the opt-in and carries no PROPOSAL mark
+    ref = link_budget("400GBASE-DR4", allow_proposal=True)
+    assert not ref.proposal and "PROPOSAL" not in ref.to_text()
+    assert ref.standard.margin_db == pytest.approx(0.0, abs=1e-9)
+
+
+def test_proposal_allocations_override():
+    from optics.budget import ProposalAllocations
+
+    alloc = ProposalAllocations(oma_minus_tdecq_dbm=-1.0, rx_sensitivity_stress_db=2.0, mpi_dgd_allocation_db=0.2)
+    b = link_budget("1.6TBASE-DR8", allow_proposal=True, proposal_allocations=alloc)
+    # Tx 2.0 dBm; sensitivity -2.8 + 3.0 - 2.0 = -1.8 dBm; IL 3.0; MPI 0.2
+    assert b.standard.margin_db == pytest.approx(2.0 - 3.0 - 0.2 + 1.8, abs=1e-9)
+    assert worst_case_tx_oma_dbm(load_phy("1.6TBASE-DR8"), allow_proposal=True,
+                                 proposal_allocations=alloc) == pytest.approx(2.0, abs=1e-12)
+
+
+def test_200g_lane_costs_in_physics_column():
+    # Same Tx OMA, ER, channel; only the symbol rate doubles (53.125 -> 106.25 GBd).
+    phys = ClosedFormPhysics(tx_oma_outer_dbm=1.5, tx_closure_db=2.0)
+    b100 = link_budget("800GBASE-DR8", physics=phys)
+    b200 = link_budget("1.6TBASE-DR8", physics=phys, allow_proposal=True)
+    # thermal-noise sensitivity ~ sqrt(B_n), B_n ~ baud: +5 log10(2) = 1.505 dB in optical OMA (+3 dB electrical)
+    s100 = b100.physics.item("rx_sensitivity").value
+    s200 = b200.physics.item("rx_sensitivity").value
+    assert s200 - s100 == pytest.approx(5.0 * math.log10(2.0), abs=1e-9)
+    # RIN variance doubles with B_n: penalty -5 log10(1 - 36 Qt^2 v) with v(200G) = 2 v(100G)
+    q_t = q_inverse_for_ser(4.8e-4)
+    v100 = 10 ** (-136 / 10) * bt4_noise_bandwidth_hz(53.125e9 / 2)
+    assert b200.physics.item("rin_penalty").value == pytest.approx(-5 * math.log10(1 - 72 * q_t**2 * v100), rel=1e-9)
+    # dispersion phase θ ∝ f² at the same |D·L| (same DR window); for small θ the penalty -10 log10(cos θ)
+    # ≈ (10/ln 10) θ²/2 ∝ f⁴, so 16x at 2x baud (θ ~ 0.01 rad here: small-angle error << 1 %)
+    ratio = b200.physics.item("dispersion_penalty").value / b100.physics.item("dispersion_penalty").value
+    assert ratio == pytest.approx(16.0, rel=0.01)
+
+
+def test_proposal_sweep_and_bad_input():
+    from optics.budget import ProposalAllocations
+    from optics.errors import InvalidType
+
+    sw = budget_vs_reach("1.6TBASE-DR8", [0.0, 500.0, 1000.0], allow_proposal=True)
+    assert sw.proposal and all(r["proposal"] for r in sw.to_records())
+    assert "PROPOSAL" in sw.to_text()
+    # fibre slope 0.5 dB/km in the standard column
+    assert np.diff(sw.standard_margin_db) == pytest.approx([-0.25, -0.25], abs=1e-12)
+    assert not budget_vs_reach("400GBASE-DR4", [500.0]).proposal
+    with pytest.raises(InvalidType):
+        link_budget("1.6TBASE-DR8", allow_proposal="yes")
+    with pytest.raises(InvalidParameter, match="allow_proposal"):
+        link_budget("400GBASE-DR4", proposal_allocations=ProposalAllocations())
+    with pytest.raises(InvalidType):
+        link_budget("1.6TBASE-DR8", allow_proposal=True, proposal_allocations={"oma_minus_tdecq_dbm": -1.2})
+    with pytest.raises(InvalidParameter):
+        ProposalAllocations(mpi_dgd_allocation_db=-0.1)
+    with pytest.raises(TypeError):
+        ProposalAllocations(oma_minus_tdecq=-1.2)
+    with pytest.raises(InvalidType):
+        worst_case_tx_oma_dbm(load_phy("1.6TBASE-DR8"), allow_proposal=1)
