@@ -57,6 +57,13 @@ EXTRAPOLATIONS: tuple[str, ...] = ("linear-db", "error")
 
 _EQUAL_LEVELS = (0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0)
 _MAX_RJ_UI = 0.05
+#: Largest swing, offset and noise (V) a driver model accepts (far beyond any real driver;
+#: it keeps the arithmetic finite).
+_MAX_VOLTAGE_V = 1e3
+#: Largest |FFE tap| accepted (practical pre-emphasis taps are within +-2).
+_MAX_TAP = 1e6
+#: Largest waveform :meth:`Pam4Driver.drive` builds (samples; 2**28 float64 = 2 GiB).
+_MAX_SAMPLES = 2**28
 
 
 def gaussian_bandwidth_hz(rise_time_s: float) -> float:
@@ -88,7 +95,8 @@ def gaussian_response(freq_hz: np.ndarray, bandwidth_hz: float) -> np.ndarray:
     """
     f3 = validate.positive("bandwidth_hz", bandwidth_hz, "Hz")
     f = np.asarray(freq_hz, dtype=np.float64)
-    return np.exp(-0.5 * math.log(2.0) * (f / f3) ** 2)
+    with np.errstate(over="ignore"):  # (f/f3)^2 -> inf far above f3: the response is exactly 0 there
+        return np.exp(-0.5 * math.log(2.0) * (f / f3) ** 2)
 
 
 def predistortion_levels(
@@ -198,7 +206,7 @@ class Pam4Driver:
     Parameters
     ----------
     swing_v : float
-        Output swing between the outer levels (peak-to-peak, V) before FFE, > 0.
+        Output swing between the outer levels (peak-to-peak, V) before FFE, in (0, 1000].
     rise_time_s : float
         20-80 % rise time of the output low-pass (s), >= 0.
     level_predistortion : sequence of 4 float, optional
@@ -243,11 +251,12 @@ class Pam4Driver:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        set_(self, "swing_v", validate.positive("swing_v", self.swing_v, "V"))
+        vmax = _MAX_VOLTAGE_V
+        set_(self, "swing_v", validate.in_range("swing_v", self.swing_v, 0.0, vmax, low_inclusive=False, unit="V"))
         set_(self, "rise_time_s", validate.non_negative("rise_time_s", self.rise_time_s, "s"))
         set_(self, "rj_rms_s", validate.non_negative("rj_rms_s", self.rj_rms_s, "s"))
-        set_(self, "noise_rms_v", validate.non_negative("noise_rms_v", self.noise_rms_v, "V"))
-        set_(self, "offset_v", validate.real("offset_v", self.offset_v))
+        set_(self, "noise_rms_v", validate.in_range("noise_rms_v", self.noise_rms_v, 0.0, vmax, unit="V"))
+        set_(self, "offset_v", validate.in_range("offset_v", self.offset_v, -vmax, vmax, unit="V"))
         if self.level_predistortion is not None:
             lv = validate.finite_array("level_predistortion", self.level_predistortion, min_size=4)
             if lv.size != 4:
@@ -260,6 +269,8 @@ class Pam4Driver:
         taps = validate.finite_array("ffe_taps", self.ffe_taps, min_size=1)
         if not np.any(taps != 0.0):
             raise InvalidParameter("ffe_taps must not all be zero")
+        if np.max(np.abs(taps)) > _MAX_TAP:
+            raise InvalidParameter(f"ffe_taps must lie within +-{_MAX_TAP:g}, got max |tap| = {np.max(np.abs(taps)):g}")
         set_(self, "ffe_taps", tuple(float(v) for v in taps))
         if self.ffe_main_index is None:
             set_(self, "ffe_main_index", int(np.argmax(np.abs(taps))))
@@ -348,6 +359,15 @@ class Pam4Driver:
         sps = int(round(sps_f))
         if sps < 2:
             raise InvalidParameter(f"samples_per_symbol = {sps} is too small; it must be an integer >= 2")
+        if not math.isfinite(baud * sps):
+            raise InvalidParameter(
+                f"symbol_rate_baud = {baud:g} Bd x samples_per_symbol = {sps} gives a sample rate that is not finite"
+            )
+        if sym.size * sps > _MAX_SAMPLES:
+            raise InvalidParameter(
+                f"{sym.size} symbols x samples_per_symbol = {sps} is {sym.size * sps:g} samples; "
+                f"the model builds at most {_MAX_SAMPLES} samples"
+            )
         noisy = self.rj_rms_s > 0.0 or self.noise_rms_v > 0.0
         if noisy and rng is None:
             raise InvalidParameter("rj_rms_s / noise_rms_v are non-zero: pass rng=numpy.random.default_rng(seed)")

@@ -191,7 +191,10 @@ def tec_power_w(heat_load_w: float, tec: TecParams) -> float:
     if not tec.cooled or tec.delta_t_k == 0.0:
         return 0.0
     cop = tec_cop_max(tec.delta_t_k, hot_side_c=tec.hot_side_c, figure_of_merit_per_k=tec.figure_of_merit_per_k)
-    return (q + tec.heat_leak_w_per_k * tec.delta_t_k) / (tec.cop_fraction * cop)
+    power = (q + tec.heat_leak_w_per_k * tec.delta_t_k) / (tec.cop_fraction * cop)
+    if not math.isfinite(power):
+        raise InvalidParameter(f"heat_load_w = {q:g} W gives a TEC power that is not finite")
+    return power
 
 
 # --- ring heaters ----------------------------------------------------------------------------
@@ -303,6 +306,8 @@ def ring_heater_power_w(
     p = params if params is not None else RingHeaterParams()
     if not isinstance(p, RingHeaterParams):
         raise InvalidType(f"params must be RingHeaterParams, got {type(p).__name__}")
+    if isinstance(temperature_c, (str, bytes)):
+        raise InvalidType(f"temperature_c must be a number or an array of numbers (°C), got {temperature_c!r}")
     t = validate.finite_array("temperature_c", np.atleast_1d(temperature_c), min_size=1)
     shift = p.fabrication_offset_nm + (p.park_temperature_c - t) * p.relative_shift_nm_per_k
     bad = (shift < -1e-12) | (shift > p.tuning_range_nm * (1 + 1e-12))
@@ -684,8 +689,13 @@ def module_power(
     if laser_optical_power_w is not None:
         laser_changes["optical_power_w"] = laser_optical_power_w
     if laser_bias_current_a is not None or laser_forward_voltage_v is not None:
-        laser_changes["bias_current_a"] = laser_bias_current_a
-        laser_changes["forward_voltage_v"] = laser_forward_voltage_v
+        # one of the two may be given alone: the other keeps the parameter set's value
+        laser_changes["bias_current_a"] = (
+            laser_bias_current_a if laser_bias_current_a is not None else p.laser.bias_current_a
+        )
+        laser_changes["forward_voltage_v"] = (
+            laser_forward_voltage_v if laser_forward_voltage_v is not None else p.laser.forward_voltage_v
+        )
     laser = dataclasses.replace(p.laser, **laser_changes) if laser_changes else p.laser
     tec = p.tec if tec_delta_t_k is None else dataclasses.replace(p.tec, delta_t_k=tec_delta_t_k)
     heater = p.heater_power_w_per_lane
@@ -708,6 +718,10 @@ def module_power(
     off = ("laser", "tec") if laser.external else ()
     on_module = sum(v for k, v in blocks.items() if k not in off)
     blocks["power_conversion"] = on_module * (1.0 / p.conversion_efficiency - 1.0)
+    if not all(math.isfinite(v) for v in blocks.values()) or not math.isfinite(sum(blocks.values())):
+        raise InvalidParameter(
+            f"n_lanes = {n} x lane_rate_bps = {rate:g} b/s gives a module power that is not finite"
+        )
     return PowerBreakdown(
         architecture=p.architecture,
         n_lanes=n,

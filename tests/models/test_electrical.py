@@ -350,3 +350,21 @@ def test_channel_errors(tmp_path, network):
     ch = TouchstoneChannel.from_network(network, differential=False)
     with pytest.raises(InvalidWaveform, match="optical"):
         ch.apply(Waveform(samples=np.ones(8), sample_rate_hz=1e11, quantity="optical_power"))
+
+
+def test_driver_extreme_values_give_clear_errors_not_numpy_warnings():
+    # RuntimeWarning is an error in this suite: each case below used to overflow inside numpy
+    # (or divide by zero) instead of refusing the value or computing a finite answer.
+    sym = np.array([0, 1, 2, 3] * 4)
+    with pytest.raises(InvalidParameter, match="swing_v"):
+        Pam4Driver(swing_v=1e308, rise_time_s=10e-12)
+    with pytest.raises(InvalidParameter, match="ffe_taps"):
+        Pam4Driver(swing_v=1.0, rise_time_s=0.0, ffe_taps=(1e308, 1e308, 1e308))
+    with pytest.raises(InvalidParameter, match="sample rate"):
+        Pam4Driver(swing_v=1.0, rise_time_s=10e-12).drive(sym, symbol_rate_baud=1e308, samples_per_symbol=8)
+    with pytest.raises(InvalidParameter, match="samples"):
+        Pam4Driver(swing_v=1.0, rise_time_s=10e-12).drive(sym, symbol_rate_baud=BAUD, samples_per_symbol=10**12)
+    # a rise time far longer than the record filters everything but DC: the output is the
+    # mean of the four equally spaced levels, swing * (0.5 - 0.5) = 0 V, and finite
+    wf = Pam4Driver(swing_v=1.0, rise_time_s=1e300).drive(sym, symbol_rate_baud=BAUD, samples_per_symbol=8)
+    np.testing.assert_allclose(wf.samples, 0.0, atol=1e-12)

@@ -206,3 +206,47 @@ def test_power_rejects_bad_input():
     with pytest.raises(InvalidParameter, match="heater_power_w_per_lane"):
         module_power("cpo", heater_power_w_per_lane=-0.01)
     assert isinstance(module_power("lpo"), PowerBreakdown)
+
+
+def test_laser_drive_override_of_one_quantity_keeps_the_other():
+    # a thermal sweep feeds the bias current; the forward voltage stays the parameter set's
+    p = dataclasses.replace(
+        preset_params("dsp"),
+        laser=LaserParams(optical_power_w=0.1, wall_plug_efficiency=0.2, lanes_per_laser=4,
+                          bias_current_a=0.5, forward_voltage_v=1.5),
+    )
+    assert module_power(p, laser_bias_current_a=0.6).blocks_w["laser"] == pytest.approx(2 * 0.6 * 1.5, rel=1e-12)
+    assert module_power(p, laser_forward_voltage_v=1.6).blocks_w["laser"] == pytest.approx(2 * 0.5 * 1.6, rel=1e-12)
+    with pytest.raises(InvalidParameter, match="both"):      # the preset has no I-V drive to complete
+        module_power("dsp", laser_bias_current_a=0.6)
+
+
+def test_power_never_returns_inf_and_refuses_strings():
+    with pytest.raises(InvalidParameter, match="finite"):
+        module_power("dsp", n_lanes=10**30, lane_rate_bps=1e300)
+    with pytest.raises(InvalidParameter, match="finite"):
+        tec_power_w(1e308, TecParams(cooled=True, delta_t_k=30.0))
+    with pytest.raises(InvalidType, match="temperature_c"):
+        ring_heater_power_w("20")
+
+
+def test_tec_cop_max_equals_numerical_optimum_of_the_peltier_balance():
+    # Independent route: the Peltier cooler energy balance (Goldsmid 2010, ch. 2)
+    #   Q_c = S I T_c - I^2 R / 2 - K dT,   P = S I dT + I^2 R,   Z = S^2 / (R K)
+    # maximised over the current I numerically (no closed form used).
+    import scipy.optimize
+
+    s_seebeck, r_ohm = 0.05, 2.0
+    z = 2.4e-3
+    k = s_seebeck**2 / (r_ohm * z)
+    th = 70.0 + 273.15
+    for dt in (5.0, 30.0, 55.0):
+        tc = th - dt
+
+        def neg_cop(i, tc=tc, dt=dt):
+            qc = s_seebeck * i * tc - 0.5 * i**2 * r_ohm - k * dt
+            return -qc / (s_seebeck * i * dt + i**2 * r_ohm)
+
+        res = scipy.optimize.minimize_scalar(neg_cop, bounds=(1e-3, s_seebeck * tc / r_ohm), method="bounded",
+                                             options={"xatol": 1e-10})
+        assert tec_cop_max(dt, hot_side_c=70.0, figure_of_merit_per_k=z) == pytest.approx(-res.fun, rel=1e-6)

@@ -1,0 +1,262 @@
+"""Single-mode fibre channel: attenuation, chromatic dispersion on the complex field,
+connector/splice losses and multi-path interference (MPI).
+
+Dispersion (ITU-T G.652 / IEEE 802.3 form, ``silicon-photonics-parameters.md`` §4):
+
+``D(λ) = (S0/4)·(λ − λ0⁴/λ³)``   [ps/(nm·km) with λ in nm, S0 in ps/(nm²·km)],
+``β2 = −D·λ²/(2πc)``.
+
+Propagation of the envelope in the frequency domain (Agrawal, *Fiber-Optic Communication
+Systems*, 4th ed., §2.4; with this package's ``exp(+jω0 t)`` convention and numpy's FFT sign)::
+
+    E_out(f) = E_in(f) · sqrt(10^(−A/10)) · exp(−j·β2/2·ω²·L),   ω = 2πf.
+
+Small-signal consequence (derived in ``tests/models/test_fiber.py`` and the docs of
+:func:`fading_notch_frequencies_hz`): an intensity tone at ``f`` on a field with chirp α sees
+``H(f) = cos θ − α·sin θ`` with ``θ = π·λ²·D·L·f²/c`` (Wang & Petermann, JLT 10(1) 96 (1992);
+Devaux et al., JLT 11(12) 1937 (1993)).
+
+MPI: two reflections of reflectance R1, R2 (a connector pair) make a delayed copy of power
+ratio ``ε = R1·R2`` that beats with the signal.  It is modelled as a coherent copy
+``E(t) + sqrt(ε)·E(t − τ)·e^{jψ}`` with one random phase ψ per record: the two paths are
+mutually incoherent over the laser coherence time, so ψ is uniformly random; the interference
+term ``2·sqrt(ε)·Re{E(t)E*(t−τ)e^{−jψ}}`` is the intensity noise (IEEE 802.3 models it as
+a noise term of the same size; see 802.3bs MPI penalty contributions).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import scipy.fft as sfft
+
+from models import response
+from models.laser import C_M_PER_S, OpticalField
+from optics import validate
+from optics.errors import InvalidParameter
+
+#: Zero-dispersion wavelength range (m) and maximum slope (ps/(nm²·km)) assumed by IEEE 802.3
+#: for worst-case dispersion (G.652; S0 = 0.093 reproduces the FR4 datasheet -11.9/+6.7 ps/nm [D]).
+LAMBDA0_RANGE_M: tuple[float, float] = (1300e-9, 1324e-9)
+S0_IEEE_PS_PER_NM2_KM = 0.093
+
+
+def dispersion_ps_per_nm_km(
+    wavelength_m: float | np.ndarray,
+    zero_dispersion_wavelength_m: float = 1312e-9,
+    dispersion_slope_ps_per_nm2_km: float = S0_IEEE_PS_PER_NM2_KM,
+) -> float | np.ndarray:
+    """``D(λ) = (S0/4)(λ − λ0⁴/λ³)`` in ps/(nm·km) (λ in m on input)."""
+    lam = np.asarray(wavelength_m, dtype=np.float64) * 1e9
+    l0 = zero_dispersion_wavelength_m * 1e9
+    d = dispersion_slope_ps_per_nm2_km / 4.0 * (lam - l0**4 / lam**3)
+    return float(d) if np.ndim(d) == 0 else d
+
+
+def worst_case_dispersion_ps_per_nm(
+    wavelength_min_m: float,
+    wavelength_max_m: float,
+    length_m: float,
+    *,
+    lambda0_range_m: tuple[float, float] = LAMBDA0_RANGE_M,
+    dispersion_slope_ps_per_nm2_km: float = S0_IEEE_PS_PER_NM2_KM,
+) -> tuple[float, float]:
+    """Minimum and maximum accumulated dispersion (ps/nm) over a wavelength window.
+
+    D falls with λ0 and rises with λ, so the extremes are ``D(λ_min; λ0,max)`` and
+    ``D(λ_max; λ0,min)`` times the length in km (IEEE 802.3 method, e.g. 124.7 / 151.10).
+    """
+    validate.non_negative("length_m", length_m, "m")
+    km = length_m / 1e3
+    dmin = dispersion_ps_per_nm_km(wavelength_min_m, lambda0_range_m[1], dispersion_slope_ps_per_nm2_km) * km
+    dmax = dispersion_ps_per_nm_km(wavelength_max_m, lambda0_range_m[0], dispersion_slope_ps_per_nm2_km) * km
+    return float(dmin), float(dmax)
+
+
+def beta2_s2_per_m(dispersion_ps_per_nm_km_value: float, wavelength_m: float) -> float:
+    """Group-velocity dispersion ``β2 = −D·λ²/(2πc)`` in s²/m (D in ps/(nm·km))."""
+    d_si = dispersion_ps_per_nm_km_value * 1e-6  # ps/(nm·km) -> s/m²
+    return -d_si * wavelength_m**2 / (2.0 * math.pi * C_M_PER_S)
+
+
+def fading_notch_frequencies_hz(
+    dispersion_ps_per_nm: float, wavelength_m: float, chirp_alpha: float = 0.0, n: int = 3
+) -> np.ndarray:
+    """First ``n`` frequencies (Hz) of the dispersion-induced power-fading notches.
+
+    ``H(f) = cos θ − α sin θ = sqrt(1+α²)·cos(θ + arctan α)``, ``θ = π λ² D L f²/c``, is zero at
+    ``θ + arctan α = π/2 + kπ``.  For ``DL > 0``:
+    ``f_k² = c/(2λ²·DL)·(1 + 2k − (2/π)·arctan α)``; for ``DL < 0`` the sign of the arctan
+    term flips (θ changes sign).  Only notches with ``f_k² > 0`` are returned.
+    """
+    dl = dispersion_ps_per_nm * 1e-3  # ps/nm -> s/m
+    if dl == 0.0:
+        return np.array([])
+    s = math.copysign(1.0, dl)
+    ks = np.arange(0, n + 1)
+    f2 = C_M_PER_S / (2.0 * wavelength_m**2 * abs(dl)) * (1.0 + 2.0 * ks - s * (2.0 / math.pi) * math.atan(chirp_alpha))
+    return np.sqrt(f2[f2 > 0])[:n]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Fiber:
+    """A span of single-mode fibre.
+
+    Parameters
+    ----------
+    length_m : float
+        Length in m (default 500 m), >= 0.
+    attenuation_db_per_km : float
+        Attenuation in dB/km (default 0.4, OS2 cabled at 1310 nm, TIA FOTC), >= 0.
+    zero_dispersion_wavelength_m : float
+        λ0 in m (default 1312 nm; IEEE worst cases use 1300 and 1324 nm).
+    dispersion_slope_ps_per_nm2_km : float
+        S0 in ps/(nm²·km) (default 0.093, IEEE 802.3), >= 0.
+    """
+
+    length_m: float = 500.0
+    attenuation_db_per_km: float = 0.4
+    zero_dispersion_wavelength_m: float = 1312e-9
+    dispersion_slope_ps_per_nm2_km: float = S0_IEEE_PS_PER_NM2_KM
+
+    def __post_init__(self) -> None:
+        validate.in_range("length_m", self.length_m, 0.0, 1e6, unit="m")
+        validate.in_range("attenuation_db_per_km", self.attenuation_db_per_km, 0.0, 100.0, unit="dB/km")
+        validate.in_range("zero_dispersion_wavelength_m", self.zero_dispersion_wavelength_m, 1.0e-6, 1.7e-6, unit="m")
+        validate.in_range("dispersion_slope_ps_per_nm2_km", self.dispersion_slope_ps_per_nm2_km, 0.0, 1.0, unit="ps/(nm²·km)")
+
+    @property
+    def loss_db(self) -> float:
+        """Fibre attenuation over the span, dB."""
+        return self.attenuation_db_per_km * self.length_m / 1e3
+
+    def dispersion_ps_per_nm(self, wavelength_m: float) -> float:
+        """Accumulated dispersion ``D(λ)·L`` in ps/nm."""
+        return float(
+            dispersion_ps_per_nm_km(wavelength_m, self.zero_dispersion_wavelength_m, self.dispersion_slope_ps_per_nm2_km)
+        ) * self.length_m / 1e3
+
+    def propagate(self, light: OpticalField) -> OpticalField:
+        """Attenuate and disperse the field (module docstring equation)."""
+        return propagate_dispersion(light, self.dispersion_ps_per_nm(light.wavelength_m), loss_db=self.loss_db)
+
+
+def propagate_dispersion(light: OpticalField, dispersion_ps_per_nm: float, *, loss_db: float = 0.0) -> OpticalField:
+    """Apply accumulated dispersion ``D·L`` (ps/nm) and a loss (dB) to the field.
+
+    ``H(f) = 10^(−loss/20)·exp(−j·β2 L/2·ω²)`` with ``β2 L = −D L λ²/(2πc)``.
+    """
+    validate.real("dispersion_ps_per_nm", dispersion_ps_per_nm)
+    validate.non_negative("loss_db", loss_db, "dB")
+    gain = 10.0 ** (-loss_db / 20.0)
+    b2l = -(dispersion_ps_per_nm * 1e-3) * light.wavelength_m**2 / (2.0 * math.pi * C_M_PER_S)
+    n = light.n_samples
+    phase_max = abs(b2l) / 2.0 * (math.pi * light.sample_rate_hz) ** 2
+    if phase_max < 1e-9:
+        return light.with_field(light.field * gain)
+    plan = response.pfa_plan(n)
+    h = _dispersion_response(n, light.sample_rate_hz, b2l, plan)
+    if plan is None:
+        spec = sfft.fft(light.field)
+        spec *= h
+        spec *= gain
+        out = sfft.ifft(spec, overwrite_x=True)
+    else:
+        imap = plan[2]
+        spec = sfft.fft2(light.field[imap], overwrite_x=True)
+        spec *= h
+        spec *= gain
+        out = np.empty(n, dtype=np.complex128)
+        out[imap] = sfft.ifft2(spec, overwrite_x=True)
+    return light.with_field(out, dispersion_ps_per_nm=dispersion_ps_per_nm)
+
+
+_H_CACHE: dict[tuple[int, float, float, bool], np.ndarray] = {}
+
+
+def _dispersion_response(
+    n: int, sample_rate_hz: float, b2l: float, plan: tuple[int, int, np.ndarray, np.ndarray] | None = None
+) -> np.ndarray:
+    """``exp(−j β2L/2 ω²)`` on the FFT grid (or the 2-D grid of ``plan``); the last 2 are kept."""
+    key = (n, float(sample_rate_hz), float(b2l), plan is not None)
+    h = _H_CACHE.get(key)
+    if h is None:
+        f = sfft.fftfreq(n, 1.0 / sample_rate_hz) if plan is None else plan[3] * sample_rate_hz
+        w = (2.0 * math.pi) * f
+        h = np.exp((-0.5j * b2l) * (w * w))
+        h.setflags(write=False)
+        if len(_H_CACHE) >= 2:  # 2M-sample grids are 33 MB each
+            _H_CACHE.pop(next(iter(_H_CACHE)))
+        _H_CACHE[key] = h
+    return h
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Channel:
+    """Fibre plus discrete losses and reflections between Tx and Rx.
+
+    Parameters
+    ----------
+    fiber : Fiber
+        The span.
+    connector_loss_db : float
+        Loss per connection in dB (default 0.5, FOA loss-budget default), >= 0.
+    n_connectors : int
+        Number of connections (default 2).
+    splice_loss_db : float
+        Loss per splice in dB (default 0.15), >= 0.
+    n_splices : int
+        Number of splices (default 0).
+    reflectance_db : float or None
+        Reflectance of each of two discrete reflectors in dB (e.g. −35; None: no MPI).
+        MPI ratio ``ε = R²`` (both reflectors alike).
+    reflector_spacing_m : float
+        Fibre length between the two reflectors in m (default 1 m), sets the delay
+        ``τ = n_g·d·2/c`` (n_g = 1.4682), > 0.
+    """
+
+    fiber: Fiber = dataclasses.field(default_factory=Fiber)
+    connector_loss_db: float = 0.5
+    n_connectors: int = 2
+    splice_loss_db: float = 0.15
+    n_splices: int = 0
+    reflectance_db: float | None = None
+    reflector_spacing_m: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.fiber, Fiber):
+            raise InvalidParameter(f"fiber must be a Fiber, got {type(self.fiber).__name__}")
+        validate.in_range("connector_loss_db", self.connector_loss_db, 0.0, 20.0, unit="dB")
+        validate.integer("n_connectors", self.n_connectors, 0, 100)
+        validate.in_range("splice_loss_db", self.splice_loss_db, 0.0, 20.0, unit="dB")
+        validate.integer("n_splices", self.n_splices, 0, 1000)
+        if self.reflectance_db is not None:
+            validate.in_range("reflectance_db", self.reflectance_db, -100.0, 0.0, high_inclusive=False, unit="dB")
+        validate.positive("reflector_spacing_m", self.reflector_spacing_m, "m")
+
+    @property
+    def insertion_loss_db(self) -> float:
+        """Fibre + connector + splice loss in dB."""
+        return self.fiber.loss_db + self.connector_loss_db * self.n_connectors + self.splice_loss_db * self.n_splices
+
+    @property
+    def mpi_ratio(self) -> float:
+        """Power ratio ε of the double-reflected copy to the signal (0 without reflectors)."""
+        if self.reflectance_db is None:
+            return 0.0
+        return 10.0 ** (2.0 * self.reflectance_db / 10.0)
+
+    def propagate(self, light: OpticalField, *, rng: np.random.Generator | None = None) -> OpticalField:
+        """Propagate through the fibre, the discrete losses and (with ``rng``) the MPI copy."""
+        disp = self.fiber.dispersion_ps_per_nm(light.wavelength_m)
+        out = propagate_dispersion(light, disp, loss_db=self.insertion_loss_db)
+        eps = self.mpi_ratio
+        if eps > 0.0 and rng is not None:
+            delay_s = 2.0 * 1.4682 * self.reflector_spacing_m / C_M_PER_S
+            shift = max(1, int(round(delay_s * light.sample_rate_hz)))
+            psi = rng.uniform(0.0, 2.0 * math.pi)
+            field = out.field + math.sqrt(eps) * np.exp(1j * psi) * np.roll(out.field, shift)
+            out = out.with_field(field, mpi_ratio=eps, mpi_phase_rad=psi)
+        return out

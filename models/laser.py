@@ -1,0 +1,295 @@
+"""Continuous-wave DFB laser (the light source of a silicon-photonic transmitter) and the
+complex optical field that the models pass from block to block.
+
+A laser produces an :class:`OpticalField`: the complex envelope ``E(t)`` in sqrt(W) (so
+``|E|² = P`` in W) at a carrier wavelength.  Modulators and the fibre transform it; the
+photodiode squares it; :meth:`OpticalField.to_waveform` turns it into the
+:class:`optics.Waveform` (optical power) that every metric takes.
+
+Laser equations (light-current above threshold, temperature in °C, differences in K):
+
+* ``I_th(T) = I_th,ref · exp((T − T_ref)/T0)``                      (characteristic temperature T0)
+* ``η(T)    = η_ref · exp(−(T − T_ref)/T1)``                         (slope efficiency, W/A)
+* ``P(T)    = η(T) · (I − I_th(T))`` for ``I > I_th``, else 0
+* ``λ(T)    = λ_ref + (dλ/dT)·(T − T_ref)``                          (≈ 0.09 nm/K for a DFB)
+* RIN: ``P(t) = P·(1 + n(t))`` with ``n`` of one-sided PSD ``10^(RIN/10)`` 1/Hz at low
+  frequency, rolling off above ``rin_bandwidth_hz`` (a DFB's RIN falls beyond its relaxation
+  oscillation; white RIN over a 1.7 THz simulation band would be unphysical).  ``n`` is white
+  Gaussian noise at the rate ``f_low = 3·B_rin`` linearly interpolated to the sample rate
+  (PSD shape sinc⁴(f/f_low), equivalent noise bandwidth exactly ``B_rin``), so
+  ``var(n) = 10^(RIN/10)·B_rin``.  The field carries ``sqrt(P)(1 + n/2)`` (first order in
+  ``n``, valid for RIN·B ≪ 1).
+* Electrical power ``P_el = I·V_f + I²·R_s``; wall-plug efficiency ``P/P_el``.
+
+Default values are from ``silicon-photonics-parameters.md`` §1: T0 = 64 K and T1 ≈ 260 K
+from the CC-DFB of Chang Gung Univ., IEEE PTL 18(14) 1551 (2006) (I_th 5.3 mA at 20 °C,
+15.8 mA at 90 °C); 0.09 nm/K drift (0.08-0.1 nm/K, ydfiberoptic; 0.1 nm/°C, IEEE 802.3ae
+reflector); RIN of a good DFB −145 dB/Hz (UNVERIFIED range −145...−155 dB/Hz).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from optics import validate
+from optics.errors import InvalidParameter
+from optics.waveform import Quantity, Waveform
+
+#: Speed of light in vacuum, m/s.
+C_M_PER_S = 299_792_458.0
+
+
+@dataclasses.dataclass(frozen=True, eq=False, kw_only=True)
+class OpticalField:
+    """Complex envelope of a single-polarisation optical signal (models-internal carrier).
+
+    Parameters
+    ----------
+    field : ndarray of complex
+        Envelope ``E(t)`` in sqrt(W): ``|E|²`` is the optical power in W.  Convention:
+        the physical field is ``Re{E(t)·exp(j ω0 t)}``, so a positive ``dφ/dt`` is a
+        positive frequency offset (used by chirp and dispersion).
+    sample_rate_hz : float
+        Sample rate in Hz.
+    wavelength_m : float
+        Carrier wavelength in m.
+    symbol_rate_baud, pattern, meta
+        Passed on to the :class:`optics.Waveform` made by :meth:`to_waveform`.
+    """
+
+    field: np.ndarray
+    sample_rate_hz: float
+    wavelength_m: float
+    symbol_rate_baud: float | None = None
+    pattern: np.ndarray | None = None
+    meta: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        f = np.asarray(self.field)
+        if f.ndim != 1 or f.size < 2:
+            raise InvalidParameter(f"field must be a 1-D array of at least 2 samples, got shape {f.shape}")
+        object.__setattr__(self, "field", f.astype(np.complex128, copy=False))
+        object.__setattr__(self, "sample_rate_hz", validate.positive("sample_rate_hz", self.sample_rate_hz, "Hz"))
+        object.__setattr__(self, "wavelength_m", validate.in_range("wavelength_m", self.wavelength_m, 0.2e-6, 5e-6, unit="m"))
+        object.__setattr__(self, "meta", MappingProxyType(dict(self.meta)))
+
+    @property
+    def n_samples(self) -> int:
+        """Number of samples."""
+        return int(self.field.size)
+
+    @property
+    def power_w(self) -> np.ndarray:
+        """Instantaneous optical power ``|E|²`` in W."""
+        f = self.field
+        return f.real * f.real + f.imag * f.imag
+
+    @property
+    def average_power_w(self) -> float:
+        """Mean optical power in W."""
+        return float(np.vdot(self.field, self.field).real) / self.field.size
+
+    def with_field(self, field: np.ndarray, **meta: Any) -> OpticalField:
+        """Return a copy carrying ``field`` (same rate, wavelength, pattern) and extra ``meta``."""
+        m = dict(self.meta)
+        m.update(meta)
+        return dataclasses.replace(self, field=field, meta=m)
+
+    def to_waveform(self, **meta: Any) -> Waveform:
+        """Optical power as an :class:`optics.Waveform` (W) carrying rate, pattern and meta."""
+        m = dict(self.meta)
+        m.update(meta)
+        m.setdefault("wavelength_m", self.wavelength_m)
+        return Waveform(
+            samples=self.power_w,
+            sample_rate_hz=self.sample_rate_hz,
+            quantity=Quantity.OPTICAL_POWER,
+            symbol_rate_baud=self.symbol_rate_baud,
+            pattern=self.pattern,
+            meta=m,
+        )
+
+
+def rin_variance(rin_db_per_hz: float, bandwidth_hz: float) -> float:
+    """Relative intensity-noise variance ``σ²/P² = 10^(RIN/10) · B`` over a one-sided band B (Hz)."""
+    return 10.0 ** (rin_db_per_hz / 10.0) * bandwidth_hz
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DfbLaser:
+    """CW DFB laser with temperature-dependent threshold, slope, wavelength and RIN.
+
+    Parameters
+    ----------
+    wavelength_m : float
+        Emission wavelength at ``temperature_ref_c`` in m (default 1311 nm), 0.8-2 µm.
+    temperature_ref_c : float
+        Reference (chip) temperature in °C of the ``*_ref`` values (default 25).
+    threshold_current_a : float
+        Threshold current at ``temperature_ref_c`` in A (default 8 mA), >= 0.
+    t0_k : float
+        Characteristic temperature T0 of the threshold in K (default 64 K), > 0.
+    slope_efficiency_w_per_a : float
+        Slope efficiency η_ref at ``temperature_ref_c`` in W/A (default 0.3), > 0.
+    t1_k : float
+        Characteristic temperature T1 of the slope in K (default 260 K), > 0.
+    bias_current_a : float
+        Drive current in A (default 80 mA), >= 0.
+    wavelength_drift_m_per_k : float
+        dλ/dT in m/K (default 0.09 nm/K), >= 0.
+    rin_db_per_hz : float
+        Relative intensity noise in dB/Hz (default −145), -200...−100.
+    rin_bandwidth_hz : float
+        Equivalent noise bandwidth of the RIN spectrum in Hz (default 100 GHz, UNVERIFIED), > 0.
+    forward_voltage_v : float
+        Junction forward voltage in V (default 1.2), >= 0.
+    series_resistance_ohm : float
+        Series resistance in Ω (default 4), >= 0.
+
+    Examples
+    --------
+    >>> laser = DfbLaser()
+    >>> round(laser.threshold_current_at(25.0 + 64.0) / laser.threshold_current_a, 4)  # e^1
+    2.7183
+    """
+
+    wavelength_m: float = 1311e-9
+    temperature_ref_c: float = 25.0
+    threshold_current_a: float = 8e-3
+    t0_k: float = 64.0
+    slope_efficiency_w_per_a: float = 0.3
+    t1_k: float = 260.0
+    bias_current_a: float = 80e-3
+    wavelength_drift_m_per_k: float = 0.09e-9
+    rin_db_per_hz: float = -145.0
+    rin_bandwidth_hz: float = 100e9
+    forward_voltage_v: float = 1.2
+    series_resistance_ohm: float = 4.0
+
+    def __post_init__(self) -> None:
+        validate.in_range("wavelength_m", self.wavelength_m, 0.8e-6, 2.0e-6, unit="m")
+        validate.in_range("temperature_ref_c", self.temperature_ref_c, -273.15, 300.0, unit="°C")
+        validate.non_negative("threshold_current_a", self.threshold_current_a, "A")
+        validate.positive("t0_k", self.t0_k, "K")
+        validate.positive("slope_efficiency_w_per_a", self.slope_efficiency_w_per_a, "W/A")
+        validate.positive("t1_k", self.t1_k, "K")
+        validate.non_negative("bias_current_a", self.bias_current_a, "A")
+        validate.in_range("wavelength_drift_m_per_k", self.wavelength_drift_m_per_k, 0.0, 1e-9, unit="m/K")
+        validate.in_range("rin_db_per_hz", self.rin_db_per_hz, -200.0, -100.0, unit="dB/Hz")
+        validate.positive("rin_bandwidth_hz", self.rin_bandwidth_hz, "Hz")
+        validate.non_negative("forward_voltage_v", self.forward_voltage_v, "V")
+        validate.non_negative("series_resistance_ohm", self.series_resistance_ohm, "Ω")
+
+    # --- static characteristics -------------------------------------------------------
+    def threshold_current_at(self, temperature_c: float) -> float:
+        """``I_th(T) = I_th,ref·exp((T − T_ref)/T0)`` in A."""
+        t = validate.real("temperature_c", temperature_c)
+        return self.threshold_current_a * math.exp((t - self.temperature_ref_c) / self.t0_k)
+
+    def slope_efficiency_at(self, temperature_c: float) -> float:
+        """``η(T) = η_ref·exp(−(T − T_ref)/T1)`` in W/A."""
+        t = validate.real("temperature_c", temperature_c)
+        return self.slope_efficiency_w_per_a * math.exp(-(t - self.temperature_ref_c) / self.t1_k)
+
+    def output_power_w(self, temperature_c: float) -> float:
+        """CW output power ``η(T)·(I − I_th(T))`` in W (0 at or below threshold)."""
+        excess = self.bias_current_a - self.threshold_current_at(temperature_c)
+        return self.slope_efficiency_at(temperature_c) * excess if excess > 0 else 0.0
+
+    def wavelength_at(self, temperature_c: float) -> float:
+        """Emission wavelength ``λ_ref + dλ/dT·(T − T_ref)`` in m."""
+        t = validate.real("temperature_c", temperature_c)
+        return self.wavelength_m + self.wavelength_drift_m_per_k * (t - self.temperature_ref_c)
+
+    def electrical_power_w(self) -> float:
+        """Electrical input power ``I·V_f + I²·R_s`` in W."""
+        i = self.bias_current_a
+        return i * self.forward_voltage_v + i * i * self.series_resistance_ohm
+
+    def wall_plug_efficiency(self, temperature_c: float) -> float:
+        """Optical output over electrical input power (0 when unbiased)."""
+        pel = self.electrical_power_w()
+        return self.output_power_w(temperature_c) / pel if pel > 0 else 0.0
+
+    def with_output_power(self, power_w: float, temperature_c: float | None = None) -> DfbLaser:
+        """Copy of this laser with the bias current set to give ``power_w`` (W) at ``temperature_c``."""
+        p = validate.positive("power_w", power_w, "W")
+        t = self.temperature_ref_c if temperature_c is None else temperature_c
+        current = self.threshold_current_at(t) + p / self.slope_efficiency_at(t)
+        return dataclasses.replace(self, bias_current_a=current)
+
+    def rin_noise(self, n_samples: int, sample_rate_hz: float, rng: np.random.Generator) -> np.ndarray:
+        """Relative intensity noise ``n(t)`` (dimensionless, periodic over the record).
+
+        White samples of variance ``RIN·f_low/2`` at ``f_low = 3·rin_bandwidth_hz`` (at most
+        the sample rate), linearly interpolated: one-sided PSD ``RIN`` at DC, ENBW
+        ``f_low/3``, ``var = RIN·f_low/3`` (see the module docstring).
+        """
+        duration = n_samples / sample_rate_hz
+        n_low = int(min(n_samples, max(2, round(3.0 * self.rin_bandwidth_hz * duration))))
+        f_low = n_low / duration
+        rin = 10.0 ** (self.rin_db_per_hz / 10.0)
+        if n_low == n_samples:
+            return math.sqrt(rin * sample_rate_hz / 2.0) * rng.standard_normal(n_samples)
+        x = math.sqrt(rin * f_low / 2.0) * rng.standard_normal(n_low + 1)
+        x[-1] = x[0]
+        return np.interp(np.arange(n_samples) * (n_low / n_samples), np.arange(n_low + 1.0), x)
+
+    # --- the emitted field -------------------------------------------------------------
+    def emit(
+        self,
+        n_samples: int,
+        sample_rate_hz: float,
+        *,
+        temperature_c: float | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> OpticalField:
+        """CW field with RIN at the laser output.
+
+        Parameters
+        ----------
+        n_samples : int
+            Record length (>= 2).
+        sample_rate_hz : float
+            Sample rate in Hz (> 0).
+        temperature_c : float, optional
+            Chip temperature in °C (default ``temperature_ref_c``).
+        rng : numpy.random.Generator, optional
+            Source of the RIN noise; without it the output is noiseless.
+
+        Returns
+        -------
+        OpticalField
+            ``sqrt(P)·(1 + n/2)`` at ``wavelength_at(T)`` (see module docstring).
+
+        Raises
+        ------
+        InvalidParameter
+            If the bias current is at or below the threshold at that temperature (no light).
+        """
+        n = validate.integer("n_samples", n_samples, 2)
+        fs = validate.positive("sample_rate_hz", sample_rate_hz, "Hz")
+        t = self.temperature_ref_c if temperature_c is None else validate.real("temperature_c", temperature_c)
+        p = self.output_power_w(t)
+        if p <= 0.0:
+            raise InvalidParameter(
+                f"laser bias_current_a = {self.bias_current_a:g} A is not above the threshold "
+                f"{self.threshold_current_at(t):g} A at {t:g} °C: no light"
+            )
+        amp = math.sqrt(p)
+        if rng is None:
+            field = np.full(n, amp, dtype=np.complex128)
+        else:
+            field = (amp * (1.0 + 0.5 * self.rin_noise(n, fs, rng))).astype(np.complex128)
+        return OpticalField(
+            field=field,
+            sample_rate_hz=fs,
+            wavelength_m=self.wavelength_at(t),
+            meta={"laser_power_w": p, "laser_temperature_c": t},
+        )

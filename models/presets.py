@@ -1,0 +1,171 @@
+"""Ready-made link modules for the IEEE 802.3 PAM4 SMF PHYs (silicon-photonic implementations).
+
+Rates (``ieee802.3-pam4-optics.md`` §1.0): 100 G lanes run 53.125 GBd.  200 G lanes run
+106.25 GBd for PMDs with RS(544,514) only (800GBASE-DR4, 1.6TBASE-DR8: the reference's
+correction to the brief, medium confidence) and 113.4375 GBd for PMDs with the inner FEC
+(DR4-2, DR8-2, FR4, LR4).  The reference marks the FECi/RS-only split UNVERIFIED against the
+802.3dj text, so :func:`preset` takes ``symbol_rate_baud`` as a parameter.
+
+Channels are the worst cases of each PHY: the maximum channel insertion loss (3.0 dB for the
+500 m DR PMDs [S]; 4.0 dB for FR4 and the 2 km DR-2 PMDs, UNVERIFIED), made of the fibre
+loss (0.4 dB/km) plus two connections carrying the rest, and the zero-dispersion wavelength
+λ0 ∈ {1300, 1324} nm that gives the largest |D| at each lane wavelength (S0 = 0.093
+ps/(nm²·km)).  Component values are typical silicon-photonic numbers from
+``silicon-photonics-parameters.md`` (MZM VπL 2 V·cm, EO bandwidth 45/60 GHz, Ge PD 0.85 A/W,
+TIA 12/10 pA/√Hz); the laser power is chosen so the average launch power sits inside the
+IEEE window (DR4: −2.9...4.0 dBm).
+
+Examples
+--------
+>>> from models.presets import preset, list_presets
+>>> "400GBASE-FR4" in list_presets()
+True
+>>> m = preset("400GBASE-FR4")
+>>> [round(lane.transmitter.laser.wavelength_m * 1e9) for lane in m.lanes]
+[1271, 1291, 1311, 1331]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from models.electrical import Pam4Driver
+from models.fiber import LAMBDA0_RANGE_M, Channel, Fiber, dispersion_ps_per_nm_km
+from models.laser import DfbLaser
+from models.link import Lane, LinkModule, Transmitter
+from models.modulator import MachZehnderModulator, MicroringModulator
+from models.receiver import Photodiode, Receiver, Tia
+from optics import validate
+from optics.errors import InvalidParameter
+
+#: Symbol rates (Bd) named in the reference notes.
+BAUD_100G = 53.125e9
+BAUD_200G_RS = 106.25e9
+#: 200 G lanes with inner FEC (FECi); the reference marks which PMDs use it UNVERIFIED.
+BAUD_200G_FECI = 113.4375e9
+
+CWDM4_M = (1271e-9, 1291e-9, 1311e-9, 1331e-9)
+PARALLEL_M = 1311e-9
+
+
+def worst_lambda0_m(wavelength_m: float) -> float:
+    """λ0 in {1300, 1324} nm giving the largest |D| at ``wavelength_m`` (IEEE worst case)."""
+    return max(LAMBDA0_RANGE_M, key=lambda l0: abs(dispersion_ps_per_nm_km(wavelength_m, l0)))
+
+
+def _channel(wavelength_m: float, length_m: float, max_loss_db: float) -> Channel:
+    fib = Fiber(length_m=length_m, attenuation_db_per_km=0.4, zero_dispersion_wavelength_m=worst_lambda0_m(wavelength_m))
+    return Channel(fiber=fib, connector_loss_db=(max_loss_db - fib.loss_db) / 2.0, n_connectors=2)
+
+
+def _rx_ffe(baud: float) -> int:
+    """Receiver DSP FFE taps: none for 100 G lanes, 9 for 200 G lanes (UNVERIFIED count)."""
+    return 0 if baud < 80e9 else 9
+
+
+def _lane_parts(baud: float) -> tuple[Pam4Driver, MachZehnderModulator, Receiver]:
+    if baud < 80e9:
+        driver = Pam4Driver(swing_v=2.2, rise_time_s=6e-12)
+        mzm = MachZehnderModulator(vpi_l_v_m=0.02, length_m=3.5e-3, eo_bandwidth_hz=45e9)
+        rx = Receiver(
+            photodiode=Photodiode(responsivity_a_per_w=0.85, bandwidth_hz=50e9),
+            tia=Tia(transimpedance_ohm=2000.0, input_noise_density_a_per_rthz=12e-12, bandwidth_hz=40e9),
+        )
+    else:
+        driver = Pam4Driver(swing_v=2.2, rise_time_s=3.5e-12)
+        mzm = MachZehnderModulator(vpi_l_v_m=0.02, length_m=3.5e-3, eo_bandwidth_hz=60e9)
+        rx = Receiver(
+            photodiode=Photodiode(responsivity_a_per_w=0.85, bandwidth_hz=80e9),
+            tia=Tia(transimpedance_ohm=1500.0, input_noise_density_a_per_rthz=10e-12, bandwidth_hz=60e9),
+        )
+    return driver, mzm, rx
+
+
+def _parallel(name: str, n_lanes: int, baud: float, payload_bps: float, length_m: float, max_loss_db: float) -> LinkModule:
+    driver, mzm, rx = _lane_parts(baud)
+    # one CW laser split to 4 modulators (reference §1: "In 400G DR4 one laser is split to four")
+    laser = DfbLaser(wavelength_m=PARALLEL_M).with_output_power(40e-3)
+    tx = Transmitter(driver=driver, laser=laser, modulator=mzm, lasers_shared_by=4, splitter_excess_loss_db=0.5)
+    ch = _channel(PARALLEL_M, length_m, max_loss_db)
+    lanes = [Lane(name=f"lane {i}", transmitter=tx, channel=ch, receiver=rx) for i in range(n_lanes)]
+    return LinkModule(name=name, lanes=lanes, symbol_rate_baud=baud, payload_rate_bps=payload_bps, power_params="dsp",
+                      rx_ffe_taps=_rx_ffe(baud))
+
+
+def _cwdm4(name: str, baud: float, payload_bps: float, length_m: float, max_loss_db: float) -> LinkModule:
+    driver, mzm, rx = _lane_parts(baud)
+    lanes = []
+    for i, lam in enumerate(CWDM4_M):
+        laser = DfbLaser(wavelength_m=lam).with_output_power(10e-3)
+        tx = Transmitter(driver=driver, laser=laser, modulator=mzm, lasers_shared_by=1)
+        lanes.append(Lane(name=f"lane {i} ({lam * 1e9:.0f} nm)", transmitter=tx, channel=_channel(lam, length_m, max_loss_db), receiver=rx))
+    return LinkModule(name=name, lanes=lanes, symbol_rate_baud=baud, payload_rate_bps=payload_bps, power_params="dsp",
+                      rx_ffe_taps=_rx_ffe(baud))
+
+
+def _ring_cpo(name: str, baud: float, payload_bps: float) -> LinkModule:
+    """8 × 200 G microring lanes, external laser shared by 8 (CPO-style, not an IEEE PMD)."""
+    driver = Pam4Driver(swing_v=2.0, rise_time_s=3.5e-12)
+    # Q 4000 (f_p 57 GHz) with an 80 GHz RC pole: 47 GHz; 40 pm/V (design range 20-50 pm/V,
+    # UNVERIFIED); heater 0.1 nm/mW with a 40 mW range: holds the lock over −5...85 °C but not
+    # at the cold end of the industrial class (a sweep shows "lock lost" there).
+    ring = MicroringModulator(
+        resonance_wavelength_m=1309.9e-9, loaded_q=4000.0, extinction_db=12.0, shift_m_per_v=40e-12,
+        bias_detuning_m=0.12e-9, rc_bandwidth_hz=80e9, max_heater_power_w=0.04,
+    )
+    laser = DfbLaser(wavelength_m=PARALLEL_M).with_output_power(60e-3)
+    tx = Transmitter(driver=driver, laser=laser, modulator=ring, lasers_shared_by=8, splitter_excess_loss_db=1.0)
+    _, _, rx = _lane_parts(baud)
+    ch = _channel(PARALLEL_M, 500.0, 3.0)
+    lanes = [Lane(name=f"lane {i}", transmitter=tx, channel=ch, receiver=rx) for i in range(8)]
+    return LinkModule(name=name, lanes=lanes, symbol_rate_baud=baud, payload_rate_bps=payload_bps, power_params="cpo",
+                      rx_ffe_taps=_rx_ffe(baud))
+
+
+_PRESETS: dict[str, tuple[float, Callable[[float], LinkModule]]] = {
+    "400GBASE-DR4": (BAUD_100G, lambda b: _parallel("400GBASE-DR4", 4, b, 400e9, 500.0, 3.0)),
+    "400GBASE-FR4": (BAUD_100G, lambda b: _cwdm4("400GBASE-FR4", b, 400e9, 2000.0, 4.0)),
+    "800GBASE-DR8": (BAUD_100G, lambda b: _parallel("800GBASE-DR8", 8, b, 800e9, 500.0, 3.0)),
+    "800GBASE-DR8-2": (BAUD_100G, lambda b: _parallel("800GBASE-DR8-2", 8, b, 800e9, 2000.0, 4.0)),
+    "800GBASE-DR4": (BAUD_200G_RS, lambda b: _parallel("800GBASE-DR4", 4, b, 800e9, 500.0, 3.0)),
+    "800GBASE-DR4-2": (BAUD_200G_FECI, lambda b: _parallel("800GBASE-DR4-2", 4, b, 800e9, 2000.0, 4.0)),
+    "1.6TBASE-DR8": (BAUD_200G_RS, lambda b: _parallel("1.6TBASE-DR8", 8, b, 1.6e12, 500.0, 3.0)),
+    "1.6TBASE-DR8-2": (BAUD_200G_FECI, lambda b: _parallel("1.6TBASE-DR8-2", 8, b, 1.6e12, 2000.0, 4.0)),
+    "1.6T-DR8-MRM-CPO": (BAUD_200G_RS, lambda b: _ring_cpo("1.6T-DR8-MRM-CPO", b, 1.6e12)),
+}
+
+
+def list_presets() -> list[str]:
+    """Names accepted by :func:`preset`."""
+    return list(_PRESETS)
+
+
+def preset(name: str, *, symbol_rate_baud: float | None = None) -> LinkModule:
+    """The link module for a PHY name (case-insensitive).
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_presets`.
+    symbol_rate_baud : float, optional
+        Override the lane rate (e.g. ``BAUD_200G_FECI`` for a FECi variant); default per PHY.
+
+    Raises
+    ------
+    InvalidParameter
+        Unknown name (the message lists the presets) or a bad rate.
+    """
+    key = {k.upper(): k for k in _PRESETS}.get(str(name).strip().upper())
+    if key is None:
+        raise InvalidParameter(f"unknown preset {name!r}; available: {', '.join(_PRESETS)}")
+    baud, build = _PRESETS[key]
+    if symbol_rate_baud is not None:
+        baud = validate.in_range("symbol_rate_baud", symbol_rate_baud, 1e9, 300e9, unit="Bd")
+    return build(baud)
+
+
+def replace_lanes(module: LinkModule, **changes: object) -> LinkModule:
+    """Copy of ``module`` with every lane's ``transmitter``/``channel``/``receiver`` replaced."""
+    lanes = [dataclasses.replace(lane, **changes) for lane in module.lanes]
+    return dataclasses.replace(module, lanes=lanes)

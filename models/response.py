@@ -1,0 +1,260 @@
+"""Low-pass frequency responses of the analog blocks in a link, applied with the FFT.
+
+Modulators, photodiodes, TIAs and drivers are modelled as linear low-pass filters with a
+3 dB bandwidth and a response shape.  The filtering is done in the frequency domain on the
+whole record (``rfft`` for real signals, ``fft`` for complex optical fields), i.e. the
+record is treated as one period of a periodic signal.  This is exact for the periodic test
+patterns (PRBSnQ, SSPRQ) the link simulation sends, and it has no start-up transient.
+
+Shapes (``f`` in Hz, ``f3`` the 3 dB bandwidth):
+
+``"first-order"``
+    ``H = 1 / (1 + j f/f3)``: one RC pole.
+``"bessel4"``
+    Fourth-order Bessel-Thomson, ``H(s) = 105 / (s^4 + 10 s^3 + 45 s^2 + 105 s + 105)`` with
+    ``s = j (f/f3) w3`` and ``w3 = 2.113917674`` (the 3 dB frequency of the
+    delay-normalised polynomial).  The IEEE 802.3 reference-receiver shape (121.8.5.3 uses a
+    4th-order Bessel-Thomson at baud/2); the TDECQ reference receiver itself comes from
+    :mod:`optics.reference_receiver`, not from here.
+``"gaussian"``
+    ``|H| = 10^(-3/20 (f/f3)^2)``, zero phase: the smooth roll-off of many measured parts.
+``"skin-effect"``
+    ``H = exp(-k (1 + j) sqrt(f/f3))`` with ``k = ln(10^(3/20))``: the sqrt(f) (dB ∝ √f)
+    microwave loss that limits travelling-wave electrodes (e.g. Zhou, Opt. Express 2013;
+    the usual "measured-like" roll-off of a TW-MZM, falling slower than one pole past f3).
+
+References
+----------
+W. E. Thomson, "Delay networks having maximally flat frequency characteristics",
+Proc. IEE 96(3), 487 (1949) -- the Bessel-Thomson polynomial.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import scipy.fft as sfft
+
+from optics import validate
+from optics.errors import InvalidParameter
+
+#: Response shapes understood by :func:`lowpass_response`.
+SHAPES: tuple[str, ...] = ("first-order", "bessel4", "gaussian", "skin-effect")
+
+_BESSEL4_W3 = 2.113917674904216  # 3 dB frequency (rad/s) of 105/(s^4+10s^3+45s^2+105s+105)
+_K_3DB = math.log(10 ** (3.0 / 20.0))
+
+
+def check_shape(name: str, shape: str) -> str:
+    """Return ``shape`` if it is one of :data:`SHAPES`, else raise naming ``name``."""
+    if shape not in SHAPES:
+        raise InvalidParameter(f"{name} = {shape!r} is not a known response; allowed: {', '.join(SHAPES)}")
+    return shape
+
+
+def lowpass_response(freq_hz: np.ndarray, bandwidth_hz: float, shape: str = "first-order") -> np.ndarray:
+    """Complex response of a low-pass filter at ``freq_hz`` (Hz, may be negative).
+
+    Parameters
+    ----------
+    freq_hz : ndarray
+        Frequencies in Hz.
+    bandwidth_hz : float
+        3 dB bandwidth in Hz, > 0.
+    shape : str
+        One of :data:`SHAPES` (module docstring gives the equations).
+
+    Returns
+    -------
+    ndarray of complex
+        ``H(f)``, with ``|H(f3)| = 10^(-3/20)`` and ``H(0) = 1``; Hermitian in ``f``.
+
+    Raises
+    ------
+    InvalidParameter
+        Non-positive bandwidth or unknown shape.
+    """
+    f3 = validate.positive("bandwidth_hz", bandwidth_hz, "Hz")
+    check_shape("shape", shape)
+    x = np.asarray(freq_hz, dtype=np.float64) / f3
+    if shape == "first-order":
+        return 1.0 / (1.0 + 1j * x)
+    if shape == "bessel4":
+        s = 1j * x * _BESSEL4_W3
+        return 105.0 / ((((s + 10.0) * s + 45.0) * s + 105.0) * s + 105.0)
+    if shape == "gaussian":
+        return (10.0 ** (-0.15 * x * x)).astype(np.complex128)
+    r = np.sqrt(np.abs(x))
+    return np.exp(-_K_3DB * (r + 1j * np.sign(x) * r))
+
+
+@functools.lru_cache(maxsize=2)
+def pfa_plan(n: int) -> tuple[int, int, np.ndarray, np.ndarray] | None:
+    """Good-Thomas prime-factor plan for ``n = n1·n2`` (n1 the power of two in n, n2 odd).
+
+    The DFT of length n equals the 2-D DFT of ``x[(n2·i1 + n1·i2) mod n]`` with output index
+    ``k = (k1·n2·(n2⁻¹ mod n1) + k2·n1·(n1⁻¹ mod n2)) mod n`` (I. J. Good 1958; L. H. Thomas
+    1963).  Used when n is not a fast FFT length (SSPRQ: 65535·sps = 3·5·17·257·sps), where
+    the 2-D transform is about 3× faster (complex) than the 1-D one on this hardware.
+    Returns None when it does not apply.  Plan: ``(n1, n2, input map, frequency of each 2-D
+    bin in cycles/sample)``, both maps of shape ``(n1, n2)``.
+    """
+    n1 = n & -n
+    n2 = n // n1
+    if n1 == 1 or n2 == 1 or sfft.next_fast_len(n) == n:
+        return None
+    i1 = np.arange(n1, dtype=np.int64)[:, None]
+    i2 = np.arange(n2, dtype=np.int64)[None, :]
+    imap = (n2 * i1 + n1 * i2) % n
+    kmap = (i1 * (n2 * pow(n2, -1, n1)) + i2 * (n1 * pow(n1, -1, n2))) % n
+    fmap = sfft.fftfreq(n, 1.0)[kmap]
+    imap.setflags(write=False)
+    fmap.setflags(write=False)
+    return n1, n2, imap, fmap
+
+
+def real_spectrum(x: np.ndarray) -> np.ndarray:
+    """Half spectrum of a real record: ``rfft(x)``, or ``rfft2`` in :func:`pfa_plan` order."""
+    plan = pfa_plan(x.size)
+    if plan is None:
+        return sfft.rfft(x)
+    return sfft.rfft2(x[plan[2]])
+
+
+def real_inverse(spec: np.ndarray, n: int) -> np.ndarray:
+    """Inverse of :func:`real_spectrum` (overwrites ``spec``)."""
+    plan = pfa_plan(n)
+    if plan is None:
+        return sfft.irfft(spec, n, overwrite_x=True)
+    out = np.empty(n)
+    out[plan[2]] = sfft.irfft2(spec, s=(plan[0], plan[1]), overwrite_x=True)
+    return out
+
+
+def real_spectrum_freqs(n: int, sample_rate_hz: float) -> np.ndarray:
+    """Frequencies (Hz) of the bins of :func:`real_spectrum` (negative ones included in 2-D)."""
+    plan = pfa_plan(n)
+    if plan is None:
+        return sfft.rfftfreq(n, 1.0 / sample_rate_hz)
+    return plan[3][:, : plan[1] // 2 + 1] * sample_rate_hz
+
+
+def white_noise_spectrum(n: int, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """:func:`real_spectrum` of a real white Gaussian record of ``n`` samples and rms ``sigma``.
+
+    Drawn directly in the frequency domain: interior bins are complex Gaussian with
+    ``E|X|² = n·σ²``; self-conjugate bins are real with variance ``n·σ²``.  In the 2-D layout
+    the ``k2 = 0`` (and, for even n2, ``k2 = n2/2``) column is the DFT along axis 0 of real
+    column sums, drawn as ``fft(sqrt(n2)·σ·N(0,1))``.
+    """
+    plan = pfa_plan(n)
+    if plan is None:
+        nf = n // 2 + 1
+        x = (sigma * math.sqrt(n / 2.0)) * (rng.standard_normal(nf) + 1j * rng.standard_normal(nf))
+        x[0] = sigma * math.sqrt(n) * rng.standard_normal()
+        if n % 2 == 0:
+            x[-1] = sigma * math.sqrt(n) * rng.standard_normal()
+        return x
+    n1, n2 = plan[0], plan[1]
+    nf = n2 // 2 + 1
+    x = (sigma * math.sqrt(n / 2.0)) * (rng.standard_normal((n1, nf)) + 1j * rng.standard_normal((n1, nf)))
+    x[:, 0] = sfft.fft((sigma * math.sqrt(n2)) * rng.standard_normal(n1))
+    if n2 % 2 == 0:
+        x[:, -1] = sfft.fft((sigma * math.sqrt(n2)) * rng.standard_normal(n1))
+    return x
+
+
+_RESPONSE_CACHE: dict[tuple[object, ...], np.ndarray] = {}
+
+
+def rfft_grid_response(n: int, sample_rate_hz: float, stages: tuple[tuple[float, str], ...]) -> np.ndarray:
+    """Product of low-pass responses ``(bandwidth_hz, shape)`` on the :func:`real_spectrum` grid.
+
+    Read-only and memoised (the last 4 grids), since every lane of a module shares them.
+    """
+    key = (n, float(sample_rate_hz), stages)
+    h = _RESPONSE_CACHE.get(key)
+    if h is None:
+        f = real_spectrum_freqs(n, sample_rate_hz)
+        h = np.ones(f.shape, dtype=np.complex128)
+        for bw, shape in stages:
+            h *= lowpass_response(f, bw, shape)
+        h.setflags(write=False)
+        if len(_RESPONSE_CACHE) >= 4:
+            _RESPONSE_CACHE.pop(next(iter(_RESPONSE_CACHE)))
+        _RESPONSE_CACHE[key] = h
+    return h
+
+
+def check_sampling(name: str, bandwidth_hz: float, sample_rate_hz: float) -> None:
+    """Raise unless ``sample_rate_hz >= 2 * bandwidth_hz`` (Nyquist for the modelled band)."""
+    if sample_rate_hz < 2.0 * bandwidth_hz:
+        raise InvalidParameter(
+            f"sample_rate_hz = {sample_rate_hz:g} Hz is below twice {name} = {bandwidth_hz:g} Hz; "
+            f"use at least {2.0 * bandwidth_hz:g} Hz (more samples per symbol)"
+        )
+
+
+def apply_lowpass(
+    x: np.ndarray,
+    sample_rate_hz: float,
+    bandwidth_hz: float,
+    shape: str = "first-order",
+    *,
+    name: str = "bandwidth_hz",
+) -> np.ndarray:
+    """Filter a real or complex record through :func:`lowpass_response` (periodic, via FFT).
+
+    Parameters
+    ----------
+    x : ndarray
+        Real or complex samples.
+    sample_rate_hz : float
+        Sample rate in Hz; must be at least ``2 * bandwidth_hz``.
+    bandwidth_hz : float
+        3 dB bandwidth in Hz.
+    shape : str
+        Response shape, one of :data:`SHAPES`.
+    name : str
+        Parameter name used in error messages.
+
+    Returns
+    -------
+    ndarray
+        Filtered samples, same length and kind (real/complex) as ``x``.
+
+    Raises
+    ------
+    InvalidParameter
+        Bandwidth not positive, unknown shape, or sample rate below twice the bandwidth.
+    """
+    validate.positive(name, bandwidth_hz, "Hz")
+    check_sampling(name, bandwidth_hz, sample_rate_hz)
+    n = x.shape[-1]
+    if np.iscomplexobj(x):
+        f = sfft.fftfreq(n, 1.0 / sample_rate_hz)
+        return sfft.ifft(sfft.fft(x) * lowpass_response(f, bandwidth_hz, shape))
+    f = sfft.rfftfreq(n, 1.0 / sample_rate_hz)
+    return sfft.irfft(sfft.rfft(x) * lowpass_response(f, bandwidth_hz, shape), n)
+
+
+def noise_bandwidth_hz(bandwidth_hz: float, shape: str = "first-order") -> float:
+    """Equivalent noise bandwidth ``ENBW = ∫0^∞ |H(f)|² df`` of a response, in Hz.
+
+    Closed forms: first-order ``π/2 · f3``; Gaussian ``f3 · ½·sqrt(π/(0.3·ln10))``;
+    Bessel-Thomson-4 by numerical integration (1.0454·f3, cf. the reference notes);
+    skin-effect: ``f3/(2 k²)``.
+    """
+    f3 = validate.positive("bandwidth_hz", bandwidth_hz, "Hz")
+    check_shape("shape", shape)
+    if shape == "first-order":
+        return math.pi / 2.0 * f3
+    if shape == "gaussian":
+        return f3 * 0.5 * math.sqrt(math.pi / (0.3 * math.log(10.0)))
+    if shape == "skin-effect":
+        return f3 / (2.0 * _K_3DB**2)
+    f = np.linspace(0.0, 200.0, 400_001)
+    h2 = np.abs(lowpass_response(f, 1.0, shape)) ** 2
+    return float(np.trapezoid(h2, f) * f3)

@@ -1,0 +1,276 @@
+"""Temperature drift of a link module and sweeps over the case-temperature classes.
+
+What the case temperature ``T_case`` changes (chip at ``T_chip = T_case + rise``, see
+:class:`models.link.LinkModule`), with the model equations in the component modules:
+
+* laser: threshold ``I_th(T) = I_th,ref·e^{ΔT/T0}``, slope ``η_ref·e^{−ΔT/T1}`` → output
+  power; wavelength ``+dλ/dT`` (0.09 nm/K) → fibre dispersion at the new wavelength
+  (:mod:`models.laser`);
+* microring: resonance ``+0.07 nm/K``; the heater holds the lock while the needed
+  red-shift ``λ_laser − detuning − λ_res(T)`` lies within ``[0, η_h·P_max]``; outside it the
+  lock is lost and the lane fails (:meth:`models.modulator.MicroringModulator.lock`);
+* photodiode dark current ``×k`` per 10 K (:mod:`models.receiver`);
+* module power: laser output and ring-heater power feed :func:`models.power.module_power`.
+
+Case-temperature classes (QSFP-DD MSA via qats.com, ``silicon-photonics-parameters.md`` §6):
+commercial 0-70 °C, extended −5-85 °C, industrial −40-85 °C.
+
+Examples
+--------
+>>> from models.presets import preset
+>>> from models.thermal import drift_table
+>>> rows = [r for r in drift_table(preset("400GBASE-DR4"), [0.0, 70.0]) if r["lane"] == "lane 0"]
+>>> round((rows[1]["wavelength_m"] - rows[0]["wavelength_m"]) * 1e9, 2)   # 0.09 nm/K × 70 K
+6.3
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from models.link import LinkModule, ModuleResult, SimulationSettings, simulate
+from models.modulator import MicroringModulator
+from optics import validate
+from optics.errors import InvalidParameter
+
+#: Case-temperature classes in °C (min, max).
+TEMPERATURE_CLASSES: dict[str, tuple[float, float]] = {
+    "commercial": (0.0, 70.0),
+    "extended": (-5.0, 85.0),
+    "industrial": (-40.0, 85.0),
+}
+
+#: Columns of a sweep row (per temperature and lane), in order.
+SWEEP_COLUMNS: tuple[str, ...] = (
+    "temperature_c", "lane", "link_failed", "chip_temperature_c", "wavelength_m", "laser_power_w",
+    "heater_power_w", "dark_current_a", "tdecq_db", "oma_outer_dbm", "extinction_ratio_db",
+    "average_power_dbm", "receive_power_dbm", "ber_estimate", "ber_counted", "module_power_w",
+    "energy_pj_per_bit", "failure",
+)
+
+
+def temperature_points(spec: str | tuple[float, float], n: int = 15) -> np.ndarray:
+    """``n`` equally spaced case temperatures (°C) over a class name or a ``(min, max)`` pair."""
+    if isinstance(spec, str):
+        if spec not in TEMPERATURE_CLASSES:
+            raise InvalidParameter(f"unknown temperature class {spec!r}; allowed: {', '.join(TEMPERATURE_CLASSES)}")
+        lo, hi = TEMPERATURE_CLASSES[spec]
+    else:
+        lo, hi = (validate.real("temperature_min_c", spec[0]), validate.real("temperature_max_c", spec[1]))
+        if hi < lo:
+            raise InvalidParameter(f"temperature range ({lo}, {hi}) °C: max must not be below min")
+    n = validate.integer("n", n, 1, 1000)
+    return np.linspace(lo, hi, n)
+
+
+def parse_range(text: str) -> np.ndarray:
+    """Temperatures from ``"A:B:STEP"`` (°C, inclusive of B when it falls on the grid) or a class name."""
+    if text in TEMPERATURE_CLASSES:
+        return temperature_points(text, 15)
+    parts = text.split(":")
+    try:
+        a, b, step = (float(p) for p in parts)
+    except ValueError:
+        raise InvalidParameter(
+            f"temperature sweep {text!r} must be A:B:STEP in °C (e.g. 0:70:5) or one of {', '.join(TEMPERATURE_CLASSES)}"
+        ) from None
+    if step <= 0 or b < a or not all(math.isfinite(x) for x in (a, b, step)):
+        raise InvalidParameter(f"temperature sweep {text!r}: need STEP > 0 and B >= A")
+    n = int(math.floor((b - a) / step + 1e-9)) + 1
+    if n > 1000:
+        raise InvalidParameter(f"temperature sweep {text!r} has {n} points; at most 1000")
+    return a + step * np.arange(n)
+
+
+def drift_table(module: LinkModule, temperatures_c: Sequence[float]) -> list[dict[str, Any]]:
+    """Static drift per case temperature and lane (no waveform simulation, fast).
+
+    Columns: ``temperature_c, lane, chip_temperature_c, wavelength_m, laser_power_w,
+    threshold_current_a, heater_power_w, ring_locked, dark_current_a``.
+    """
+    rows = []
+    for t in temperatures_c:
+        tc = float(t) + module.chip_temperature_rise_k
+        for lane in module.lanes:
+            tx = lane.transmitter
+            lam = tx.laser.wavelength_at(tc)
+            heater, locked = 0.0, True
+            if isinstance(tx.modulator, MicroringModulator):
+                lk = tx.modulator.lock(lam, tc)
+                heater, locked = lk.heater_power_w, lk.locked
+            rows.append({
+                "temperature_c": float(t),
+                "lane": lane.name,
+                "chip_temperature_c": tc,
+                "wavelength_m": lam,
+                "laser_power_w": tx.laser.output_power_w(tc),
+                "threshold_current_a": tx.laser.threshold_current_at(tc),
+                "heater_power_w": heater,
+                "ring_locked": locked,
+                "dark_current_a": lane.receiver.photodiode.dark_current_at(tc),
+            })
+    return rows
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class TemperatureSweep:
+    """Result of :func:`sweep_temperature`.
+
+    Attributes
+    ----------
+    module_name : str
+    results : tuple of ModuleResult
+        One per temperature (waveforms only with ``keep_waveforms``).
+    rows : tuple of dict
+        One row per temperature and lane, keys :data:`SWEEP_COLUMNS`.
+    """
+
+    module_name: str
+    results: tuple[ModuleResult, ...]
+    rows: tuple[dict[str, Any], ...]
+
+    @property
+    def temperatures_c(self) -> np.ndarray:
+        """Case temperatures in °C."""
+        return np.array([r.temperature_c for r in self.results])
+
+    def to_frame(self) -> Any:
+        """The rows as a ``pandas.DataFrame`` (raises ImportError without pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame(list(self.rows), columns=list(SWEEP_COLUMNS))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``name``, ``sweep`` (one :meth:`ModuleResult.to_dict` per temperature)."""
+        return {"name": self.module_name, "sweep": [r.to_dict() for r in self.results]}
+
+    def plot(self, axes: Any = None) -> Any:
+        """Plot TDECQ, OMA, BER, laser power and heater/module power versus case temperature.
+
+        Parameters
+        ----------
+        axes : sequence of 4 matplotlib Axes, optional
+            Created (2×2 figure) when omitted.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        import matplotlib.pyplot as plt
+
+        if axes is None:
+            fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
+            axes = axes.ravel()
+        else:
+            fig = axes[0].figure
+        lanes = sorted({r["lane"] for r in self.rows}, key=lambda s: [r["lane"] for r in self.rows].index(s))
+        series = (("tdecq_db", "TDECQ (dB)", False), ("oma_outer_dbm", "OMA outer (dBm)", False),
+                  ("ber_estimate", "BER estimate", True))
+        for ax, (key, label, logy) in zip(axes[:3], series):
+            for lane in lanes:
+                pts = [(r["temperature_c"], r[key]) for r in self.rows if r["lane"] == lane and r[key] is not None]
+                if pts and (not logy or any(v > 0 for _, v in pts)):
+                    x, y = zip(*[(t, v) for t, v in pts if (v > 0 or not logy)])
+                    ax.plot(x, y, marker="o", ms=3, label=lane)
+            ax.set_ylabel(label)
+            if logy:
+                ax.set_yscale("log")
+            failed = sorted({r["temperature_c"] for r in self.rows if r["link_failed"]})
+            for t in failed:
+                ax.axvline(t, color="r", alpha=0.3)
+        if axes[0].get_legend_handles_labels()[0]:
+            axes[0].legend(fontsize="x-small")
+        t = self.temperatures_c
+        axes[3].plot(t, [r.module_power_w if r.module_power_w is not None else np.nan for r in self.results],
+                     marker="o", label="module power (W)")
+        heater = []
+        for tt in t:
+            vals = [r2["heater_power_w"] for r2 in self.rows
+                    if r2["temperature_c"] == tt and not r2["link_failed"] and r2["heater_power_w"] is not None]
+            heater.append(float(np.mean(vals)) * 1e3 if vals else np.nan)
+        axes[3].plot(t, heater, marker="s", label="ring heater per lane (mW)")
+        axes[3].set_ylabel("power")
+        axes[3].legend(fontsize="x-small")
+        for ax in axes[2:]:
+            ax.set_xlabel("case temperature (°C)")
+        fig.suptitle(f"{self.module_name}: temperature sweep (red: link failed)")
+        fig.tight_layout()
+        return fig
+
+
+def sweep_temperature(
+    module: LinkModule,
+    temperatures_c: Sequence[float] | str,
+    settings: SimulationSettings | None = None,
+    *,
+    seed: int | None = 0,
+    metrics: bool = True,
+    keep_waveforms: bool = False,
+) -> TemperatureSweep:
+    """Simulate ``module`` at each case temperature and tabulate the metrics.
+
+    Parameters
+    ----------
+    module : LinkModule
+    temperatures_c : sequence of float or str
+        Case temperatures in °C, or a class name (``"commercial"``, ``"extended"``,
+        ``"industrial"``: 15 points).
+    settings : SimulationSettings, optional
+        Everything but the temperature (which is replaced).
+    seed : int or None
+        Same seed at every temperature, so the differences come from temperature.
+    metrics : bool
+        Measure the waveforms (default True).
+    keep_waveforms : bool
+        Keep every lane's waveforms in ``results`` (default False: 32 MB per lane at
+        SSPRQ × 32 samples/UI).
+
+    Returns
+    -------
+    TemperatureSweep
+        A lane that fails (ring lock lost, laser below threshold) is a row with
+        ``link_failed = True`` and the reason in ``failure``.
+    """
+    temps = temperature_points(temperatures_c) if isinstance(temperatures_c, str) else [
+        validate.in_range("temperature_c", t, -60.0, 150.0, unit="°C") for t in temperatures_c
+    ]
+    if len(temps) == 0:
+        raise InvalidParameter("temperatures_c is empty")
+    settings = SimulationSettings() if settings is None else settings
+    cache: dict[Any, Any] = {}
+    results = []
+    rows: list[dict[str, Any]] = []
+    for t in temps:
+        s = dataclasses.replace(settings, temperature_c=float(t))
+        res = simulate(module, s, seed=seed, metrics=metrics, cache=cache, keep_waveforms=keep_waveforms)
+        results.append(res)
+        for lane, lr in zip(module.lanes, res.lanes):
+            m = lr.metrics
+            row = {c: m.get(c) for c in SWEEP_COLUMNS}
+            row.update(
+                temperature_c=float(t),
+                lane=lr.name,
+                dark_current_a=lane.receiver.photodiode.dark_current_at(float(t) + module.chip_temperature_rise_k),
+                module_power_w=res.module_power_w,
+                energy_pj_per_bit=res.energy_pj_per_bit,
+                failure=m.get("failure"),
+                link_failed=bool(m.get("link_failed", False)),
+            )
+            rows.append(row)
+    return TemperatureSweep(module.name, tuple(results), tuple(rows))
+
+
+__all__ = [
+    "SWEEP_COLUMNS",
+    "TEMPERATURE_CLASSES",
+    "TemperatureSweep",
+    "drift_table",
+    "parse_range",
+    "sweep_temperature",
+    "temperature_points",
+]

@@ -1,0 +1,179 @@
+"""``optics simulate``: simulate a PAM4 link module from a TOML link file or a preset.
+
+Usage::
+
+    optics simulate (LINK.toml | --preset NAME) [--temperature-c T | --sweep-temperature A:B:STEP]
+                    [--rx-power-dbm P] [--symbols N] [--samples-per-symbol S] [--pattern NAME]
+                    [--seed S] [--no-tdecq] [--json] [--plot DIR]
+
+Runs :func:`models.link.simulate` (or :func:`models.thermal.sweep_temperature`) and prints a
+table per lane, or with ``--json`` one JSON object: ``name``, ``temperature_c``, ``lanes``
+(objects with ``tdecq_db, oma_outer_dbm, extinction_ratio_db, average_power_dbm,
+ber_estimate, ber_counted`` ...), ``module_power_w``, ``energy_pj_per_bit``; a sweep gives
+``{"name", "sweep": [one such object per temperature]}``.  ``--plot DIR`` writes the Tx eye
+of each lane (``eye_lane<i>.png``) or the sweep figure (``temperature_sweep.png``).
+
+Exit status: 0 every lane links, 1 a lane failed (lock lost, no light, overload), 2 error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from optics.errors import InvalidParameter
+
+_TABLE_KEYS = (
+    ("tdecq_db", "TDECQ dB", "{:.2f}"),
+    ("oma_outer_dbm", "OMA dBm", "{:.2f}"),
+    ("extinction_ratio_db", "ER dB", "{:.2f}"),
+    ("average_power_dbm", "Pave dBm", "{:.2f}"),
+    ("receive_power_dbm", "Prx dBm", "{:.2f}"),
+    ("ber_estimate", "BER est", "{:.2e}"),
+    ("ber_counted", "BER cnt", "{:.2e}"),
+    ("heater_power_w", "heater mW", "{:.1f}"),
+)
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``simulate`` sub-command."""
+    p = subparsers.add_parser(
+        "simulate",
+        help="simulate a 400G/800G/1.6T PAM4 link module (preset or TOML link file)",
+        description=__doc__.split("\n\n")[0],
+    )
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("link", nargs="?", metavar="LINK.toml", help="TOML link file (models.config)")
+    src.add_argument("--preset", metavar="NAME", help="a preset module, e.g. 400GBASE-DR4 (see models.presets)")
+    temp = p.add_mutually_exclusive_group()
+    temp.add_argument("--temperature-c", dest="temperature_c", type=float, default=None, metavar="T",
+                      help="case temperature in °C (default from the file, else 25)")
+    temp.add_argument("--sweep-temperature", dest="sweep", default=None, metavar="A:B:STEP",
+                      help="sweep the case temperature, e.g. 0:70:5 (negative start: --sweep-temperature=-40:85:5), "
+                           "or commercial/extended/industrial (15 points)")
+    p.add_argument("--rx-power-dbm", dest="rx_power_dbm", type=float, default=None, metavar="P",
+                   help="set the average power into each receiver (dBm)")
+    p.add_argument("--symbols", dest="n_symbols", type=int, default=None, metavar="N",
+                   help="symbols per lane (default one pattern period)")
+    p.add_argument("--samples-per-symbol", dest="sps", type=int, default=None, metavar="S",
+                   help="samples per symbol (default 32)")
+    p.add_argument("--pattern", default=None, metavar="NAME", help="test pattern (default SSPRQ)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--no-tdecq", dest="tdecq", action="store_false", help="skip TDECQ (faster)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--plot", metavar="DIR", default=None, help="write eye / sweep figures into DIR")
+    p.set_defaults(func=run)
+
+
+def _json_safe(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
+        return _json_safe(obj.item())
+    return obj
+
+
+def _fmt(value: Any, fmt: str, key: str) -> str:
+    if value is None:
+        return "-"
+    if key == "heater_power_w":
+        value = value * 1e3
+    return fmt.format(value)
+
+
+def _print_result(d: dict[str, Any], out: Any) -> None:
+    print(f"{d['name']} at {d['temperature_c']:g} °C case", file=out)
+    head = f"{'lane':<18}" + "".join(f"{label:>11}" for _, label, _ in _TABLE_KEYS)
+    print(head, file=out)
+    for lane in d["lanes"]:
+        row = f"{lane['name']:<18}" + "".join(f"{_fmt(lane.get(k), f, k):>11}" for k, _, f in _TABLE_KEYS)
+        print(row, file=out)
+        if lane.get("failure"):
+            print(f"  link failed: {lane['failure']}", file=out)
+    mp, ep = d.get("module_power_w"), d.get("energy_pj_per_bit")
+    if mp is not None:
+        print(f"module power {mp:.2f} W, {ep:.2f} pJ/bit", file=out)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the simulation described by ``args``; returns the exit status."""
+    import dataclasses
+
+    from models.config import load_link
+    from models.link import SimulationSettings, simulate
+    from models.presets import preset
+
+    if args.preset:
+        module, settings = preset(args.preset), SimulationSettings()
+    else:
+        cfg = load_link(args.link)
+        module, settings = cfg.module, cfg.settings
+    changes: dict[str, Any] = {}
+    if args.temperature_c is not None:
+        changes["temperature_c"] = args.temperature_c
+    if args.rx_power_dbm is not None:
+        changes["rx_power_dbm"] = args.rx_power_dbm
+    if args.n_symbols is not None:
+        changes["n_symbols"] = args.n_symbols
+    if args.sps is not None:
+        changes["samples_per_symbol"] = args.sps
+    if args.pattern is not None:
+        changes["pattern"] = args.pattern
+    if not args.tdecq:
+        changes["compute_tdecq"] = False
+    settings = dataclasses.replace(settings, **changes)
+    plot_dir = Path(args.plot) if args.plot else None
+
+    if args.sweep is not None:
+        from models.thermal import parse_range, sweep_temperature
+
+        temps = parse_range(args.sweep)
+        sweep = sweep_temperature(module, temps, settings, seed=args.seed)
+        doc = sweep.to_dict()
+        ok = all(r.ok for r in sweep.results)
+        if plot_dir is not None:
+            _save(sweep.plot(), plot_dir / "temperature_sweep.png")
+        if args.json:
+            print(json.dumps(_json_safe(doc)))
+        else:
+            for d in doc["sweep"]:
+                _print_result(d, sys.stdout)
+                print(file=sys.stdout)
+        return 0 if ok else 1
+
+    res = simulate(module, settings, seed=args.seed)
+    doc = res.to_dict()
+    if plot_dir is not None:
+        from matplotlib.figure import Figure
+
+        from optics.eye import plot_eye
+
+        for i, lane in enumerate(res.lanes):
+            if lane.tx_waveform is None:
+                continue
+            fig = Figure(figsize=(7, 4.5))
+            ax = fig.add_subplot()
+            try:
+                plot_eye(lane.tx_waveform, ax=ax)
+            except InvalidParameter:  # closed eye: nothing to draw
+                continue
+            ax.set_title(f"{res.name} {lane.name}: Tx optical eye")
+            _save(fig, plot_dir / f"eye_lane{i}.png")
+    if args.json:
+        print(json.dumps(_json_safe(doc)))
+    else:
+        _print_result(doc, sys.stdout)
+    return 0 if res.ok else 1
+
+
+def _save(fig: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)

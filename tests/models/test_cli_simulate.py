@@ -1,0 +1,60 @@
+"""Tests of ``optics simulate`` (command line of the link models)."""
+
+import json
+
+import pytest
+
+from optics.cli import main
+
+SMALL = ["--pattern", "PRBS9Q", "--symbols", "2044", "--samples-per-symbol", "8", "--no-tdecq"]
+
+
+def test_preset_json(capsys):
+    rc = main(["simulate", "--preset", "400GBASE-DR4", "--json", *SMALL])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    assert len(out["lanes"]) == 4
+    for lane in out["lanes"]:
+        for key in ("tdecq_db", "oma_outer_dbm", "extinction_ratio_db", "average_power_dbm", "ber_estimate",
+                    "ber_counted"):
+            assert key in lane
+    assert out["module_power_w"] > 0 and out["energy_pj_per_bit"] == pytest.approx(
+        out["module_power_w"] / 400e9 * 1e12)
+
+
+def test_tdecq_and_table_output(capsys):
+    rc = main(["simulate", "--preset", "400GBASE-DR4", "--pattern", "PRBS13Q", "--samples-per-symbol", "8",
+               "--temperature-c", "50"])
+    text = capsys.readouterr().out
+    assert rc == 0 and "TDECQ" in text and "at 50 °C" in text and "module power" in text
+
+
+def test_link_file_and_plot(tmp_path, capsys):
+    link = tmp_path / "link.toml"
+    link.write_text('preset = "400GBASE-DR4"\n[fiber]\nlength_m = 200.0\n', encoding="utf-8")
+    rc = main(["simulate", str(link), "--json", "--rx-power-dbm", "-6", "--plot", str(tmp_path / "fig"),
+               "--pattern", "PRBS9Q", "--symbols", "2044", "--samples-per-symbol", "8"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    assert out["lanes"][0]["receive_power_dbm"] == pytest.approx(-6.0)
+    assert (tmp_path / "fig" / "eye_lane0.png").exists()
+
+
+def test_sweep_json(capsys):
+    rc = main(["simulate", "--preset", "400GBASE-DR4", "--sweep-temperature", "0:70:70", "--json", *SMALL])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and [d["temperature_c"] for d in out["sweep"]] == [0.0, 70.0]
+
+
+def test_errors_exit_2(tmp_path, capsys):
+    assert main(["simulate", "--preset", "NOPE"]) == 2
+    assert "NOPE" in capsys.readouterr().err
+    bad = tmp_path / "bad.toml"
+    bad.write_text('preset = "400GBASE-DR4"\n[laser]\nbias_curent_a = 0.1\n', encoding="utf-8")
+    assert main(["simulate", str(bad)]) == 2
+    assert "bias_curent_a" in capsys.readouterr().err
+
+
+def test_failed_link_exits_1(capsys):
+    rc = main(["simulate", "--preset", "400GBASE-DR4", "--rx-power-dbm", "10", *SMALL])
+    assert rc == 1 and "overload" in capsys.readouterr().out

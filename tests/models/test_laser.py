@@ -1,0 +1,120 @@
+"""Tests of models.laser against the reference T0 table, the L-I equation and the RIN definition."""
+
+import math
+
+import numpy as np
+import pytest
+
+from models.laser import DfbLaser, OpticalField, rin_variance
+from models.response import apply_lowpass
+from optics.errors import InvalidParameter, InvalidType
+
+# I_th(T)/I_th(25 °C) from silicon-photonics-parameters.md §1 (given to 2 decimals).
+T0_TABLE = {
+    50.0: (0.61, 1.0, 1.65, 2.46, 3.32),
+    64.0: (0.68, 1.0, 1.48, 2.02, 2.55),
+    100.0: (0.78, 1.0, 1.28, 1.57, 1.82),
+}
+TEMPS = (0.0, 25.0, 50.0, 70.0, 85.0)
+
+
+@pytest.mark.parametrize("t0", sorted(T0_TABLE))
+def test_threshold_follows_reference_t0_table(t0):
+    laser = DfbLaser(threshold_current_a=10e-3, t0_k=t0, temperature_ref_c=25.0)
+    for t, ratio in zip(TEMPS, T0_TABLE[t0]):
+        # table rounded to 0.01 -> tolerance 0.006
+        assert laser.threshold_current_at(t) / 10e-3 == pytest.approx(ratio, abs=0.006)
+
+
+def test_worked_cc_dfb_threshold_data():
+    # Chang Gung CC-DFB: 5.3 mA at 20 °C, 15.8 mA at 90 °C -> T0 = 64 K (reference §1)
+    laser = DfbLaser(threshold_current_a=5.3e-3, temperature_ref_c=20.0, t0_k=64.0)
+    assert laser.threshold_current_at(90.0) == pytest.approx(15.8e-3, rel=0.01)
+
+
+def test_slope_drop_over_60k_is_about_one_db_for_t1_260k():
+    laser = DfbLaser(t1_k=260.0)
+    drop_db = 10 * math.log10(laser.slope_efficiency_at(85.0) / laser.slope_efficiency_at(25.0))
+    assert drop_db == pytest.approx(-1.0, abs=0.01)  # reference: "−1 dB over 60 K"
+
+
+def test_li_curve_and_electrical_power():
+    laser = DfbLaser(threshold_current_a=8e-3, slope_efficiency_w_per_a=0.3, bias_current_a=0.1,
+                     forward_voltage_v=1.2, series_resistance_ohm=4.0)
+    assert laser.output_power_w(25.0) == pytest.approx(0.3 * 0.092, rel=1e-12)
+    assert laser.electrical_power_w() == pytest.approx(0.1 * 1.2 + 0.01 * 4.0, rel=1e-12)
+    assert laser.wall_plug_efficiency(25.0) == pytest.approx(0.0276 / 0.16, rel=1e-12)
+    # hotter: threshold up, slope down -> less power
+    assert laser.output_power_w(70.0) < laser.output_power_w(25.0)
+
+
+def test_with_output_power_inverts_li():
+    laser = DfbLaser().with_output_power(20e-3, temperature_c=50.0)
+    assert laser.output_power_w(50.0) == pytest.approx(20e-3, rel=1e-12)
+
+
+def test_below_threshold_gives_no_light():
+    laser = DfbLaser(threshold_current_a=20e-3, bias_current_a=25e-3, t0_k=50.0)
+    assert laser.output_power_w(85.0) == 0.0  # I_th(85) = 20 mA·e^(1.2) = 66 mA
+    with pytest.raises(InvalidParameter, match="threshold"):
+        laser.emit(64, 1e12, temperature_c=85.0)
+
+
+def test_wavelength_drift_slope():
+    laser = DfbLaser(wavelength_m=1311e-9, wavelength_drift_m_per_k=0.09e-9)
+    slope = (laser.wavelength_at(70.0) - laser.wavelength_at(0.0)) / 70.0
+    assert slope == pytest.approx(0.09e-9, rel=1e-9)
+    assert laser.emit(8, 1e12, temperature_c=35.0).wavelength_m == pytest.approx(1311.9e-9, rel=1e-12)
+
+
+def test_rin_variance_matches_definition():
+    fs, n = 2e12, 2**19
+    laser = DfbLaser(rin_db_per_hz=-140.0, rin_bandwidth_hz=300e9)
+    light = laser.emit(n, fs, rng=np.random.default_rng(1))
+    p = light.power_w
+    rel = p / p.mean() - 1.0
+    # whole band: var = RIN·B_rin (n²/4 term adds < 1 %); 2^19 samples at f_low/fs = 0.45: ±1 %
+    assert np.var(rel) == pytest.approx(rin_variance(-140.0, 300e9), rel=0.04)
+    # in a 20 GHz Gaussian band the variance is RIN·ENBW (ENBW = f3·½·sqrt(π/(0.3 ln10))):
+    # the flat low-frequency PSD is the definition of RIN; sinc⁴(20/900) roll-off < 1 %
+    filt = apply_lowpass(rel, fs, 20e9, "gaussian")
+    enbw = 20e9 * 0.5 * math.sqrt(math.pi / (0.3 * math.log(10)))
+    assert np.var(filt) == pytest.approx(10 ** (-14.0) * enbw, rel=0.1)
+
+
+def test_emit_without_rng_is_noiseless_and_seeded_is_reproducible():
+    laser = DfbLaser()
+    a = laser.emit(1000, 1e12)
+    assert np.ptp(a.power_w) == 0.0
+    b = laser.emit(1000, 1e12, rng=np.random.default_rng(7)).field
+    c = laser.emit(1000, 1e12, rng=np.random.default_rng(7)).field
+    np.testing.assert_array_equal(b, c)
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"bias_current_a": -1e-3}, "bias_current_a"),
+        ({"t0_k": 0.0}, "t0_k"),
+        ({"slope_efficiency_w_per_a": -0.1}, "slope_efficiency_w_per_a"),
+        ({"rin_db_per_hz": -50.0}, "rin_db_per_hz"),
+        ({"wavelength_m": 1311.0}, "wavelength_m"),
+    ],
+)
+def test_bad_parameters_name_the_parameter(kwargs, name):
+    with pytest.raises(InvalidParameter, match=name):
+        DfbLaser(**kwargs)
+
+
+def test_typo_keyword_is_type_error():
+    with pytest.raises(TypeError):
+        DfbLaser(bias_curent_a=0.1)
+    with pytest.raises(InvalidType):
+        DfbLaser(t0_k="64")
+
+
+def test_optical_field_to_waveform():
+    f = OpticalField(field=np.full(16, 1e-3**0.5), sample_rate_hz=1e12, wavelength_m=1.31e-6)
+    wf = f.to_waveform()
+    assert wf.unit == "W" and wf.samples.mean() == pytest.approx(1e-3)
+    assert wf.meta["wavelength_m"] == 1.31e-6
