@@ -139,7 +139,13 @@ def _bt_autocorrelation(n_lags: int, bandwidth_ui: float, order: int) -> tuple[f
     out = [1.0]
     for k in range(1, n_lags):
         w = 2.0 * math.pi * k * bandwidth_ui
-        rk = scipy.integrate.quad(power, 0.0, np.inf, weight="cos", wvar=w, limlst=100)[0]
+        if w < 1.0:
+            # slow oscillation (bandwidth << baud): QAWF returns ~0 here instead of ~1, but
+            # |H|^2 (~u^-8) is negligible long before cos(w u) turns, so plain quadrature works
+            rk = scipy.integrate.quad(lambda u: power(u) * math.cos(w * u), 0.0, np.inf,
+                                      limit=200)[0]
+        else:
+            rk = scipy.integrate.quad(power, 0.0, np.inf, weight="cos", wvar=w, limlst=100)[0]
         out.append(rk / r0)
     return tuple(out)
 
@@ -283,7 +289,10 @@ def constrained_least_squares(
     # normal equations (an (n_taps-1)^2 system) with einsum: no multi-threaded BLAS call on
     # the long (n_points x n_taps) matrix
     gram = np.einsum("ni,nj->ij", a, a)
-    u = np.linalg.solve(gram, np.einsum("ni,n->i", a, rhs))
+    # lstsq, not solve: the delayed copies are linearly dependent for a short periodic
+    # pattern (e.g. the 0,1,2,3 staircase), where solve raises "Singular matrix"; lstsq
+    # then returns the minimum-norm taps (the same solution when gram is regular)
+    u = np.linalg.lstsq(gram, np.einsum("ni,n->i", a, rhs), rcond=None)[0]
     c = np.empty(n_taps)
     c[others] = u
     c[main] = 1.0 - u.sum()

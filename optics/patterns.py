@@ -118,19 +118,20 @@ def _check_order(order: Any) -> int:
     return order
 
 
-def _check_count(name: str, value: Any, default: int, order: int, unit: str) -> int:
+def _check_count(name: str, value: Any, default: int, order: int, unit: str,
+                 limit: int = _MAX_BITS // 2) -> int:
     if value is None:
-        if default > _MAX_BITS // 2:
+        if default > limit:
             raise InvalidParameter(
                 f"one period of PRBS{order} is {default} {unit}, too long to build as one "
-                f"array; give {name} explicitly (at most {_MAX_BITS // 2})"
+                f"array; give {name} explicitly (at most {limit})"
             )
         return default
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise InvalidType(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
     value = int(value)
-    if not 1 <= value <= _MAX_BITS // 2:
-        raise InvalidParameter(f"{name} = {value} is outside the allowed range [1, {_MAX_BITS // 2}]")
+    if not 1 <= value <= limit:
+        raise InvalidParameter(f"{name} = {value} is outside the allowed range [1, {limit}]")
     return value
 
 
@@ -318,7 +319,9 @@ def prbs_q(order: int, n_symbols: int | None = None, *, seed: int | None = None)
     8191
     """
     order = _check_order(order)
-    n_symbols = _check_count("n_symbols", n_symbols, (1 << order) - 1, order, "symbols")
+    # two bits per symbol: the bit stream limit halves the symbol count
+    n_symbols = _check_count("n_symbols", n_symbols, (1 << order) - 1, order, "symbols",
+                             _MAX_BITS // 4)
     return gray_encode(prbs_bits(order, 2 * n_symbols, seed=seed))
 
 

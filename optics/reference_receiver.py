@@ -118,7 +118,14 @@ def bessel_thomson_response(
         As :func:`bessel_thomson_coefficients`.
     """
     b, a = bessel_thomson_coefficients(bandwidth_hz, order)
-    f = np.asarray(frequency_hz, dtype=np.float64)
+    if np.iscomplexobj(frequency_hz):
+        raise InvalidType("frequency_hz must be real frequencies in Hz, got complex values")
+    try:
+        f = np.asarray(frequency_hz, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidType(f"frequency_hz must be real numbers in Hz: {exc}") from None
+    if not np.all(np.isfinite(f)):
+        raise InvalidParameter("frequency_hz contains NaN or inf; frequencies must be finite")
     s = 2j * math.pi * f
     h = np.polyval(b, s) / np.polyval(a, s)
     if remove_delay:
@@ -181,7 +188,10 @@ def bessel_thomson(
         (exactly with ``"fft"``; with ``"iir"`` the fractional sample by linear
         interpolation).
     method : {"auto", "fft", "iir"}, optional
-        How the analog response is applied (module notes).  Default ``"auto"``.
+        How the analog response is applied (module notes).  Default ``"auto"``.  ``"iir"``
+        falls back to ``"fft"`` (recorded in ``meta``) when the bandwidth is at or above half
+        the sample rate, or so low that the settling prefix ``10/bandwidth_hz`` is longer
+        than the record.
 
     Returns
     -------
@@ -217,7 +227,11 @@ def bessel_thomson(
     bw = float(bandwidth_hz)
     if method == "auto":
         method = "iir" if wf.sample_rate_hz >= IIR_MIN_OVERSAMPLING * bw else "fft"
-    if method == "fft" or bw >= 0.5 * wf.sample_rate_hz:
+    # The IIR path settles on SETTLE_PERIODS / bw of the record's own end; when that is
+    # longer than the record (a bandwidth far below the symbol rate) the FFT path gives the
+    # same periodic response without building a prefix longer than the record.
+    too_slow = SETTLE_PERIODS * wf.sample_rate_hz / bw > wf.n_samples
+    if method == "fft" or bw >= 0.5 * wf.sample_rate_hz or too_slow:
         y = _filter_fft(wf, bw, order, remove_delay)
         method = "fft"
     else:

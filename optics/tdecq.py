@@ -88,6 +88,10 @@ MIN_SYMBOLS = 500
 #: Histogram bins per window.
 HISTOGRAM_BINS = 1000
 
+#: Most bins :func:`histogram_ser` / :func:`solve_sigma` accept (a bin-count array of this
+#: size is allocated whatever the data).
+MAX_HISTOGRAM_BINS = 1_000_000
+
 #: Least-squares starting taps are fitted on at most this many symbols.
 LS_MAX_ROWS = 16384
 
@@ -185,7 +189,7 @@ def histogram_ser(
     v = validate.finite_array("values", values, min_size=1)
     th = validate.finite_array("thresholds", thresholds, min_size=1)
     s = validate.positive("sigma", sigma)
-    c, h, _ = _histogram(v, validate.integer("n_bins", n_bins, 1))
+    c, h, _ = _histogram(v, validate.integer("n_bins", n_bins, 1, MAX_HISTOGRAM_BINS))
     d, w, _, _ = _distances(c, h, th)
     return float(w @ q_function(d / s))
 
@@ -214,8 +218,10 @@ def _solve_sigma(d: np.ndarray, w: np.ndarray, target: float) -> float:
     b = math.log(grid[i])
     log_target = math.log(target)
 
+    tiny = math.ulp(0.0)  # Q underflows to 0 far below a very small target (e.g. 1e-200)
+
     def f(t: float) -> float:
-        return math.log(float(w @ q_function(d / math.exp(t)))) - log_target
+        return math.log(max(float(w @ q_function(d / math.exp(t))), tiny)) - log_target
 
     return math.exp(scipy.optimize.brentq(f, a, b, xtol=1e-9, rtol=1e-10))
 
@@ -237,7 +243,7 @@ def solve_sigma(
     v = validate.finite_array("values", values, min_size=1)
     th = validate.finite_array("thresholds", thresholds, min_size=1)
     q_target(target_ser)
-    c, h, _ = _histogram(v, validate.integer("n_bins", n_bins, 1))
+    c, h, _ = _histogram(v, validate.integer("n_bins", n_bins, 1, MAX_HISTOGRAM_BINS))
     d, w, _, _ = _distances(c, h, th)
     return _solve_sigma(d, w, float(target_ser))
 

@@ -74,9 +74,15 @@ def integer(name: str, value: Any, low: int | None = None, high: int | None = No
 def finite_array(name: str, values: Any, *, ndim: int = 1, min_size: int = 1) -> np.ndarray:
     """Return ``values`` as a float64 array after checking shape, size and finiteness."""
     try:
-        arr = np.asarray(values, dtype=np.float64)
+        raw = np.asarray(values)
+        complex_values = np.iscomplexobj(raw)
+        if not complex_values:
+            arr = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise InvalidType(f"{name} must be an array of real numbers: {exc}") from None
+    if complex_values:
+        # np.asarray(..., float64) would drop the imaginary part with only a ComplexWarning
+        raise InvalidType(f"{name} must be real numbers, got complex values (dtype {raw.dtype})")
     if arr.ndim != ndim:
         raise InvalidParameter(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
     if arr.size < min_size:

@@ -30,6 +30,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
+
 from optics import validate
 from optics.errors import InvalidParameter, InvalidType, UnitError
 from optics.phy import PhySpec, load_phy
@@ -55,7 +57,7 @@ def normalize_metrics(metrics: Mapping[str, object]) -> tuple[dict[str, float], 
 
     Values may be plain numbers in the unit the name says, or mappings ``{"value": v,
     "unit": u}`` whose unit must agree with the name.  ``None`` means not measured; +-inf is
-    accepted (a closed eye's infinite TDECQ fails its row), NaN is not.  Lists (``levels_w``,
+    accepted (a closed eye's infinite TDECQ fails its row), NaN is not.  Lists and arrays (``levels_w``,
     ``eye_heights``) are accepted and ignored (no table row uses them).
 
     Raises
@@ -96,10 +98,13 @@ def normalize_metrics(metrics: Mapping[str, object]) -> tuple[dict[str, float], 
             raw = raw["value"]
             if raw is None:
                 continue
-        if isinstance(raw, (list, tuple)):
+        if isinstance(raw, (list, tuple)) or (isinstance(raw, np.ndarray) and raw.ndim > 0):
             ignored.append(key)
             continue
-        if isinstance(raw, float) and math.isinf(raw):
+        if isinstance(raw, np.ndarray) and raw.ndim == 0:
+            raw = raw[()]  # a 0-d array (e.g. from np.mean) is a scalar
+        if isinstance(raw, (float, np.floating)) and math.isinf(raw):
+            raw = float(raw)
             values[key] = raw  # e.g. TDECQ of a closed eye: a legitimate, failing value
         else:
             values[key] = validate.real(key, raw)
@@ -314,7 +319,7 @@ def evaluate(
     guard_bands : mapping, optional
         Per-metric guard band in the row's unit (needed for linear-unit rows such as
         ``transition_time_s``); overrides ``guard_band_db`` for those metrics.
-    require : iterable of str, optional
+    require : str or iterable of str, optional
         If given, only rows on these metrics are required for a complete verdict (instead of
         every normative row).
     lane : int, optional
@@ -345,6 +350,10 @@ def evaluate(
     if scope not in SCOPES:
         raise InvalidParameter(f"scope = {scope!r}; allowed: {', '.join(SCOPES)}")
     spec = phy if isinstance(phy, PhySpec) else load_phy(phy)
+    if guard_bands is not None and not isinstance(guard_bands, Mapping):
+        raise InvalidType(
+            f"guard_bands must be a mapping {{metric: guard}}, got {type(guard_bands).__name__}"
+        )
     gb = {}
     for k, g in (guard_bands or {}).items():
         if k not in METRICS:
@@ -352,6 +361,13 @@ def evaluate(
         gb[k] = validate.non_negative(f"guard_bands[{k!r}]", g, unit_of(k))
     req = None
     if require is not None:
+        if isinstance(require, str):
+            require = [require]
+        if not isinstance(require, Iterable):
+            raise InvalidType(f"require must be metric names (str), got {require!r}")
+        require = list(require)  # a generator is read once
+        if not all(isinstance(m, str) for m in require):
+            raise InvalidType(f"require must be metric names (str), got {require!r}")
         req = set(require)
         unknown = sorted(req - set(METRICS))
         if unknown:

@@ -119,6 +119,11 @@ class Waveform:
             except (InvalidParameter, InvalidType) as exc:
                 raise InvalidWaveform(str(exc)) from None
             sps = rate / baud
+            if not np.isfinite(sps):  # e.g. 1e300 Hz / 1e-10 Bd overflows
+                raise InvalidWaveform(
+                    f"sample_rate_hz / symbol_rate_baud = {rate:g} / {baud:g} overflows; "
+                    "check the units of both rates"
+                )
             if sps < MIN_SAMPLES_PER_SYMBOL:
                 raise InvalidWaveform(
                     f"symbol_rate_baud = {baud:g} Bd gives {sps:.3g} samples per symbol at "
@@ -129,6 +134,11 @@ class Waveform:
             pat = np.asarray(self.pattern)
             if pat.ndim != 1 or pat.size == 0:
                 raise InvalidWaveform(f"pattern must be a non-empty 1-D array, got shape {pat.shape}")
+            if pat.dtype == bool or not (np.issubdtype(pat.dtype, np.integer)
+                                         or np.issubdtype(pat.dtype, np.floating)):
+                raise InvalidWaveform(
+                    f"pattern must hold integer PAM4 symbols 0..3, got dtype {pat.dtype}"
+                )
             if not np.issubdtype(pat.dtype, np.integer):
                 if not np.all(np.isfinite(pat)) or not np.all(pat == np.round(pat)):
                     raise InvalidWaveform("pattern must hold integer PAM4 symbols 0..3")

@@ -50,7 +50,8 @@ from typing import Any
 
 import numpy as np
 
-from optics.errors import FileFormatError, InvalidParameter
+from optics import validate
+from optics.errors import FileFormatError, InvalidParameter, InvalidType
 from optics.io.fields import (
     TIME_GRID_TOLERANCE,
     _at_line,
@@ -119,10 +120,29 @@ def from_flexdca_xy(x_s: Any, y: Any, *, pattern_length_ui: int | None,
     FileFormatError
         Mismatched lengths, fewer than 2 points, non-finite (clipped) values, non-uniform x.
     """
-    x = np.asarray(x_s, dtype=np.float64).ravel()
-    yy = np.asarray(y, dtype=np.float64).ravel()
+    x = _xy_block("x_s", x_s)
+    yy = _xy_block("y", y)
+    if pattern_length_ui is not None:
+        pattern_length_ui = validate.integer("pattern_length_ui", pattern_length_ui, 1)
+    if meta is not None and not isinstance(meta, Mapping):
+        raise InvalidType(f"meta must be a mapping, got {type(meta).__name__}")
     return _flexdca_waveform(x, yy, pattern_length_ui, Quantity.parse(quantity), symbol_rate_baud,
                              dict(meta or {}), "", atol_rel=float(np.finfo(np.float32).eps), pattern=pattern)
+
+
+def _xy_block(name: str, values: Any) -> np.ndarray:
+    """A 1-D float64 copy of an x or y block; non-finite values are left for the caller to name."""
+    if values is None or isinstance(values, (str, bytes)):
+        raise InvalidType(f"{name} must be an array of real numbers, got {type(values).__name__}")
+    arr = np.asarray(values)
+    if np.iscomplexobj(arr):
+        raise InvalidType(f"{name} must be real numbers, got complex values (dtype {arr.dtype})")
+    if arr.ndim != 1:
+        raise InvalidParameter(f"{name} must be 1-dimensional, got shape {arr.shape}")
+    try:
+        return arr.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidType(f"{name} must be an array of real numbers: {exc}") from None
 
 
 def _flexdca_waveform(x: np.ndarray | None, y: np.ndarray, pattern_length: int | None, quantity: Quantity,
@@ -174,6 +194,14 @@ def _flexdca_waveform(x: np.ndarray | None, y: np.ndarray, pattern_length: int |
     return _build(y, 1.0 / dt, quantity, baud, _coerce_pattern(pattern), meta, t0, where)
 
 
+def _points_field(value: str, where: str) -> int:
+    """The ``Points`` header value: a whole number >= 1."""
+    v = _float_field(value, "Points", where.rstrip(": "))
+    if v != math.floor(v) or v < 1:
+        raise FileFormatError(f"{where}Points = {value.strip()!r} must be a whole number >= 1")
+    return int(v)
+
+
 def _flexdca_header_value(header: dict[str, str], *keys: str) -> str | None:
     for k in keys:
         if k in header:
@@ -197,11 +225,14 @@ def _flexdca_from_header(header: dict[str, str], x: np.ndarray | None, y: np.nda
     xunits = _flexdca_header_value(header, "xunits")
     if xunits is not None and xunits.strip().lower() not in ("second", "s"):
         raise FileFormatError(f"{where}XUnits {xunits!r} is not supported; allowed: Second")
-    points = num("points")
-    if points is not None and int(points) != y.size:
-        raise FileFormatError(f"{where}header says Points = {int(points)} but {y.size} data points follow "
+    points = _flexdca_header_value(header, "points")
+    points = None if points is None or points == "" else _points_field(points, where)
+    if points is not None and points != y.size:
+        raise FileFormatError(f"{where}header says Points = {points} but {y.size} data points follow "
                               "(truncated file?)")
     plen = num("patternlength")
+    if plen is not None and not plen >= 1:
+        raise FileFormatError(f"{where}PatternLength = {plen!r} UI must be >= 1")
     meta: dict[str, Any] = {"file": str(path), "file_format": file_format}
     for key, name in (("instrument", "instrument"), ("sourcename", "source_name"),
                       ("signaltype", "signal_type"), ("swversion", "instrument_sw_version"),
@@ -292,8 +323,14 @@ def _read_flexdca_wfmx(p: Path, raw: bytes, symbol_rate_baud: float | None, patt
     points = header.get("points")
     if points is None:
         raise FileFormatError(f"{where}XML header has no <Points>")
-    n = int(_float_field(points, "Points", where.rstrip(": ")))
-    payload = raw[end + len(end_tag):].lstrip(b"\r\n")
+    n = _points_field(points, where)
+    payload = raw[end + len(end_tag):]
+    # at most one line break separates the header from the payload; strip only as many
+    # CR/LF bytes as make the size fit (the first float can itself start with 0x0a/0x0d)
+    for k in range(3):
+        if payload[:k].strip(b"\r\n") == b"" and len(payload) - k in (4 * n, 8 * n):
+            payload = payload[k:]
+            break
     if len(payload) == 4 * n:
         y = np.frombuffer(payload, dtype="<f4").astype(np.float64)
     elif len(payload) == 8 * n:

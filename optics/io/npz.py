@@ -99,14 +99,19 @@ def read_npz(path: str | os.PathLike, *, symbol_rate_baud: float | None = None,
     p = _path(path)
     where = f"{p.name}: "
     try:
-        with np.load(p, allow_pickle=False) as z:
-            missing = [k for k in _NPZ_KEYS if k not in z.files]
-            if missing:
-                raise FileFormatError(
-                    f"{where}missing array(s) {', '.join(missing)}; "
-                    f"a waveform .npz holds {', '.join(_NPZ_KEYS)}"
-                )
-            arrays = {k: z[k] for k in _NPZ_KEYS}
+        # open the file here: np.load(path) leaks its handle when the zip is corrupt
+        with open(p, "rb") as fh:
+            z = np.load(fh, allow_pickle=False)
+            if not isinstance(z, np.lib.npyio.NpzFile):  # a bare .npy array
+                raise FileFormatError(f"{where}holds a single .npy array, not a waveform .npz archive")
+            with z:
+                missing = [k for k in _NPZ_KEYS if k not in z.files]
+                if missing:
+                    raise FileFormatError(
+                        f"{where}missing array(s) {', '.join(missing)}; "
+                        f"a waveform .npz holds {', '.join(_NPZ_KEYS)}"
+                    )
+                arrays = {k: z[k] for k in _NPZ_KEYS}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
         if isinstance(exc, FileFormatError):
             raise
@@ -121,7 +126,6 @@ def read_npz(path: str | os.PathLike, *, symbol_rate_baud: float | None = None,
         quantity = Quantity.parse(str(arrays["quantity"]))
     except InvalidParameter as exc:
         raise FileFormatError(f"{where}{exc}") from None
-    baud = float(arrays["symbol_rate_baud"])
     pat = arrays["pattern"]
     meta.setdefault("source", "file")
     meta["file"] = str(p)
@@ -129,8 +133,11 @@ def read_npz(path: str | os.PathLike, *, symbol_rate_baud: float | None = None,
     try:
         rate = float(arrays["sample_rate_hz"])
         t0 = float(arrays["t0_s"])
+        baud = float(arrays["symbol_rate_baud"])
     except (TypeError, ValueError) as exc:
-        raise FileFormatError(f"{where}sample_rate_hz / t0_s must be scalars ({exc})") from None
+        raise FileFormatError(
+            f"{where}sample_rate_hz, t0_s and symbol_rate_baud must be numeric scalars ({exc})"
+        ) from None
     return _build(arrays["samples"], rate, quantity,
                   (None if math.isnan(baud) else baud) if symbol_rate_baud is None else symbol_rate_baud,
                   (pat if pat.size else None) if pattern is None else _coerce_pattern(pattern),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -118,8 +119,18 @@ def _read_numeric_block(path: Path, skip_lines: int, n_cols: int | None, where: 
     import pandas as pd  # local: only the text readers need it
 
     try:
-        df = pd.read_csv(path, skiprows=skip_lines, header=None, engine="c", skip_blank_lines=False,
-                         names=None if n_cols is None else list(range(n_cols)), index_col=False)
+        with warnings.catch_warnings():
+            # more fields in the first row than names: pandas would drop the extra columns
+            # with only a ParserWarning
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(path, skiprows=skip_lines, header=None, engine="c",
+                             skip_blank_lines=False,
+                             names=None if n_cols is None else list(range(n_cols)),
+                             index_col=False)
+    except pd.errors.ParserWarning:
+        raise FileFormatError(
+            f"{where}line {skip_lines + 1}: more than {n_cols} fields; expected {n_cols} columns"
+        ) from None
     except pd.errors.EmptyDataError:
         raise FileFormatError(f"{where}no data rows after line {skip_lines}") from None
     except pd.errors.ParserError as exc:
@@ -133,7 +144,11 @@ def _read_numeric_block(path: Path, skip_lines: int, n_cols: int | None, where: 
         raise FileFormatError(f"{where}not a text file ({exc.reason})") from None
     # Trailing blank lines are harmless; anything else that is empty is a truncated row.
     if len(df):
-        blank = df.isna().all(axis=1).to_numpy()
+        empty = df.isna()
+        for c in df.columns:
+            if df[c].dtype.kind not in "fiub":  # whitespace-only cells (a trailing "  " line)
+                empty[c] |= df[c].map(lambda v: isinstance(v, str) and not v.strip()).to_numpy()
+        blank = empty.all(axis=1).to_numpy()
         keep = len(df) - int(np.argmax(~blank[::-1])) if not blank.all() else 0
         df = df.iloc[:keep]
     cols = []

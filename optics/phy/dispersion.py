@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 
 from optics import validate
-from optics.errors import InvalidParameter
+from optics.errors import InvalidParameter, InvalidType
 
 #: IEEE 802.3 worst-case zero-dispersion slope, ps/(nm^2 km).
 S0_IEEE_PS_PER_NM2_KM = 0.093
@@ -80,11 +80,15 @@ def dispersion_limits(
     >>> round(d.min_ps_per_nm, 2), round(d.max_ps_per_nm, 2)
     (-0.93, 0.8)
     """
+    for name, pair in (("window_nm", window_nm), ("lambda0_range_nm", lambda0_range_nm)):
+        if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
+            raise InvalidType(f"{name} must be a pair (low_nm, high_nm), got {pair!r}")
     lo = validate.positive("window_nm[0]", window_nm[0], "nm")
     hi = validate.positive("window_nm[1]", window_nm[1], "nm")
     if lo > hi:
         raise InvalidParameter(f"window_nm = {window_nm!r} must be (shortest, longest)")
-    l0lo, l0hi = lambda0_range_nm
+    l0lo = validate.positive("lambda0_range_nm[0]", lambda0_range_nm[0], "nm")
+    l0hi = validate.positive("lambda0_range_nm[1]", lambda0_range_nm[1], "nm")
     if l0lo > l0hi:
         raise InvalidParameter(f"lambda0_range_nm = {lambda0_range_nm!r} must be (low, high)")
     length_km = validate.non_negative("reach_m", reach_m, "m") / 1000.0

@@ -224,12 +224,14 @@ class Expression:
     def __post_init__(self) -> None:
         if not isinstance(self.source, str) or not self.source.strip():
             raise SpecError(f"an equation must be a non-empty string, got {self.source!r}")
+        names: set[str] = set()
         try:
             tree = ast.parse(self.source.strip(), mode="eval")
+            _check_node(tree, self.source, names)
         except SyntaxError as exc:
             raise SpecError(f"expression {self.source!r} is not valid: {exc.msg}") from None
-        names: set[str] = set()
-        _check_node(tree, self.source, names)
+        except (RecursionError, MemoryError):
+            raise SpecError(f"expression {self.source[:40]!r}... is nested too deeply") from None
         object.__setattr__(self, "names", frozenset(names))
         object.__setattr__(self, "_tree", tree)
 
@@ -435,8 +437,12 @@ METRICS: Mapping[str, str] = {
 
 
 def _dbm_from_w(w: float, name: str) -> float:
-    if w <= 0.0:
-        raise InvalidParameter(f"{name} = {w!r} W must be > 0 to express it in dBm")
+    """``10 log10(w / 1 mW)``; 0 W (no light, e.g. a dead laser) is -inf dBm, which fails
+    every dBm floor instead of aborting the verdict; negative power is an error."""
+    if w == 0.0:
+        return -math.inf
+    if w < 0.0:
+        raise InvalidParameter(f"{name} = {w!r} W must be >= 0 to express it in dBm")
     return 10.0 * math.log10(w / 1e-3)
 
 

@@ -273,6 +273,8 @@ def parse_spec(data: Mapping[str, Any], path: str = "<memory>") -> PhySpec:
         On unknown keys, missing fields, a missing unit, min > max, a bad or unknown source id,
         or an equation with a bad construct or an unknown metric name.
     """
+    if not isinstance(data, Mapping):
+        raise SpecError(f"{path}: a PHY spec must be a mapping (parsed TOML), got {type(data).__name__}")
     _check_keys(path, "top level", dict(data), _TOP_KEYS)
     phy = _check_keys(path, "[phy]", data.get("phy"), set(_PHY_KEYS))
     missing = [k for k in _PHY_REQUIRED if k not in phy]
@@ -372,6 +374,8 @@ def load_spec_file(path: str | Path) -> PhySpec:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{p}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{p}: cannot read the PHY table ({exc})") from None
     return parse_spec(data, str(p))
 
 

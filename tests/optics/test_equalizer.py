@@ -124,3 +124,13 @@ def test_bad_input():
         noise_enhancement([1.0], bandwidth_hz=1e9)
     with pytest.raises(InvalidParameter, match="bandwidth_hz"):
         noise_autocorrelation(3, symbol_rate_baud=BAUD, bandwidth_hz=-1.0)
+
+
+def test_noise_far_below_baud_is_fully_correlated():
+    # bandwidth 1e-5 of the symbol rate: the filtered noise barely changes over a few UI,
+    # r(kT) = 1 - O((2 pi k 1e-5)^2), so an FFE with unit DC gain passes it unchanged:
+    # C_eq = |sum c| = 1 (QAWF returned r ~ 0 here, i.e. the white-noise 0.8124).
+    r = noise_autocorrelation(5, symbol_rate_baud=1e9, bandwidth_hz=1e4)
+    np.testing.assert_allclose(r, 1.0, atol=1e-6)
+    ceq = noise_enhancement([0.1, 0.8, 0.1], symbol_rate_baud=1e9, bandwidth_hz=1e4)
+    assert ceq == pytest.approx(1.0, abs=1e-6)

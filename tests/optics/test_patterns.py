@@ -238,3 +238,10 @@ def test_gray_encode_rejects_bad_bits(bad):
 def test_gray_decode_rejects_bad_symbols(bad):
     with pytest.raises(InvalidParameter):
         patterns.gray_decode(bad)
+
+
+def test_prbs_q_length_limit_names_n_symbols():
+    # 2 bits per symbol: 2**29 + 1 symbols needs more bits than prbs_bits builds; the error
+    # named the internal "n_bits" instead of the caller's n_symbols and its real limit
+    with pytest.raises(InvalidParameter, match=r"n_symbols = 536870913 .*\[1, 536870912\]"):
+        patterns.prbs_q(31, 2**29 + 1)

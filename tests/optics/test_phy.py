@@ -320,3 +320,40 @@ def test_to_text_and_to_dict_mark_unverified():
     tt = [r for r in d["rows"] if r["metric"] == "transition_time_s"][0]
     assert tt["verified"] is False and tt["status"] == "UNVERIFIED"
     assert "Transmitter transition time, each lane (max)" in d["unverified_rows"]
+
+
+# ---------------------------------------------------------------- review additions
+def test_unreadable_or_non_mapping_specs_are_spec_errors(tmp_path):
+    # a missing file raised FileNotFoundError, parse_spec(None) a TypeError from dict()
+    from optics.phy.spec import parse_spec
+
+    with pytest.raises(SpecError, match="cannot read"):
+        load_spec_file(tmp_path / "missing.toml")
+    with pytest.raises(SpecError, match="must be a mapping"):
+        parse_spec(None)
+
+
+@pytest.mark.parametrize("src", ["-" * 100000 + "1", "+".join(["1"] * 100000)])
+def test_pathological_expression_is_a_spec_error(src):
+    # RecursionError / MemoryError from the parser before
+    with pytest.raises(SpecError, match="nested too deeply"):
+        Expression(src)
+
+
+@pytest.mark.parametrize(
+    "kw, err",
+    [
+        ({"window_nm": None}, "InvalidType"),
+        ({"window_nm": (1300.0,)}, "InvalidType"),
+        ({"lambda0_range_nm": (None, None)}, "InvalidType"),
+        ({"lambda0_range_nm": (math.nan, 1324.0)}, "InvalidParameter"),
+    ],
+)
+def test_dispersion_limits_bad_pairs_are_named(kw, err):
+    from optics import errors
+    from optics.phy.dispersion import dispersion_limits
+
+    args = {"window_nm": (1304.5, 1317.5), "reach_m": 500.0}
+    args.update(kw)
+    with pytest.raises(getattr(errors, err), match="window_nm|lambda0_range_nm"):
+        dispersion_limits(args.pop("window_nm"), args.pop("reach_m"), **args)

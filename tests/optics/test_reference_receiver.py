@@ -129,3 +129,29 @@ def test_bad_input():
     no_rate = Waveform(samples=np.zeros(64), sample_rate_hz=64e9)
     with pytest.raises(InvalidWaveform, match="symbol rate"):
         bessel_thomson(no_rate)
+
+
+@pytest.mark.parametrize("method", ["auto", "iir"])
+def test_bandwidth_far_below_baud_does_not_build_a_huge_prefix(method):
+    # 1 kHz at 1 TSa/s: the IIR settling prefix would be 10/bw * fs = 1e10 samples
+    # (MemoryError before the fix).  The record is one period of a periodic signal, so the
+    # answer is the periodic response: the offset passes, the 500 MHz sine is attenuated by
+    # |H(j 2 pi 5e5 f3dB)| of the IEEE BT4 form (~1e-22), i.e. the output is the offset.
+    n, fs, bw = 20_000, 1e12, 1e3
+    f_sig = 10.0 * fs / n
+    t = np.arange(n) / fs
+    wf = Waveform(samples=2.0 + np.sin(2 * math.pi * f_sig * t), sample_rate_hz=fs,
+                  quantity="voltage", symbol_rate_baud=1e11)
+    out = bessel_thomson(wf, bw, method=method)
+    assert abs(ieee_bt4(f_sig, bw)) < 1e-20
+    assert np.max(np.abs(out.samples - 2.0)) < 1e-12
+    assert out.meta["reference_receiver"]["method"] == "fft"
+
+
+@pytest.mark.parametrize(
+    "freq, err", [([0.0, np.nan], InvalidParameter), (np.inf, InvalidParameter),
+                  ([1e9 + 1j], InvalidType), ("abc", InvalidType)])
+def test_response_rejects_non_finite_frequencies(freq, err):
+    # NaN frequencies gave a NaN response; complex ones lost their imaginary part
+    with pytest.raises(err, match="frequency_hz"):
+        bessel_thomson_response(freq, 26.5625e9)

@@ -348,3 +348,50 @@ def test_bad_waveforms():
                      symbol_rate_baud=BAUD)
     with pytest.raises(NoEyeFound):
         tdecq(noise)
+
+
+# --- review additions ----------------------------------------------------------------------
+@pytest.mark.parametrize("sps, t0_s, phase", [(9.41, 3.7e-9, 0.37), (30.118, -1e-10, 0.8)])
+def test_noise_only_closed_form_non_integer_sps_and_t0(sps, t0_s, phase):
+    # as test_noise_only_closed_form, sampled at a non-integer rate, starting mid-symbol,
+    # with the time axis offset: -5 log10(1 - 0.5^2) = 0.6247 dB
+    closed = -5.0 * math.log10(1.0 - 0.5**2)
+    sym = balanced_symbols(20000, seed=1)
+    sigma_n = 0.5 * OMA / (6.0 * q_target(4.8e-4))
+    values = P0 + sym * OMA / 3 + gaussian_per_level(sym, sigma_n, seed=2)
+    n = int((sym.size - 1) * sps)
+    x = values[np.floor(np.arange(n) / sps + phase).astype(int)]
+    wf = Waveform(samples=x, sample_rate_hz=sps * BAUD, symbol_rate_baud=BAUD, t0_s=t0_s)
+    res = tdecq(wf, reference_filter=False, n_taps=1)
+    assert res.tdecq_db == pytest.approx(closed, abs=0.015)
+
+
+@pytest.mark.parametrize("pattern", [[0, 1, 2, 3], [3, 2, 1, 0]])
+def test_staircase_pattern_is_measured(pattern):
+    # the PAM4 staircase (linearity) pattern repeats every 4 symbols, so the FFE's delayed
+    # copies are linearly dependent: the least-squares start raised LinAlgError.  An ideal
+    # staircase has no ISI and equal spacing: TDECQ = 0 dB (identity FFE) up to the search.
+    sym = np.tile(np.array(pattern, dtype=np.uint8), 2000)
+    wf = rect_waveform(P0 + sym * OMA / 3, 16, pattern=pattern)
+    res = tdecq(wf, reference_filter=False)
+    assert res.tdecq_db == pytest.approx(0.0, abs=0.05)
+    assert sum(res.taps) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_very_small_target_ser_has_no_math_domain_error():
+    # 1 - Q underflow: the SER at the lower bracket is 0.0 for a target of 1e-200 and
+    # log(0) raised "math domain error".  Closed form on a noise-free, equally spaced eye:
+    # s = d / Q^-1(target / 1.5) with d = OMA/6, and TDECQ = 0 dB.
+    sym = balanced_symbols(4000, seed=3)
+    wf = rect_waveform(P0 + sym * OMA / 3, 8)
+    res = tdecq(wf, reference_filter=False, n_taps=1, target_ser=1e-200)
+    assert res.sigma_g == pytest.approx(OMA / 6 / q_target(1e-200), rel=1e-6)
+    assert res.tdecq_db == pytest.approx(0.0, abs=1e-4)
+
+
+def test_histogram_bin_count_is_bounded():
+    # n_bins = 1e10 tried to allocate a 10-G-entry bincount (MemoryError)
+    with pytest.raises(InvalidParameter, match="n_bins"):
+        histogram_ser([0.1, 0.2], [0.0, 0.5, 1.0], 0.1, n_bins=10**10)
+    with pytest.raises(InvalidParameter, match="n_bins"):
+        solve_sigma([0.1, 0.2], [0.0, 0.5, 1.0], 4.8e-4, n_bins=10**10)

@@ -295,3 +295,40 @@ def test_infinite_tdecq_fails_and_json_stays_valid():
     assert status_of(v, "TDECQ - 10log10(Ceq), each lane (max)").status == "NOT TESTED"
     assert v.outcome == "FAIL"
     json.dumps(v.to_dict(), allow_nan=False)
+
+
+# ------------------------------------------------------------- review additions
+def test_numpy_values_are_accepted_like_python_ones():
+    # instrument drivers and analysis code hand over numpy scalars and arrays: a float32
+    # inf (closed eye) was rejected as "must be finite", arrays as "not a real number"
+    np = pytest.importorskip("numpy")
+    values, ignored = normalize_metrics({
+        "tdecq_db": np.float32(np.inf), "oma_outer_dbm": np.array(2.0),
+        "levels_w": np.array([1e-4, 2e-4, 3e-4, 4e-4]), "eye_heights": np.ones(3),
+    })
+    assert values == {"tdecq_db": float("inf"), "oma_outer_dbm": 2.0}
+    assert set(ignored) == {"levels_w", "eye_heights"}
+    v = evaluate({"tdecq_db": np.float32(np.inf)}, DR4, scope="tx", require="tdecq_db")
+    assert v.outcome == "FAIL"
+
+
+def test_zero_optical_power_fails_instead_of_raising():
+    # a dead laser: 0 W is -inf dBm, below every OMA floor -> FAIL (it raised before)
+    v = evaluate({"oma_outer_w": 0.0, "tdecq_db": 2.0}, DR4, scope="tx")
+    assert status_of(v, "Launch power in OMAouter minus TDECQ, each lane (min)").status == "FAIL"
+    assert v.outcome == "FAIL"
+    with pytest.raises(InvalidParameter, match="average_power_w"):
+        evaluate({"average_power_w": -1e-7}, DR4)
+
+
+def test_require_as_a_single_name():
+    # a bare string was split into characters ("unknown metric(s) _, a, b, ...")
+    v = evaluate({"tdecq_db": 2.0}, DR4, scope="tx", require="tdecq_db")
+    assert v.outcome == "PASS"
+
+
+@pytest.mark.parametrize("kw", [{"guard_bands": [1.0]}, {"require": 5}, {"require": [None]}])
+def test_bad_guard_bands_and_require_types_are_named(kw):
+    # AttributeError ('list' has no 'items') / bare TypeErrors from set() and sorted() before
+    with pytest.raises(InvalidType, match="guard_bands|require"):
+        evaluate({"tdecq_db": 2.0}, DR4, **kw)

@@ -75,3 +75,26 @@ def test_pattern_stored_as_uint8():
     wf = make(pattern=[0, 3, 2, 1])
     assert wf.pattern.dtype == np.uint8
     assert list(wf.pattern) == [0, 3, 2, 1]
+
+
+def test_complex_samples_are_rejected_not_truncated():
+    # np.asarray(complex, float64) silently drops the imaginary part (ComplexWarning only)
+    with pytest.raises(InvalidWaveform, match="complex"):
+        make(samples=np.array([1.0 + 1.0j, 2.0]))
+
+
+@pytest.mark.parametrize("pattern", [np.array(["0", "1"]), [True, False]])
+def test_non_numeric_pattern_is_named(pattern):
+    with pytest.raises(InvalidWaveform, match="pattern must hold integer PAM4 symbols"):
+        make(pattern=pattern)
+
+
+def test_samples_per_symbol_overflow_is_rejected():
+    # 1e300 Hz / 1e-10 Bd = inf samples per symbol passed the ">= 2" check
+    with pytest.raises(InvalidWaveform, match="overflows"):
+        make(sample_rate_hz=1e300, symbol_rate_baud=1e-10)
+
+
+def test_ragged_samples_are_named():
+    with pytest.raises(InvalidWaveform, match="samples must be an array of real numbers"):
+        make(samples=[[1.0, 2.0], [3.0]])

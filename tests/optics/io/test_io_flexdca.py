@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from optics import Quantity, patterns
-from optics.errors import FileFormatError
+from optics.errors import FileFormatError, InvalidParameter, InvalidType
 from optics.io import from_flexdca_xy, read_flexdca, read_waveform, write_flexdca
 
 REL = 1e-14
@@ -118,3 +118,81 @@ def test_bad_flexdca_raises(tmp_path, write_text, text, match):
     with pytest.raises(FileFormatError, match=match):
         read_waveform(p)
 
+
+
+# --- review additions ----------------------------------------------------------------------
+_Y_ONLY = "XOrg, 0\r\nXInc, 1e-12\r\nPatternLength, 4\r\nYUnits, Watt\r\nData,\r\n"
+
+
+def test_flexdca_text_with_bom_crlf_and_trailing_whitespace_lines(tmp_path):
+    body = "\r\n".join(f"{v:.3E}" for v in (1e-4, 5e-4, 9e-4, 1.3e-3) * 2) + "\r\n\r\n  \r\n\t\r\n"
+    p = tmp_path / "y.csv"
+    p.write_bytes(b"\xef\xbb\xbf" + (_Y_ONLY + body).encode())
+    wf = read_waveform(p)
+    assert wf.samples.tolist() == [1e-4, 5e-4, 9e-4, 1.3e-3] * 2
+    assert wf.sample_rate_hz == pytest.approx(1e12, rel=1e-12)
+    assert wf.symbol_rate_baud == pytest.approx(4 / (8 * 1e-12), rel=1e-12)
+
+
+def test_flexdca_infinity_sample_is_named(tmp_path, write_text):
+    p = write_text(tmp_path / "inf.csv", _Y_ONLY + "1E-4\r\nInfinity\r\n5E-4\r\n9E-4\r\n")
+    with pytest.raises(FileFormatError, match=r"line 7.*clipped"):
+        read_waveform(p)
+
+
+@pytest.mark.parametrize("first_byte", [0x0A, 0x0D])
+@pytest.mark.parametrize("separator", [b"", b"\n", b"\r\n"])
+def test_wfmx_payload_starting_with_a_line_break_byte(tmp_path, first_byte, separator):
+    # the header's trailing CR/LF was stripped with lstrip, eating a first float32 whose
+    # low byte is 0x0a or 0x0d (about 1 file in 128)
+    y = np.array([1e-3, 2e-3, 3e-3, 4e-3], dtype="<f4")
+    raw = bytearray(y.tobytes())
+    raw[0] = first_byte
+    expected = np.frombuffer(bytes(raw), dtype="<f4").astype(np.float64)
+    header = b"<?xml version='1.0'?><DcaFile><Points>4</Points><XInc>1e-12</XInc>" \
+             b"<YUnits>Watt</YUnits></DcaFile>"
+    p = tmp_path / "cap.wfmx"
+    p.write_bytes(header + separator + bytes(raw))
+    assert np.array_equal(read_waveform(p).samples, expected)
+
+
+@pytest.mark.parametrize("points", ["8.7", "-1", "0"])
+def test_non_integer_points_is_rejected(tmp_path, write_text, points):
+    body = "\r\n".join(["1E-4"] * 8) + "\r\n"
+    p = write_text(tmp_path / "pts.csv", _Y_ONLY.replace("Data,", f"Points, {points}\r\nData,") + body)
+    with pytest.raises(FileFormatError, match="Points"):
+        read_waveform(p)
+
+
+_X8 = np.arange(8) * 1e-11
+_Y8 = np.full(8, 1e-3)
+
+
+@pytest.mark.parametrize(
+    "kw, err, match",
+    [
+        ({"x_s": None}, InvalidType, "x_s must be an array"),  # was "1 x values but 8"
+        ({"x_s": "abc"}, InvalidType, "x_s must be an array"),  # was numpy ValueError
+        ({"y": _Y8 + 0j}, InvalidType, "complex"),  # was a silent ComplexWarning cast
+        ({"x_s": np.vstack([_X8, _X8]), "y": np.vstack([_Y8, _Y8])}, InvalidParameter,
+         "1-dimensional"),
+        ({"pattern_length_ui": 0}, InvalidParameter, "pattern_length_ui"),
+        ({"pattern_length_ui": 4.5}, InvalidType, "pattern_length_ui"),  # rate used 4.5 UI
+        ({"pattern_length_ui": "4"}, InvalidType, "pattern_length_ui"),  # was a TypeError
+        ({"meta": [1, 2]}, InvalidType, "meta must be a mapping"),
+    ],
+)
+def test_from_flexdca_xy_bad_input_is_named(kw, err, match):
+    args = {"x_s": _X8, "y": _Y8, "pattern_length_ui": 4}
+    args.update(kw)
+    x, y = args.pop("x_s"), args.pop("y")
+    with pytest.raises(err, match=match):
+        from_flexdca_xy(x, y, **args)
+
+
+@pytest.mark.parametrize("plen", ["0", "-4"])
+def test_non_positive_pattern_length_is_named(tmp_path, write_text, plen):
+    body = "\r\n".join(["1E-4"] * 8) + "\r\n"
+    p = write_text(tmp_path / "pl.csv", _Y_ONLY.replace("PatternLength, 4", f"PatternLength, {plen}") + body)
+    with pytest.raises(FileFormatError, match="PatternLength"):
+        read_waveform(p)

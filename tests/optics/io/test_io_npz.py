@@ -31,3 +31,25 @@ def test_npz_missing_arrays_are_listed(tmp_path):
     with pytest.raises(FileFormatError, match="missing array.*sample_rate_hz"):
         read_waveform(p)
 
+
+
+def test_bare_npy_array_is_a_file_format_error(tmp_path):
+    # np.load returns an ndarray for .npy content: "does not support the context manager
+    # protocol" (TypeError) before
+    p = tmp_path / "bare.npz"
+    with open(p, "wb") as f:
+        np.save(f, np.ones(3))
+    with pytest.raises(FileFormatError, match="single .npy array"):
+        read_npz(p)
+
+
+@pytest.mark.parametrize("bad", [np.array([1e11, 2e11]), np.str_("fast")])
+def test_non_scalar_symbol_rate_is_a_file_format_error(tmp_path, make_wf, bad):
+    # float() of the stored symbol_rate_baud raised a bare TypeError / ValueError
+    p = write_npz(make_wf(), tmp_path / "w.npz")
+    with np.load(p) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["symbol_rate_baud"] = bad
+    np.savez(p, **arrays)
+    with pytest.raises(FileFormatError, match="symbol_rate_baud must be numeric"):
+        read_npz(p)
