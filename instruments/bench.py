@@ -16,6 +16,12 @@ servers; only the resource strings differ.
     [virtual.receiver]             # ReceiverParams fields
     [virtual.path]                 # PathParams fields
     [virtual.thermal]              # ThermalParams fields
+    [virtual.scope]                # ScopeParams fields: where the scope sits, its noise
+    position = "receiver"          # "transmitter" (default) or behind the attenuator
+    splitter_ratio = 0.5           # power fraction of the splitter arm to the scope
+    splitter_excess_loss_db = 0.3  # excess loss of each splitter arm, dB
+    noise_rms_w = 2e-6             # the scope's own noise sigma_S, W rms (default 0)
+    noise_compensation = false     # credit sigma_S in TDECQ (IEEE 121.8.5.3 sigma_S term)
 
     [instruments.scope]            # one table per instrument on the bench
     driver = "instruments.keysight.flexdca:FlexDCA"   # optional, default per name
@@ -26,6 +32,11 @@ servers; only the resource strings differ.
 
     [instruments.power_meter]      # keys omitted: defaults
     resource = "TCPIP::10.0.0.7::5025::SOCKET"
+
+The default scope position is the transmitter (TP2), where transmitter compliance (TDECQ,
+OMA, ER) is measured and where a station measures its transmitter metrics; a receiver-
+sensitivity bench puts the scope behind the attenuator with ``[virtual.scope] position =
+"receiver"``, so the scope's OMA is the OMA the receiver gets (scaled by the split).
 
 Instrument names: ``scope, power_meter, attenuator, bert, osa, thermal, supply, smu,
 tx_power_meter``.  Without an ``[instruments]`` table the bench holds all of them, virtual.
@@ -96,6 +107,7 @@ _PHYSICS_TABLES = {
     "receiver": vphysics.ReceiverParams,
     "path": vphysics.PathParams,
     "thermal": vphysics.ThermalParams,
+    "scope": vphysics.ScopeParams,
 }
 
 

@@ -32,11 +32,19 @@ Clearing the display, (re)locking or changing the SIRC makes it ``INV`` again.  
 acquisition keeps the temperature it was taken at.
 
 Agreement with the toolkit: every value is computed by :mod:`optics` on exactly the samples
-the export sends (float32).  ``TDEQ`` is ``optics.tdecq.tdecq(wf, reference_filter=not sirc,
-n_taps=..., n_precursors=...)``, so a user who exports the pattern waveform (with the
-pattern, ``Waveform.pattern``) and calls ``optics.tdecq.tdecq(wf, reference_filter=False)``
-with SIRC on gets the same number; OOMA/OER/RLM/APOW come from
-``optics.levels.measure_levels(wf)``.  Only channel ``1A`` carries the signal.
+the export sends (float32).  The reference receiver is the channel's SIRC, as on the DCA:
+``TDEQ`` is ``optics.tdecq.tdecq(wf, reference_filter=False, n_taps=..., n_precursors=...,
+sigma_scope=σ_S if ScopeParams.noise_compensation else 0)`` on the recorded waveform
+(SIRC-filtered when ``:CHANnel1A:SIRC ON``, unfiltered when off), so a user who exports the
+pattern waveform (with the pattern, ``Waveform.pattern``) and calls
+``optics.tdecq.tdecq(wf, reference_filter=False)`` gets the same number; OOMA/OER/RLM/APOW
+come from ``optics.levels.measure_levels(wf)``.  An eye too closed for TDECQ reads
+``9.91E+37``.  Only channel ``1A`` carries the signal.
+
+Where the channel is connected and the noise it adds are the bench's
+:class:`~instruments.virtual.physics.ScopeParams` (at the transmitter, or behind the
+attenuator through a splitter; σ_S).  An acquisition keeps the temperature, attenuation and
+shutter state it was taken at.
 """
 
 from __future__ import annotations
@@ -121,6 +129,7 @@ class FlexDCA(VirtualInstrument):
         self.running = True
         self.run_started_s = self._now()
         self.acquired_temperature_c: float | None = None
+        self.acquired_path: tuple[float, bool] | None = None  # (attenuation dB, shutter open)
         self.functions: dict[int, dict] = {}
         self.taps = 5
         self.precursors = 2
@@ -191,6 +200,7 @@ class FlexDCA(VirtualInstrument):
 
     def _invalidate(self) -> None:
         self.acquired_temperature_c = None
+        self.acquired_path = None
         self.run_started_s = self._now()
 
     def _signal_symbol_rate(self) -> float:
@@ -220,6 +230,8 @@ class FlexDCA(VirtualInstrument):
             return "No signal on the source"
         if not self._locked():
             return "Pattern lock required"
+        if self._path_state()[1] is False:
+            return "No signal on the source"
         if self.acquired_temperature_c is not None:
             return None
         if self.running and self._now() - self.run_started_s >= SETTLE_S:
@@ -231,13 +243,31 @@ class FlexDCA(VirtualInstrument):
             return self.acquired_temperature_c
         return self.link.module_temperature_c
 
+    def _path_state(self) -> tuple[float | None, bool | None]:
+        """(attenuation dB, shutter open) the record is taken at: frozen by a stopped
+        acquisition, else the present ones; ``(None, None)`` with the scope at the transmitter."""
+        if self.link is None or not self.link.params.scope.at_receiver:
+            return None, None
+        if self.acquired_path is not None and not self.running:
+            return self.acquired_path
+        return self.link.attenuation_db, self.link.shutter_open
+
+    def _freeze(self) -> None:
+        """Remember the state an acquisition is taken at."""
+        self.acquired_temperature_c = self.link.module_temperature_c
+        self.acquired_path = (self.link.attenuation_db, self.link.shutter_open)
+
     def _waveform(self, source: str):
         ch = self.channels[self._resolve(source)]
         bw = ch.sirc_bandwidth_hz if ch.sirc else None
-        return self.link.scope_waveform(sirc_bandwidth_hz=bw, temperature_c=self._temperature()), ch
+        att, shutter = self._path_state()
+        wf = self.link.scope_waveform(sirc_bandwidth_hz=bw, temperature_c=self._temperature(),
+                                      attenuation_db=att, shutter_open=shutter)
+        return wf, ch
 
     def _metrics(self, source: str) -> dict:
         """All measurement values for ``source`` (computed by :mod:`optics`, cached)."""
+        from optics.errors import OpticsError
         from optics.levels import measure_levels
         from optics.tdecq import tdecq
 
@@ -249,10 +279,17 @@ class FlexDCA(VirtualInstrument):
         if hit is not None and hit[0] is wf:
             return hit[1]
         levels = measure_levels(wf)
-        result = tdecq(wf, reference_filter=not ch.sirc, n_taps=self.taps, n_precursors=self.precursors)
+        sp = self.link.params.scope
+        sigma_s = sp.noise_rms_w if sp.noise_compensation else 0.0
+        try:
+            result = tdecq(wf, reference_filter=False, n_taps=self.taps, n_precursors=self.precursors,
+                           sigma_scope=sigma_s)
+            tdecq_db, ceq_db = result.tdecq_db, result.ceq_db
+        except OpticsError:  # eye too closed to measure: the DCA shows 9.91E+37
+            tdecq_db = ceq_db = math.inf
         out = {
-            "TDEQ": result.tdecq_db,
-            "CEQ": result.ceq_db,
+            "TDEQ": tdecq_db,
+            "CEQ": ceq_db,
             "OOMA": levels.oma_outer,
             "P0": levels.p0,
             "P3": levels.p3,
@@ -396,12 +433,12 @@ class FlexDCA(VirtualInstrument):
         """A limit-test or single acquisition: done at once in simulated time, then stopped."""
         self.running = False
         if self._locked() and self.link is not None:
-            self.acquired_temperature_c = self.link.module_temperature_c
+            self._freeze()
 
     def _stop(self, req: Request) -> None:
         req.args.expect(0)
         if self.running and self._data_problem("CHAN1A") is None and self.link is not None:
-            self.acquired_temperature_c = self.link.module_temperature_c
+            self._freeze()
         self.running = False
 
     def _clear(self, req: Request) -> None:

@@ -1,6 +1,6 @@
 """The one physical link shared by every virtual instrument of a bench: :class:`BenchLink`.
 
-Topology (what each virtual instrument sees)::
+Topology (what each virtual instrument sees), default ``ScopeParams(position="transmitter")``::
 
     ThermoStream ──heat──> module (DUT) ──> tap ──> VOA (N7764A) ──> power meter (N7744A)
                               │              │                 └──> receiver + BERT (M8040A)
@@ -8,13 +8,24 @@ Topology (what each virtual instrument sees)::
                               │              └──> OSA (AQ6370)
                               └──> scope (FlexDCA, the transmitter waveform)
 
+With ``ScopeParams(position="receiver")`` (bench TOML ``[virtual.scope] position =
+"receiver"``) the scope sits behind the attenuator, as on a receiver-sensitivity bench::
+
+    module ──> tap ──> VOA ──> splitter ──(ratio r)──────> scope (FlexDCA)
+                                   └──────(1 - r)──> power meter
+                                                     └──> receiver + BERT
+
+both splitter arms carrying its excess loss, so an attenuation sweep moves the scope's
+OMA dB-for-dB with the power meter and the BER.
+
 * The thermal forcer drives the air temperature toward its set point (first order,
   ``tau_air``); the module follows the air (first order, ``tau_dut``).  Time runs
   ``time_scale`` times faster than the wall clock (and :meth:`BenchLink.advance` jumps).
 * The module temperature sets the transmitter: average power, extinction ratio, bandwidth
   and wavelength (linear temperature coefficients, :class:`TransmitterParams`).
-* The attenuator sets what reaches the receiver and the power meter; the scope, the OSA
-  and the Tx monitor see the transmitter directly.
+* The attenuator sets what reaches the receiver and the power meter (and the scope in the
+  ``"receiver"`` position); the OSA and the Tx monitor see the transmitter directly.
+* The scope adds its own noise, rms ``ScopeParams.noise_rms_w`` (σ_S), to what it records.
 * The BER follows the received OMA (closed form, :func:`pam4_ber`).
 
 The transmitter sits behind a small interface, :class:`Transmitter` (``symbol_rate_baud``,
@@ -38,7 +49,7 @@ import numpy as np
 import scipy.special
 
 from optics import validate
-from optics.errors import InvalidParameter
+from optics.errors import InvalidParameter, InvalidType
 from optics.waveform import Quantity, Waveform
 
 #: Temperatures are quantised to this step (K) when waveforms are cached.
@@ -82,6 +93,17 @@ class TransmitterParams:
         Relative bandwidth change per kelvin, 1/K (-0.004 = -0.4 %/K).
     noise_rms_rel_oma : float
         Additive Gaussian noise, rms, as a fraction of the outer OMA, >= 0.
+    bandwidth_limited : bool
+        True (default): the levels pass the Bessel-Thomson response of ``bandwidth_hz``.
+        False: ideal NRZ-held levels plus the white noise only -- a "noise-only" waveform
+        whose TDECQ has a closed form, ``-5 log10(1 - (σ/σ_ideal)²)`` with
+        ``σ_ideal = OMA/(6 Q_t)`` (IEEE 802.3 121.8.5.3 with an ideal eye).
+    noise_per_symbol : bool
+        False (default): an independent noise value per sample.  True: one value per symbol,
+        held for its samples (white at the symbol rate), so every sampling phase inside a
+        symbol sees the full σ -- a TDECQ analysis that interpolates between samples
+        (``optics.tdecq`` does) would average sample-independent noise down by
+        ``sqrt(w² + (1 - w)²)`` at a fractional position ``w``.
     wavelength_m, wavelength_tempco_m_per_k : float
         Lasing wavelength at 25 °C (m) and its drift (m/K; ~0.09 nm/K for a DFB).
     smsr_db : float
@@ -104,6 +126,8 @@ class TransmitterParams:
     wavelength_tempco_m_per_k: float = 0.09e-9
     smsr_db: float = 45.0
     seed: int = 1
+    bandwidth_limited: bool = True
+    noise_per_symbol: bool = False
 
     def __post_init__(self) -> None:
         validate.positive("symbol_rate_baud", self.symbol_rate_baud, "Bd")
@@ -121,6 +145,9 @@ class TransmitterParams:
         validate.in_range("wavelength_tempco_m_per_k", self.wavelength_tempco_m_per_k, -1e-9, 1e-9, unit="m/K")
         validate.in_range("smsr_db", self.smsr_db, 0.0, 80.0, unit="dB")
         validate.integer("seed", self.seed, 0)
+        for name in ("bandwidth_limited", "noise_per_symbol"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidType(f"{name} must be True or False, got {getattr(self, name)!r}")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -163,6 +190,79 @@ class PathParams:
             validate.in_range(f.name, getattr(self, f.name), 0.0, 60.0, unit="dB")
 
 
+#: Where the scope can sit (see :class:`ScopeParams`).
+SCOPE_POSITIONS = ("transmitter", "receiver")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ScopeParams:
+    """Where the scope (FlexDCA) is connected and the noise it adds (bench TOML ``[virtual.scope]``).
+
+    Parameters
+    ----------
+    position : str
+        ``"transmitter"`` (default): the scope sees the transmitter through
+        ``PathParams.scope_path_loss_db`` (transmitter compliance: TDECQ, OMA, ER at TP2).
+        ``"receiver"``: the attenuator output goes through a 1x2 splitter; the fraction
+        ``splitter_ratio`` goes to the scope (then ``scope_path_loss_db``), ``1 - splitter_ratio``
+        on to the power meter and the receiver, each arm with ``splitter_excess_loss_db``
+        (a receiver-sensitivity bench, where the scope reads the OMA the receiver gets).
+    splitter_ratio : float
+        Power fraction of the scope arm, in (0, 1) (default 0.5, a 3 dB coupler).
+    splitter_excess_loss_db : float
+        Excess (insertion) loss of each splitter arm beyond the split, dB, 0..10.
+    noise_rms_w : float
+        The scope's own noise σ_S: rms (W, >= 0) of the Gaussian noise the O/E and sampler
+        add to the record, specified as it appears in the record (after the SIRC reference
+        receiver when that is on), as IEEE 802.3 121.8.5.3 defines σ_S.  Default 0.
+    noise_bandwidth_hz : float or None
+        The scope noise is white noise shaped by a 4th-order Bessel-Thomson response of this
+        -3 dB bandwidth (None, default: half the symbol rate, the reference receiver's),
+        then scaled to rms ``noise_rms_w`` over the record.  Band-limited noise keeps its rms
+        when an analysis interpolates between samples (``optics.tdecq`` does).
+    noise_compensation : bool
+        True: the scope credits σ_S in TDECQ (``optics.tdecq.tdecq(..., sigma_scope=noise_rms_w)``,
+        i.e. ``TDECQ = 10 log10(OMA/(6 Q_t sqrt(σ_G² + σ_S²)))``), so its own noise does not
+        count against the transmitter.  False (default): σ_S is reported as transmitter noise.
+    noise_seed : int
+        Seed of the scope-noise generator (with the temperature bin and the scope's input
+        power, so a given state always gives the same record; recorded in ``meta``).
+    """
+
+    position: str = "transmitter"
+    splitter_ratio: float = 0.5
+    splitter_excess_loss_db: float = 0.3
+    noise_rms_w: float = 0.0
+    noise_bandwidth_hz: float | None = None
+    noise_compensation: bool = False
+    noise_seed: int = 7
+
+    def __post_init__(self) -> None:
+        if self.position not in SCOPE_POSITIONS:
+            raise InvalidParameter(f"scope position {self.position!r} unknown; allowed: {', '.join(SCOPE_POSITIONS)}")
+        validate.in_range("splitter_ratio", self.splitter_ratio, 0.0, 1.0, low_inclusive=False, high_inclusive=False)
+        validate.in_range("splitter_excess_loss_db", self.splitter_excess_loss_db, 0.0, 10.0, unit="dB")
+        validate.in_range("noise_rms_w", self.noise_rms_w, 0.0, 1e-2, unit="W")
+        if self.noise_bandwidth_hz is not None:
+            validate.in_range("noise_bandwidth_hz", self.noise_bandwidth_hz, 1e8, 1e12, unit="Hz")
+        if not isinstance(self.noise_compensation, bool):
+            raise InvalidType(f"noise_compensation must be True or False, got {self.noise_compensation!r}")
+        validate.integer("noise_seed", self.noise_seed, 0)
+
+    @property
+    def at_receiver(self) -> bool:
+        """True when the scope sits behind the attenuator (``position == "receiver"``)."""
+        return self.position == "receiver"
+
+    def scope_arm_factor(self) -> float:
+        """Linear power factor of the splitter's scope arm, ``r · 10^(-IL/10)``."""
+        return self.splitter_ratio * 10.0 ** (-self.splitter_excess_loss_db / 10.0)
+
+    def through_arm_factor(self) -> float:
+        """Linear power factor of the splitter's other arm, ``(1 - r) · 10^(-IL/10)``."""
+        return (1.0 - self.splitter_ratio) * 10.0 ** (-self.splitter_excess_loss_db / 10.0)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ThermalParams:
     """Thermal forcer and module (two cascaded first-order lags).
@@ -200,7 +300,7 @@ class BenchParams:
 
     Parameters
     ----------
-    transmitter, receiver, path, thermal
+    transmitter, receiver, path, thermal, scope
         The parameter sets above.
     time_scale : float
         Simulated seconds per wall-clock second (default 100), >= 1.
@@ -216,6 +316,7 @@ class BenchParams:
     receiver: ReceiverParams = dataclasses.field(default_factory=ReceiverParams)
     path: PathParams = dataclasses.field(default_factory=PathParams)
     thermal: ThermalParams = dataclasses.field(default_factory=ThermalParams)
+    scope: ScopeParams = dataclasses.field(default_factory=ScopeParams)
     time_scale: float = 100.0
     model_preset: str | None = None
     model_lane: int = 0
@@ -258,8 +359,10 @@ class SimpleTransmitter:
     Level equations (outer levels from average power and extinction ratio ``r``):
     ``P0 = 2 Pavg/(r + 1)``, ``P3 = r P0``, ``Pk = P0 + k (P3 - P0)/3``.  The NRZ-held
     symbol sequence is filtered (periodically, one pattern period) by a 4th-order
-    Bessel-Thomson response of bandwidth ``B(T)`` (:func:`optics.reference_receiver.bessel_thomson`),
-    then white Gaussian noise of rms ``noise_rms_rel_oma · OMA`` is added.
+    Bessel-Thomson response of bandwidth ``B(T)`` (:func:`optics.reference_receiver.bessel_thomson`;
+    skipped when ``bandwidth_limited`` is False), then white Gaussian noise of rms
+    ``noise_rms_rel_oma · OMA`` is added (one value per sample, or per symbol with
+    ``noise_per_symbol``).
 
     Parameters
     ----------
@@ -335,10 +438,17 @@ class SimpleTransmitter:
             symbol_rate_baud=p.symbol_rate_baud,
             pattern=self._symbols,
         )
-        filtered = bessel_thomson(clean, self.bandwidth_hz(temperature_c), order=4)
+        if p.bandwidth_limited:
+            filtered = bessel_thomson(clean, self.bandwidth_hz(temperature_c), order=4)
+        else:
+            filtered = clean
         seed = [p.seed, int(round(4.0 * temperature_c)) + 10000]
         rng = np.random.default_rng(seed)
-        noise = rng.normal(0.0, p.noise_rms_rel_oma * float(levels[3] - levels[0]), held.size)
+        sigma = p.noise_rms_rel_oma * float(levels[3] - levels[0])
+        if p.noise_per_symbol:
+            noise = np.repeat(rng.normal(0.0, sigma, self._symbols.size), sps)
+        else:
+            noise = rng.normal(0.0, sigma, held.size)
         meta = {
             "source": "virtual-bench",
             "model": "SimpleTransmitter",
@@ -589,24 +699,70 @@ class BenchLink:
                 self._waveforms.popitem(last=False)
         return wf
 
-    def scope_waveform(self, *, sirc_bandwidth_hz: float | None = None, temperature_c: float | None = None) -> Waveform:
-        """What the scope channel records: the transmitter waveform after the scope path,
-        optionally through the SIRC (4th-order Bessel-Thomson at ``sirc_bandwidth_hz``),
-        rounded to float32 (the precision of the scope's waveform export)."""
+    def scope_input_factor(self, attenuation_db: float | None = None, shutter_open: bool | None = None) -> float:
+        """Linear power factor from the transmitter to the scope's input.
+
+        ``10^(-scope_path_loss_db/10)`` with the scope at the transmitter; behind the
+        attenuator (``ScopeParams.position == "receiver"``) also the attenuator (insertion
+        loss + ``attenuation_db``, 0 with the shutter closed) and the splitter's scope arm.
+        ``attenuation_db`` / ``shutter_open`` default to the present settings.
+        """
+        factor = 10.0 ** (-self.params.path.scope_path_loss_db / 10.0)
+        sp = self.params.scope
+        if not sp.at_receiver:
+            return factor
+        with self._lock:
+            shutter = self.shutter_open if shutter_open is None else bool(shutter_open)
+            att = self.attenuation_db if attenuation_db is None else float(attenuation_db)
+        if not shutter:
+            return 0.0
+        il = self.params.path.attenuator_insertion_loss_db
+        return factor * 10.0 ** (-(il + att) / 10.0) * sp.scope_arm_factor()
+
+    def scope_power_w(self, attenuation_db: float | None = None, shutter_open: bool | None = None) -> float:
+        """Average optical power at the scope's input, W (see :meth:`scope_input_factor`)."""
+        return self.tx_average_power_w() * self.scope_input_factor(attenuation_db, shutter_open)
+
+    def scope_waveform(self, *, sirc_bandwidth_hz: float | None = None, temperature_c: float | None = None,
+                       attenuation_db: float | None = None, shutter_open: bool | None = None) -> Waveform:
+        """What the scope channel records, W.
+
+        The transmitter waveform scaled by :meth:`scope_input_factor` (the scope path, and
+        with the scope behind the attenuator the attenuator and splitter; ``attenuation_db``
+        and ``shutter_open`` default to the present settings), optionally through the SIRC
+        (4th-order Bessel-Thomson at ``sirc_bandwidth_hz``), plus the scope's own Gaussian
+        noise of rms ``ScopeParams.noise_rms_w`` (σ_S, band-limited to
+        ``ScopeParams.noise_bandwidth_hz``; from
+        ``numpy.random.default_rng([noise_seed, temperature bin, input-power bin])``,
+        recorded in ``meta["scope_noise_seed"]``), rounded to float32 (the precision of the
+        scope's waveform export).  Cached per state.
+        """
         from optics.reference_receiver import bessel_thomson
 
         tx = self.transmitter_waveform(temperature_c)
         t = float(tx.meta.get("temperature_c", self._temperature(temperature_c)))
-        loss = 10.0 ** (-self.params.path.scope_path_loss_db / 10.0)
+        factor = self.scope_input_factor(attenuation_db, shutter_open)
+        sp = self.params.scope
 
         def make() -> Waveform:
-            wf = tx.with_samples(tx.samples * loss)
+            wf = tx.with_samples(tx.samples * factor)
             if sirc_bandwidth_hz is not None:
                 wf = bessel_thomson(wf, sirc_bandwidth_hz, order=4)
-            samples = wf.samples.astype(np.float32).astype(np.float64)
-            return wf.with_samples(samples, meta={**wf.meta, "sirc_bandwidth_hz": sirc_bandwidth_hz})
+            meta = {**wf.meta, "sirc_bandwidth_hz": sirc_bandwidth_hz, "scope_position": sp.position,
+                    "scope_noise_rms_w": sp.noise_rms_w}
+            samples = wf.samples
+            if sp.noise_rms_w > 0:
+                power_bin = int(round(w_to_dbm(factor * 1e-3) * 1000.0)) + 1_000_000
+                seed = [sp.noise_seed, int(round(4.0 * t)) + 10000, power_bin]
+                rng = np.random.default_rng(seed)
+                bw = sp.noise_bandwidth_hz or 0.5 * self.symbol_rate_baud
+                shaped = bessel_thomson(wf.with_samples(rng.normal(0.0, 1.0, samples.size)), bw, order=4).samples
+                samples = samples + shaped * (sp.noise_rms_w / float(np.sqrt(np.mean(shaped**2))))
+                meta["scope_noise_seed"] = seed
+            samples = samples.astype(np.float32).astype(np.float64)
+            return wf.with_samples(samples, meta=meta)
 
-        return self._cached(("scope", t, sirc_bandwidth_hz), make)
+        return self._cached(("scope", t, sirc_bandwidth_hz, factor), make)
 
     def tx_average_power_w(self, temperature_c: float | None = None) -> float:
         """Launched average power, W."""
@@ -642,9 +798,16 @@ class BenchLink:
         """Average power entering the attenuator, W."""
         return self.tx_average_power_w()
 
+    def through_arm_factor(self) -> float:
+        """Linear factor between the attenuator and the meter/receiver paths: 1, or with the
+        scope behind the attenuator the splitter's through arm ``(1 - r) · 10^(-IL/10)``."""
+        sp = self.params.scope
+        return sp.through_arm_factor() if sp.at_receiver else 1.0
+
     def meter_power_w(self) -> float:
         """Average power at the power meter (after the attenuator), W."""
-        return self.attenuator_output_w() * 10.0 ** (-self.params.path.meter_path_loss_db / 10.0)
+        return (self.attenuator_output_w() * self.through_arm_factor()
+                * 10.0 ** (-self.params.path.meter_path_loss_db / 10.0))
 
     def received(self) -> ReceivedSignal:
         """What reaches the receiver now: average power, OMA, BER, loss of signal."""
@@ -654,7 +817,7 @@ class BenchLink:
         """As :meth:`received` but for a given attenuation (None: the present one)."""
         out_w = self.attenuator_output_w(attenuation_db)
         ratio = out_w / self.tx_average_power_w() if out_w > 0 else 0.0
-        loss = 10.0 ** (-self.params.path.rx_path_loss_db / 10.0)
+        loss = 10.0 ** (-self.params.path.rx_path_loss_db / 10.0) * self.through_arm_factor()
         p_avg = out_w * loss
         oma = self.tx_oma_outer_w() * ratio * loss
         rx = self.params.receiver
@@ -696,6 +859,8 @@ __all__ = [
     "PathParams",
     "ReceivedSignal",
     "ReceiverParams",
+    "SCOPE_POSITIONS",
+    "ScopeParams",
     "SimpleTransmitter",
     "ThermalParams",
     "Transmitter",
