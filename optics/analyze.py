@@ -339,6 +339,11 @@ def _verdict(result: AnalysisResult, spec: Any, guard_band_db: float) -> Any:
     from optics.verdict import evaluate
 
     metrics = dict(result.metrics())
+    for key, value in list(metrics.items()):
+        # A negative mean "power" (AC-coupled O/E, scope offset) is no absolute power:
+        # the rows on it are not tested (0 W, a dead laser, stays and fails).
+        if key.endswith("_w") and isinstance(value, (int, float)) and value < 0:
+            metrics[key] = None
     if result.tdecq is not None and not math.isfinite(result.tdecq.tdecq_db):
         # A closed eye has no finite TDECQ: it fails the TDECQ rows, it is not "not tested".
         metrics["tdecq_db"] = result.tdecq.tdecq_db

@@ -133,7 +133,11 @@ def _baud_line(x: np.ndarray, sps: float) -> tuple[complex, float, np.ndarray, i
     ``c = sum_a z_a``) are returned for the symbol-rate search.  For white ``d`` the noise
     RMS of ``|c|`` is ``sqrt(sum d^4)``.
     """
-    d2 = np.diff(x) ** 2
+    d = np.diff(x)
+    peak = float(np.max(np.abs(d))) if d.size else 0.0
+    # |dx|^2 of a scaled copy: the phase and the line-to-noise ratio are scale-free, and
+    # squaring (and the d^4 noise sum) cannot overflow for any finite input.
+    d2 = (d / peak) ** 2 if peak > 0 else d * d
     n = d2.size
     block = _block_length(sps)
     n_blocks = -(-n // block)

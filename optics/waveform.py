@@ -21,6 +21,9 @@ from optics.errors import InvalidParameter, InvalidType, InvalidWaveform
 
 #: Fewest samples per symbol for which eye and TDECQ analysis is meaningful.
 MIN_SAMPLES_PER_SYMBOL = 2.0
+#: Largest sample magnitude accepted (SI units).  Far beyond any physical power, voltage or
+#: current, it keeps squares and fourth powers in the analysis finite in float64.
+MAX_ABS_SAMPLE = 1e60
 
 
 class Quantity(enum.Enum):
@@ -109,6 +112,12 @@ class Waveform:
             t0 = validate.real("t0_s", self.t0_s)
         except (InvalidParameter, InvalidType) as exc:
             raise InvalidWaveform(str(exc)) from None
+        peak = float(np.max(np.abs(samples)))
+        if peak > MAX_ABS_SAMPLE:
+            raise InvalidWaveform(
+                f"samples reach {peak:.3g} in magnitude; the allowed range is +/-{MAX_ABS_SAMPLE:g} "
+                f"(SI units: no optical power, voltage or current comes near it)"
+            )
         object.__setattr__(self, "samples", _readonly(samples))
         object.__setattr__(self, "sample_rate_hz", rate)
         object.__setattr__(self, "t0_s", t0)

@@ -138,3 +138,31 @@ def test_closed_eye_fails_the_verdict_instead_of_passing():
     assert verdict.outcome == "FAIL"
     missing = dc.replace(res, tdecq=None, tdecq_note="not computed")
     assert _verdict(missing, load_phy("400GBASE-DR4"), 0.0).outcome == "INCOMPLETE"
+
+
+def test_negative_mean_optical_waveform_gives_a_verdict_not_an_error():
+    import numpy as np
+
+    from optics.patterns import prbs_q
+
+    sym = prbs_q(13)
+    wf = Waveform(samples=np.repeat(-0.6e-3 + sym * 0.4e-3 / 3, 16), sample_rate_hz=16 * 26.5625e9,
+                  symbol_rate_baud=26.5625e9, pattern=sym)
+    res = analyze(wf, phy="400GBASE-DR4", run_tdecq=False)
+    assert res.verdict.outcome == "INCOMPLETE"
+
+
+def test_timing_of_large_samples_has_no_overflow():
+    import numpy as np
+
+    from optics.errors import InvalidWaveform
+    from optics.patterns import prbs_q
+    from optics.timing import recover_timing
+    from optics.waveform import MAX_ABS_SAMPLE
+
+    sym = prbs_q(13)
+    wf = Waveform(samples=np.repeat(sym * MAX_ABS_SAMPLE / 3, 8), sample_rate_hz=8e9,
+                  symbol_rate_baud=1e9, pattern=sym)
+    assert recover_timing(wf).pattern_offset is not None
+    with pytest.raises(InvalidWaveform, match="allowed range"):
+        Waveform(samples=np.repeat(sym * 1e297, 8), sample_rate_hz=8e9)
