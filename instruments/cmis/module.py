@@ -16,6 +16,7 @@ Vendor part number     page 00h 148-163   ASCII
 Vendor revision        page 00h 164-165   ASCII
 Vendor serial number   page 00h 166-181   ASCII
 Date code              page 00h 182-189   ASCII YYMMDD + lot
+Banks supported        page 01h 142 b1-0  0: bank 0, 1: banks 0-1, 2: banks 0-3
 Tx bias scale          page 01h 160 b4-3  x1, x2, x4
 Data-path state        page 11h 128-131   4 bits per lane (lane 1 = low nibble of 128)
 Rx LOS                 page 11h 147       bit per lane
@@ -24,7 +25,10 @@ Tx bias lane k         page 11h 170+2k    unsigned 16 bit, 2 uA x scale
 Rx power lane k        page 11h 186+2k    unsigned 16 bit, 0.1 uW
 =====================  =================  ====================================================
 
-All multi-byte values are big-endian.  The brief's guess "148-163 name" was wrong: 148-163 is
+All multi-byte values are big-endian.  Page 11h is banked: bank 0 holds lanes 1-8, bank 1
+lanes 9-16 at the same offsets (lane 9 where lane 1 is); 16-lane reads need bank 1 advertised
+at 01h:142.  Offsets checked against ethtool ``cmis.h`` (0x8E banks, 0xA0 bias multiplier,
+0x9A/0xAA/0xBA monitors).  The brief's guess "148-163 name" was wrong: 148-163 is
 the part number; the name is 129-144.
 """
 
@@ -73,7 +77,7 @@ class CmisModule:
     address : int
         7-bit address, 0x50.
     n_lanes : int
-        Host/media lanes to report (1..8; 8 for 800G modules).
+        Host/media lanes to report (1..16; 8 for 800G modules; 9..16 are read from bank 1).
 
     Raises
     ------
@@ -90,8 +94,8 @@ class CmisModule:
     """
 
     def __init__(self, bus: I2CBus, *, address: int = CMIS_ADDRESS, n_lanes: int = 8) -> None:
-        if not isinstance(n_lanes, int) or not 1 <= n_lanes <= 8:
-            raise InvalidParameter(f"n_lanes = {n_lanes!r} must be an integer in 1..8")
+        if isinstance(n_lanes, bool) or not isinstance(n_lanes, int) or not 1 <= n_lanes <= 16:
+            raise InvalidParameter(f"n_lanes = {n_lanes!r} must be an integer in 1..16")
         self.bus = bus
         self.address = address
         self.n_lanes = n_lanes
@@ -174,29 +178,54 @@ class CmisModule:
             raise InstrumentError(f"{self.bus.name}: reserved Tx bias scale code 3 at 01h:160")
         return 1 << code
 
+    @property
+    def banks_supported(self) -> int:
+        """Number of banks of the lane pages (1, 2 or 4; page 01h byte 142, bits 1-0)."""
+        code = self.read_page(0x01, 142, 1)[0] & 0x03
+        if code == 3:
+            raise InstrumentError(f"{self.bus.name}: reserved banks-supported code 3 at 01h:142")
+        return 1 << code
+
+    def _lane_banks(self) -> list[tuple[int, int]]:
+        """``(bank, lanes in it)`` for the ``n_lanes`` requested; checks bank 1 is advertised."""
+        n_banks = (self.n_lanes + 7) // 8
+        if n_banks > 1 and self.banks_supported < n_banks:
+            raise InstrumentError(
+                f"{self.bus.name}: {self.n_lanes} lanes need bank 1 (lanes 9-16) but the module advertises "
+                f"{self.banks_supported} bank(s) at 01h:142"
+            )
+        return [(b, min(8, self.n_lanes - 8 * b)) for b in range(n_banks)]
+
     def lane_monitors(self) -> LaneMonitors:
-        """Read Tx power, Rx power (W) and Tx bias (A) of every lane from page 11h."""
+        """Read Tx power, Rx power (W) and Tx bias (A) of every lane from page 11h (banks 0, 1)."""
         scale = self.tx_bias_scale
-        raw = self.read_page(0x11, 154, 48)  # 154..201: tx power, bias, rx power
-        n = self.n_lanes
-        tx = tuple(self._u16(raw, 2 * k) * POWER_LSB_W for k in range(n))
-        bias = tuple(self._u16(raw, 16 + 2 * k) * BIAS_LSB_A * scale for k in range(n))
-        rx = tuple(self._u16(raw, 32 + 2 * k) * POWER_LSB_W for k in range(n))
-        return LaneMonitors(tx_power_w=tx, rx_power_w=rx, tx_bias_a=bias)
+        tx: list[float] = []
+        bias: list[float] = []
+        rx: list[float] = []
+        for bank, n in self._lane_banks():
+            raw = self.read_page(0x11, 154, 48, bank=bank)  # 154..201: tx power, bias, rx power
+            tx += [self._u16(raw, 2 * k) * POWER_LSB_W for k in range(n)]
+            bias += [self._u16(raw, 16 + 2 * k) * BIAS_LSB_A * scale for k in range(n)]
+            rx += [self._u16(raw, 32 + 2 * k) * POWER_LSB_W for k in range(n)]
+        return LaneMonitors(tx_power_w=tuple(tx), rx_power_w=tuple(rx), tx_bias_a=tuple(bias))
 
     def data_path_states(self) -> tuple[str, ...]:
-        """Data-path state of each lane (page 11h bytes 128-131, 4 bits per lane)."""
-        raw = self.read_page(0x11, 128, 4)
+        """Data-path state of each lane (page 11h bytes 128-131, 4 bits per lane; banks 0, 1)."""
         out = []
-        for k in range(self.n_lanes):
-            code = (raw[k // 2] >> (4 * (k % 2))) & 0x0F
-            out.append(DATA_PATH_STATES.get(code, f"reserved({code})"))
+        for bank, n in self._lane_banks():
+            raw = self.read_page(0x11, 128, 4, bank=bank)
+            for k in range(n):
+                code = (raw[k // 2] >> (4 * (k % 2))) & 0x0F
+                out.append(DATA_PATH_STATES.get(code, f"reserved({code})"))
         return tuple(out)
 
     def rx_los(self) -> tuple[bool, ...]:
-        """Rx loss-of-signal flag per lane (page 11h byte 147, latched)."""
-        bits = self.read_page(0x11, 147, 1)[0]
-        return tuple(bool(bits >> k & 1) for k in range(self.n_lanes))
+        """Rx loss-of-signal flag per lane (page 11h byte 147, latched; banks 0, 1)."""
+        out = []
+        for bank, n in self._lane_banks():
+            bits = self.read_page(0x11, 147, 1, bank=bank)[0]
+            out += [bool(bits >> k & 1) for k in range(n)]
+        return tuple(out)
 
     def snapshot(self) -> dict[str, object]:
         """Identity and diagnostics in one dict (for station records)."""

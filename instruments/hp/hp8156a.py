@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from instruments.scpi import ScpiInstrument, control
 from instruments.scpi.validators import boolean, strict_range
+from optics.errors import SafetyLimitError
 
 
 class HP8156A(ScpiInstrument):
     """HP 8156A attenuator (0 .. 60 dB).
 
-    Safety limit ``attenuation_db`` (minimum) refuses settings below it before sending.
+    Safety limit ``attenuation_db`` (minimum) refuses settings whose actual attenuation (set
+    value minus the offset, read from the instrument) is below it, before sending.
     """
 
     SAFETY_LIMITS = {"attenuation_db": ("dB", "min")}
@@ -39,6 +41,24 @@ class HP8156A(ScpiInstrument):
 
     #: Settling time after an attenuation change, s.
     SETTLE_S = 1.0
+
+    def check_safety(self, key: str, value: float) -> None:
+        """Check a limit; ``attenuation_db`` bounds the *actual* attenuation (set value - offset).
+
+        Shown (and set) attenuation = actual + offset, so with the limit configured the
+        offset is read (``:INP:OFFS?``) and the actual attenuation checked too.  A value below
+        the limit as given is refused first, with no I/O.
+        """
+        super().check_safety(key, value)
+        limit = self.safety_limits.get("attenuation_db")
+        if key == "attenuation_db" and limit is not None:
+            offset = self.attenuation_offset_db
+            if value - offset < limit:
+                raise SafetyLimitError(
+                    f"{self.resource_name}: attenuation_db = {value:g} dB with an offset of {offset:g} dB is "
+                    f"{value - offset:g} dB of actual attenuation, below the minimum {limit:g} dB configured "
+                    "for this instrument; nothing was sent"
+                )
 
     def settle(self) -> None:
         """Wait ``SETTLE_S`` for the filter wheel to settle."""

@@ -4,7 +4,8 @@ Non-SCPI four-letter mnemonics (PyMeasure ``temptronic/temptronic_base.py``; the
 interface manual was not reachable): ``%RM``/``%GL`` (remote/local), ``HEAD 1|0``,
 ``FLOW 1|0``, ``SETN n`` (0 hot, 1 ambient, 2 cold) then ``SETP <degC>``, ``WNDW <K>``,
 ``SOAK <s>``, ``TEMP?`` (> 400 means invalid), ``TMPA?`` (air), ``TMPD?`` (DUT),
-``TECR?`` (bit 0 = at temperature after the soak), ``EROR?`` (error bits), ``CLER``.
+``TECR?`` (bit 0 = at temperature after the soak), ``EROR?`` (error bits), ``CLER``,
+``RSTO`` (reset to the Operator screen; ``*RST`` would force the Cycle screen).
 
 There is no ``:SYST:ERR?``; the error check after each setting reads ``EROR?`` and raises
 :class:`~optics.errors.ScpiError` with the error bits as the code.  Safety limits:
@@ -52,6 +53,14 @@ class ThermoStream(ScpiInstrument):
         if bits:
             raise ScpiError(bits, f"ThermoStream error register 0x{bits:04X} [{self.resource_name}]", command)
 
+    def reset(self) -> None:
+        """Reset to the Operator screen (``RSTO``); device errors clear, set point 1 is active.
+
+        Not ``*RST``: that forces the Cycle screen, where ``SETN`` selects cycle set points
+        rather than the hot/ambient/cold set points :meth:`set_temperature` uses.
+        """
+        self.write_checked("RSTO")
+
     def remote(self) -> None:
         """Take remote control (``%RM``)."""
         self.write("%RM")
@@ -64,9 +73,12 @@ class ThermoStream(ScpiInstrument):
         """Select the hot/ambient/cold set point for ``temperature_c`` and set it.
 
         Set point 0 (hot) is used above 25 degC, 2 (cold) below 20 degC, 1 (ambient) between.
-        Range -99.9 .. 225 degC; safety limits apply before anything is sent.
+        Range -99.9 .. 225 degC; the set point is sent rounded to 0.1 degC and the range and
+        safety limits are checked on that rounded value before anything is sent.
         """
         t = strict_range(-99.9, 225.0, "degC")(temperature_c, "temperature_c")
+        # SETP has 0.1 degC resolution: range and limits apply to the value actually sent
+        t = strict_range(-99.9, 225.0, "degC")(float(f"{t:.1f}"), "temperature_c (sent with 0.1 degC resolution)")
         self.check_safety("temperature_max_c", t)
         self.check_safety("temperature_min_c", t)
         n = 0 if t > 25.0 else (2 if t < 20.0 else 1)

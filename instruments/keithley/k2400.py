@@ -59,6 +59,10 @@ class Keithley2400(ScpiInstrument):
         super().__init__(resource, **kwargs)
         self._elements_pinned = False
 
+    def forget_pinned_state(self) -> None:
+        """After a reset pin ``:FORM:ELEM VOLT,CURR`` again before the next reading."""
+        self._elements_pinned = False
+
     def measure(self) -> tuple[float, float]:
         """Trigger a reading and return ``(voltage_v, current_a)``.
 

@@ -87,9 +87,10 @@ class E36312A(ScpiInstrument):
         return self._channels[n]
 
     def shutdown(self) -> None:
-        """Switch all outputs off."""
-        for ch in self._channels.values():
-            ch.output_enabled = False
+        """Switch all outputs off (every output is tried even if one reports an error)."""
+        self._attempt_all(
+            [lambda ch=ch: setattr(ch, "output_enabled", False) for ch in self._channels.values()]
+        )
 
 
 __all__ = ["E36312A", "SupplyChannel25V", "SupplyChannel6V"]

@@ -17,8 +17,10 @@ Pattern lock                   ``:TRIGger:MODE CLOCk``, ``:TIMebase:SRATe <Bd>``
                                ``:TRIGger:PLENgth <n>``, ``:TRIGger:PLOCk ON`` + ``*OPC?``
 Reference receiver             ``:CHAN1A:SIRC ON``, ``:SIRC:FRATe <Bd>``, ``:SIRC:FBANdwidth <Hz>``
 TDECQ / C_eq                   ``:FUNCtion1:FOPerator TEQualizer``, ``:FUNCtion1:OPERand1``,
-                               ``:SPRocess1:TEQualizer:TSPacing:TPUI``, ``...:TAPS:COUNt``,
-                               ``...:TAPS:NPRecursors`` (path not confirmed),
+                               ``:SPRocess1:TEQualizer:TSPacing:TPUI`` (taps per UI),
+                               ``...:TAPS:COUNt``,
+                               ``:SPRocess1:TEQualizer:NPRecursors`` (as in Keysight's public
+                               TDECQ example scripts; not under ``:TAPS``),
                                ``:MEASure:EYE:TDEQ:SOURce1 FUNCtion1``, ``:MEASure:EYE:TDEQ?``,
                                ``:MEASure:EYE:CEQ:SOURce1 FUNCtion1`` (source node assumed), ``:CEQ?``
 Outer OMA / ER / RLM / power   ``:MEASure:EYE:OOMA`` (``:UNITs WATT``), ``:OER`` (``:UNITs DECibel``),
@@ -34,7 +36,7 @@ Waveform export                ``:WAVeform:SOURce``, ``:SYSTem:BORDer LENDian``,
                                ``:WAVeform:XYFORmat:FLOat:XDATa?`` / ``YDATa?`` (float32 blocks)
 =============================  ===========================================================
 
-Not confirmed: the ``:TAPS:NPRecursors`` path, the ``DECibel`` token of ``:OER:UNITs``, and
+Not confirmed: the ``DECibel`` token of ``:OER:UNITs``, and
 whether ``:APOWer?`` or ``:APOWer:MEAN?`` is the preferred average-power query (we use the
 former, as public station code does).
 """
@@ -93,7 +95,9 @@ class FlexDCA(ScpiInstrument):
         Default optical channel, ``"1A"`` .. ``"8D"``.
     measurement_timeout_s : float
         How long a measurement may stay ``INV``/``QUES`` before
-        :class:`~optics.errors.MeasurementInvalid` is raised.
+        :class:`~optics.errors.MeasurementInvalid` is raised; also the I/O timeout of the
+        ``*OPC?`` waits of pattern lock, autoscale and default set-up (0 .. 1e5 s; never below
+        the I/O timeout).
     safety_limits : mapping, optional
         ``{"input_power_w": ...}``: the damage (or maximum safe) average input power of the
         optical module; see :meth:`check_input_power`.
@@ -134,9 +138,10 @@ class FlexDCA(ScpiInstrument):
 
     def __init__(self, resource: str | Adapter, *, channel: str = "1A", measurement_timeout_s: float = 30.0,
                  **kwargs: Any) -> None:
+        timeout = strict_range(0.0, 1e5, "s")(measurement_timeout_s, "measurement_timeout_s")
         super().__init__(resource, **kwargs)
         self.default_channel = self.channel(channel)
-        self.measurement_timeout_s = float(measurement_timeout_s)
+        self.measurement_timeout_s = timeout
         self._idn_raw: str | None = None
 
     def channel(self, name: str) -> FlexDCAChannel:
@@ -149,10 +154,15 @@ class FlexDCA(ScpiInstrument):
         return self.default_channel if channel is None else self.channel(channel)
 
     # --- set-up ------------------------------------------------------------------------
+    def _wait_long(self) -> None:
+        """``*OPC?`` with the I/O timeout raised to ``measurement_timeout_s`` for that wait."""
+        with self.io_timeout(max(self.adapter.timeout_s, self.measurement_timeout_s)):
+            self.wait_complete()
+
     def default_setup(self) -> None:
         """Restore the default set-up (``:SYSTem:DEFault``) and wait for it."""
         self.write_checked(":SYSTem:DEFault")
-        self.wait_complete()
+        self._wait_long()
 
     def show_pattern(self, n_ui: float | None = None) -> None:
         """Set the time axis in UI spanning ``n_ui`` (default: the whole pattern).
@@ -166,7 +176,7 @@ class FlexDCA(ScpiInstrument):
     def autoscale(self) -> None:
         """Autoscale (``:SYSTem:AUToscale``) and wait for it to finish."""
         self.write_checked(":SYSTem:AUToscale")
-        self.wait_complete()
+        self._wait_long()
 
     def lock_pattern(self, *, symbol_rate_baud: float, pattern_length: int) -> None:
         """Set clock trigger, symbol rate and pattern length, then lock and wait (``*OPC?``).
@@ -184,7 +194,7 @@ class FlexDCA(ScpiInstrument):
         self.symbol_rate_baud = symbol_rate_baud
         self.pattern_length = pattern_length
         self.write(":TRIGger:PLOCk ON")
-        self.wait_complete()
+        self._wait_long()
         self.check_errors(":TRIGger:PLOCk ON")
 
     def set_reference_receiver(self, *, symbol_rate_baud: float, bandwidth_hz: float | None = None,
@@ -214,18 +224,24 @@ class FlexDCA(ScpiInstrument):
         n_precursors : int
             Taps before the main cursor (0 .. n_taps-1).
         tap_spacing_ui : float
-            Tap spacing in UI (1 = T-spaced).
+            Tap spacing in UI: 1 (T-spaced), 1/2, 1/4 or 1/8; sent as the number of taps per UI
+            (``:TSPacing:TPUI`` = 1 / ``tap_spacing_ui``).
         """
         strict_int_range(1, 41)(n_taps, "n_taps")
         strict_int_range(0, n_taps - 1)(n_precursors, "n_precursors")
-        strict_range(0.125, 1.0, "UI")(tap_spacing_ui, "tap_spacing_ui")
+        spacing = strict_range(0.125, 1.0, "UI")(tap_spacing_ui, "tap_spacing_ui")
+        taps_per_ui = round(1.0 / spacing)
+        if abs(taps_per_ui * spacing - 1.0) > 1e-9 or taps_per_ui not in (1, 2, 4, 8):
+            raise InvalidParameter(
+                f"tap_spacing_ui = {spacing:g} UI must be 1, 1/2, 1/4 or 1/8 (sent as taps per UI)"
+            )
         src = self._source(channel).source
         for command in (
             ":FUNCtion1:FOPerator TEQualizer",
             f":FUNCtion1:OPERand1 {src}",
-            f":SPRocess1:TEQualizer:TSPacing:TPUI {tap_spacing_ui:.12g}",
+            f":SPRocess1:TEQualizer:TSPacing:TPUI {taps_per_ui}",
             f":SPRocess1:TEQualizer:TAPS:COUNt {n_taps}",
-            f":SPRocess1:TEQualizer:TAPS:NPRecursors {n_precursors}",
+            f":SPRocess1:TEQualizer:NPRecursors {n_precursors}",
             ":MEASure:EYE:TDEQ:SOURce1 FUNCtion1",
             ":MEASure:EYE:TDEQ",
         ):

@@ -15,7 +15,9 @@ channel.  Unconfirmed: that ``:OUTPn:POW:UN`` also sets the unit of the monitor 
 (``:READn:POW?``); we assume it does.
 
 Safety limits (per instance): ``output_power_w`` (max power-control setpoint) and
-``attenuation_db`` (minimum attenuation, e.g. to protect a receiver or scope input).
+``attenuation_db`` (minimum *actual* attenuation, i.e. set value minus offset, e.g. to protect
+a receiver or scope input; power-control mode is refused unless ``output_power_w`` is limited
+too, since the instrument then picks the attenuation itself).
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from typing import Any
 from instruments.keysight.n77xx import UNDER_RANGE_W
 from instruments.scpi import Adapter, Channel, ScpiInstrument, control
 from instruments.scpi.replies import parse_float
-from instruments.scpi.validators import boolean, strict_range
-from optics.errors import InvalidParameter, MeasurementInvalid
+from instruments.scpi.validators import boolean, strict_discrete_set, strict_range
+from optics.errors import InvalidParameter, MeasurementInvalid, SafetyLimitError
 
 
 class AttenuatorChannel(Channel):
@@ -53,7 +55,7 @@ class AttenuatorChannel(Channel):
         ":OUTP{n}:STAT?", ":OUTP{n}:STAT {value}",
         "Control the shutter: True = open (light passes), False = closed.",
         kind=bool, validator=boolean)
-    mode = control(
+    _mode = control(
         ":OUTP{n}:APMode?", ":OUTP{n}:APMode {value}",
         'Control the operating mode: "attenuation" or "power" (power control).',
         choices={"attenuation": "0", "power": "1"})
@@ -73,6 +75,47 @@ class AttenuatorChannel(Channel):
         if not self._unit_pinned:
             self.write_checked(":OUTP{n}:POW:UN 1".format(**self.context))
             self._unit_pinned = True
+
+    def check_safety(self, key: str, value: float) -> None:
+        """Check a limit; ``attenuation_db`` bounds the *actual* attenuation (set value - offset).
+
+        The set and shown attenuation include the offset (shown = actual + offset), so with
+        an ``attenuation_db`` limit configured the offset is read (``:INPn:OFFS?``) and the
+        actual attenuation checked too.  A value below the limit as given is refused first,
+        with no I/O.
+        """
+        self.parent.check_safety(key, value)
+        limit = self.parent.safety_limits.get("attenuation_db")
+        if key == "attenuation_db" and limit is not None:
+            offset = self.attenuation_offset_db
+            if value - offset < limit:
+                raise SafetyLimitError(
+                    f"{self.resource_name}: attenuation_db = {value:g} dB with an offset of {offset:g} dB is "
+                    f"{value - offset:g} dB of actual attenuation, below the minimum {limit:g} dB configured "
+                    "for this instrument; nothing was sent"
+                )
+
+    @property
+    def mode(self) -> str:
+        """Control the operating mode: ``"attenuation"`` or ``"power"`` (power control).
+
+        In power mode the instrument chooses the attenuation itself, so it is refused
+        (:class:`~optics.errors.SafetyLimitError`) while an ``attenuation_db`` limit is
+        configured without an ``output_power_w`` limit to bound that path.
+        """
+        return self._mode
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        value = strict_discrete_set(("attenuation", "power"))(value, "mode")
+        limits = self.parent.safety_limits
+        if value == "power" and "attenuation_db" in limits and "output_power_w" not in limits:
+            raise SafetyLimitError(
+                f"{self.resource_name}: power-control mode sets the attenuation itself, below the configured "
+                f"minimum attenuation_db = {limits['attenuation_db']:g} dB; configure an output_power_w limit "
+                "as well to allow it; nothing was sent"
+            )
+        self._mode = value
 
     @property
     def output_power_w(self) -> float:
@@ -117,6 +160,11 @@ class _N776x(ScpiInstrument):
         super().__init__(resource, **kwargs)
         self._channels = {n: AttenuatorChannel(self, n=n) for n in self.CHANNELS}
 
+    def forget_pinned_state(self) -> None:
+        """After a reset the power unit is the default again: pin W before the next use."""
+        for ch in self._channels.values():
+            ch._unit_pinned = False
+
     def channel(self, n: int) -> AttenuatorChannel:
         """Return attenuator channel ``n`` (see ``CHANNELS``)."""
         if n not in self._channels:
@@ -124,9 +172,8 @@ class _N776x(ScpiInstrument):
         return self._channels[n]
 
     def shutdown(self) -> None:
-        """Close every shutter."""
-        for ch in self._channels.values():
-            ch.shutter_open = False
+        """Close every shutter (every channel is tried even if one reports an error)."""
+        self._attempt_all([lambda ch=ch: setattr(ch, "shutter_open", False) for ch in self._channels.values()])
 
 
 class N7762A(_N776x):

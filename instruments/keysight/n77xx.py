@@ -15,7 +15,8 @@ Auto range / range     ``:SENSn:CHANm:POW:RANG:AUTO`` / ``:RANG`` (dBm)
 Continuous trigger     ``:INITn:CHANm:CONT``                   ``:INITn:CONT``
 Single trigger         ``:INITn:CHANm:IMM``                    ``:INITn:IMM``
 Trigger input          ``:TRIGn:CHANm:INP IGN|SME|CME|MME``    ``:TRIGn:INP ...``
-Logging                ``:SENSn:CHANm:FUNC:PAR:LOGG <n>,<s>``, ``:SENSn:..:FUNC:STAT LOGG,STAR``,
+Logging                ``:SENSn:..:FUNC:STAT LOGG,STOP`` (before and after a run),
+                       ``:SENSn:CHANm:FUNC:PAR:LOGG <n>,<s>``, ``:SENSn:..:FUNC:STAT LOGG,STAR``,
                        ``:SENSn:..:FUNC:STAT?`` (``...,COMPLETE``), ``:SENSn:..:FUNC:RES?``
                        (float32 little-endian block, W)
 =====================  ======================================  ============================
@@ -29,6 +30,7 @@ reply of an under-range reading on N7744A firmware (we treat any value >= 1e20 a
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -124,13 +126,24 @@ class PowerMeterPort(Channel):
         wait = 2.0 * duration + 5.0 if timeout_s is None else timeout_s
         self._pin_watts()
         fn = ":SENS{slot}{chan}:FUNC".format(**self.context)
+        stop = f"{fn}:STAT LOGG,STOP"
+        self.write_checked(stop)  # end an earlier (e.g. timed-out) run, or the parameters are refused
         self.write_checked(f"{fn}:PAR:LOGG {n_points},{averaging_time_s:.12g}")
         self.write_checked(f"{fn}:STAT LOGG,STAR")
-        done, state = self.parent.poll(lambda: strip_reply(self.ask(f"{fn}:STAT?")).upper(),
-                                       lambda s: "COMPLETE" in s, wait)
-        if not done:
-            raise MeasurementInvalid(f"{self.resource_name}: logging not complete after {wait:g} s (state {state!r})")
-        values = self.parent.ask_block_values(f"{fn}:RES?", "f")
+        try:
+            done, state = self.parent.poll(lambda: strip_reply(self.ask(f"{fn}:STAT?")).upper(),
+                                           lambda s: "COMPLETE" in s, wait)
+            if not done:
+                raise MeasurementInvalid(
+                    f"{self.resource_name}: logging not complete after {wait:g} s (state {state!r})"
+                )
+            values = self.parent.ask_block_values(f"{fn}:RES?", "f")
+        except Exception:
+            # leave the meter out of the logging function; the original error is the one raised
+            with contextlib.suppress(Exception):
+                self.write_checked(stop)
+            raise
+        self.write_checked(stop)
         if values.size != n_points:
             raise GarbledReply(f"{self.resource_name}: logging returned {values.size} values, expected {n_points}")
         if np.any(values >= UNDER_RANGE_W) or not np.all(np.isfinite(values)):
@@ -158,6 +171,11 @@ class _PortMeter(ScpiInstrument):
     def __init__(self, resource: str | Adapter, **kwargs: Any) -> None:
         super().__init__(resource, **kwargs)
         self._ports = {n: PowerMeterPort(self, slot=n, chan="") for n in range(1, self.N_PORTS + 1)}
+
+    def forget_pinned_state(self) -> None:
+        """After a reset the unit is dBm again: pin W before the next reading of every port."""
+        for port in self._ports.values():
+            port._unit_pinned = False
 
     def port(self, n: int) -> PowerMeterPort:
         """Return detector port ``n`` (1-based)."""
@@ -193,6 +211,11 @@ class Keysight8163B(ScpiInstrument):
     def __init__(self, resource: str | Adapter, **kwargs: Any) -> None:
         super().__init__(resource, **kwargs)
         self._channels: dict[tuple[int, int], PowerMeterPort] = {}
+
+    def forget_pinned_state(self) -> None:
+        """After a reset the unit is dBm again: pin W before the next reading of every channel."""
+        for port in self._channels.values():
+            port._unit_pinned = False
 
     def channel(self, slot: int, ch: int = 1) -> PowerMeterPort:
         """Return the detector in ``slot`` (1..4), channel ``ch`` (1..2)."""

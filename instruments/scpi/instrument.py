@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -23,6 +24,9 @@ from optics.errors import InvalidParameter, InvalidType, SafetyLimitError, ScpiE
 
 #: Most error-queue entries read in one :meth:`ScpiInstrument.check_errors` call.
 MAX_ERROR_READS = 32
+
+#: Commands that return an instrument to its default state (units, formats...).
+_RESET_COMMAND = re.compile(r"(^|;)\s*(\*RST|:?SYST(EM)?:PRES(ET)?)\b", re.IGNORECASE)
 
 
 class _Sink:
@@ -163,8 +167,22 @@ class ScpiInstrument(_Sink):
         return self.adapter.resource_name
 
     def write(self, command: str) -> None:
-        """Send one command as is."""
+        """Send one command as is.
+
+        A reset (``*RST``, ``:SYSTem:PRESet``) first calls :meth:`forget_pinned_state`, so
+        settings a driver pinned once (power unit, reading format) are sent again.
+        """
+        if _RESET_COMMAND.search(command):
+            self.forget_pinned_state()
         self.adapter.write(command)
+
+    def forget_pinned_state(self) -> None:
+        """Forget settings pinned once per session (called on every reset).
+
+        Drivers that send a setting only before their first reading (a power unit, the
+        reading elements) override this to clear their "already pinned" flags, because a
+        reset returns the instrument to its defaults (e.g. dBm instead of W).
+        """
 
     def ask(self, command: str) -> str:
         """Send a query and return the reply text (line end stripped)."""
@@ -197,6 +215,22 @@ class ScpiInstrument(_Sink):
 
     def shutdown(self) -> None:
         """Bring the instrument to a safe state (outputs off...).  Drivers override this."""
+
+    @staticmethod
+    def _attempt_all(steps: Iterator[Callable[[], None]] | list[Callable[[], None]]) -> None:
+        """Run every step even if some fail, then re-raise the first failure.
+
+        For shutdowns: an error on one output must not leave the other outputs on.
+        """
+        first: BaseException | None = None
+        for step in steps:
+            try:
+                step()
+            except Exception as exc:  # noqa: BLE001 - re-raised below, after the other steps
+                if first is None:
+                    first = exc
+        if first is not None:
+            raise first
 
     def __enter__(self) -> ScpiInstrument:
         return self

@@ -31,6 +31,7 @@ from optics.errors import GarbledReply, MeasurementInvalid
 SCPI_INVALID = 9.91e37
 
 _DASHES = re.compile(r"^-{3,}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -124,13 +125,14 @@ def parse_ieee_block(data: bytes, *, command: str | None = None, resource: str |
     """Return the payload of an IEEE 488.2 definite-length arbitrary block.
 
     The block is ``#<n><len><payload>``: one digit ``n`` (1..9) giving how many digits
-    ``len`` has, then ``len`` payload bytes (IEEE 488.2-1992 §8.7.9).  A trailing line end is
-    allowed.
+    ``len`` has, then ``len`` payload bytes (IEEE 488.2-1992 §8.7.9).  A trailing line end
+    (``\\n`` or ``\\r\\n``) is allowed; anything else after the payload is refused.
 
     Raises
     ------
     GarbledReply
-        No ``#`` header, a bad digit count or length, or fewer payload bytes than announced.
+        No ``#`` header, a bad digit count or length, or fewer or more payload bytes than
+        announced.
 
     Examples
     --------
@@ -156,6 +158,12 @@ def parse_ieee_block(data: bytes, *, command: str | None = None, resource: str |
     if len(payload) != length:
         raise GarbledReply(
             f"IEEE block announced {length} bytes but held {len(payload)}{_where(command, resource)}"
+        )
+    tail = data[begin + length :]
+    if tail not in (b"", b"\n", b"\r\n"):
+        raise GarbledReply(
+            f"IEEE block is longer than the {length} bytes announced ({len(tail)} more bytes)"
+            f"{_where(command, resource)}"
         )
     return payload
 
@@ -209,12 +217,16 @@ def parse_idn(reply: str, *, resource: str | None = None) -> Identity:
     Raises
     ------
     GarbledReply
-        Fewer than 2 comma-separated fields (IEEE 488.2 §10.14 requires 4).
+        Fewer than 2 comma-separated fields (IEEE 488.2 §10.14 requires 4), an empty vendor
+        or model field, or control characters in the reply.
     """
     text = strip_reply(reply)
     fields = [f.strip() for f in text.split(",")]
-    if len(fields) < 2 or not fields[0]:
-        raise GarbledReply(f"*IDN? reply {reply!r} does not have the vendor,model,serial,firmware form{_where('*IDN?', resource)}")
+    if len(fields) < 2 or not fields[0] or not fields[1] or _CONTROL.search(text):
+        raise GarbledReply(
+            f"*IDN? reply {reply!r} does not have the vendor,model,serial,firmware form"
+            f"{_where('*IDN?', resource)}"
+        )
     fields += [""] * (4 - len(fields))
     return Identity(vendor=fields[0], model=fields[1], serial=fields[2], firmware=",".join(fields[3:]), raw=text)
 

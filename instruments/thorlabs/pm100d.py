@@ -67,6 +67,10 @@ class PM100D(ScpiInstrument):
         super().__init__(resource, **kwargs)
         self._unit_pinned = False
 
+    def forget_pinned_state(self) -> None:
+        """After a reset pin ``SENS:POW:UNIT W`` again before the next reading."""
+        self._unit_pinned = False
+
     @property
     def power_w(self) -> float:
         """Measure the optical power in W (``MEAS:POW?``)."""

@@ -174,7 +174,7 @@ class FlexDCA(VirtualInstrument):
         self.add(":FUNCtion#:DISPlay", set=lambda r: self._function(r).__setitem__("display", r.args.boolean(0)),
                  query=lambda r: boolean(self._function(r).get("display", True)))
         teq = ":SPRocess#:TEQualizer"
-        self.add(f"{teq}:TSPacing:TPUI", set=self._set_tpui, query=lambda r: nr3(self.tap_spacing_ui))
+        self.add(f"{teq}:TSPacing:TPUI", set=self._set_tpui, query=lambda r: nr1(round(1.0 / self.tap_spacing_ui)))
         self.add(f"{teq}:TAPS:COUNt", set=self._set_taps, query=lambda r: nr1(self.taps))
         self.add(f"{teq}[:TAPS]:NPRecursors", set=self._set_npre, query=lambda r: nr1(self.precursors))
         for name, (units, _) in _MEASUREMENTS.items():
@@ -479,8 +479,12 @@ class FlexDCA(VirtualInstrument):
         return self._function(req).get(f"operand{req.suffix(1)}", "CHAN1A")
 
     def _set_tpui(self, req: Request) -> None:
+        """``TPUI`` is taps per UI (1, 2, 4 or 8): the tap spacing is its inverse."""
         req.args.expect(1)
-        self.tap_spacing_ui = req.args.number(0, low=0.125, high=1.0)
+        taps_per_ui = req.args.number(0, low=1.0, high=8.0)
+        if taps_per_ui not in (1.0, 2.0, 4.0, 8.0):
+            raise CommandError(-224, f"taps per UI {taps_per_ui:g}; allowed 1, 2, 4, 8")
+        self.tap_spacing_ui = 1.0 / taps_per_ui
 
     def _set_taps(self, req: Request) -> None:
         req.args.expect(1)

@@ -61,6 +61,7 @@ class AQ6370(VirtualInstrument):
         self.points_auto = False
         self.sweep_mode = 1
         self.binary = False
+        self.linear_y = False
         self.category = "SMSR"
         self.swth_db = 3.0
         self.sweep_end_s: float | None = None
@@ -93,6 +94,8 @@ class AQ6370(VirtualInstrument):
         self.add(":TRACe[:DATA]:X", query=lambda r: self._trace(r, x=True))
         self.add(":TRACe[:DATA]:Y", query=lambda r: self._trace(r, x=False))
         self.add(":TRACe[:DATA]:SNUMber", query=lambda r: nr1(self._trace_arrays(r)[0].size))
+        self.add(":DISPlay:TRACe:Y#:SPACing", set=self._set_y_spacing,
+                 query=lambda r: nr1(1 if self.linear_y else 0))
         self.add(":FORMat[:DATA]", set=self._set_format, query=lambda r: "REAL,64" if self.binary else "ASCII")
         self.add(":CALCulate:MARKer:MAXimum", set=self._marker_max)
         self.add(":CALCulate:MARKer:X", query=lambda r: nr3(self.marker[0]))
@@ -231,12 +234,25 @@ class AQ6370(VirtualInstrument):
             return self.trace_x, self.trace_y
         return self.trace_x, np.full(self.trace_x.size, EMPTY_DBM)
 
+    def _set_y_spacing(self, req: Request) -> None:
+        """``:DISPlay:TRACe:Y1:SPACing LOGarithmic|LINear`` (or 0|1)."""
+        req.args.expect(1)
+        token = req.args.token(0).upper()
+        if token in ("0", "LOG", "LOGARITHMIC"):
+            self.linear_y = False
+        elif token in ("1", "LIN", "LINEAR"):
+            self.linear_y = True
+        else:
+            raise CommandError(-224, f"Y1 spacing {token!r}: LOGarithmic or LINear")
+
     def _trace(self, req: Request, *, x: bool) -> str | bytes:
         xs, ys = self._trace_arrays(req)
+        if not x and self.linear_y:  # linear scale: the level in W (empty samples read 0 W)
+            ys = np.where(ys <= EMPTY_DBM, 0.0, 1e-3 * 10.0 ** (ys / 10.0))
         values = xs if x else ys
         if self.binary:
             return float64_block(values, big_endian=False)
-        fmt = "{:+.8E}" if x else "{:+.3f}"
+        fmt = "{:+.8E}" if (x or self.linear_y) else "{:+.3f}"
         return ",".join(fmt.format(v) for v in values)
 
     # --- analysis ---------------------------------------------------------------------------

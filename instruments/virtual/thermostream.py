@@ -82,6 +82,7 @@ class ThermoStream(VirtualInstrument):
         self.add("TECR", query=self._tecr)
         self.add("EROR", query=lambda r: "0")
         self.add("CLER", set=lambda r: None)
+        self.add("RSTO", set=lambda r: None)  # reset to the operator screen (keeps set points)
 
     # --- readings -----------------------------------------------------------------------
     def _air(self) -> float:

@@ -368,3 +368,36 @@ def test_driver_extreme_values_give_clear_errors_not_numpy_warnings():
     # mean of the four equally spaced levels, swing * (0.5 - 0.5) = 0 V, and finite
     wf = Pam4Driver(swing_v=1.0, rise_time_s=1e300).drive(sym, symbol_rate_baud=BAUD, samples_per_symbol=8)
     np.testing.assert_allclose(wf.samples, 0.0, atol=1e-12)
+
+
+def test_ideal_delay_line_is_causal_and_delay_is_its_slope():
+    # H(f) = 0.5 exp(-j 2 pi f tau): the output is the input delayed by +tau (later), halved,
+    # and delay_s recovers tau (re-derived here from the definition, not from the class)
+    tau = 123e-12
+    f = np.linspace(0.0, 60e9, 601)
+    ch = TouchstoneChannel(freq_hz=f, transfer=0.5 * np.exp(-2j * np.pi * f * tau))
+    assert ch.delay_s == pytest.approx(tau, rel=1e-9)
+    fs, n = 100e9, 1000                             # 10 ps grid, 10 ns record
+    t = np.arange(n) / fs
+    x = np.exp(-0.5 * ((t - 2e-9) / 20e-12) ** 2)   # Gaussian pulse at 2 ns, well inside the band
+    y = ch.apply(Waveform(samples=x, sample_rate_hz=fs, quantity="voltage")).samples
+    centroid = lambda v: float(np.sum(t * v) / np.sum(v))  # noqa: E731
+    assert centroid(y) - centroid(x) == pytest.approx(tau, abs=0.1e-12)
+    assert np.sum(y) == pytest.approx(0.5 * np.sum(x), rel=1e-9)   # DC gain |H(0)| = 0.5
+    # and the shape is the input's, shifted by tau: compare with the analytic delayed pulse
+    np.testing.assert_allclose(y, 0.5 * np.exp(-0.5 * ((t - 2e-9 - tau) / 20e-12) ** 2), atol=1e-6)
+
+
+def test_sum_abs_ffe_never_exceeds_half_swing_and_reaches_it():
+    # with taps / sum|c|, |b_n| <= swing/2 (triangle inequality); the bound is met when every
+    # cursor sees an outer level whose sign matches its tap
+    rng = np.random.default_rng(11)
+    taps = (-0.15, 1.0, -0.3, 0.05)
+    drv = Pam4Driver(swing_v=0.9, rise_time_s=0.0, ffe_taps=taps)
+    v = drv.symbol_voltages(rng.integers(0, 4, 4096))
+    assert np.max(np.abs(v)) <= 0.45 + 1e-12
+    m = drv.ffe_main_index
+    worst = np.zeros(16, dtype=int)
+    for k, c in enumerate(taps):                     # b_8 = sum_k c_k a_(8 - k + m)
+        worst[8 - k + m] = 3 if c > 0 else 0
+    assert drv.symbol_voltages(worst)[8] == pytest.approx(0.45, rel=1e-12)

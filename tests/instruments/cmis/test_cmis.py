@@ -100,10 +100,91 @@ def test_bus_faults_are_typed():
 def test_bad_arguments():
     bus, mod = _module()
     with pytest.raises(InvalidParameter):
-        CmisModule(bus, n_lanes=9)
+        CmisModule(bus, n_lanes=17)
+    with pytest.raises(InvalidParameter):
+        CmisModule(bus, n_lanes=0)
     with pytest.raises(InvalidParameter):
         mod.read_page(0x11, 100, 4)
     with pytest.raises(InvalidParameter):
         mod.read_lower(120, 10)
     with pytest.raises(InvalidParameter):
         bus.read(0x50, 250, 10)
+
+
+def _sixteen_lane_module(banks_code=0x01):
+    bus, _ = _module()
+    bus.poke(0x01, 142, bytes([banks_code]))           # 01h:142 bits 1-0: 01 = banks 0 and 1
+    # bank 1 of page 11h holds lanes 9..16 at the same offsets as lanes 1..8 in bank 0
+    bus.poke(0x11, 128, bytes([0x41, 0x44, 0x44, 0x74]), bank=1)   # lane 9 = 1, lane 10 = 4 ... lane 16 = 7
+    bus.poke(0x11, 147, bytes([0b0000_0010]), bank=1)                # LOS on lane 10
+    tx = [0] * 7 + [0x1388]                             # lane 16: 5000 x 0.1 uW = 0.5 mW
+    bias = [0x0FA0] + [0] * 7                           # lane 9: 4000 x 2 uA x2 = 16 mA
+    rx = [0] + [0x07D0] + [0] * 6                       # lane 10: 2000 x 0.1 uW = 200 uW
+    bus.poke(0x11, 154, b"".join(v.to_bytes(2, "big") for v in tx + bias + rx), bank=1)
+    return bus, CmisModule(bus, n_lanes=16)
+
+
+def test_lanes_9_to_16_are_read_from_bank_1():
+    bus, mod = _sixteen_lane_module()
+    lanes = mod.lane_monitors()
+    assert len(lanes.tx_power_w) == 16
+    assert lanes.tx_power_w[0] == pytest.approx(1e-3, rel=1e-12)        # lane 1, bank 0
+    assert lanes.tx_power_w[15] == pytest.approx(0.5e-3, rel=1e-12)     # lane 16, bank 1
+    assert lanes.tx_bias_a[8] == pytest.approx(16e-3, rel=1e-12)        # lane 9
+    assert lanes.rx_power_w[9] == pytest.approx(200e-6, rel=1e-12)      # lane 10
+    assert lanes.rx_power_w[7] == pytest.approx(100e-6, rel=1e-12)      # lane 8 still from bank 0
+    states = mod.data_path_states()
+    assert states[8:10] == ("DPDeactivated", "DPActivated") and states[15] == "DPInitialized"
+    los = mod.rx_los()
+    assert los[0] and los[7] and los[9] and not los[8] and len(los) == 16
+
+
+def test_lanes_9_to_16_need_bank_1_advertised():
+    _, mod = _sixteen_lane_module(banks_code=0x00)
+    with pytest.raises(InstrumentError, match="bank"):
+        mod.lane_monitors()
+
+
+def test_monitor_edge_values():
+    bus = SimulatedBus()
+    bus.poke(None, 16, b"\xff\xff")                   # 65535 x 100 uV = 6.5535 V
+    bus.poke(0x01, 160, bytes([0x10]))                 # bits 4-3 = 10 -> bias x4
+    ones = (0xFFFF).to_bytes(2, "big")
+    bus.poke(0x11, 154, ones * 8 + ones * 8 + bytes(16))
+    mod = CmisModule(bus)
+    assert mod.vcc_v == pytest.approx(6.5535, abs=1e-12)
+    lanes = mod.lane_monitors()
+    assert lanes.tx_power_w[0] == pytest.approx(6.5535e-3, rel=1e-12)   # 0xFFFF x 0.1 uW
+    assert lanes.tx_bias_a[7] == pytest.approx(65535 * 2e-6 * 4, rel=1e-12)
+    assert lanes.rx_power_w == (0.0,) * 8
+    bus.poke(None, 14, b"\x80\x00")                   # most negative: -32768/256 = -128 degC
+    assert mod.temperature_c == -128.0
+    bus.poke(0x01, 160, bytes([0x18]))                 # reserved scale code 3
+    with pytest.raises(InstrumentError, match="reserved"):
+        mod.lane_monitors()
+
+
+class _FlakyBus(SimulatedBus):
+    """NAKs the n-th read only (a module that drops off mid-transaction once)."""
+
+    def __init__(self, fail_at):
+        super().__init__()
+        self.reads, self.fail_at = 0, fail_at
+
+    def read(self, address, offset, length):
+        self.reads += 1
+        if self.reads == self.fail_at:
+            raise ConnectionLost(f"{self.name}: NAK at byte {offset}")
+        return super().read(address, offset, length)
+
+
+def test_nak_mid_read_is_typed_and_next_read_works():
+    src, _ = _module()
+    bus = _FlakyBus(fail_at=3)
+    bus.lower[:] = src.lower
+    bus.pages = {k: bytearray(v) for k, v in src.pages.items()}
+    mod = CmisModule(bus)
+    # reads: 1 flat-memory byte, 2 bias scale (01h), 3 flat-memory byte before page 11h -> NAK
+    with pytest.raises(ConnectionLost, match="NAK"):
+        mod.lane_monitors()
+    assert mod.lane_monitors().tx_power_w[0] == pytest.approx(1e-3, rel=1e-12)

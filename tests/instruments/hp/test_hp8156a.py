@@ -35,3 +35,16 @@ def test_refusals():
             att.attenuation_db = 9.0
         with pytest.raises(InvalidParameter):
             att.attenuation_db = 61.0
+
+
+
+def test_min_attenuation_limit_applies_to_the_actual_attenuation_behind_an_offset():
+    # shown attenuation = actual + offset: "12 dB" with a 3 dB offset is 9 dB of real attenuation
+    pairs = [(":INP:OFFS?", "+3.0E+00"),
+             (":INP:OFFS?", "+0.0E+00"), (":INP:ATT 10", None), (":SYST:ERR?", OK)]
+    with expected_protocol(HP8156A, pairs, safety_limits={"attenuation_db": 10.0}) as att:
+        with pytest.raises(SafetyLimitError, match="offset"):
+            att.attenuation_db = 12.0
+        with pytest.raises(SafetyLimitError):
+            att.attenuation_db = 9.5                  # below the limit as set: refused with no I/O
+        att.attenuation_db = 10.0                     # no offset: 10 dB actual, at the limit

@@ -73,3 +73,22 @@ def test_limits_refused_before_sending():
             ts.set_temperature(300.0)
         with pytest.raises(InvalidParameter):
             ts.window_k = 20
+
+
+def test_limit_applies_to_the_rounded_set_point_sent():
+    # SETP carries 0.1 degC; 85.06 would go out as "85.1", above a 85.06 degC limit
+    limits = {"temperature_max_c": 85.06, "temperature_min_c": -40.06}
+    with expected_protocol(ThermoStream, [*_set("SETN 0"), *_set("SETP 85.0")], safety_limits=limits) as ts:
+        with pytest.raises(SafetyLimitError, match="85.1"):
+            ts.set_temperature(85.06)
+        with pytest.raises(SafetyLimitError, match="-40.1"):
+            ts.set_temperature(-40.06)
+        ts.set_temperature(85.04)                           # rounds down to 85.0: inside the limit
+
+
+def test_reset_returns_to_the_operator_screen():
+    # *RST forces the Cycle screen, where SETN 0..17 are cycle set points, not hot/ambient/cold;
+    # set_temperature relies on the Operator screen, which RSTO restores (PyMeasure ATS-525 notes)
+    with expected_protocol(ThermoStream, [*_set("RSTO"), *_set("SETN 0"), *_set("SETP 85.0")]) as ts:
+        ts.reset()
+        ts.set_temperature(85.0)

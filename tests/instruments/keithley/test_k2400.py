@@ -58,3 +58,14 @@ def test_safety_limits_bound_magnitude():
             smu.compliance_voltage_v = 10.0
         with pytest.raises(InvalidParameter):
             smu.source_voltage_v = 300.0
+
+
+def test_reset_forgets_the_reading_elements_pin():
+    # after *RST the reading elements must be pinned to VOLT,CURR again before :READ?
+    pairs = [(":FORM:ELEM VOLT,CURR", None), (":SYST:ERR?", OK), (":READ?", "+1.0E+00,+1.0E-03"),
+             ("*RST", None), (":SYST:ERR?", OK),
+             (":FORM:ELEM VOLT,CURR", None), (":SYST:ERR?", OK), (":READ?", "+2.0E+00,+2.0E-03")]
+    with expected_protocol(Keithley2400, pairs) as smu:
+        assert smu.measure() == (1.0, 1e-3)
+        smu.reset()
+        assert smu.measure() == (2.0, 2e-3)

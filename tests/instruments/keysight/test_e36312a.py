@@ -56,3 +56,15 @@ def test_shutdown_switches_all_off():
     pairs = [p for pair in pairs for p in (pair, (":SYST:ERR?", OK))]
     with expected_protocol(E36312A, pairs) as psu:
         psu.shutdown()
+
+
+def test_shutdown_switches_every_output_off_even_if_one_reports_an_error():
+    # a stale error in the queue must not leave outputs 2 and 3 on
+    from optics.errors import ScpiError
+
+    pairs = [("OUTP 0, (@1)", None), (":SYST:ERR?", '-221,"Settings conflict"'), (":SYST:ERR?", OK),
+             ("OUTP 0, (@2)", None), (":SYST:ERR?", OK),
+             ("OUTP 0, (@3)", None), (":SYST:ERR?", OK)]
+    with expected_protocol(E36312A, pairs) as psu:
+        with pytest.raises(ScpiError, match="Settings conflict"):
+            psu.shutdown()

@@ -72,7 +72,7 @@ def test_reference_receiver_default_bandwidth_is_half_baud():
 def test_configure_tdecq_commands():
     pairs = [*_set(":FUNCtion1:FOPerator TEQualizer"), *_set(":FUNCtion1:OPERand1 CHAN3A"),
              *_set(":SPRocess1:TEQualizer:TSPacing:TPUI 1"), *_set(":SPRocess1:TEQualizer:TAPS:COUNt 5"),
-             *_set(":SPRocess1:TEQualizer:TAPS:NPRecursors 2"), *_set(":MEASure:EYE:TDEQ:SOURce1 FUNCtion1"),
+             *_set(":SPRocess1:TEQualizer:NPRecursors 2"), *_set(":MEASure:EYE:TDEQ:SOURce1 FUNCtion1"),
              *_set(":MEASure:EYE:TDEQ")]
     with expected_protocol(FlexDCA, pairs, channel="3A") as dca:
         dca.configure_tdecq()
@@ -266,3 +266,45 @@ def test_default_setup_entire_pattern_and_ui_axis():
 def test_pattern_lock_setter():
     with expected_protocol(FlexDCA, [*_set(":TRIGger:PLOCk 0")]) as dca:
         dca.pattern_lock = False
+
+
+def test_tdecq_tap_spacing_is_sent_as_taps_per_ui():
+    # TPUI is "taps per UI" (Keysight's TDECQ example: "TSPacing:TPUI 1 # Set taps per UI"):
+    # a T/2-spaced equaliser (0.5 UI) is TPUI 2, not 0.5
+    pairs = [*_set(":FUNCtion1:FOPerator TEQualizer"), *_set(":FUNCtion1:OPERand1 CHAN1A"),
+             *_set(":SPRocess1:TEQualizer:TSPacing:TPUI 2"), *_set(":SPRocess1:TEQualizer:TAPS:COUNt 9"),
+             *_set(":SPRocess1:TEQualizer:NPRecursors 4"), *_set(":MEASure:EYE:TDEQ:SOURce1 FUNCtion1"),
+             *_set(":MEASure:EYE:TDEQ")]
+    with expected_protocol(FlexDCA, pairs) as dca:
+        dca.configure_tdecq(n_taps=9, n_precursors=4, tap_spacing_ui=0.5)
+    with expected_protocol(FlexDCA, []) as dca:
+        with pytest.raises(InvalidParameter, match="tap_spacing_ui"):
+            dca.configure_tdecq(tap_spacing_ui=0.3)          # 1/0.3 taps per UI is not a whole number
+
+
+def test_long_operations_wait_with_the_measurement_timeout():
+    # pattern lock, autoscale and default set-up take far longer than a 5 s I/O timeout on a
+    # real DCA: their *OPC? must wait up to measurement_timeout_s, then the timeout is restored
+    from instruments.scpi.protocol import ProtocolAdapter
+
+    class Recording(ProtocolAdapter):
+        def __init__(self, pairs):
+            super().__init__(pairs)
+            self.timeouts = []
+
+        def read(self):
+            self.timeouts.append((self.sent[-1], self.timeout_s))
+            return super().read()
+
+    pairs = [*_set(":TRIGger:MODE CLOCk"), *_set(":TIMebase:SRATe 26562500000"), *_set(":TRIGger:PLENgth 65535"),
+             (":TRIGger:PLOCk ON", None), ("*OPC?", "1"), (":SYST:ERR?", OK),
+             *_set(":SYSTem:AUToscale"), ("*OPC?", "1"), *_set(":SYSTem:DEFault"), ("*OPC?", "1")]
+    adapter = Recording(pairs)
+    dca = FlexDCA(adapter, measurement_timeout_s=120.0)
+    dca.lock_pattern(symbol_rate_baud=26.5625e9, pattern_length=65535)
+    dca.autoscale()
+    dca.default_setup()
+    adapter.check_all_consumed()
+    opc = [t for cmd, t in adapter.timeouts if cmd == "*OPC?"]
+    assert opc == [120.0, 120.0, 120.0]
+    assert adapter.timeout_s == 5.0

@@ -76,6 +76,7 @@ def test_ber_lifecycle_pam4():
              (":PLUG:ERAT:FETC:DATA? 'B'", "('M1.DataIn1','t',100,100,0,0)"),
              *_set(":PLUG:ERAT:DEL 'B'")]
     with expected_protocol(M8040A, pairs, poll_interval_s=0.0) as bert:
+        bert._sleep = lambda s: None
         r = bert.measure_ber(10, name="B")
         assert r.compared_bits == 2_000_000 and r.errored_bits == 40
         assert r.ber == pytest.approx(40 / 2e6, rel=1e-15)
@@ -100,6 +101,7 @@ def test_ber_refuses_without_sync_and_on_timeout():
     ticks = iter([0.0, 0.5, 1.0, 40.0])          # fake clock: deadline = 0 + 1 + 30 s
     with expected_protocol(M8040A, pairs + [(":PLUG:ERAT:RUN:STAT? 'BER1'", "1")] * 2, poll_interval_s=0.0) as bert:
         bert._clock = lambda: next(ticks)
+        bert._sleep = lambda s: None
         with pytest.raises(MeasurementInvalid, match="still running after 31 s"):
             bert.measure_ber(1.0)
 
@@ -135,3 +137,36 @@ def test_parse_erat_data_forms():
 def test_shutdown_switches_global_outputs_off():
     with expected_protocol(M8040A, [*_set(":OUTP:GLOB 'M1.System',0")]) as bert:
         bert.shutdown()
+
+
+def test_ber_waits_the_whole_gate_time_before_trusting_the_run_state():
+    # the meaning of RUN:STAT? is not confirmed (a public M8070B driver waits for 1, this one
+    # for 0): a "stopped" reply right after STARt must not cut the gate short
+    pairs = [(":STAT:INST:SLOS? 'M1.DataIn1'", "0"), *_set(":PLUG:ERAT:NEW 'B'"),
+             *_set(":PLUG:ERAT:ACQ:ALOC 'B','M1.DataIn1'"), *_set(":PLUG:ERAT:ACQ:DUR 'B',FTIM"),
+             *_set(":PLUG:ERAT:ACQ:TIME 'B',10"), *_set(":PLUG:ERAT:STAR 'B'"),
+             (":PLUG:ERAT:RUN:STAT? 'B'", "0"), (":PLUG:ERAT:FETC:DATA? 'B'", "('M1.DataIn1','t',100,100,0,0)")]
+    events = []
+    with expected_protocol(M8040A, pairs, poll_interval_s=0.0) as bert:
+        bert._sleep = lambda s: events.append(("sleep", s))
+        ask = bert.ask
+        bert.ask = lambda cmd: (events.append(("ask", cmd)), ask(cmd))[1]
+        bert.measure_ber(10, name="B")
+    first_status = events.index(("ask", ":PLUG:ERAT:RUN:STAT? 'B'"))
+    assert sum(s for kind, s in events[:first_status] if kind == "sleep") >= 10
+
+
+def test_auto_align_waits_with_the_alignment_timeout():
+    from instruments.scpi.protocol import ProtocolAdapter
+
+    adapter = ProtocolAdapter([(":INP:ALIG:EYE:AUTO 'M1.DataIn1'", None), ("*OPC?", "1"), (":SYST:ERR?", OK),
+                         (":STAT:INST:SAL? 'M1.DataIn1'", "0")])
+    bert = M8040A(adapter, align_timeout_s=90.0)
+    seen = []
+    read = adapter.read
+    adapter.read = lambda: (seen.append((adapter.sent[-1], adapter.timeout_s)), read())[1]
+    bert.auto_align()
+    adapter.check_all_consumed()
+    assert ("*OPC?", 90.0) in seen and adapter.timeout_s == 5.0
+    with pytest.raises(InvalidParameter, match="align_timeout_s"):
+        M8040A(ProtocolAdapter([]), align_timeout_s=-1.0)

@@ -78,3 +78,45 @@ def test_shutdown_closes_shutters():
     pairs = [(":OUTP1:STAT 0", None), (":SYST:ERR?", OK), (":OUTP3:STAT 0", None), (":SYST:ERR?", OK)]
     with expected_protocol(N7762A, pairs) as voa:
         voa.shutdown()
+
+
+def test_reset_forgets_the_watt_unit_pin():
+    pairs = [(":OUTP1:POW:UN 1", None), (":SYST:ERR?", OK), (":READ1:POW?", "+1.0E-04"),
+             ("*RST", None), (":SYST:ERR?", OK),
+             (":OUTP1:POW:UN 1", None), (":SYST:ERR?", OK), (":READ1:POW?", "+2.0E-04")]
+    with expected_protocol(N7764A, pairs) as voa:
+        assert voa.channel(1).power_w == 1e-4
+        voa.reset()
+        assert voa.channel(1).power_w == 2e-4
+
+
+def test_shutdown_closes_every_shutter_even_if_one_fails():
+    from optics.errors import InstrumentTimeout
+
+    pairs = [(":OUTP1:STAT 0", None), (":SYST:ERR?", InstrumentTimeout("protocol-test: no reply")),
+             (":OUTP3:STAT 0", None), (":SYST:ERR?", OK)]
+    with expected_protocol(N7762A, pairs) as voa:
+        with pytest.raises(InstrumentTimeout):
+            voa.shutdown()
+
+
+def test_min_attenuation_limit_applies_to_the_actual_attenuation_behind_an_offset():
+    # the set value includes the offset (shown = actual + offset): with a 5 dB offset,
+    # "12 dB" is 7 dB of real attenuation, below a 10 dB limit protecting the receiver
+    pairs = [(":INP1:OFFS?", "+5.000E+00"),
+             (":INP1:OFFS?", "+5.000E+00"), (":INP1:ATT 15", None), (":SYST:ERR?", OK)]
+    with expected_protocol(N7762A, pairs, safety_limits={"attenuation_db": 10.0}) as voa:
+        with pytest.raises(SafetyLimitError, match="offset"):
+            voa.channel(1).attenuation_db = 12.0
+        voa.channel(1).attenuation_db = 15.0          # 15 - 5 = 10 dB actual: at the limit
+
+
+def test_power_mode_refused_when_only_a_min_attenuation_limit_guards_the_output():
+    # in power-control mode the instrument sets the attenuation itself, below any minimum:
+    # only an output_power_w limit can bound that path
+    with expected_protocol(N7762A, [], safety_limits={"attenuation_db": 10.0}) as voa:
+        with pytest.raises(SafetyLimitError, match="output_power_w"):
+            voa.channel(1).mode = "power"
+    pairs = [(":OUTP1:APMode 1", None), (":SYST:ERR?", OK)]
+    with expected_protocol(N7762A, pairs, safety_limits={"attenuation_db": 10.0, "output_power_w": 1e-4}) as voa:
+        voa.channel(1).mode = "power"

@@ -109,10 +109,13 @@ def test_trigger_initiate_and_logging():
     pairs = [(":TRIG1:INP SME", None), (":SYST:ERR?", OK), (":TRIG1:INP?", "CME"),
              (":INIT1:IMM", None), (":SYST:ERR?", OK),
              (":SENS1:POW:UNIT 1", None), (":SYST:ERR?", OK),
+             # an earlier (aborted) logging run is stopped first, and this one after its results
+             (":SENS1:FUNC:STAT LOGG,STOP", None), (":SYST:ERR?", OK),
              (":SENS1:FUNC:PAR:LOGG 3,0.01", None), (":SYST:ERR?", OK),
              (":SENS1:FUNC:STAT LOGG,STAR", None), (":SYST:ERR?", OK),
              (":SENS1:FUNC:STAT?", "LOGGING_STABILITY,PROGRESS"), (":SENS1:FUNC:STAT?", "LOGGING_STABILITY,COMPLETE"),
-             (":SENS1:FUNC:RES?", ieee_block(logged.tobytes()) + b"\n")]
+             (":SENS1:FUNC:RES?", ieee_block(logged.tobytes()) + b"\n"),
+             (":SENS1:FUNC:STAT LOGG,STOP", None), (":SYST:ERR?", OK)]
     with expected_protocol(N7744A, pairs, poll_interval_s=0.0) as opm:
         p = opm.port(1)
         p.trigger_input = "single"
@@ -124,9 +127,12 @@ def test_trigger_initiate_and_logging():
 
 def test_logging_incomplete_and_refusals():
     pairs = [(":SENS1:POW:UNIT 1", None), (":SYST:ERR?", OK),
+             (":SENS1:FUNC:STAT LOGG,STOP", None), (":SYST:ERR?", OK),
              (":SENS1:FUNC:PAR:LOGG 10,0.1", None), (":SYST:ERR?", OK),
              (":SENS1:FUNC:STAT LOGG,STAR", None), (":SYST:ERR?", OK),
-             (":SENS1:FUNC:STAT?", "LOGGING_STABILITY,PROGRESS")]
+             (":SENS1:FUNC:STAT?", "LOGGING_STABILITY,PROGRESS"),
+             # the timed-out run is stopped so the meter answers ordinary readings again
+             (":SENS1:FUNC:STAT LOGG,STOP", None), (":SYST:ERR?", OK)]
     with expected_protocol(N7744A, pairs) as opm:
         with pytest.raises(InvalidParameter):
             opm.port(1).log_power_w(0, 0.1)
@@ -134,3 +140,19 @@ def test_logging_incomplete_and_refusals():
             opm.port(1).trigger_input = "sometimes"
         with pytest.raises(MeasurementInvalid, match="logging not complete"):
             opm.port(1).log_power_w(10, 0.1, timeout_s=0.0)
+
+
+def test_reset_forgets_the_watt_unit_pin():
+    # *RST returns the meter to its default unit (dBm); a reading after it must pin W again,
+    # or a "-10.0" dBm reply would be taken as -10 W.
+    pairs = [(":SENS1:POW:UNIT 1", None), (":SYST:ERR?", OK), (":READ1:POW?", "+1.000000E-03"),
+             ("*RST", None), (":SYST:ERR?", OK),
+             (":SENS1:POW:UNIT 1", None), (":SYST:ERR?", OK), (":READ1:POW?", "+2.000000E-03"),
+             ("*RST", None),
+             (":SENS1:POW:UNIT 1", None), (":SYST:ERR?", OK), (":READ1:POW?", "+3.000000E-03")]
+    with expected_protocol(N7744A, pairs) as opm:
+        assert opm.port(1).power_w == 1e-3
+        opm.reset()
+        assert opm.port(1).power_w == 2e-3
+        opm.write("*RST")                      # a raw reset through write() counts too
+        assert opm.port(1).power_w == 3e-3

@@ -30,6 +30,11 @@ class _Handler(socketserver.StreamRequestHandler):
             line = raw.decode().strip()
             if line == "*IDN?":
                 self.wfile.write(b"Keysight Technologies,N7744A,MY0001,1.0\n")
+            elif line == "*OPC?":
+                self.wfile.write(b"1\n")
+            elif line == ":LATEONE?":                  # a late reply that looks like *OPC?'s
+                time.sleep(0.5)
+                self.wfile.write(b"1\n")
             elif line == ":SYST:ERR?":
                 self.wfile.write(b'+0,"No error"\n')
             elif line == ":READ1:POW?":
@@ -40,6 +45,20 @@ class _Handler(socketserver.StreamRequestHandler):
                 self.wfile.write(b"+1.0E+00\n")
             elif line == ":HANG?":
                 pass                                   # never answer
+            elif line == ":LATE?":                     # answers after the client's timeout
+                time.sleep(0.5)
+                self.wfile.write(b"+7.0E+00\n")
+            elif line == ":HALFBLOCK?":                # half a block, a stall, then the rest
+                self.wfile.write(b"#216" + bytes(8))
+                self.wfile.flush()
+                time.sleep(0.5)
+                self.wfile.write(bytes(8) + b"\n")
+            elif line == ":INDEF?":                    # indefinite-length block
+                self.wfile.write(b"#0" + bytes(range(1, 9)) + b"\n")
+            elif line == ":LONGBLOCK?":                # more payload than announced
+                self.wfile.write(b"#14" + bytes(12) + b"\n")
+            elif line == ":DROP?":                     # the instrument closes the connection
+                return
             # settings: no reply
 
 
@@ -110,5 +129,69 @@ def test_non_block_reply_to_block_query_is_garbled(server):
     try:
         with pytest.raises(GarbledReply, match=f"127.0.0.1::{server}"):
             inst.ask_block(":NOTBLOCK?")
+    finally:
+        inst.close()
+
+
+def _instrument(port, timeout_s=0.3):
+    return ScpiInstrument(f"TCPIP::127.0.0.1::{port}::SOCKET", timeout_s=timeout_s)
+
+
+def test_late_reply_does_not_answer_the_next_query(server):
+    # a reply arriving after the timeout must be discarded, not read as the answer to *IDN?
+    inst = _instrument(server)
+    try:
+        with pytest.raises(InstrumentTimeout, match=f"127.0.0.1::{server}"):
+            inst.ask(":LATE?")
+        time.sleep(0.4)                                   # the late "+7.0E+00" arrives now
+        assert inst.ask("*IDN?").startswith("Keysight")
+    finally:
+        inst.close()
+
+
+def test_timeout_mid_block_recovers(server):
+    inst = _instrument(server)
+    try:
+        with pytest.raises(InstrumentTimeout):
+            inst.ask_block(":HALFBLOCK?")
+        time.sleep(0.4)                                   # the rest of the block arrives now
+        assert inst.ask("*IDN?").startswith("Keysight")
+    finally:
+        inst.close()
+
+
+@pytest.mark.parametrize("query, match", [(":INDEF?", "indefinite"), (":LONGBLOCK?", "longer than")])
+def test_bad_blocks_are_garbled_and_stream_recovers(server, query, match):
+    inst = _instrument(server, timeout_s=1.0)
+    try:
+        with pytest.raises(GarbledReply, match=match):
+            inst.ask_block(query)
+        assert inst.ask("*IDN?").startswith("Keysight")
+    finally:
+        inst.close()
+
+
+def test_connection_dropped_between_write_and_read(server):
+    inst = _instrument(server)
+    try:
+        with pytest.raises(ConnectionLost, match=f"127.0.0.1::{server}"):
+            inst.ask(":DROP?")
+        with pytest.raises(ConnectionLost):               # and stays a typed error afterwards
+            inst.ask("*IDN?")
+    finally:
+        inst.close()
+
+
+@pytest.mark.parametrize("query", [":LATE?", ":LATEONE?"])
+def test_reply_arriving_after_the_next_command_is_not_taken_as_its_reply(server, query):
+    # no pause: the late reply arrives only after the next command was sent; the adapter
+    # resynchronises with *OPC? (replies come in order) before sending that command
+    inst = _instrument(server)
+    try:
+        with pytest.raises(InstrumentTimeout):
+            inst.ask(query)
+        assert inst.ask("*IDN?").startswith("Keysight")
+        assert inst.ask(":READ1:POW?") == "+1.234560E-03"
+        assert inst.ask("*IDN?").startswith("Keysight")
     finally:
         inst.close()

@@ -277,3 +277,16 @@ def test_io_timeout_validates_and_restores():
         with box.io_timeout(60):
             assert box.adapter.timeout_s == 60
         assert box.adapter.timeout_s == before
+
+
+@pytest.mark.parametrize("tail", [b"", b"\n", b"\r\n"])
+def test_block_line_end_allowed_but_extra_payload_refused(tail):
+    assert parse_ieee_block(b"#14abcd" + tail) == b"abcd"
+    with pytest.raises(GarbledReply, match="longer than"):
+        parse_ieee_block(b"#14abcdef" + tail)       # 6 payload bytes where 4 were announced
+
+
+@pytest.mark.parametrize("reply", ["#?\x15GARBLED~~%%;;,,\x7f!", "ACME,,SN1,1.0", ",BOX,SN1,1.0", "ACME\x00,BOX,1,1"])
+def test_parse_idn_refuses_control_characters_and_empty_vendor_or_model(reply):
+    with pytest.raises(GarbledReply, match="IDN"):
+        parse_idn(reply, resource="dev")

@@ -40,3 +40,13 @@ def test_refusals_and_garbled_sensor():
             pm.averaging_count = 1.5
         with pytest.raises(GarbledReply):
             _ = pm.sensor
+
+
+def test_reset_forgets_the_watt_unit_pin():
+    pairs = [("SENS:POW:UNIT W", None), ("SYST:ERR?", OK), ("MEAS:POW?", "1.0E-3"),
+             ("*RST", None), ("SYST:ERR?", OK),
+             ("SENS:POW:UNIT W", None), ("SYST:ERR?", OK), ("MEAS:POW?", "2.0E-3")]
+    with expected_protocol(PM100D, pairs) as pm:
+        assert pm.power_w == 1e-3
+        pm.reset()
+        assert pm.power_w == 2e-3

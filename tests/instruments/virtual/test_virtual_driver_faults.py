@@ -82,9 +82,6 @@ def test_garbage_through_the_attenuator_driver(bench):
         voa.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "driver gap (instruments/scpi/replies.py parse_idn): a garbled *IDN? reply with control "
-    "characters and an empty model field is accepted as an Identity"))
 def test_garbled_idn_is_garbled_reply(bench):
     voa = bench.connect("attenuator", timeout_s=TIMEOUT_S)
     try:
@@ -124,10 +121,6 @@ def test_slow_reply_beyond_the_timeout_is_a_timeout_then_recovers(bench, meter):
     _healthy(port)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "driver gap (instruments/scpi/adapters.py): a reply arriving after the timeout AND after the "
-    "adapter's drain before the next command is read as the next command's reply, and every "
-    "later query then gets the previous one's reply (silently wrong values)"))
 def test_next_command_right_after_a_late_reply_timeout_gets_its_own_reply(bench, meter):
     opm, port = meter
     bench.inject_fault("power_meter", "slow", delay_s=0.6)

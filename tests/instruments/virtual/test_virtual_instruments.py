@@ -346,3 +346,23 @@ def test_flexdca_temperature_changes_average_power(link):
     tempco = link.params.transmitter.power_tempco_db_per_k
     assert hot - cold == pytest.approx(50 * tempco, abs=0.02)
     assert w_to_dbm(dbm_to_w(hot)) == pytest.approx(hot)
+
+
+def test_osa_linear_y_spacing_reads_watts(link):
+    osa = AQ6370(link)
+    run(osa, ":INIT:SMOD 1;:INIT")
+    link.advance(60.0)
+    y_log = np.array([float(v) for v in ask(osa, ":TRAC:Y? TRA").split(",")])
+    run(osa, ":DISP:TRAC:Y1:SPAC LIN")
+    assert ask(osa, ":DISPlay:TRACe:Y1:SPACing?") == "1"
+    y_lin = np.array([float(v) for v in ask(osa, ":TRAC:Y? TRA").split(",")])
+    keep = y_log > -200
+    np.testing.assert_allclose(y_lin[keep], 1e-3 * 10 ** (y_log[keep] / 10), rtol=2e-3)
+
+
+def test_flexdca_tpui_is_taps_per_ui(link):
+    scope = FlexDCA(link)
+    run(scope, ":SPRocess1:TEQualizer:TSPacing:TPUI 2")
+    assert ask(scope, ":SPRocess1:TEQualizer:TSPacing:TPUI?") == "2"
+    scope.execute(":SPRocess1:TEQualizer:TSPacing:TPUI 3")
+    assert codes(scope) == [-224]
