@@ -54,6 +54,7 @@ from instruments.scpi import Adapter, Channel, ScpiInstrument, control
 from instruments.scpi.replies import strip_reply
 from instruments.scpi.validators import boolean, strict_int_range, strict_range
 from optics.errors import GarbledReply, InvalidParameter, MeasurementInvalid, SafetyLimitError
+from optics.io.flexdca import pattern_sample_interval
 from optics.waveform import Waveform
 
 _CHANNEL = re.compile(r"^[1-8][A-D]$")
@@ -375,7 +376,9 @@ class FlexDCA(ScpiInstrument):
 
         The DCA must be pattern-locked and have acquired the complete pattern.  X data (s)
         and Y data (W for an optical channel) are read as little-endian float32 IEEE blocks;
-        the sample rate is ``(n - 1) / (x[-1] - x[0])``; the symbol rate comes from
+        the sample rate is ``(n - 1) / (x[-1] - x[0])``, snapped to
+        ``n * baud / pattern_length`` when it agrees within float32 rounding
+        (:func:`optics.io.flexdca.pattern_sample_interval`); the symbol rate comes from
         ``:TIMebase:SRATe?``.
 
         Parameters
@@ -464,6 +467,7 @@ class FlexDCA(ScpiInstrument):
             },
         }
         info.update(meta or {})
+        dt = pattern_sample_interval(dt, n_points, n_pattern, symbol_rate_baud)
         return Waveform(samples=y, sample_rate_hz=1.0 / dt, quantity=quantity, symbol_rate_baud=symbol_rate_baud,
                         pattern=pattern, meta=info, t0_s=float(x[0]))
 

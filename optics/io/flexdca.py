@@ -191,7 +191,34 @@ def _flexdca_waveform(x: np.ndarray | None, y: np.ndarray, pattern_length: int |
         else:
             baud = bit_rate
     meta.setdefault("source", "instrument")
+    if baud is not None and pattern_length is not None:
+        dt = pattern_sample_interval(dt, n, pattern_length, baud)
     return _build(y, 1.0 / dt, quantity, baud, _coerce_pattern(pattern), meta, t0, where)
+
+
+#: Largest relative disagreement between the recorded sample interval and
+#: ``pattern_length / (n_points * symbol_rate)`` taken as rounding of the time stamps.
+PATTERN_SNAP_TOLERANCE = 1e-5
+
+
+def pattern_sample_interval(dt_s: float, n_points: int, pattern_length: int,
+                            symbol_rate_baud: float) -> float:
+    """Sample interval of a pattern-locked record, free of time-stamp rounding.
+
+    A pattern waveform spans exactly one pattern: ``n_points * dt = pattern_length / baud``.
+    Time stamps exported as float32 carry ~1e-7 relative rounding, which would put e.g.
+    7.9999998 instead of 8 samples in a UI and shift the phase of every symbol of a long
+    pattern.  When the recorded interval agrees with the exact one within
+    :data:`PATTERN_SNAP_TOLERANCE` (relative), the exact one is returned; otherwise the
+    recorded one, unchanged (the record is then not an exact pattern repetition).
+
+    Examples
+    --------
+    >>> pattern_sample_interval(2.3529411e-12, 8 * 65535, 65535, 53.125e9) * 53.125e9 * 8
+    1.0
+    """
+    exact = pattern_length / (n_points * symbol_rate_baud)
+    return exact if abs(dt_s / exact - 1.0) <= PATTERN_SNAP_TOLERANCE else dt_s
 
 
 def _points_field(value: str, where: str) -> int:

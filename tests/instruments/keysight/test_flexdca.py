@@ -308,3 +308,19 @@ def test_long_operations_wait_with_the_measurement_timeout():
     opc = [t for cmd, t in adapter.timeouts if cmd == "*OPC?"]
     assert opc == [120.0, 120.0, 120.0]
     assert adapter.timeout_s == 5.0
+
+
+def test_exported_sample_rate_is_free_of_float32_time_rounding():
+    """float32 X data put 7.9999998 samples in a UI; the pattern-locked rate is exact."""
+    import numpy as np
+
+    from optics.io.flexdca import pattern_sample_interval
+
+    baud, n_pattern, sps = 53.125e9, 8191, 8
+    n = n_pattern * sps
+    x = (np.arange(n) / (sps * baud)).astype(np.float32).astype(float)
+    dt = (x[-1] - x[0]) / (n - 1)
+    assert abs(dt * sps * baud - 1.0) > 1e-9  # the rounding is really there
+    assert pattern_sample_interval(dt, n, n_pattern, baud) * sps * baud == pytest.approx(1.0, abs=1e-15)
+    # a record that is not one exact pattern repetition keeps its own interval
+    assert pattern_sample_interval(1.01 * dt, n, n_pattern, baud) == 1.01 * dt
