@@ -59,7 +59,34 @@ class InstrumentTimeout(InstrumentError, TimeoutError):
 
 
 class ConnectionLost(InstrumentError, ConnectionError):
-    """The connection to the instrument was refused, dropped or never established."""
+    """The connection to the instrument was refused, dropped or never established.
+
+    Attributes
+    ----------
+    command_sent : bool or None
+        ``False`` when the transport knows that none of the failed command was sent (the
+        dropped connection was noticed before sending: repeating it on a new session is
+        safe); ``True`` when it was sent (its effect on the instrument is unknown); ``None``
+        when unknown.  Set by :class:`~instruments.scpi.adapters.VisaAdapter`.
+    """
+
+    command_sent: bool | None = None
+
+
+class WrongInstrument(ConnectionLost):
+    """After reconnecting, a different instrument (vendor, model or serial) answers.
+
+    Attributes
+    ----------
+    expected, found : str
+        The ``*IDN?`` replies of the instrument the driver was talking to and of the one that
+        answers now.
+    """
+
+    def __init__(self, message: str, *, expected: str = "", found: str = "") -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.found = found
 
 
 class GarbledReply(InstrumentError, ValueError):
@@ -108,6 +135,7 @@ __all__ = [
     "InstrumentError",
     "InstrumentTimeout",
     "ConnectionLost",
+    "WrongInstrument",
     "GarbledReply",
     "ScpiError",
     "SafetyLimitError",

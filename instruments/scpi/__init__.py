@@ -1,6 +1,8 @@
 """SCPI driver base: instrument and channel classes, property maps, validators, replies, adapters.
 
-See :class:`ScpiInstrument` for the behaviour every driver shares and
+See :class:`ScpiInstrument` for the behaviour every driver shares (including
+:meth:`ScpiInstrument.reconnect` after a dropped connection, and the rule for automatic
+reconnects in :mod:`instruments.scpi.instrument`) and
 :func:`~instruments.scpi.protocol.expected_protocol` for hardware-free protocol tests.
 """
 

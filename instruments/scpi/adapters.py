@@ -18,19 +18,26 @@ before the next command, by an ``*OPC?`` marker exchange that discards every lin
 marker's ``1`` (a reply still owed arrives first, since instruments answer in order); on other
 sessions (VXI-11, HiSLIP, GPIB, USB) it is a VISA device clear.
 
+Before each command on a raw socket the adapter also checks, without blocking, whether the
+instrument has closed the connection; if so it raises ``ConnectionLost`` with
+``command_sent = False`` (nothing of that command went out), which tells a driver that
+repeating the command on a new session is safe.  :meth:`VisaAdapter.reopen` opens that new
+session on the same resource with the same settings.
+
 The protocol-test adapter lives in :mod:`instruments.scpi.protocol`.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import select
 import socket
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from optics.errors import ConnectionLost, GarbledReply, InstrumentError, InstrumentTimeout
+from optics.errors import ConnectionLost, GarbledReply, InstrumentError, InstrumentTimeout, InvalidParameter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,6 +53,8 @@ class Adapter:
 
     resource_name: str = "<adapter>"
     timeout_s: float = 5.0
+    #: Whether :meth:`reopen` can open a new session (False: it raises ``ConnectionLost``).
+    reopenable: bool = False
 
     def set_timeout(self, timeout_s: float) -> None:
         """Change the I/O timeout in s (for long operations such as a ``*OPC?`` wait)."""
@@ -71,10 +80,31 @@ class Adapter:
     def close(self) -> None:
         """Release the transport (idempotent)."""
 
+    def reopen(self, timeout_s: float | None = None) -> None:
+        """Close the session and open a new one to the same resource.
+
+        Raises
+        ------
+        ConnectionLost
+            Always here: this transport cannot reopen (see :attr:`reopenable`).
+        """
+        raise ConnectionLost(f"{self.resource_name}: a {type(self).__name__} cannot reopen its connection")
+
 
 def _translate(method: F) -> F:
+    """Map transport faults to typed errors; mark a ``ConnectionLost`` with ``command_sent``."""
+
     @functools.wraps(method)
     def wrapper(self: VisaAdapter, *args: Any, **kwargs: Any) -> Any:
+        self._command_sent = False
+        try:
+            return _typed(self, *args, **kwargs)
+        except ConnectionLost as exc:
+            if exc.command_sent is None:
+                exc.command_sent = self._command_sent
+            raise
+
+    def _typed(self: VisaAdapter, *args: Any, **kwargs: Any) -> Any:
         import pyvisa
 
         what = f" during {args[0]!r}" if args and isinstance(args[0], str) else ""
@@ -109,6 +139,12 @@ def _translate(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _positive_timeout(timeout_s: Any, name: str = "timeout_s") -> float:
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not 0 < timeout_s < 1e6:
+        raise InvalidParameter(f"{name} = {timeout_s!r} must be a number in (0, 1e6) s")
+    return float(timeout_s)
+
+
 class VisaAdapter(Adapter):
     """A pyvisa session behind the :class:`Adapter` interface.
 
@@ -127,8 +163,14 @@ class VisaAdapter(Adapter):
     Raises
     ------
     ConnectionLost
-        The resource cannot be opened (unknown host or resource, refused connection).
+        The resource cannot be opened (unknown host or resource).  pyvisa-py opens a raw
+        SOCKET session even when the connection is refused; that shows at the first command,
+        or at once with :meth:`check_connected`.
     """
+
+    reopenable = True
+    #: Pause in s between connection attempts of :meth:`reopen` (a refused connect returns at once).
+    REOPEN_PAUSE_S = 0.1
 
     def __init__(
         self,
@@ -144,18 +186,16 @@ class VisaAdapter(Adapter):
 
         self.resource_name = resource_name
         self.timeout_s = float(timeout_s)
+        self.visa_library = visa_library
+        self.read_termination = read_termination
+        self.write_termination = write_termination
+        self._visa_kwargs = dict(visa_kwargs)
         self._session = None
         self._stale_input = False
+        self._command_sent = False
         try:
             self._rm = pyvisa.ResourceManager(visa_library)
-            self._session = self._rm.open_resource(
-                resource_name,
-                open_timeout=int(self.timeout_s * 1000),
-                timeout=int(self.timeout_s * 1000),
-                read_termination=read_termination,
-                write_termination=write_termination,
-                **visa_kwargs,
-            )
+            self._session = self._open_session(self.timeout_s)
         except pyvisa.errors.VisaIOError as exc:
             if exc.error_code == pyvisa.constants.StatusCode.error_timeout:
                 raise InstrumentTimeout(f"{resource_name}: no connection within {self.timeout_s:g} s") from None
@@ -165,24 +205,141 @@ class VisaAdapter(Adapter):
         except (ValueError, pyvisa.errors.Error) as exc:
             raise InstrumentError(f"{resource_name}: cannot open resource: {exc}") from None
 
+    def _open_session(self, open_timeout_s: float) -> Any:
+        """Open a pyvisa session on the resource with the stored settings."""
+        return self._rm.open_resource(
+            self.resource_name,
+            open_timeout=max(1, int(open_timeout_s * 1000)),
+            timeout=int(self.timeout_s * 1000),
+            read_termination=self.read_termination,
+            write_termination=self.write_termination,
+            **self._visa_kwargs,
+        )
+
     def set_timeout(self, timeout_s: float) -> None:
         self.timeout_s = float(timeout_s)
         if self._session is not None:
             self._session.timeout = int(self.timeout_s * 1000)
 
+    # --- connection state ---------------------------------------------------------------
+    def check_connected(self) -> None:
+        """Raise unless the session is open and (raw socket) the TCP connection is established.
+
+        pyvisa-py reports a raw SOCKET session as opened even when the connection was
+        refused; this check finds that at once.  Other session types are only checked for
+        being open (their open already connects).
+
+        Raises
+        ------
+        ConnectionLost
+            Naming the resource: session closed, connection refused or not established,
+            or already closed by the instrument.
+        """
+        self._require()
+        _, sock = self._raw_socket()
+        if sock is None:
+            return
+        try:
+            error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if error:
+                raise OSError(error, os.strerror(error))
+            sock.getpeername()
+        except (OSError, ValueError) as exc:
+            raise ConnectionLost(f"{self.resource_name}: not connected: {exc}") from None
+        self._check_alive(None)
+
+    def _check_alive(self, command: str | None) -> None:
+        """Raise ``ConnectionLost(command_sent=False)`` if the instrument closed the socket.
+
+        Non-blocking (a zero-timeout ``select`` and, only if input is pending, a peek).
+        Pending input that is data (not end of stream) is left for the reader.
+        """
+        _, sock = self._raw_socket()
+        if sock is None:
+            return
+        before = f" before {command!r} was sent" if command is not None else ""
+        try:
+            ready, _, _ = select.select([sock], [], [], 0)
+            if not ready:
+                return
+            data = sock.recv(1, socket.MSG_PEEK)
+        except (OSError, ValueError) as exc:
+            lost = ConnectionLost(f"{self.resource_name}: connection failed{before}: {exc}")
+        else:
+            if data:
+                return
+            lost = ConnectionLost(f"{self.resource_name}: the instrument closed the connection{before}")
+        self._stale_input = True
+        lost.command_sent = False
+        raise lost
+
+    def reopen(self, timeout_s: float | None = None) -> None:
+        """Close the session (ignoring errors from a dead socket) and open a new one.
+
+        The new session is on the same resource with the same backend, I/O timeout and
+        terminations.  Connection attempts repeat (pause :attr:`REOPEN_PAUSE_S`) until one
+        succeeds or ``timeout_s`` has elapsed, so an instrument that is still rebooting is
+        waited for.  Pending-input bookkeeping starts afresh.
+
+        Parameters
+        ----------
+        timeout_s : float, optional
+            How long to keep trying, in s (default: the I/O timeout :attr:`timeout_s`).
+
+        Raises
+        ------
+        ConnectionLost
+            No connection within ``timeout_s``; names the resource, the time and the last
+            failure.  The adapter is then closed (commands raise ``ConnectionLost``).
+        InvalidParameter
+            ``timeout_s`` not in (0, 1e6) s.
+        """
+        budget = self.timeout_s if timeout_s is None else _positive_timeout(timeout_s)
+        self.close()
+        self._stale_input = False
+        start = time.monotonic()
+        deadline = start + budget
+        attempts = 0
+        last = "no attempt made"
+        while True:
+            attempts += 1
+            remaining = max(deadline - time.monotonic(), 1e-3)
+            try:
+                self._session = self._open_session(remaining)
+                self.check_connected()
+                return
+            except Exception as exc:  # noqa: BLE001 - every failure means "not yet": retry until the deadline
+                last = str(exc) or type(exc).__name__
+                self.close()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ConnectionLost(
+                    f"{self.resource_name}: cannot reconnect within {budget:g} s "
+                    f"({attempts} attempt(s) in {time.monotonic() - start:.2f} s); last failure: {last}"
+                )
+            time.sleep(min(self.REOPEN_PAUSE_S, left))
+
+    # --- I/O ----------------------------------------------------------------------------
     @_translate
     def write(self, command: str) -> None:
         self._resync_if_stale(command)
-        self._require().write(command)
+        session = self._require()
+        self._check_alive(command)
+        self._command_sent = True
+        session.write(command)
 
     @_translate
     def read(self) -> str:
+        self._command_sent = True  # a read answers a command sent earlier
         return self._require().read()
 
     @_translate
     def query(self, command: str) -> str:
         self._resync_if_stale(command)
-        return self._require().query(command)
+        session = self._require()
+        self._check_alive(command)
+        self._command_sent = True
+        return session.query(command)
 
     @_translate
     def query_block(self, command: str) -> bytes:
@@ -198,6 +355,8 @@ class VisaAdapter(Adapter):
         """
         self._resync_if_stale(command)
         session = self._require()
+        self._check_alive(command)
+        self._command_sent = True
         session.write(command)
         where = f" to {command!r} from {self.resource_name}"
         head = bytes(session.read_bytes(2))

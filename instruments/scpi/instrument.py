@@ -3,8 +3,27 @@
 :class:`ScpiInstrument` gives every driver IEEE 488.2 common commands (``*IDN? *RST *CLS
 *OPC?``), an error queue that is read after every setting and raised as
 :class:`~optics.errors.ScpiError` (never swallowed), typed transport errors (from the adapter),
-per-instance safety limits checked before anything is sent, and status polling with a
-timeout.  :class:`Channel` addresses a slot/port/lane/location of its parent.
+per-instance safety limits checked before anything is sent, status polling with a
+timeout, and recovery from a dropped connection (:meth:`ScpiInstrument.reconnect`, optionally
+automatic).  :class:`Channel` addresses a slot/port/lane/location of its parent.
+
+Reconnecting
+------------
+When the instrument drops the TCP connection (reboot, network fault, its own idle timeout)
+every command raises :class:`~optics.errors.ConnectionLost`.  :meth:`ScpiInstrument.reconnect`
+opens a new session on the same resource with the same settings, keeps the driver object
+(its channels, safety limits, options), forgets the settings pinned per session (they are
+sent again before the next reading), and reads ``*IDN?``: a different instrument (vendor,
+model or serial) at that address raises :class:`~optics.errors.WrongInstrument` and closes
+the session.
+
+With ``reconnect_attempts = n > 0`` this happens automatically, under one rule: **a command
+is repeated only if none of it was sent**, i.e. the dropped connection was noticed before the
+command went out (``ConnectionLost.command_sent is False``), and only on a driver that keeps
+no settings pinned per session (see :attr:`ScpiInstrument.RETRY_AFTER_RECONNECT`).  A
+command that had been sent -- a query whose reply was lost, a setting that may or may not
+have arrived -- is never repeated, since its effect is unknown: the session is reopened and
+``ConnectionLost`` raised, saying so; the caller decides whether to repeat it.
 """
 
 from __future__ import annotations
@@ -20,7 +39,15 @@ import numpy as np
 
 from instruments.scpi import replies
 from instruments.scpi.adapters import Adapter, VisaAdapter
-from optics.errors import InvalidParameter, InvalidType, SafetyLimitError, ScpiError
+from optics.errors import (
+    ConnectionLost,
+    InstrumentError,
+    InvalidParameter,
+    InvalidType,
+    SafetyLimitError,
+    ScpiError,
+    WrongInstrument,
+)
 
 #: Most error-queue entries read in one :meth:`ScpiInstrument.check_errors` call.
 MAX_ERROR_READS = 32
@@ -97,6 +124,14 @@ class ScpiInstrument(_Sink):
         a trusted, scripted sequence).
     poll_interval_s : float
         Pause between status polls (:meth:`poll`).
+    reconnect_attempts : int
+        0 (default): a dropped connection raises ``ConnectionLost`` until :meth:`reconnect`
+        is called.  ``n > 0``: reconnect automatically, at most ``n`` times per command, and
+        repeat the command only if none of it had been sent (see the module docstring);
+        ``*IDN?`` is then read at construction so that a reconnect can check the identity.
+    open_check : bool
+        Fail at construction, not at the first command: check the connection and read
+        ``*IDN?`` now (default False: construction sends nothing).
     **visa_kwargs
         Further pyvisa resource attributes (``chunk_size``...); with an injected adapter any
         extra keyword is a typo and raises :class:`~optics.errors.InvalidType`.
@@ -104,13 +139,33 @@ class ScpiInstrument(_Sink):
     Raises
     ------
     ConnectionLost, InstrumentTimeout
-        The resource cannot be opened.
+        The resource cannot be opened (with ``open_check`` or ``reconnect_attempts``: also
+        a refused connection or no ``*IDN?`` answer; ``GarbledReply`` for a malformed one).
     InvalidParameter
-        Unknown safety-limit key or non-finite limit.
+        Unknown safety-limit key or non-finite limit; ``reconnect_attempts`` not an
+        integer in 0..100.
+
+    Examples
+    --------
+    >>> opm = N7744A("TCPIP::10.0.0.7::5025::SOCKET", open_check=True)   # doctest: +SKIP
+    >>> try:                                                             # doctest: +SKIP
+    ...     p = opm.port(1).power_w
+    ... except ConnectionLost:
+    ...     opm.reconnect()            # same driver, channels and limits; identity checked
+    ...     p = opm.port(1).power_w    # the W unit is pinned again first
     """
 
     #: Query reading one error-queue entry.
     ERROR_QUERY = ":SYST:ERR?"
+    #: Whether an automatic reconnect may repeat a command that was not sent.  ``None``
+    #: (default): yes, unless the driver overrides :meth:`forget_pinned_state` -- such a
+    #: driver checked its pinned settings (unit, reading format) *before* the command, and
+    #: the new session lacks them (a setpoint or reading would be in the instrument's default
+    #: unit), so the command is not repeated and the driver call must be repeated instead.
+    #: A driver whose commands never depend on pinned state may set this to True.
+    RETRY_AFTER_RECONNECT: bool | None = None
+    #: Most automatic reconnects per command.
+    MAX_RECONNECT_ATTEMPTS = 100
     #: Safety limits this driver understands: key -> (unit, "max" | "min" | "abs_max").
     SAFETY_LIMITS: Mapping[str, tuple[str, str]] = {}
 
@@ -125,9 +180,22 @@ class ScpiInstrument(_Sink):
         safety_limits: Mapping[str, float] | None = None,
         check_errors: bool = True,
         poll_interval_s: float = 0.2,
+        reconnect_attempts: int = 0,
+        open_check: bool = False,
         **visa_kwargs: Any,
     ) -> None:
         self.safety_limits = self._validated_limits(safety_limits or {})
+        if (
+            isinstance(reconnect_attempts, bool)
+            or not isinstance(reconnect_attempts, (int, np.integer))
+            or not 0 <= reconnect_attempts <= self.MAX_RECONNECT_ATTEMPTS
+        ):
+            raise InvalidParameter(
+                f"reconnect_attempts = {reconnect_attempts!r} must be an integer in 0..{self.MAX_RECONNECT_ATTEMPTS}"
+            )
+        self.reconnect_attempts = int(reconnect_attempts)
+        self._identity: replies.Identity | None = None
+        own_adapter = isinstance(resource, str)
         if isinstance(resource, str):
             self.adapter: Adapter = VisaAdapter(
                 resource,
@@ -148,6 +216,16 @@ class ScpiInstrument(_Sink):
         self.poll_interval_s = float(poll_interval_s)
         self._sleep: Callable[[float], None] = time.sleep
         self._clock: Callable[[], float] = time.monotonic
+        if open_check or self.reconnect_attempts:
+            try:
+                check = getattr(self.adapter, "check_connected", None)
+                if check is not None:
+                    check()
+                self._identity = self._read_identity()
+            except BaseException:
+                if own_adapter:
+                    self.adapter.close()
+                raise
 
     def _validated_limits(self, limits: Mapping[str, float]) -> dict[str, float]:
         out = {}
@@ -174,7 +252,7 @@ class ScpiInstrument(_Sink):
         """
         if _RESET_COMMAND.search(command):
             self.forget_pinned_state()
-        self.adapter.write(command)
+        self._transact(command, lambda: self.adapter.write(command))
 
     def forget_pinned_state(self) -> None:
         """Forget settings pinned once per session (called on every reset).
@@ -186,11 +264,11 @@ class ScpiInstrument(_Sink):
 
     def ask(self, command: str) -> str:
         """Send a query and return the reply text (line end stripped)."""
-        return self.adapter.query(command)
+        return self._transact(command, lambda: self.adapter.query(command))
 
     def ask_block(self, command: str) -> bytes:
         """Send a query answered by an IEEE 488.2 block; return the payload bytes."""
-        return self.adapter.query_block(command)
+        return self._transact(command, lambda: self.adapter.query_block(command))
 
     def ask_block_values(self, command: str, datatype: str = "f", *, big_endian: bool = False) -> np.ndarray:
         """Read a binary block and interpret it (``"f"`` = float32, ``"d"`` = float64...)."""
@@ -198,8 +276,151 @@ class ScpiInstrument(_Sink):
         return replies.block_values(payload, datatype, big_endian=big_endian, command=command, resource=self.resource_name)
 
     def close(self) -> None:
-        """Close the transport."""
+        """Close the transport (:meth:`reconnect` can open it again)."""
         self.adapter.close()
+
+    # --- reconnecting ------------------------------------------------------------------
+    @property
+    def last_identity(self) -> replies.Identity | None:
+        """The identity :meth:`reconnect` checks against: the first ``*IDN?`` read (or None)."""
+        return self._identity
+
+    def on_new_session(self) -> None:
+        """Prepare a freshly opened session before its identity is read (default: nothing).
+
+        Drivers whose instrument needs a login or a mode selection on every new connection
+        override this; :meth:`reconnect` calls it right after opening the session.
+        """
+
+    def reconnect(self, timeout_s: float | None = None) -> replies.Identity:
+        """Reopen the connection to the same instrument and return its identity.
+
+        Closes the old session (errors from a dead socket are ignored), opens a new one on
+        the same resource with the same settings (backend, I/O timeout, terminations),
+        calls :meth:`forget_pinned_state` (an instrument that rebooted is back at its
+        defaults: pinned units are sent again before the next reading) and
+        :meth:`on_new_session`, then reads ``*IDN?`` and compares vendor, model and serial
+        number with :attr:`last_identity` (firmware may differ).  The driver object, its
+        channels, safety limits and options stay as they are.
+
+        If no identity was read before (no ``open_check``, ``reconnect_attempts`` or
+        :attr:`idn`), there is nothing to compare: the identity found is recorded and
+        returned; check it yourself.
+
+        Parameters
+        ----------
+        timeout_s : float, optional
+            How long to keep trying to connect, in s (default: the I/O timeout).  The
+            ``*IDN?`` check then has the I/O timeout.
+
+        Returns
+        -------
+        Identity
+            The identity of the instrument now connected.
+
+        Raises
+        ------
+        WrongInstrument
+            A different instrument answers; the message and the ``expected``/``found``
+            attributes give both ``*IDN?`` replies.  The session is closed again, nothing
+            else was sent.
+        ConnectionLost
+            No connection within ``timeout_s``, or no valid ``*IDN?`` reply on the new
+            session; names the resource.  The session is left closed.
+        """
+        self.adapter.reopen(timeout_s)
+        self.forget_pinned_state()
+        try:
+            self.on_new_session()
+            found = self._read_identity()
+        except ConnectionLost:
+            self.adapter.close()
+            raise
+        except InstrumentError as exc:
+            self.adapter.close()
+            raise ConnectionLost(
+                f"{self.resource_name}: reconnected, but the identity check failed "
+                f"({type(exc).__name__}: {exc}); the session was closed"
+            ) from None
+        expected = self._identity
+        if expected is None:
+            self._identity = found
+            return found
+        if _identity_key(found) != _identity_key(expected):
+            self.adapter.close()
+            raise WrongInstrument(
+                f"{self.resource_name}: after reconnecting, a different instrument answers: expected "
+                f"{expected.raw!r}, found {found.raw!r} (vendor, model and serial must match); "
+                "the session was closed and nothing else was sent",
+                expected=expected.raw,
+                found=found.raw,
+            )
+        return found
+
+    def _read_identity(self) -> replies.Identity:
+        """Ask ``*IDN?`` straight through the adapter (no automatic reconnect)."""
+        return replies.parse_idn(self.adapter.query("*IDN?"), resource=self.resource_name)
+
+    def _retry_is_safe(self) -> bool:
+        if self.RETRY_AFTER_RECONNECT is not None:
+            return bool(self.RETRY_AFTER_RECONNECT)
+        return type(self).forget_pinned_state is ScpiInstrument.forget_pinned_state
+
+    def _transact(self, command: str, operation: Callable[[], Any]) -> Any:
+        """Run one adapter operation; after a dropped connection apply the reconnect rule."""
+        try:
+            return operation()
+        except WrongInstrument:
+            raise
+        except ConnectionLost as exc:
+            if not getattr(self.adapter, "reopenable", False):
+                raise
+            if not self.reconnect_attempts:
+                raise _lost(exc, "call reconnect() to open a new session to the same instrument") from None
+            return self._recover(command, operation, exc)
+
+    def _recover(self, command: str, operation: Callable[[], Any], lost: ConnectionLost) -> Any:
+        """Reconnect up to ``reconnect_attempts`` times; repeat ``operation`` only if safe."""
+        failure: ConnectionLost | None = None
+        for _ in range(self.reconnect_attempts):
+            try:
+                self.reconnect()
+            except WrongInstrument:
+                raise
+            except ConnectionLost as exc:
+                failure = exc
+                continue
+            failure = None
+            if lost.command_sent is not False:
+                raise _lost(
+                    lost,
+                    f"{command!r} had been sent, so its effect is unknown and it was NOT repeated; "
+                    "the session was reopened to the same instrument: repeat it if that is safe",
+                ) from None
+            if not self._retry_is_safe():
+                raise _lost(
+                    lost,
+                    f"the session was reopened to the same instrument, but {command!r} was not repeated "
+                    f"because {type(self).__name__} pins settings per session (units, formats) that the new "
+                    "session lacks; repeat the driver call, which sends them again",
+                ) from None
+            try:
+                return operation()
+            except WrongInstrument:
+                raise
+            except ConnectionLost as again:
+                lost = again  # dropped again: the next attempt applies the same rule
+        sent = (
+            "had been sent (not repeated: its effect is unknown)"
+            if lost.command_sent is not False
+            else "was not sent"
+        )
+        raise _lost(
+            lost,
+            f"{command!r} {sent}; {self.reconnect_attempts} automatic reconnect attempt(s) did not restore the connection"
+            + (f", last: {failure}" if failure is not None else "")
+            + "; call reconnect() to try again",
+        ) from None
 
     @contextlib.contextmanager
     def io_timeout(self, timeout_s: float) -> Iterator[None]:
@@ -244,8 +465,14 @@ class ScpiInstrument(_Sink):
     # --- IEEE 488.2 common commands ----------------------------------------------------
     @property
     def idn(self) -> replies.Identity:
-        """Get the identity (``*IDN?``) as vendor, model, serial, firmware."""
-        return replies.parse_idn(self.ask("*IDN?"), resource=self.resource_name)
+        """Get the identity (``*IDN?``) as vendor, model, serial, firmware.
+
+        The first identity read is kept as :attr:`last_identity` for :meth:`reconnect`.
+        """
+        identity = replies.parse_idn(self.ask("*IDN?"), resource=self.resource_name)
+        if getattr(self, "_identity", None) is None:
+            self._identity = identity
+        return identity
 
     def reset(self) -> None:
         """Reset to the power-on state (``*RST``), then read the error queue."""
@@ -328,6 +555,17 @@ class ScpiInstrument(_Sink):
             if self._clock() >= deadline:
                 return False, value
             self._sleep(self.poll_interval_s)
+
+
+def _identity_key(identity: replies.Identity) -> tuple[str, str, str]:
+    return identity.vendor.strip(), identity.model.strip(), identity.serial.strip()
+
+
+def _lost(exc: ConnectionLost, advice: str) -> ConnectionLost:
+    """A ``ConnectionLost`` with ``advice`` appended, keeping ``command_sent``."""
+    out = ConnectionLost(f"{exc}; {advice}")
+    out.command_sent = exc.command_sent
+    return out
 
 
 class Channel(_Sink):
