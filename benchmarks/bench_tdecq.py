@@ -5,11 +5,15 @@ peak memory under 1 GB, on the 2-core development machine.
 
 The waveform: SSPRQ at 53.125 GBd, PAM4 levels 0.2..1.1 mW, a first-order transmitter
 pole at 0.7 x baud (ISI the FFE corrects) and white noise (seed recorded in meta).
-Run as ``.venv/bin/python benchmarks/bench_tdecq.py``.
+At 32 samples/UI each 0.04 UI histogram window holds the recorded samples inside it (one
+or two per symbol; no interpolation).  Run as
+``OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_tdecq.py``; the machine is
+shared, so the load average is printed with the timings.
 """
 
 from __future__ import annotations
 
+import os
 import resource
 import statistics
 import time
@@ -43,6 +47,9 @@ def make_waveform() -> Waveform:
 def main() -> int:
     wf = make_waveform()
     print(f"waveform: {wf.n_symbols:.0f} symbols x {SPS} samples/UI = {wf.n_samples} samples")
+    load = os.getloadavg()
+    print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
+          f"(OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')})")
     tdecq(wf)  # warm-up (imports, caches)
     times = []
     for _ in range(REPEATS):
@@ -50,6 +57,8 @@ def main() -> int:
         res = tdecq(wf)
         times.append(time.perf_counter() - t0)
     med = statistics.median(times)
+    load = os.getloadavg()
+    print(f"load average after timing: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"TDECQ = {res.tdecq_db:.3f} dB, Ceq = {res.ceq_db:.3f} dB, taps = "
           f"{np.round(res.taps, 4).tolist()}, windows at {res.window_centres_ui}")
     print(f"run time: median {med:.3f} s over {REPEATS} runs (min {min(times):.3f}, "

@@ -20,19 +20,62 @@ documentation; the IEEE text itself was not available, and the steps marked
 4. **Histogram windows**: two vertical windows ``window_width_ui`` (0.04 UI) wide centred at
    ``0.5 -+ window_spacing_ui/2`` (0.45 and 0.55 UI from the crossing); with
    ``optimize_eye_centre`` both move together by up to ``eye_centre_range_ui`` in steps of
-   width/4.  Each window is sampled at two phases per symbol, centre -+ width/4 (each
-   standing for half the window; linear interpolation of the record, first FFT-upsampled
-   to >= 8 samples/UI), so the histograms do not depend on the scope's sample rate.
+   width/4.  A window's histogram holds **recorded samples**, never values interpolated
+   between samples: in an equivalent-time (sampling-scope) record every sample comes from
+   another trigger, so the noise of neighbouring samples is independent, and a linear
+   interpolation ``(1 - f) x_a + f x_b`` would shrink it by ``sqrt(f^2 + (1 - f)^2)`` (down
+   to 0.71 x) and report TDECQ too low.  The rule, with each sample's phase taken within
+   its UI (0.5 = eye centre, from the recovered timing):
+
+   * ``window_width_ui * samples_per_UI >= 1`` (at least one sample spacing wide, >= 25
+     samples/UI for 0.04 UI): every recorded sample whose phase lies in
+     ``[centre - width/2, centre + width/2)``, each counted once (so every symbol has one
+     or more samples in the window);
+   * narrower (fewer samples/UI): for every symbol, the two recorded samples bracketing
+     the window centre (the nearest on each side), counted with weights ``1 - f`` and ``f``
+     (``f`` = the centre's fractional position between them: the weights linear
+     interpolation would give their *values*, given to their histogram *counts*; one
+     sample when the centre falls on it).
+
+   Timing-quantisation consequences.  Second case: the histogram mixes two instants up to
+   one sample spacing apart (0.0625 UI at 16 samples/UI, 0.125 UI at 8) instead of
+   spanning 0.04 UI, so the window is effectively widened to about one spacing.  Per-sample
+   noise is measured exactly, but on an eye closed by ISI or slow edges the wider window
+   raises TDECQ (by +0.02..+0.13 dB at 8 and 16 samples/UI on the BT4-filtered test cases,
+   relative to the earlier interpolating implementation).  (Taking the single nearest
+   sample instead would move each window by up to half a spacing and make the two windows
+   0.0625 or 0.125 UI apart at 16 samples/UI, not 0.10: optimistic by up to 0.16 dB on the
+   same cases, 0.22 dB at 8 samples/UI.)  First case: a window holds one or two sampling
+   instants, and the left and right windows' instants are 0.10 +- up to 0.04 UI apart (at
+   25 samples/UI exactly one sample per window, 0.08 or 0.12 UI apart), which the
+   eye-centre search can exploit: within -0.02..+0.04 dB of the interpolating
+   implementation at 32 and 64 samples/UI.  The two cases meet at 25 samples/UI, where
+   TDECQ of an ISI-limited eye can step by ~0.1 dB.
+   Records of fewer than ``MIN_RECORD_SAMPLES_PER_UI`` (8) samples/UI cannot hold a 0.04 UI
+   window within 0.0625 UI: they are first FFT-upsampled by an integer factor to >= 8
+   (band-limited interpolation, which keeps the variance of white per-sample noise, but
+   assumes a band-limited record).
 5. **Reference equalizer**: T-spaced FFE (:mod:`optics.equalizer`), taps summing to 1,
+   ``y(t) = sum_k c_k x(t - (k - m) T)`` evaluated at each recorded sample's time ``t``.  At
+   an integer number of samples per UI ``N`` every tap input ``x[i - (k - m) N]`` is itself
+   a recorded sample (independent noise: the decision-point noise of white per-sample noise
+   ``sigma`` is ``sigma sqrt(sum c_k^2)``, what ``C_eq`` accounts for).  At a non-integer
+   number the main cursor is the recorded sample and the other tap inputs, which fall
+   between samples, come from the record delayed by ``(k - m) sps`` samples with a
+   band-limited FFT fractional delay (one per tap, periodic like the reference filter): an
+   all-pass, so white noise keeps its variance (the tap inputs are correlated with the
+   main cursor only by ``sinc((k - m) sps)``, < 2 % at 13.7 samples/UI).  The taps are
    optimised to *minimise TDECQ* jointly with the eye centre: the window position is
-   searched (coarse scan, then a local walk) with constrained least-squares (MMSE) taps
-   re-fitted at each candidate (trained on the known pattern, or decision-directed); at the
-   best position a quasi-Newton search over the ``n_taps - 1`` free taps minimises TDECQ
-   (analytic gradient of sigma_G by implicit differentiation of the SER equation); the
-   neighbouring positions are then tried with that correction carried over, and the
-   search moves while TDECQ improves.
-6. **sigma_G**: for each window, the histogram (values binned, each bin represented by the
-   mean of its samples) gives
+   searched (coarse scan, then a local walk; positions whose windows hold the same samples
+   share one cost) with constrained least-squares (MMSE) taps re-fitted at each candidate
+   (trained on the known pattern, or decision-directed; weighted like the histograms); at
+   the best position a quasi-Newton search over the ``n_taps - 1`` free taps minimises
+   TDECQ (analytic gradient of sigma_G by implicit differentiation of the SER equation);
+   the neighbouring positions are then re-optimised starting from that correction carried
+   over (where it comes within ``NEIGHBOUR_MARGIN``), and the search moves while TDECQ
+   improves.
+6. **sigma_G**: for each window, the histogram (values binned with their weights, each bin
+   represented by the weighted mean of its samples) gives
 
        SER(s) = sum_b h_b [Q((y_b - P_lo(y_b))/s) + Q((P_hi(y_b) - y_b)/s)]
 
@@ -104,8 +147,19 @@ OPT_MAX_EVALS = 60
 #: Tap search: scale of the first step (initial inverse Hessian OPT_STEP^2 I).
 OPT_STEP = 0.05
 
-#: The record is FFT-upsampled to at least this many samples per UI before interpolation.
-MIN_INTERP_SAMPLES_PER_UI = 8.0
+#: Records sparser than this (samples per UI) are first FFT-upsampled by an integer factor
+#: to at least this many: with fewer, the samples around a window can be 0.25 UI or more
+#: apart, too far to stand for a 0.04 UI window.
+MIN_RECORD_SAMPLES_PER_UI = 8.0
+
+#: Block length and discarded margin (samples) of the FFT fractional delay of long records.
+FRACTIONAL_DELAY_BLOCK = 1 << 16
+FRACTIONAL_DELAY_MARGIN = 4096
+
+#: Eye-centre search: taps are re-optimised at a neighbouring window position when the
+#: carried-over taps there cost at most this much more (nepers of sigma_G; 0.13 dB).
+NEIGHBOUR_MARGIN = 0.03
+
 
 
 def q_function(x: Any) -> Any:
@@ -129,19 +183,30 @@ def q_target(target_ser: float) -> float:
 # --------------------------------------------------------------------------------------
 # histogram SER engine
 # --------------------------------------------------------------------------------------
-def _histogram(values: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bin ``values``; return (centroids of non-empty bins, their weights, bin of each value)."""
+def _histogram(values: np.ndarray, n_bins: int, weights: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bin ``values``; return (centroids of non-empty bins, their weights, bin of each value).
+
+    ``weights`` (> 0, one per value; default all 1) weigh the samples; bin weights are
+    normalised to sum 1.
+    """
     lo = float(values.min())
     span = float(values.max()) - lo
     if span <= 0.0:
         return np.array([lo]), np.array([1.0]), np.zeros(values.size, dtype=np.intp)
     idx = ((values - lo) * (n_bins / span)).astype(np.intp)
     np.minimum(idx, n_bins - 1, out=idx)
-    counts = np.bincount(idx, minlength=n_bins)
-    sums = np.bincount(idx, weights=values, minlength=n_bins)
+    if weights is None:
+        counts = np.bincount(idx, minlength=n_bins)
+        sums = np.bincount(idx, weights=values, minlength=n_bins)
+        total = float(values.size)
+    else:
+        counts = np.bincount(idx, weights=weights, minlength=n_bins)
+        sums = np.bincount(idx, weights=weights * values, minlength=n_bins)
+        total = float(weights.sum())
     nz = counts > 0
     remap = np.cumsum(nz) - 1  # bin index -> index among non-empty bins
-    return sums[nz] / counts[nz], counts[nz] / values.size, remap[idx]
+    return sums[nz] / counts[nz], counts[nz] / total, remap[idx]
 
 
 def _distances(
@@ -449,7 +514,12 @@ class TDECQSettings:
 # the measurement
 # --------------------------------------------------------------------------------------
 def _upsample(x: np.ndarray, factor: int) -> np.ndarray:
-    """Band-limited (FFT, periodic) upsampling by an integer factor."""
+    """Band-limited (FFT, periodic) upsampling by an integer factor.
+
+    The original samples are kept; the new ones are their band-limited (periodic sinc)
+    interpolants, whose white-noise variance equals the samples' (``sum sinc^2 = 1``, up to
+    the halved Nyquist bin), unlike linear interpolation.
+    """
     n = x.size
     spec = scipy.fft.rfft(x)
     out = np.zeros(n * factor // 2 + 1, dtype=np.complex128)
@@ -459,140 +529,291 @@ def _upsample(x: np.ndarray, factor: int) -> np.ndarray:
     return scipy.fft.irfft(out, n * factor) * factor
 
 
-def _phase_grid(x: np.ndarray, sps: float, centre: float, n_sym: int,
-                phases_ui: np.ndarray) -> tuple[np.ndarray, int]:
-    """``G[q, j - j0] = x(centre + (j + phases_ui[q] - 0.5) sps)`` by linear interpolation.
+def _fractional_delay(x: np.ndarray, delay_samples: float) -> np.ndarray:
+    """Record delayed by ``delay_samples`` (any real number): ``x(i - delay)`` at every ``i``.
 
-    Symbols whose sampling instants fall outside the record are dropped (only at the
-    ends); returns the grid and the index ``j0`` of its first symbol.
+    Band-limited (ideal) delay ``X(f) exp(-j 2 pi f delay)`` of the record taken as periodic
+    (like the reference filter).  An all-pass: white noise keeps its variance, unlike
+    linear interpolation (up to the one Nyquist bin of an even length).  Long records are
+    done in overlapping blocks of ``FRACTIONAL_DELAY_BLOCK`` samples (fast FFT lengths even
+    when the record length has large prime factors), each extended by
+    ``FRACTIONAL_DELAY_MARGIN`` samples either side (wrapping around the record) whose
+    results are discarded: the sinc kernel is then cut at >= 4096 samples, which leaves
+    ``sum_{|k| > 4096} sinc^2 < 5e-5`` of a white noise's variance out.
     """
-    lo_off = (phases_ui.min() - 0.5) * sps
-    hi_off = (phases_ui.max() - 0.5) * sps
-    j0 = max(0, math.ceil((-centre - lo_off) / sps))
-    j1 = min(n_sym - 1, math.floor((x.size - 2 - centre - hi_off) / sps))
-    if j1 < j0:
-        return np.empty((phases_ui.size, 0)), j0
-    n = j1 - j0 + 1
-    grid = np.empty((phases_ui.size, n))
-    last = x.size - 2
-    whole = round(sps)
-    pos0 = centre + j0 * sps + (phases_ui - 0.5) * sps
-    i0 = np.floor(pos0).astype(np.intp)
-    in_bounds = i0.min() >= 0 and i0.max() + 1 + (n - 1) * whole <= x.size - 1
-    if abs(sps - whole) < 1e-9 and in_bounds:
-        # integer samples per symbol: copy the few samples around the windows of every
-        # symbol once (one pass over the record), then interpolate each phase from them
-        frac = pos0 - i0
-        base = int(i0.min())
-        width = int(i0.max()) - base + 2
-        view = np.lib.stride_tricks.as_strided(
-            x[base:], shape=(n, width), strides=(whole * x.strides[0], x.strides[0]),
-            writeable=False)
-        sub = np.ascontiguousarray(view.T)
-        for q in range(phases_ui.size):
-            r = int(i0[q]) - base
-            np.multiply(sub[r + 1], frac[q], out=grid[q])
-            grid[q] += (1.0 - frac[q]) * sub[r]
-        return grid, j0
-    base = centre + np.arange(j0, j1 + 1) * sps
-    for q, ph in enumerate(phases_ui):
-        pos = base + (ph - 0.5) * sps
-        i0 = np.floor(pos).astype(np.intp)
-        np.clip(i0, 0, last, out=i0)
-        frac = pos - i0
-        grid[q] = x[i0] + frac * (x[i0 + 1] - x[i0])
-    return grid, j0
+    n = x.size
+    margin = FRACTIONAL_DELAY_MARGIN + int(math.ceil(abs(delay_samples)))
+    length = scipy.fft.next_fast_len(FRACTIONAL_DELAY_BLOCK + 2 * margin, real=True)
+    if n <= length:
+        f = np.arange(n // 2 + 1) / n  # cycles per sample
+        return scipy.fft.irfft(scipy.fft.rfft(x) * np.exp(-2j * math.pi * f * delay_samples),
+                               n=n)
+    core = length - 2 * margin
+    starts = np.arange(0, n, core)
+    idx = (starts[:, None] - margin + np.arange(length)[None, :]) % n
+    f = np.arange(length // 2 + 1) / length
+    blocks = scipy.fft.irfft(scipy.fft.rfft(x[idx], axis=1)
+                             * np.exp(-2j * math.pi * f * delay_samples), n=length, axis=1)
+    return blocks[:, margin: margin + core].ravel()[:n]
+
+
+class _WindowSamples:
+    """The recorded samples near the histogram windows of every symbol, with FFE tap inputs.
+
+    Row ``r`` stands for symbol ``first_symbol + r`` (numbered as in the
+    :class:`~optics.timing.SymbolTiming`).  Column ``c`` holds, for every row, one recorded
+    sample near the windows; ``phase[c, r]`` is its time within the UI after the eye
+    crossing (0.5 = eye centre; a ``(n_cols, 1)`` array when every symbol has the same sample
+    phases) and ``tap_inputs[k][c, r]`` the input of FFE tap ``k`` at that sample's time,
+    ``x(t - (k - main) T)``, so the equalized sample is ``sum_k c_k tap_inputs[k][c, r]``.
+
+    * Integer samples per UI: the tap inputs are themselves recorded samples
+      (``x[i - (k - main) N]``), taken from one (columns x symbols) copy of the record.
+    * Non-integer: the sample itself (main cursor) is the recorded one; the other tap inputs
+      fall between samples and are taken from the record delayed by ``(k - main) sps``
+      samples with a band-limited FFT delay (:func:`_fractional_delay`, one per tap).
+
+    Only samples whose tap inputs all lie inside the record are kept (a few symbols at
+    each end are dropped).
+    """
+
+    def __init__(self, x: np.ndarray, sps: float, centre: float, n_sym: int, lo_ui: float,
+                 hi_ui: float, n_taps: int, main: int) -> None:
+        n = x.size
+        self.sps = sps
+        whole = round(sps)
+        self.integer = abs(sps - whole) < 1e-9
+        if self.integer:
+            big_n = int(whole)
+            # sample offsets o (index = j N + o for symbol j) at phases lo_ui..hi_ui, plus one
+            # sample either side (the nearest sample may lie just outside)
+            o_lo = math.ceil(centre + (lo_ui - 0.5) * big_n - 1.0 - 1e-9)
+            o_hi = math.floor(centre + (hi_ui - 0.5) * big_n + 1.0 + 1e-9)
+            g0 = max(0, -(o_lo // big_n))  # first grid symbol with j N + o_lo >= 0
+            g1 = min(n_sym - 1, (n - 1 - o_hi) // big_n)
+            n_cols = o_hi - o_lo + 1
+            n_grid = g1 - g0 + 1
+            self.rows = max(0, n_grid - n_taps + 1)
+            self.first_symbol = g0 + n_taps - 1 - main
+            self.phase = (0.5 + (np.arange(o_lo, o_hi + 1) - centre) / big_n)[:, None]
+            if self.rows == 0:
+                self.tap_inputs = [np.empty((n_cols, 0))] * n_taps
+                return
+            view = np.lib.stride_tricks.as_strided(
+                x[g0 * big_n + o_lo:], shape=(n_cols, n_grid),
+                strides=(x.strides[0], big_n * x.strides[0]), writeable=False)
+            grid = np.ascontiguousarray(view)
+            # tap k weights symbol j - (k - main): grid column (row + n_taps - 1 - k)
+            self.tap_inputs = [grid[:, n_taps - 1 - k: n_taps - 1 - k + self.rows]
+                               for k in range(n_taps)]
+            return
+        # non-integer: symbol j's columns start at the sample before phase lo_ui
+        n_cols = int(math.ceil((hi_ui - lo_ui) * sps)) + 3
+        j = np.arange(n_sym)
+        start = np.ceil(centre + (j + lo_ui - 0.5) * sps - 1.0 - 1e-9).astype(np.intp)
+        d_max = n_taps - 1 - main  # the tap input furthest back: x(t - d_max T)
+        d_min = -main
+        ok = (start - d_max * sps >= 0.0) & (start + n_cols - 1 - d_min * sps <= n - 1.0)
+        good = np.flatnonzero(ok)
+        if good.size == 0:
+            self.rows, self.first_symbol = 0, 0
+            self.phase = np.zeros((n_cols, 0))
+            self.tap_inputs = [np.empty((n_cols, 0))] * n_taps
+            return
+        j = j[good[0]: good[-1] + 1]
+        idx = start[j][None, :] + np.arange(n_cols)[:, None]
+        self.rows = j.size
+        self.first_symbol = int(j[0])
+        self.phase = 0.5 + (idx - centre) / sps - j[None, :]
+        self.tap_inputs = []
+        for k in range(n_taps):
+            src = x if k == main else _fractional_delay(x, (k - main) * sps)
+            self.tap_inputs.append(src[idx])
+
+    def select(self, centre_ui: float, width_ui: float) -> tuple[tuple[int, Any, Any], ...]:
+        """The samples of the window ``[centre - width/2, centre + width/2)`` (UI).
+
+        Returns ``(column, rows, weight)`` triples: ``rows`` a slice or an index array,
+        ``weight`` None (1 for every sample), a number, or one value per selected row.
+
+        * Window at least one sample spacing wide (``width_ui * sps >= 1``): every recorded
+          sample whose phase lies in it, weight 1.
+        * Narrower: for every symbol, the two recorded samples bracketing the window centre
+          (the nearest on each side), weighted ``1 - f`` and ``f`` where ``f`` is the
+          centre's fractional position between them (the weights linear interpolation would
+          give their values, applied to histogram counts instead; only one sample when the
+          centre falls on it).
+        """
+        ph = self.phase
+        tol = 1e-9
+        if width_ui * self.sps >= 1.0 - 1e-9:
+            lo, hi = centre_ui - 0.5 * width_ui - tol, centre_ui + 0.5 * width_ui - tol
+            inside = (ph >= lo) & (ph < hi)
+            if self.integer:
+                return tuple((int(c), slice(None), None)
+                             for c in np.flatnonzero(inside[:, 0]))
+            return tuple((int(c), np.flatnonzero(inside[c]), None) for c in range(ph.shape[0])
+                         if inside[c].any())
+        # a = last sample at or before the centre (exists: columns reach beyond the windows)
+        a = np.count_nonzero(ph <= centre_ui + tol, axis=0) - 1
+        if self.integer:
+            a0 = int(a[0])
+            f = float((centre_ui - ph[a0, 0]) / (ph[a0 + 1, 0] - ph[a0, 0]))
+            if f <= tol:
+                return ((a0, slice(None), None),)
+            return ((a0, slice(None), 1.0 - f), (a0 + 1, slice(None), f))
+        rows = np.arange(ph.shape[1])
+        pa, pb = ph[a, rows], ph[a + 1, rows]
+        f = (centre_ui - pa) / (pb - pa)
+        out = []
+        for c in range(ph.shape[0]):
+            r_a = np.flatnonzero(a == c)
+            r_b = np.flatnonzero((a + 1 == c) & (f > tol))
+            r = np.concatenate((r_a, r_b))
+            if r.size:
+                out.append((c, r, np.concatenate((1.0 - f[r_a], f[r_b]))))
+        return tuple(out)
 
 
 class _Engine:
-    """Histogram-window SER machinery on a phase-by-symbol grid of the filtered record.
+    """Histogram-window SER machinery on the recorded samples near the windows.
 
-    Grid column ``q`` holds phase ``0.5 + (first + q) step`` UI of every symbol; a window
-    centred on column ``c`` is sampled at columns ``c - 1`` and ``c + 1`` (i.e. at
-    +- width/4, each sample standing for half the window).
+    Window centres are ``0.5 + (left_c + shift) step`` and ``0.5 + (right_c + shift) step``
+    UI (``step`` = width/4); each window's histogram holds the samples
+    :meth:`_WindowSamples.select` picks.
     """
 
-    def __init__(self, grid: np.ndarray, n_taps: int, main: int, r: np.ndarray,
-                 thresholds: np.ndarray, target: float, left_col: int, right_col: int,
-                 n_shift: int) -> None:
-        self.grid = grid
+    def __init__(self, samples: _WindowSamples, n_taps: int, main: int, r: np.ndarray,
+                 thresholds: np.ndarray, target: float, left_c: int, right_c: int,
+                 n_shift: int, step: float, width_ui: float) -> None:
+        self.samples = samples
         self.n_taps = n_taps
         self.main = main
         self.rmat = correlation_matrix(r)
         self.thresholds = thresholds
         self.target = target
-        self.left_col, self.right_col, self.n_shift = left_col, right_col, n_shift
-        self.rows = grid.shape[1] - n_taps + 1
+        self.left_c, self.right_c, self.n_shift = left_c, right_c, n_shift
+        self.step, self.width = step, width_ui
+        self.rows = samples.rows
+        self._sel: dict[int, tuple[Any, Any]] = {}
+        self._ls: dict[Any, np.ndarray] = {}  # least-squares taps by window samples (key)
 
-    def cols(self, shift: int) -> list[int]:
-        a, b = self.left_col + shift, self.right_col + shift
-        return [a - 1, a + 1, b - 1, b + 1]
+    def windows(self, shift: int) -> tuple[Any, Any]:
+        """``(column, rows, weight)`` triples of the left and right windows at ``shift``."""
+        if shift not in self._sel:
+            self._sel[shift] = tuple(
+                self.samples.select(0.5 + (c + shift) * self.step, self.width)
+                for c in (self.left_c, self.right_c))
+        return self._sel[shift]
 
-    def _tap_slice(self, k: int) -> slice:
-        off = self.n_taps - 1 - k  # tap k weights symbol j - (k - main)
-        return slice(off, off + self.rows)
+    def key(self, shift: int) -> Any:
+        """Equal keys = the same samples and weights in both windows (so the same TDECQ)."""
+        if not self.samples.integer:
+            return shift
+        return tuple(tuple((c, w) for c, _, w in side) for side in self.windows(shift))
 
-    def basis(self, shift: int) -> np.ndarray:
-        """``B[k, w]`` = samples of window ``w`` delayed by ``(k - m) T``: (n_taps, 2, 2 rows)."""
-        cols = self.cols(shift)
-        b = np.empty((self.n_taps, 4, self.rows))
-        for k in range(self.n_taps):
-            b[k] = self.grid[cols, self._tap_slice(k)]
-        return b.reshape(self.n_taps, 2, 2 * self.rows)
+    def next_distinct(self, shift: int, direction: int) -> int | None:
+        """The nearest shift in ``direction`` (+-1) whose windows hold other samples."""
+        k0 = self.key(shift)
+        s = shift + direction
+        while -self.n_shift <= s <= self.n_shift:
+            if self.key(s) != k0:
+                return s
+            s += direction
+        return None
+
+    def _gather(self, triples: Any, stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Tap inputs ``(n_taps, M)`` of the window samples and the row of each sample."""
+        rows_all = np.arange(self.rows)
+        blocks, rows = [], []
+        for c, sel, _ in triples:
+            r = rows_all[sel][::stride]
+            blocks.append(np.stack([t[c, r] for t in self.samples.tap_inputs]))
+            rows.append(r)
+        return np.concatenate(blocks, axis=1), np.concatenate(rows)
+
+    def _weights(self, triples: Any, stride: int = 1) -> np.ndarray | None:
+        """Histogram weight of each window sample (None: all 1), in :meth:`_gather` order."""
+        if all(w is None for _, _, w in triples):
+            return None
+        parts = []
+        for _, sel, w in triples:
+            n = self.rows if isinstance(sel, slice) else sel.size
+            full = np.broadcast_to(np.asarray(1.0 if w is None else w, dtype=float), (n,))
+            parts.append(full[::stride])
+        return np.concatenate(parts)
+
+    def basis(self, shift: int) -> tuple[tuple[np.ndarray, np.ndarray | None], ...]:
+        """Per window: the tap inputs ``(n_taps, M)`` of its samples and their weights."""
+        return tuple((self._gather(side)[0], self._weights(side))
+                     for side in self.windows(shift))
 
     def ls_taps(self, shift: int, nominal: np.ndarray, row_symbols: np.ndarray | None
                 ) -> np.ndarray:
         """Constrained least-squares taps for the windows at ``shift`` (sum 1).
 
-        Targets are the nominal levels of the symbols sent (``row_symbols``, one per grid
-        row) or, without a pattern, of decisions on the unequalized samples.  Fitted on at
-        most ``LS_MAX_ROWS`` symbols (evenly strided), which is plenty for n_taps unknowns.
+        Targets are the nominal levels of the symbols sent (``row_symbols``, one per row)
+        or, without a pattern, of decisions on the unequalized samples.  Fitted on at most
+        about ``4 LS_MAX_ROWS`` samples (evenly strided), plenty for n_taps unknowns.
+        Cached by window samples (``nominal`` and ``row_symbols`` are fixed per engine).
         """
         if self.n_taps == 1:
             return np.ones(1)
-        stride = max(1, self.rows // LS_MAX_ROWS)
-        cols = self.cols(shift)
-        n_sub = len(range(0, self.rows, stride))
-        b = np.empty((self.n_taps, 4, n_sub))
-        for k in range(self.n_taps):
-            sl = self._tap_slice(k)
-            b[k] = self.grid[cols, sl.start: sl.stop: stride]
-        b = b.reshape(self.n_taps, -1)
+        key = self.key(shift)
+        if key not in self._ls:
+            self._ls[key] = self._fit_ls(shift, nominal, row_symbols)
+        return self._ls[key].copy()
+
+    def _fit_ls(self, shift: int, nominal: np.ndarray, row_symbols: np.ndarray | None
+                ) -> np.ndarray:
+        pairs = self.windows(shift)[0] + self.windows(shift)[1]
+        total = sum(self.rows if isinstance(sel, slice) else sel.size for _, sel, _ in pairs)
+        stride = max(1, total // (4 * LS_MAX_ROWS))
+        b, rows = self._gather(pairs, stride)
         if row_symbols is not None:
-            sym = np.tile(row_symbols[::stride], 4)
+            sym = row_symbols[rows]
         else:
             sym = np.searchsorted(self.thresholds, b[self.main])
-        return constrained_least_squares(b, nominal[sym], self.main)
+        target = nominal[sym]
+        wts = self._weights(pairs, stride)
+        if wts is not None:  # weighted least squares: each sample counts as in the histogram
+            root = np.sqrt(wts)
+            b, target = b * root, target * root
+        return constrained_least_squares(b, target, self.main)
 
     def cost(self, taps: np.ndarray, shift: int, cache: dict[int, np.ndarray] | None = None
              ) -> float:
         """``ln C_eq - ln s`` (TDECQ up to a constant, nepers); inf for a closed eye."""
-        s = min(self.sigma(v) for v in self.equalized_windows(taps, shift, {} if cache is None
-                                                               else cache))
+        s = min(self.sigma(*v) for v in self.equalized_windows(taps, shift, {} if cache is None
+                                                                else cache))
         if not s > 0.0:
             return math.inf
         return math.log(self.ceq(taps)) - math.log(s)
 
     def equalized_windows(self, taps: np.ndarray, shift: int, cache: dict[int, np.ndarray]
-                          ) -> tuple[np.ndarray, np.ndarray]:
-        """Window samples for ``shift``, equalizing (and caching) only the columns needed."""
-        for q in self.cols(shift):
-            if q not in cache:
-                col = taps[0] * self.grid[q, self._tap_slice(0)]
-                for k in range(1, self.n_taps):
-                    col += taps[k] * self.grid[q, self._tap_slice(k)]
-                cache[q] = col
-        cols = self.cols(shift)
-        return (np.concatenate((cache[cols[0]], cache[cols[1]])),
-                np.concatenate((cache[cols[2]], cache[cols[3]])))
+                          ) -> tuple[tuple[np.ndarray, np.ndarray | None], ...]:
+        """Equalized samples of the two windows at ``shift`` with their histogram weights
+        (None: all 1), equalizing (and caching) only the columns needed."""
+        out = []
+        for side in self.windows(shift):
+            parts = []
+            for c, sel, _ in side:
+                if c not in cache:
+                    t = self.samples.tap_inputs
+                    col = taps[0] * t[0][c]
+                    for k in range(1, self.n_taps):
+                        col += taps[k] * t[k][c]
+                    cache[c] = col
+                parts.append(cache[c][sel])
+            out.append((np.concatenate(parts), self._weights(side)))
+        return out[0], out[1]
 
     def ceq(self, taps: np.ndarray) -> float:
         return math.sqrt(max(float(taps @ self.rmat @ taps), 1e-300))
 
-    def sigma(self, values: np.ndarray, thresholds: np.ndarray | None = None) -> float:
-        th = self.thresholds if thresholds is None else thresholds
-        c, h, _ = _histogram(values, HISTOGRAM_BINS)
-        d, w, _, _ = _distances(c, h, th)
+    def sigma(self, values: np.ndarray, weights: np.ndarray | None = None) -> float:
+        c, h, _ = _histogram(values, HISTOGRAM_BINS, weights)
+        d, w, _, _ = _distances(c, h, self.thresholds)
         return _solve_sigma(d, w, self.target)
 
     # --- tap optimisation: cost = ln(C_eq) - ln(s), s = min(s_left, s_right) -----------
@@ -601,18 +822,19 @@ class _Engine:
         c[self.main] = 1.0 - u.sum()
         return c
 
-    def cost_and_grad(self, u: np.ndarray, basis: np.ndarray) -> tuple[float, np.ndarray]:
+    def cost_and_grad(self, u: np.ndarray, basis: Any) -> tuple[float, np.ndarray]:
         """Cost ``ln C_eq - ln s`` (TDECQ up to a constant, in nepers) and its gradient.
 
-        ``ds/dc = -(dSER/dc)/(dSER/ds)`` by implicit differentiation of
+        ``basis`` holds the tap inputs of the left and right windows' samples
+        (:meth:`basis`).  ``ds/dc = -(dSER/dc)/(dSER/ds)`` by implicit differentiation of
         ``SER(c, s) = target`` for the limiting window.
         """
         c = self.taps_from_free(u)
         # einsum (own loops, not multi-threaded BLAS, which thrashes on a loaded machine)
-        y = np.einsum("k,kn->n", c, basis.reshape(self.n_taps, -1)).reshape(2, -1)
+        y = [np.einsum("k,kn->n", c, b) for b, _ in basis]
         best = None
         for side in (0, 1):
-            cen, h, idx = _histogram(y[side], HISTOGRAM_BINS)
+            cen, h, idx = _histogram(y[side], HISTOGRAM_BINS, basis[side][1])
             d, w, sign, bins = _distances(cen, h, self.thresholds)
             s = _solve_sigma(d, w, self.target)
             if best is None or s < best[0]:
@@ -625,15 +847,18 @@ class _Engine:
         z = d / s
         pdf = np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
         dser_ds = float(w @ (pdf * z)) / s
-        # dSER/dy of one sample in bin b: sum over its thresholds of sign * pdf / s, / M
-        per_bin = np.bincount(bins, weights=sign * pdf, minlength=n_bins) / (s * y.shape[1])
-        dser_dc = np.einsum("kn,n->k", basis[:, side, :], per_bin[idx])
+        # dSER/dy of one sample in bin b: sum over its thresholds of sign * pdf / s, times the
+        # sample's share of the histogram weight (1/M for equal weights)
+        per_bin = np.bincount(bins, weights=sign * pdf, minlength=n_bins) / s
+        wts = basis[side][1]
+        share = per_bin[idx] / y[side].size if wts is None else per_bin[idx] * (wts / wts.sum())
+        dser_dc = np.einsum("kn,n->k", basis[side][0], share)
         grad_c = rc / g2 + dser_dc / (dser_ds * s)
         cost = 0.5 * math.log(g2) - math.log(s)
         grad_u = np.delete(grad_c, self.main) - grad_c[self.main]
         return cost, grad_u
 
-    def minimise(self, u0: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    def minimise(self, u0: np.ndarray, basis: Any) -> np.ndarray:
         """Quasi-Newton (BFGS, Armijo backtracking) search of the free taps from ``u0``.
 
         The cost is only piecewise smooth (the limiting window can switch, histogram bins
@@ -675,6 +900,14 @@ class _Engine:
             if gain < OPT_FTOL:
                 break
         return x
+
+
+def _window_ser(values: np.ndarray, weights: np.ndarray | None, thresholds: np.ndarray,
+                sigma: float) -> float:
+    """:func:`histogram_ser` of a window whose samples carry histogram weights."""
+    c, h, _ = _histogram(values, HISTOGRAM_BINS, weights)
+    d, w, _, _ = _distances(c, h, thresholds)
+    return float(w @ q_function(d / sigma))
 
 
 def _nominal_levels(p_ave: float, oma: float) -> np.ndarray:
@@ -757,7 +990,10 @@ def tdecq(
     ----------
     wf : Waveform
         PAM4 waveform with ``symbol_rate_baud``; ``pattern`` (e.g. SSPRQ) recommended so
-        OMA_outer comes from long runs.  At least 500 symbols.
+        OMA_outer comes from long runs.  At least 500 symbols.  The histograms hold its
+        recorded samples (module notes, step 4): at >= 25 samples/UI those inside each
+        0.04 UI window; with fewer, the two samples around each window centre, which widens
+        the window to about one sample spacing.
     reference_filter : bool, optional
         Apply the Bessel-Thomson reference receiver (default True).  False for a waveform
         already captured through it (``bandwidth_hz`` is still used for C_eq).
@@ -859,55 +1095,62 @@ def tdecq(
         raise InvalidWaveform(f"OMA_outer = {oma:.4g} {wf.unit}: must be > 0 for TDECQ")
     thresholds = p_ave + oma * np.array([-1.0, 0.0, 1.0]) / 3.0
 
-    # phase-by-symbol grid covering both windows and every eye-centre shift
+    # the recorded samples near both windows at every eye-centre shift
     step = 0.25 * st.window_width_ui
     n_shift = int(round(st.eye_centre_range_ui / step)) if st.optimize_eye_centre else 0
     left_c = int(round(-0.5 * st.window_spacing_ui / step))
     right_c = int(round(0.5 * st.window_spacing_ui / step))
-    first = left_c - n_shift - 1
-    phases = 0.5 + np.arange(first, right_c + n_shift + 2) * step
+    half = 0.5 * st.window_width_ui
     x = filt.samples
     sps = timing.samples_per_symbol
     centre = timing.centre_index
-    if sps < MIN_INTERP_SAMPLES_PER_UI:
-        factor = int(math.ceil(MIN_INTERP_SAMPLES_PER_UI / sps))
+    if sps < MIN_RECORD_SAMPLES_PER_UI:
+        factor = int(math.ceil(MIN_RECORD_SAMPLES_PER_UI / sps))
         x = _upsample(x, factor)
         sps *= factor
         centre *= factor
-    grid, j0 = _phase_grid(x, sps, centre, timing.n_symbols, phases)
-    if grid.shape[1] - st.n_taps + 1 < MIN_SYMBOLS:
+    samples = _WindowSamples(
+        x, sps, centre, timing.n_symbols,
+        0.5 + (left_c - n_shift) * step - half, 0.5 + (right_c + n_shift) * step + half,
+        st.n_taps, main)
+    if samples.rows < MIN_SYMBOLS:
         raise InvalidWaveform(
-            f"only {grid.shape[1] - st.n_taps + 1} whole symbols usable after timing recovery; "
+            f"only {samples.rows} whole symbols usable after timing recovery; "
             f"TDECQ needs at least {MIN_SYMBOLS}"
         )
     r = noise_autocorrelation(st.n_taps, symbol_rate_baud=baud, bandwidth_hz=bw,
                               order=st.filter_order)
-    eng = _Engine(grid, st.n_taps, main, r, thresholds, st.target_ser,
-                  left_c - first, right_c - first, n_shift)
+    eng = _Engine(samples, st.n_taps, main, r, thresholds, st.target_ser, left_c, right_c,
+                  n_shift, step, st.window_width_ui)
 
     nominal = _nominal_levels(p_ave, oma)
     sent = symbols_of(filt, timing)
     row_symbols = None
-    if sent is not None:  # known pattern: the symbol sent in each grid row
-        first_row = j0 + st.n_taps - 1 - main
-        row_symbols = sent[first_row: first_row + eng.rows]
-    shifts = range(-n_shift, n_shift + 1)
+    if sent is not None:  # known pattern: the symbol sent in each row
+        row_symbols = sent[samples.first_symbol: samples.first_symbol + eng.rows]
 
     def search_shift(cost_at: Any, start: int, coarse: bool) -> int:
-        """Shift (grid steps) of least ``cost_at(shift)``: coarse scan, then a local walk."""
-        cache: dict[int, float] = {}
+        """Shift (steps) of least ``cost_at(shift)``: coarse scan, then a local walk.
+
+        Shifts whose windows hold the same samples (:meth:`_Engine.key`) share one cost;
+        the walk steps to the nearest shift with other samples, so it crosses the plateaus
+        a sparse record makes.
+        """
+        cache: dict[Any, float] = {}
 
         def cost(sh: int) -> float:
-            if sh not in cache:
-                cache[sh] = cost_at(sh)
-            return cache[sh]
+            k = eng.key(sh)
+            if k not in cache:
+                cache[k] = cost_at(sh)
+            return cache[k]
 
         h = start
         if coarse:
             cand = sorted({0, *range(0, n_shift + 1, 4), *range(0, -n_shift - 1, -4)}, key=abs)
             h = min(cand, key=cost)  # min() keeps the first (smallest |shift|) of equal costs
         while True:
-            nbrs = [v for v in (h - 1, h + 1) if v in shifts]
+            nbrs = [v for v in (eng.next_distinct(h, -1), eng.next_distinct(h, 1))
+                    if v is not None]
             nxt = min(nbrs, key=cost, default=h)
             if cost(nxt) < cost(h) - 1e-9:
                 h = nxt
@@ -938,25 +1181,30 @@ def tdecq(
             current = eng.cost(taps, shift)
             for _ in range(4):
                 delta = taps - eng.ls_taps(shift, nominal, row_symbols)  # sums to 0
-                trial = {nb: eng.ls_taps(nb, nominal, row_symbols) + delta
-                         for nb in (shift - 1, shift + 1) if nb in shifts}
-                costs = {nb: eng.cost(c, nb) for nb, c in trial.items()}
-                nb = min(costs, key=costs.get, default=None)
-                if nb is None or not costs[nb] < current - 1e-6:
+                best = None
+                for nb in (eng.next_distinct(shift, -1), eng.next_distinct(shift, 1)):
+                    if nb is None:
+                        continue
+                    trial = eng.ls_taps(nb, nominal, row_symbols) + delta
+                    # the cost is bumpy in the shift: optimise wherever the carried-over taps
+                    # come close, not only where they already win
+                    if not eng.cost(trial, nb) < current + NEIGHBOUR_MARGIN:
+                        continue
+                    cand = optimise_taps(trial, nb)
+                    cand_cost = eng.cost(cand, nb)
+                    if cand_cost < current - 1e-6 and (best is None or cand_cost < best[0]):
+                        best = (cand_cost, nb, cand)
+                if best is None:
                     break
-                cand = optimise_taps(trial[nb], nb)
-                cand_cost = eng.cost(cand, nb)
-                if not cand_cost < current - 1e-6:
-                    break
-                shift, taps, current = nb, cand, cand_cost
+                current, shift, taps = best
 
-    y_l, y_r = eng.equalized_windows(taps, shift, {})
+    (y_l, w_l), (y_r, w_r) = eng.equalized_windows(taps, shift, {})
 
     # optional threshold adjustment
     if st.optimize_thresholds and st.threshold_range_oma > 0:
         lim = st.threshold_range_oma * oma
-        hist_l = _histogram(y_l, HISTOGRAM_BINS)[:2]
-        hist_r = _histogram(y_r, HISTOGRAM_BINS)[:2]
+        hist_l = _histogram(y_l, HISTOGRAM_BINS, w_l)[:2]
+        hist_r = _histogram(y_r, HISTOGRAM_BINS, w_r)[:2]
 
         def th_cost(off: np.ndarray) -> float:
             th = thresholds + off
@@ -973,7 +1221,7 @@ def tdecq(
             thresholds = thresholds + res.x
             eng.thresholds = thresholds
 
-    s_eff = min(eng.sigma(y_l), eng.sigma(y_r))
+    s_eff = min(eng.sigma(y_l, w_l), eng.sigma(y_r, w_r))
     ceq = eng.ceq(taps)
     closed = not s_eff > 0.0
     if closed:
@@ -985,14 +1233,16 @@ def tdecq(
         noise = math.sqrt(sigma_g**2 + st.sigma_scope**2)
         tdecq_db = 10.0 * math.log10(oma / (6.0 * q_t * noise))
         s_eval = s_eff
-    ser_l = histogram_ser(y_l, thresholds, s_eval)
-    ser_r = histogram_ser(y_r, thresholds, s_eval)
+    ser_l = _window_ser(y_l, w_l, thresholds, s_eval)
+    ser_r = _window_ser(y_r, w_r, thresholds, s_eval)
     both = np.concatenate((y_l, y_r))
+    both_w = np.concatenate([np.ones(y.size) if w is None else w
+                             for y, w in ((y_l, w_l), (y_r, w_r))])
     region = np.searchsorted(np.sort(thresholds), both)
-    counts = np.bincount(region, minlength=4)
+    counts = np.bincount(region, weights=both_w, minlength=4)
     nominal = _nominal_levels(p_ave, oma)
-    eq_levels = np.where(counts > 0, np.bincount(region, weights=both, minlength=4)
-                         / np.maximum(counts, 1), nominal)
+    eq_levels = np.where(counts > 0, np.bincount(region, weights=both * both_w, minlength=4)
+                         / np.where(counts > 0, counts, 1.0), nominal)
     centres = (
         float(0.5 + (left_c + shift) * step),
         float(0.5 + (right_c + shift) * step),
