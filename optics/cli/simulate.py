@@ -4,7 +4,7 @@ Usage::
 
     optics simulate (LINK.toml | --preset NAME) [--temperature-c T | --sweep-temperature A:B:STEP]
                     [--rx-power-dbm P] [--symbols N] [--samples-per-symbol S] [--pattern NAME]
-                    [--seed S] [--no-tdecq] [--json] [--plot DIR]
+                    [--seed S] [--no-tdecq] [--phy NAME] [--guard-band-db DB] [--json] [--plot DIR]
 
 Runs :func:`models.link.simulate` (or :func:`models.thermal.sweep_temperature`) and prints a
 table per lane, or with ``--json`` one JSON object: ``name``, ``temperature_c``, ``lanes``
@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from optics.errors import InvalidParameter
+from optics.errors import InvalidParameter, SpecError
 
 _TABLE_KEYS = (
     ("tdecq_db", "TDECQ dB", "{:.2f}"),
@@ -64,6 +64,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--pattern", default=None, metavar="NAME", help="test pattern (default SSPRQ)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--no-tdecq", dest="tdecq", action="store_false", help="skip TDECQ (faster)")
+    p.add_argument("--phy", default=None, metavar="NAME",
+                   help="judge every lane against this PHY (default: the preset's or link's name "
+                   "when it is a PHY table; 'none' to skip the verdict)")
+    p.add_argument("--guard-band-db", dest="guard_band_db", type=float, default=0.0, metavar="DB",
+                   help="product guard band on dB limits (MARGINAL inside it; default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="DIR", default=None, help="write eye / sweep figures into DIR")
     p.set_defaults(func=run)
@@ -89,6 +94,61 @@ def _fmt(value: Any, fmt: str, key: str) -> str:
     return fmt.format(value)
 
 
+#: Transmitter metrics a simulation always gives (required for a complete verdict).
+_TX_REQUIRED = ("tdecq_db", "oma_outer_dbm", "extinction_ratio_db", "average_power_dbm")
+
+
+def _resolve_phy(requested: str | None, module_name: str) -> Any:
+    """The PHY spec to judge against, or None ('none', or a module name that is no PHY)."""
+    from optics.phy import load_phy
+
+    if requested is not None:
+        return None if requested.lower() == "none" else load_phy(requested)
+    try:
+        return load_phy(module_name)
+    except SpecError:
+        return None
+
+
+def _add_verdicts(doc: dict[str, Any], spec: Any, guard_band_db: float) -> str | None:
+    """Judge each lane of ``doc`` (a ModuleResult dict) against ``spec``; return the overall outcome.
+
+    Each lane gets ``verdict`` (outcome) and ``verdict_rows`` (records); the transmitter rows
+    use the lane's Tx metrics, and the received pre-FEC BER (``ber_estimate``, else
+    ``ber_counted``) is checked against the PHY's BER limit.  A lane whose link failed is FAIL.
+    """
+    from optics.verdict import evaluate
+
+    if spec is None:
+        return None
+    tx_rows = {row.metric for row in spec.rows_in("tx")}
+    outcomes = []
+    for lane in doc["lanes"]:
+        metrics = {k: v for k, v in lane.items() if k in tx_rows or k in _TX_REQUIRED}
+        require = [m for m in _TX_REQUIRED if m in tx_rows]
+        v = evaluate(metrics, spec, scope="tx", guard_band_db=guard_band_db, require=require)
+        outcome = v.outcome
+        ber = lane.get("ber_estimate")
+        if ber is None:
+            ber = lane.get("ber_counted")
+        ber_row = {"metric": "ber", "value": ber, "max": spec.ber_limit,
+                   "status": "NOT TESTED" if ber is None or spec.ber_limit is None
+                   else ("PASS" if ber <= spec.ber_limit else "FAIL")}
+        if ber_row["status"] == "FAIL" or lane.get("failure"):
+            outcome = "FAIL"
+        elif ber_row["status"] == "NOT TESTED" and outcome == "PASS":
+            outcome = "INCOMPLETE"
+        lane["verdict"] = outcome
+        lane["verdict_rows"] = v.to_records() + [ber_row]
+        lane["verdict_unverified_rows"] = [r.row.metric for r in v.unverified_rows]
+        outcomes.append(outcome)
+    order = ("FAIL", "INCOMPLETE", "MARGINAL", "PASS")
+    overall = next((o for o in order if o in outcomes), "INCOMPLETE")
+    doc["phy"] = spec.name
+    doc["verdict"] = overall
+    return overall
+
+
 def _print_result(d: dict[str, Any], out: Any) -> None:
     print(f"{d['name']} at {d['temperature_c']:g} °C case", file=out)
     head = f"{'lane':<18}" + "".join(f"{label:>11}" for _, label, _ in _TABLE_KEYS)
@@ -101,6 +161,12 @@ def _print_result(d: dict[str, Any], out: Any) -> None:
     mp, ep = d.get("module_power_w"), d.get("energy_pj_per_bit")
     if mp is not None:
         print(f"module power {mp:.2f} W, {ep:.2f} pJ/bit", file=out)
+    if d.get("verdict") is not None:
+        lanes = ", ".join(f"{lane['name']} {lane['verdict']}" for lane in d["lanes"])
+        print(f"verdict against {d['phy']} (Tx rows and pre-FEC BER): {d['verdict']}  [{lanes}]", file=out)
+        unverified = sorted({m for lane in d["lanes"] for m in lane.get("verdict_unverified_rows", [])})
+        if unverified:
+            print(f"  rows not verified against the standard: {', '.join(unverified)}", file=out)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -131,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
         changes["compute_tdecq"] = False
     settings = dataclasses.replace(settings, **changes)
     plot_dir = Path(args.plot) if args.plot else None
+    spec = _resolve_phy(args.phy, module.name)
 
     if args.sweep is not None:
         from models.thermal import parse_range, sweep_temperature
@@ -139,6 +206,8 @@ def run(args: argparse.Namespace) -> int:
         sweep = sweep_temperature(module, temps, settings, seed=args.seed)
         doc = sweep.to_dict()
         ok = all(r.ok for r in sweep.results)
+        for d in doc["sweep"]:
+            ok = _add_verdicts(d, spec, args.guard_band_db) != "FAIL" and ok
         if plot_dir is not None:
             _save(sweep.plot(), plot_dir / "temperature_sweep.png")
         if args.json:
@@ -151,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
 
     res = simulate(module, settings, seed=args.seed)
     doc = res.to_dict()
+    verdict = _add_verdicts(doc, spec, args.guard_band_db)
     if plot_dir is not None:
         from matplotlib.figure import Figure
 
@@ -171,7 +241,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(_json_safe(doc)))
     else:
         _print_result(doc, sys.stdout)
-    return 0 if res.ok else 1
+    return 0 if res.ok and verdict != "FAIL" else 1
 
 
 def _save(fig: Any, path: Path) -> None:
