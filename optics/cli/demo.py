@@ -1,8 +1,19 @@
-"""``optics demo``: generate an SSPRQ PAM4 optical waveform, save it, and analyse the file.
+"""``optics demo``: test a simulated 800G-DR8 lot on the virtual bench (or, with
+``--waveform``, generate one PAM4 waveform and analyse it).
 
 Usage::
 
-    optics demo [--seed N] [--out-dir DIR] [--samples-per-symbol N] [--phy NAME] [--json]
+    optics demo [--modules N] [--seed N] [--out-dir DIR] [--json]
+    optics demo --waveform [--seed N] [--out-dir DIR] [--samples-per-symbol N] [--phy NAME] [--json]
+
+Default: :func:`optics.station.demo.run_demo_lot` -- several simulated 800GBASE-DR8 modules
+with production spread (one with a weak laser, one whose ring modulator detunes when hot,
+one marginal) are tested by the station on the virtual bench (Tx and Rx, 8 lanes, 25 and
+70 °C); the database, one HTML + CSV report per module and the lot page go to ``DIR``
+(default ``out/lot``), and the per-module verdicts and the lot statistics are printed.
+Exit status 0.
+
+``--waveform``:
 
 1. Builds a 53.125 GBd PAM4 SSPRQ waveform with :func:`_synthetic_transmitter` (below: a
    *synthetic pattern generator plus noise*, not a physical model - the laser, modulator
@@ -19,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -130,30 +142,40 @@ def register(subparsers: Any) -> None:
     """Add the ``demo`` sub-command."""
     p = subparsers.add_parser(
         "demo",
-        help="generate an SSPRQ PAM4 waveform, save it as CSV and analyse the file",
-        description="Generate a synthetic 53.125 GBd SSPRQ PAM4 optical waveform (pattern "
-        "generator + 4th-order Bessel bandwidth + Gaussian noise, seeded), write it to "
-        "DIR/waveform.csv and run the 'optics analyze' code path on that file, saving "
-        "DIR/eye.png.",
+        help="test a simulated 800G-DR8 lot on the virtual bench (--waveform: analyse one waveform)",
+        description="Test a lot of simulated 800GBASE-DR8 modules (production spread, a weak "
+        "laser, a ring that detunes when hot, a marginal unit) with the station on the virtual "
+        "bench: results database, per-module HTML/CSV reports and lot statistics in DIR "
+        "(default out/lot).  With --waveform: generate a synthetic 53.125 GBd SSPRQ PAM4 optical "
+        "waveform, write it to DIR/waveform.csv (default out/demo) and run the 'optics analyze' "
+        "code path on that file, saving DIR/eye.png.",
     )
-    p.add_argument("--seed", type=int, default=1, help="noise seed (default 1)")
-    p.add_argument("--out-dir", default="out/demo", metavar="DIR",
-                   help="where waveform.csv and eye.png go (default out/demo)")
+    p.add_argument("--waveform", action="store_true",
+                   help="the single-waveform demo instead of the station lot")
+    p.add_argument("--modules", type=int, default=5, metavar="N", help="modules in the lot (default 5)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed (lot spread, default 2026; waveform noise, default 1)")
+    p.add_argument("--out-dir", default=None, metavar="DIR",
+                   help="output directory (default out/lot, or out/demo with --waveform)")
     p.add_argument("--samples-per-symbol", type=int, default=16, metavar="N",
-                   help="oversampling, 4..64 (default 16)")
+                   help="--waveform: oversampling, 4..64 (default 16)")
     p.add_argument("--phy", metavar="NAME", default=None,
-                   help="also give the transmitter verdict of this PHY, e.g. 400GBASE-DR4")
-    p.add_argument("--json", action="store_true", help="print the analysis as JSON")
+                   help="--waveform: also give the transmitter verdict of this PHY, e.g. 400GBASE-DR4")
+    p.add_argument("--json", action="store_true",
+                   help="print JSON (the analysis, or the lot's module verdicts and statistics)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``optics demo``."""
+    if not args.waveform:
+        return run_lot(args)
     from optics.cli.analyze import analyze_file
     from optics.io import write_csv
 
-    wf = demo_waveform(seed=args.seed, samples_per_symbol=args.samples_per_symbol)
-    out_dir = Path(args.out_dir)
+    seed = 1 if args.seed is None else args.seed
+    wf = demo_waveform(seed=seed, samples_per_symbol=args.samples_per_symbol)
+    out_dir = Path(args.out_dir or "out/demo")
     out_dir.mkdir(parents=True, exist_ok=True)
     path = write_csv(wf, out_dir / "waveform.csv")
     if not args.json:
@@ -161,7 +183,27 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"optics demo: synthetic SSPRQ PAM4 transmitter (pattern generator + Bessel-4 "
             f"{s['bandwidth_hz'] / 1e9:g} GHz + Gaussian noise {s['noise_rms_w'] * 1e6:g} uW rms, "
-            f"seed {args.seed}): P_ave {10 * math.log10(s['average_power_w'] / 1e-3):.1f} dBm, "
+            f"seed {seed}): P_ave {10 * math.log10(s['average_power_w'] / 1e-3):.1f} dBm, "
             f"ER {s['extinction_ratio_db']:g} dB\nwrote {path} ({wf.n_samples} samples)\n"
         )
     return analyze_file(path, phy=args.phy, as_json=args.json, plot=out_dir / "eye.png")
+
+
+def run_lot(args: argparse.Namespace) -> int:
+    """The station demo lot (:func:`optics.station.demo.run_demo_lot`)."""
+    import json
+
+    from optics.station.demo import run_demo_lot
+
+    res = run_demo_lot(args.out_dir or "out/lot", n_modules=args.modules,
+                       seed=2026 if args.seed is None else args.seed, out=None if args.json else sys.stdout)
+    if args.json:
+        doc = {
+            "db": str(res.db), "lot_html": str(res.lot_html),
+            "modules": [{"serial": m.serial, "note": m.note, "outcome": m.outcome, "status": m.status,
+                         "n_records": m.n_records, "failed": list(m.failed), "html": str(m.html),
+                         "csv": str(m.csv)} for m in res.modules],
+            "stats": res.stats.to_dict(),
+        }
+        print(json.dumps(doc, indent=2))
+    return 0

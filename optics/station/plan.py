@@ -8,13 +8,18 @@ A plan is a TOML file, one per product::
     temperatures_c = [25.0, 70.0]   # case temperatures, in this order
     guard_band = 0.2                # product guard band on every limit (row unit), default 0
 
+    [thermal]                       # optional: how each temperature is reached
+    window_k = 1.0                  # at temperature within +- window (K) ...
+    soak_s = 30.0                   # ... for this long (s)
+    timeout_s = 900.0               # give up (ERROR) if not at temperature by then (s)
+
     [[step]]
     name = "tx"
     kind = "tx"                     # tx | rx_sensitivity | ddm
     retries = 1                     # extra attempts of this step group after an ERROR
     limits = ["average_power_dbm", "oma_outer_dbm", "extinction_ratio_db", "tdecq_db"]
     guard_bands = { tdecq_db = 0.3 }    # per-limit product guard bands (override)
-    settings = { pattern = "SSPRQ" }    # passed to the step
+    settings = { pattern = "PRBS13Q" }  # step settings, see STEP_SETTINGS
 
 Each limit names a row of the PHY table (see ``optics phys NAME``); the product guard band
 tightens it (a value inside the guard band is MARGINAL).  Everything is checked when the
@@ -50,7 +55,33 @@ STEP_METRICS: Mapping[str, tuple[str, ...]] = {
             "laser_bias_a"),
 }
 
-_TOP_KEYS = {"name", "phy", "lanes", "temperatures_c", "guard_band", "step", "description"}
+#: Settings each step kind accepts: name -> (allowed types, meaning).  Unknown settings are errors.
+STEP_SETTINGS: Mapping[str, Mapping[str, tuple[tuple[type, ...], str]]] = {
+    "tx": {
+        "pattern": ((str,), "transmitted PAM4 pattern name (optics.patterns), sets the scope's pattern lock"),
+        "symbol_rate_baud": ((int, float), "symbol rate, Bd (default: the PHY's)"),
+        "n_patterns": ((int,), "pattern repetitions acquired per lane (default 1)"),
+        "tdecq_taps": ((int,), "TDECQ reference equaliser taps (default 5)"),
+        "tdecq_precursors": ((int,), "of which precursors (default 1)"),
+        "export_eye": ((bool,), "export the pattern waveform for the report's eye diagram (default true)"),
+    },
+    "rx_sensitivity": {
+        "pattern": ((str,), "BERT pattern (PRBSnQ)"),
+        "symbol_rate_baud": ((int, float), "symbol rate, Bd (default: the PHY's)"),
+        "ber_threshold": ((float,), "BER defining the sensitivity (default: the PHY's BER limit)"),
+        "gate_time_s": ((int, float), "BERT gate time per point, s (default 0.01)"),
+        "coarse_step_db": ((int, float), "attenuation step of the coarse sweep, dB (default 1)"),
+        "refine_points": ((int,), "interpolated points measured around the crossing (default 2)"),
+        "max_points": ((int,), "most BER points per lane before giving up (default 20)"),
+        "start_margin_db": ((int, float), "first point this far above the sensitivity limit, dB (default 3)"),
+        "rx_path_offset_db": ((int, float), "receiver input power minus power-meter reading, dB (bench calibration)"),
+        "reference_secq_db": ((int, float), "SECQ of the reference source, dB (for SECQ-dependent limits)"),
+    },
+    "ddm": {},
+}
+
+_THERMAL_KEYS = {"window_k", "soak_s", "timeout_s"}
+_TOP_KEYS = {"name", "phy", "lanes", "temperatures_c", "guard_band", "step", "description", "thermal"}
 _STEP_KEYS = {"name", "kind", "retries", "limits", "guard_bands", "settings"}
 
 
@@ -90,6 +121,7 @@ class TestPlan:
     path: Path | None
     sha256: str
     description: str = ""
+    thermal: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
     @property
     def instruments(self) -> tuple[str, ...]:
@@ -123,7 +155,7 @@ def _line_of(text: str, key: str, *, header: str | None = None, occurrence: int 
     lines = text.splitlines()
     start = 0
     if header is not None:
-        hits = [i for i, ln in enumerate(lines) if re.match(rf"\s*\[\[\s*{re.escape(header)}\s*\]\]", ln)]
+        hits = [i for i, ln in enumerate(lines) if re.match(rf"\s*\[\[?\s*{re.escape(header)}\s*\]\]?", ln)]
         if occurrence < len(hits):
             start = hits[occurrence]
     pat = re.compile(rf"^\s*{re.escape(key)}\s*=|[{{,]\s*{re.escape(key)}\s*=|\[\s*{re.escape(key)}\s*\]")
@@ -198,6 +230,16 @@ def load_plan(
     if isinstance(guard, bool) or not isinstance(guard, (int, float)) or guard < 0:
         raise fail(f"guard_band = {guard!r} must be a number >= 0", "guard_band")
 
+    thermal = data.get("thermal", {})
+    if not isinstance(thermal, dict):
+        raise fail("[thermal] must be a table", "thermal")
+    for key, val in thermal.items():
+        if key not in _THERMAL_KEYS:
+            raise fail(f"[thermal]: unknown key {key!r}; allowed: {', '.join(sorted(_THERMAL_KEYS))}", key,
+                       header="thermal")
+        if isinstance(val, bool) or not isinstance(val, (int, float)) or not 0 <= val <= 86400:
+            raise fail(f"[thermal]: {key} = {val!r} must be a number in [0, 86400]", key, header="thermal")
+
     if phy_rows is None:
         phy_rows = _package_phy_rows
     try:
@@ -251,12 +293,21 @@ def load_plan(
         settings = st.get("settings", {})
         if not isinstance(settings, dict):
             raise sfail("settings must be a table", "settings")
+        allowed = STEP_SETTINGS[kind]
+        for key, val in settings.items():
+            if key not in allowed:
+                raise sfail(f"unknown setting {key!r} for a {kind!r} step; allowed: "
+                            f"{', '.join(sorted(allowed)) or 'none'}", key)
+            types = allowed[key][0]
+            if isinstance(val, bool) and bool not in types or not isinstance(val, types):
+                raise sfail(f"setting {key} = {val!r} must be of type {'/'.join(t.__name__ for t in types)}", key)
         steps.append(Step(name=sname, kind=kind, retries=retries, limits=tuple(limits),
                           guard_bands=dict(gbs), settings=dict(settings)))
 
     plan = TestPlan(name=name, phy=phy, lanes=lanes, temperatures_c=tuple(float(t) for t in temps),
                     guard_band=float(guard), steps=tuple(steps), path=path, sha256=plan_hash(raw),
-                    description=str(data.get("description", "")))
+                    description=str(data.get("description", "")),
+                    thermal={k: float(v) for k, v in thermal.items()})
     if bench_instruments is not None:
         plan.check_bench(bench_instruments)
     return plan

@@ -94,7 +94,7 @@ def test_missing_file_and_missing_rate_exit_2(files, capsys):
 
 
 def test_demo_writes_csv_and_plot(tmp_path, capsys):
-    assert main(["demo", "--out-dir", str(tmp_path), "--samples-per-symbol", "4", "--json"]) == 0
+    assert main(["demo", "--waveform", "--out-dir", str(tmp_path), "--samples-per-symbol", "4", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert (tmp_path / "waveform.csv").exists() and (tmp_path / "eye.png").exists()
     # demo settings: P_ave 1 mW (0 dBm), ER 4.5 dB
@@ -108,3 +108,26 @@ def test_help_subprocess():
                          text=True, timeout=60)
     assert res.returncode == 0
     assert "analyze" in res.stdout and "demo" in res.stdout
+
+
+def test_demo_runs_the_station_lot(tmp_path, capsys, monkeypatch):
+    import optics.station.demo as station_demo
+
+    calls = []
+    real = station_demo.run_demo_lot
+
+    def small_lot(out_dir, n_modules, seed, out=None):
+        calls.append((out_dir, n_modules, seed))
+        # the real thing on a 1-lane, 1-temperature plan keeps this test fast
+        plan = tmp_path / "p.toml"
+        plan.write_text(station_demo.DEFAULT_PLAN.read_text().replace("lanes = 8", "lanes = 1")
+                        .replace("temperatures_c = [25.0, 70.0]", "temperatures_c = [25.0]"))
+        return real(out_dir, n_modules=n_modules, seed=seed, plan=plan, out=out)
+
+    monkeypatch.setattr(station_demo, "run_demo_lot", small_lot)
+    assert main(["demo", "--modules", "2", "--seed", "3", "--out-dir", str(tmp_path / "lot"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert calls == [(str(tmp_path / "lot"), 2, 3)]
+    assert [m["serial"] for m in doc["modules"]] == ["DR800001", "DR800002"]
+    assert doc["modules"][1]["outcome"] == "FAIL"            # the weak-laser unit
+    assert doc["stats"]["n_modules"] == 2 and doc["stats"]["yield"] == 0.5

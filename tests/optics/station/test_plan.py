@@ -86,3 +86,33 @@ def test_syntax_error_and_missing_file(tmp_path):
         load_plan(write(tmp_path, "name = \n"), phy_rows=phy_rows)
     with pytest.raises(ConfigError, match="cannot read plan"):
         load_plan(tmp_path / "nope.toml", phy_rows=phy_rows)
+
+
+def test_settings_and_thermal_are_checked(tmp_path):
+    plan = load_plan(write(tmp_path, GOOD + "\n[thermal]\nsoak_s = 10\nwindow_k = 0.5\n"), phy_rows=phy_rows)
+    assert plan.thermal == {"soak_s": 10.0, "window_k": 0.5}
+    with pytest.raises(ConfigError, match=r"plan.toml:18: \[\[step\]\] #2: unknown setting 'ber_treshold'.*allowed: ber_threshold"):
+        load_plan(write(tmp_path, GOOD.replace("ber_threshold", "ber_treshold")), phy_rows=phy_rows)
+    with pytest.raises(ConfigError, match=r"setting ber_threshold = 'low' must be of type float"):
+        load_plan(write(tmp_path, GOOD.replace("2.4e-4", '"low"')), phy_rows=phy_rows)
+    with pytest.raises(ConfigError, match=r"plan.toml:21: \[thermal\]: unknown key 'soak'"):
+        load_plan(write(tmp_path, GOOD + "\n[thermal]\nsoak = 10\n"), phy_rows=phy_rows)
+    with pytest.raises(ConfigError, match=r"\[thermal\]: timeout_s = -1 must be a number"):
+        load_plan(write(tmp_path, GOOD + "\n[thermal]\ntimeout_s = -1\n"), phy_rows=phy_rows)
+
+
+def test_the_shipped_plan_is_valid_against_the_package_phy_tables():
+    from optics.station.demo import DEFAULT_PLAN
+
+    plan = load_plan(DEFAULT_PLAN, bench_instruments=["scope", "power_meter", "attenuator", "bert", "thermal"])
+    assert plan.phy == "800GBASE-DR8" and plan.lanes == 8 and plan.temperatures_c == (25.0, 70.0)
+    assert [s.kind for s in plan.steps] == ["tx", "rx_sensitivity"]
+
+
+def test_example_plan_is_the_packaged_plan():
+    from pathlib import Path
+
+    from optics.station.demo import DEFAULT_PLAN
+
+    example = Path(__file__).resolve().parents[3] / "plans" / "800g-dr8.toml"
+    assert DEFAULT_PLAN.read_bytes() == example.read_bytes()

@@ -1,0 +1,74 @@
+"""``optics lot stats``: yield, first-pass yield and per-measurement statistics of a lot.
+
+::
+
+    optics lot stats --db results.sqlite [--plan 800G-DR8] [--since 2026-11-23] [--json] [--html lot.html]
+
+Prints a table (or JSON with ``--json``); ``--html`` also writes a page with the
+histograms.  ``--since`` takes an ISO date or date-time (UTC unless it carries an offset).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``lot stats``."""
+    parser = subparsers.add_parser("lot", help="lot statistics over a station results database")
+    sub = parser.add_subparsers(dest="lot_command", metavar="ACTION")
+    st = sub.add_parser("stats", help="yield, FPY, mean/sigma/Cpk and histograms")
+    st.add_argument("--db", required=True, metavar="SQLITE", help="results database written by `optics station run`")
+    st.add_argument("--plan", default=None, metavar="NAME", help="only runs of this plan (its name)")
+    st.add_argument("--since", default=None, metavar="DATE", help="only runs started at or after DATE (ISO 8601)")
+    st.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    st.add_argument("--html", default=None, metavar="OUT", help="also write an HTML page with histograms")
+    st.set_defaults(func=run)
+    parser.set_defaults(func=_help(parser))
+
+
+def _help(parser: argparse.ArgumentParser):
+    def show(args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    return show
+
+
+def parse_since(text: str) -> float:
+    """ISO date or date-time -> s since the epoch (naive values are UTC).
+
+    Raises
+    ------
+    InvalidParameter
+        Not an ISO 8601 date.
+    """
+    from optics.errors import InvalidParameter
+
+    try:
+        dt = datetime.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidParameter(f"--since {text!r} is not an ISO 8601 date such as 2026-11-23 or "
+                               "2026-11-23T08:00") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=datetime.timezone.utc)
+    return dt.timestamp()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compute and print the statistics."""
+    from optics.errors import ConfigError
+    from optics.station.stats import lot_stats
+    from optics.station.store import SQLiteStore
+
+    if not Path(args.db).is_file():
+        raise ConfigError(f"results database {args.db} not found")
+    since = None if args.since is None else parse_since(args.since)
+    with SQLiteStore(args.db) as store:
+        stats = lot_stats(store, plan_name=args.plan, since_s=since)
+    if args.html:
+        Path(args.html).write_text(stats.to_html(), encoding="utf-8")
+    print(stats.to_json() if args.json else stats.to_text())
+    return 0

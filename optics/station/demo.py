@@ -1,0 +1,146 @@
+"""The station demo: a lot of simulated 800GBASE-DR8 modules tested on the virtual bench.
+
+:func:`run_demo_lot` builds a lot with production spread (:func:`optics.station.dut.demo_population`:
+launch power, ER, bandwidth, noise, receiver noise and ring-heater range vary from unit to
+unit; one module has a weak laser, one a ring that detunes when hot), puts each module in
+the socket of one virtual bench (its lanes drive the bench physics through the lane
+switch), runs the 800G-DR8 plan on it (Tx and Rx on 8 lanes at 25 and 70 °C), writes the
+results database, one HTML + CSV report per module and the lot statistics, and prints the
+per-module verdicts and the statistics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from optics import validate
+from optics.errors import ConfigError
+
+#: The plan the demo runs (shipped in the package; ``plans/800g-dr8.toml`` at the top of the
+#: repository is the same file, as an example).
+DEFAULT_PLAN = Path(__file__).resolve().parent / "plans" / "800g-dr8.toml"
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoModule:
+    """One module of the demo lot: serial, what is special about it, verdict, report files."""
+
+    serial: str
+    note: str
+    outcome: str
+    status: str
+    n_records: int
+    failed: tuple[str, ...]     # FAIL/ERROR records (MARGINAL ones for a MARGINAL module)
+    html: Path
+    csv: Path
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoResult:
+    """What :func:`run_demo_lot` wrote and found."""
+
+    db: Path
+    lot_html: Path
+    modules: tuple[DemoModule, ...]
+    stats: object  # optics.station.stats.LotStats
+
+
+def run_demo_lot(out_dir: str | Path, n_modules: int = 5, seed: int = 2026, *, plan: str | Path | None = None,
+                 out: TextIO | None = sys.stdout) -> DemoResult:
+    """Test a simulated lot on the virtual bench; write database, reports and statistics.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        Output directory (created): ``lot.sqlite``, ``reports/<serial>_<run>.html|csv``,
+        ``lot.html``.
+    n_modules : int
+        Modules in the lot, 1..200 (>= 2 for the weak-laser unit, >= 3 for the hot-ring unit).
+    seed : int
+        Seed of the unit-to-unit spread.
+    plan : path, optional
+        Test plan (default: :data:`DEFAULT_PLAN`, the 800G-DR8 plan shipped with the package).
+    out : text stream or None
+        Where verdicts and statistics are printed (None: silent).
+
+    Returns
+    -------
+    DemoResult
+
+    Examples
+    --------
+    >>> res = run_demo_lot("demo-lot", n_modules=5)     # doctest: +SKIP
+    >>> [m.outcome for m in res.modules]                 # doctest: +SKIP
+    ['PASS', 'FAIL', 'PASS', 'FAIL', 'PASS']
+    """
+    from optics.station.bench_adapter import STATION_INSTRUMENTS, ModuleLink, open_bench
+    from optics.station.dut import demo_population
+    from optics.station.plan import load_plan
+    from optics.station.report import write_report
+    from optics.station.runner import run_plan
+    from optics.station.stats import lot_stats
+    from optics.station.store import SQLiteStore
+
+    validate.integer("n_modules", n_modules, 1, 200)
+    plan_path = Path(plan) if plan is not None else DEFAULT_PLAN
+    if not plan_path.is_file():
+        raise ConfigError(f"demo plan {plan_path} not found; pass plan=PATH")
+    the_plan = load_plan(plan_path)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    db = out_dir / "lot.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    lot = demo_population(n_modules, rng=np.random.default_rng(seed), n_lanes=the_plan.lanes)
+
+    def say(text: str) -> None:
+        if out is not None:
+            print(text, file=out, flush=True)
+
+    say(f"Testing {n_modules} simulated {the_plan.phy} modules with plan {the_plan.name} "
+        f"({the_plan.lanes} lanes at {', '.join(f'{t:g} °C' for t in the_plan.temperatures_c)}) on the virtual bench")
+    modules = []
+    needed = tuple(n for n in STATION_INSTRUMENTS if n in the_plan.instruments)
+    from instruments.bench import BenchConfig
+
+    config = BenchConfig.default()
+    # simulated time runs 1000x faster than the wall clock: a thermal soak takes a fraction of a second
+    config = dataclasses.replace(config, physics=dataclasses.replace(config.physics, time_scale=1000.0))
+    link = ModuleLink(config.physics, module=lot[0])
+    with SQLiteStore(db) as store:
+        for mod in lot:
+            with open_bench(config, module=mod, needed=needed, link=link) as bench:
+                result = run_plan(the_plan, bench, store, serial=mod.serial, station_id="demo-station")
+            paths = write_report(store, result.run.run_id, out_dir / "reports", artifacts=result.artifacts)
+            worst = ("FAIL", "ERROR") if result.outcome.value in ("FAIL", "ERROR") else ("MARGINAL",)
+            failed = tuple(dict.fromkeys(
+                (f"{r.name} L{r.lane}@{r.temperature_c:g}°C" if r.temperature_c is not None else f"{r.name} L{r.lane}")
+                + (f" {r.value:.2f} {r.unit} (limit {_fmt_limits(r)})" if r.outcome.value == "MARGINAL" else "")
+                for r in result.records if r.outcome.value in worst))
+            modules.append(DemoModule(serial=mod.serial, note=mod.note, outcome=result.outcome.value,
+                                      status=result.status.value, n_records=len(result.records), failed=failed,
+                                      html=paths.html, csv=paths.csv))
+            why = f"  <- {', '.join(failed[:4])}{' ...' if len(failed) > 4 else ''}" if failed else ""
+            cause = f"  [{mod.note}]" if mod.note else ""
+            say(f"  {mod.serial}: {result.outcome.value:<8} {len(result.records):4d} records{cause}{why}")
+        stats = lot_stats(store, plan_name=the_plan.name)
+    lot_html = out_dir / "lot.html"
+    lot_html.write_text(stats.to_html(), encoding="utf-8")
+    say("")
+    say(stats.to_text())
+    say(f"\ndatabase: {db}\nreports:  {out_dir / 'reports'}\nlot page: {lot_html}")
+    return DemoResult(db=db, lot_html=lot_html, modules=tuple(modules), stats=stats)
+
+
+def _fmt_limits(r) -> str:
+    lo = "" if r.low_limit is None else f"{r.low_limit:g}"
+    hi = "" if r.high_limit is None else f"{r.high_limit:g}"
+    return f"{lo}..{hi}"
+
+
+__all__ = ["DEFAULT_PLAN", "DemoModule", "DemoResult", "run_demo_lot"]

@@ -1,0 +1,684 @@
+"""The station runner: one test plan on one module, every record committed as it is taken.
+
+Order of a run (:func:`run_plan`)::
+
+    check the plan against the bench            (ConfigError before any instrument is touched)
+    begin the run in the store                  (run record: serial, plan + hash, bench identities)
+    identify the module                         (CMIS serial == the given serial, if the bench can read it)
+    for each temperature:   thermal head to the set point, wait until at temperature (window + soak)
+        for each step:      (retries after an ERROR, per lane)
+            for each lane:  lane switch -> measure -> verdict (optics.verdict) -> records
+    finally:                BERT outputs off, attenuator shutters closed, thermal head to ambient
+                            and air flow off; the run closed complete or incomplete
+
+Each :class:`~optics.station.records.MeasurementRecord` is committed with
+``store.add_measurement`` the moment it exists, so a crash, a kill or an instrument fault
+loses nothing already measured; a run that stops early is closed ``incomplete`` (or, after
+``kill -9``, reported incomplete by the store because its process is gone).
+
+Receiver sensitivity is measured in optical loopback, as production lines do: the BERT's
+pattern generator drives the module's host input, lane ``k``'s transmitter feeds the VOA and
+the lane's own receiver, whose host output goes back to the BERT's error detector.  The
+received OMA is the power-meter reading (plus the bench's ``rx_path_offset_db``
+calibration) times ``2(r - 1)/(r + 1)``, ``r`` the lane's extinction ratio measured in the
+Tx step; the sweep is :func:`optics.station.sensitivity.find_sensitivity`.
+
+Outcome of a run: ERROR if any record is ERROR, else FAIL if any is FAIL, else MARGINAL if
+any is MARGINAL, else PASS.  Limits: the PHY table's rows named by the plan (with the plan's
+product guard bands), evaluated by :func:`optics.verdict.evaluate`; a MARGINAL value is
+inside the limits but within the guard band.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from optics.errors import (
+    ConfigError,
+    ConnectionLost,
+    GarbledReply,
+    InstrumentError,
+    InstrumentTimeout,
+    InvalidParameter,
+    MeasurementInvalid,
+    OpticsError,
+    ScpiError,
+)
+from optics.station.plan import Step, TestPlan
+from optics.station.records import MeasurementRecord, Outcome, RunRecord, RunStatus
+from optics.station.sensitivity import SensitivityResult, SweepPoint, find_sensitivity
+from optics.station.store import ResultStore
+
+#: Units of the metrics a station records.
+UNITS: Mapping[str, str] = {
+    "average_power_dbm": "dBm", "oma_outer_dbm": "dBm", "extinction_ratio_db": "dB", "tdecq_db": "dB",
+    "ceq_db": "dB", "tdecq_minus_ceq_db": "dB", "oma_minus_tdecq_dbm": "dBm", "rlm": "",
+    "rx_sensitivity_oma_dbm": "dBm", "rx_sensitivity_average_dbm": "dBm", "module_temperature_c": "°C",
+    "supply_voltage_v": "V", "tx_power_dbm": "dBm", "rx_power_dbm": "dBm", "laser_bias_a": "A",
+    "case_temperature_c": "°C", "serial_number": "", "plan_valid": "", "instrument_identity": "",
+}
+
+#: Errors after which the bench cannot go on (the run stops, incomplete).
+FATAL_ERRORS: tuple[type[BaseException], ...] = (ConnectionLost, InstrumentTimeout)
+
+Progress = Callable[[MeasurementRecord], None]
+
+
+@dataclasses.dataclass
+class RunArtifacts:
+    """What a run keeps besides records, for the report: eye waveforms and sensitivity curves.
+
+    Keys are ``(temperature_c, lane)``.  With ``directory`` set, each item is also written
+    there the moment it is taken (``eye_<T>_L<k>.npz``, toolkit NumPy format, and
+    ``curve_<T>_L<k>.json``), so a report can be rebuilt after a crash
+    (:func:`load_artifacts`).
+    """
+
+    eyes: dict[tuple[float | None, int], Any] = dataclasses.field(default_factory=dict)
+    curves: dict[tuple[float | None, int], SensitivityResult] = dataclasses.field(default_factory=dict)
+    tx_metrics: dict[tuple[float | None, int], dict[str, float]] = dataclasses.field(default_factory=dict)
+    directory: Path | None = None
+
+    @staticmethod
+    def _stem(kind: str, key: tuple[float | None, int]) -> str:
+        t, lane = key
+        return f"{kind}_{'none' if t is None else format(t, 'g')}_L{lane}"
+
+    def add_eye(self, key: tuple[float | None, int], wf: Any) -> None:
+        """Keep (and write) the exported pattern waveform of a lane."""
+        self.eyes[key] = wf
+        if self.directory is not None:
+            from optics.io import write_npz
+
+            self.directory.mkdir(parents=True, exist_ok=True)
+            write_npz(wf, self.directory / f"{self._stem('eye', key)}.npz")
+
+    def add_curve(self, key: tuple[float | None, int], result: SensitivityResult) -> None:
+        """Keep (and write) a lane's sensitivity sweep."""
+        self.curves[key] = result
+        if self.directory is not None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            doc = {"temperature_c": key[0], "lane": key[1], "oma_dbm": result.oma_dbm,
+                   "average_power_dbm": result.average_power_dbm, "threshold": result.threshold,
+                   "points": [p.to_dict() for p in result.points]}
+            (self.directory / f"{self._stem('curve', key)}.json").write_text(json.dumps(doc, indent=1))
+
+
+def load_artifacts(directory: str | Path) -> RunArtifacts:
+    """Read the eyes and curves a run wrote into ``directory`` (missing directory: none)."""
+    from optics.io import read_npz
+
+    d = Path(directory)
+    art = RunArtifacts()
+    if not d.is_dir():
+        return art
+    for f in sorted(d.glob("eye_*.npz")):
+        wf = read_npz(f)
+        t = wf.meta.get("temperature_c")
+        art.eyes[(None if t is None else float(t), int(wf.meta.get("lane", 0)))] = wf
+    for f in sorted(d.glob("curve_*.json")):
+        doc = json.loads(f.read_text())
+        t = doc["temperature_c"]
+        art.curves[(None if t is None else float(t), int(doc["lane"]))] = SensitivityResult(
+            oma_dbm=doc["oma_dbm"], average_power_dbm=doc["average_power_dbm"], threshold=doc["threshold"],
+            points=tuple(SweepPoint(**p) for p in doc["points"]))
+    return art
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+    """What :func:`run_plan` returns."""
+
+    run: RunRecord
+    status: RunStatus
+    outcome: Outcome
+    records: tuple[MeasurementRecord, ...]
+    note: str
+    artifacts: RunArtifacts
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (records included)."""
+        counts = {o.value: sum(r.outcome is o for r in self.records) for o in Outcome}
+        return {
+            "run_id": self.run.run_id, "serial": self.run.serial, "plan": self.run.plan_name,
+            "plan_hash": self.run.plan_hash, "status": self.status.value, "outcome": self.outcome.value,
+            "note": self.note, "counts": counts, "toolkit_version": self.run.toolkit_version,
+            "bench": dict(self.run.bench),
+            "records": [_record_dict(r) for r in self.records],
+        }
+
+
+def _record_dict(r: MeasurementRecord) -> dict[str, Any]:
+    d = dataclasses.asdict(r)
+    d["outcome"] = r.outcome.value
+    d["instruments"] = dict(r.instruments)
+    return d
+
+
+class _Abort(Exception):
+    """The run cannot go on (an instrument is gone); records are already written."""
+
+
+def overall_outcome(records: list[MeasurementRecord] | tuple[MeasurementRecord, ...]) -> Outcome:
+    """ERROR > FAIL > MARGINAL > PASS over the records (PASS for none)."""
+    outcomes = {r.outcome for r in records}
+    for o in (Outcome.ERROR, Outcome.FAIL, Outcome.MARGINAL):
+        if o in outcomes:
+            return o
+    return Outcome.PASS
+
+
+class _Run:
+    """State of one run (see :func:`run_plan`)."""
+
+    def __init__(self, plan: TestPlan, bench: Any, store: ResultStore, run: RunRecord,
+                 progress: Progress | None) -> None:
+        self.plan = plan
+        self.bench = bench
+        self.store = store
+        self.run = run
+        self.progress = progress
+        self.records: list[MeasurementRecord] = []
+        self.artifacts = RunArtifacts()
+        self.temperature_c: float | None = None
+        from optics.phy import load_phy
+
+        self.spec = load_phy(plan.phy)
+        self._ready: set[str] = set()
+        self._ceq = False
+        self._tx_pattern: Any = None
+
+    # --- records -------------------------------------------------------------------------
+    def commit(self, record: MeasurementRecord) -> None:
+        self.store.add_measurement(record)
+        self.records.append(record)
+        if self.progress is not None:
+            self.progress(record)
+
+    def instruments_of(self, names: tuple[str, ...]) -> dict[str, str]:
+        ids = self.bench.identities
+        return {n: ids.get(n, "") for n in names if n in ids}
+
+    def record(self, step: Step | str, name: str, value: float | None, outcome: Outcome, *, lane: int | None = None,
+               low: float | None = None, high: float | None = None, margin: float | None = None,
+               spec_ref: str = "", verified: bool = True, message: str = "",
+               instruments: tuple[str, ...] = ()) -> MeasurementRecord:
+        step_name = step.name if isinstance(step, Step) else step
+        # the instruments behind the value: the step's, the lane switch that routed the lane, the
+        # thermal forcer that set the temperature
+        instruments = tuple(instruments) + (("lane_switch",) if lane is not None else ()) + (
+            ("thermal",) if self.temperature_c is not None else ())
+        rec = MeasurementRecord(
+            run_id=self.run.run_id, serial=self.run.serial, step=step_name, name=name, value=value,
+            unit=UNITS.get(name, ""), outcome=outcome, lane=lane, temperature_c=self.temperature_c,
+            low_limit=low, high_limit=high, margin=margin, spec_ref=spec_ref, verified=verified,
+            instruments=self.instruments_of(instruments), message=message,
+        )
+        self.commit(rec)
+        return rec
+
+    def error_records(self, step: Step, lane: int | None, exc: BaseException, attempts: int,
+                      earlier: list[str] | None = None) -> None:
+        msg = f"{type(exc).__name__}: {exc} (after {attempts} attempt{'s' if attempts > 1 else ''})"
+        if earlier:
+            msg += "; before: " + " | ".join(earlier)
+        names = step.limits or ({"tx": ("tdecq_db",), "rx_sensitivity": ("rx_sensitivity_oma_dbm",),
+                                 "ddm": ("module_temperature_c",)}[step.kind])
+        for name in names:
+            self.record(step, name, None, Outcome.ERROR, lane=lane, message=msg, instruments=step.instruments)
+
+    def judged_records(self, step: Step, lane: int | None, metrics: Mapping[str, float],
+                       scope: str, extra: Mapping[str, float] | None = None) -> None:
+        """Evaluate ``metrics`` against the plan's PHY rows and commit one record per metric."""
+        from optics.verdict import evaluate
+
+        verdict = evaluate(metrics, self.spec, guard_band_db=self.plan.guard_band,
+                           guard_bands=dict(step.guard_bands) or None, scope=scope,
+                           require=[m for m in step.limits], lane=None)
+        by_metric = {}
+        for row in verdict.rows:
+            if row.row.metric in step.limits and row.row.metric not in by_metric:
+                by_metric[row.row.metric] = row
+            elif row.row.metric in step.limits and row.status == "FAIL":
+                by_metric[row.row.metric] = row     # two rows on one metric: the failing one decides
+        values = {**metrics, **(extra or {})}
+        derived = {r.row.metric: r.value for r in verdict.rows if r.value is not None}
+        for name in _metric_order(step):
+            value = values.get(name, derived.get(name))
+            row = by_metric.get(name)
+            if row is None:
+                if value is None or name in ("secq_db",):
+                    continue
+                self.record(step, name, float(value), Outcome.PASS, lane=lane, instruments=step.instruments,
+                            message="recorded, no limit in the plan")
+                continue
+            if row.status == "NOT TESTED":
+                self.record(step, name, None if row.value is None else float(row.value), Outcome.ERROR, lane=lane,
+                            spec_ref=row.row.clause, verified=row.row.verified, instruments=step.instruments,
+                            message=f"not judged: {row.note or 'no value'}")
+                continue
+            self.record(step, name, float(row.value), Outcome(row.status), lane=lane, low=row.min, high=row.max,
+                        margin=row.margin, spec_ref=row.row.clause, verified=row.row.verified,
+                        instruments=step.instruments)
+
+    # --- instruments -----------------------------------------------------------------------
+    def select_lane(self, lane: int) -> None:
+        sw = self.bench.lane_switch
+        if sw is None:
+            if lane != 0:
+                raise ConfigError(f"plan {self.plan.name!r} has {self.plan.lanes} lanes but the bench has no lane switch")
+            return
+        sw.select(lane)
+
+    def go_to_temperature(self, t: float) -> None:
+        th = self.bench.get("thermal")
+        cfg = self.plan.thermal
+        th.remote()
+        th.head_down = True
+        th.window_k = float(cfg.get("window_k", 1.0))
+        th.soak_time_s = float(cfg.get("soak_s", 30.0))
+        th.set_temperature(t)
+        th.flow_on = True
+        th.wait_until_at_temperature(float(cfg.get("timeout_s", 900.0)))
+
+    def safe_state(self) -> list[str]:
+        """Outputs off, shutters closed, thermal head to ambient and off.  Returns problems."""
+        problems = []
+        inst = self.bench.instruments
+
+        def attempt(what: str, fn: Callable[[], None]) -> None:
+            try:
+                fn()
+            except Exception as exc:  # keep going: every instrument must get its chance
+                problems.append(f"{what}: {type(exc).__name__}: {exc}")
+
+        if "bert" in inst:
+            attempt("bert outputs off", lambda: setattr(inst["bert"], "output_enabled", False))
+            attempt("bert global outputs off", inst["bert"].shutdown)
+        if "attenuator" in inst:
+            attempt("attenuator shutters closed", inst["attenuator"].shutdown)
+        if "thermal" in inst and "thermal" in self._ready:
+            th = inst["thermal"]
+            attempt("thermal set point to ambient", lambda: th.set_temperature(self.bench.ambient_c))
+            attempt("thermal air flow off", th.shutdown)
+        if self.bench.lane_switch is not None:
+            attempt("lane switch", self.bench.lane_switch.shutdown)
+        return problems
+
+    # --- identification ----------------------------------------------------------------------
+    def identify_module(self) -> None:
+        mod = self.bench.module
+        if mod is None:
+            return
+        try:
+            reported = mod.vendor_serial_number
+            self.bench.identities["module"] = (f"{mod.vendor_name},{mod.vendor_part_number},{reported},"
+                                               f"{mod.vendor_revision}")
+        except (InstrumentError, OSError) as exc:
+            self.record("identify", "serial_number", None, Outcome.ERROR, instruments=("module",),
+                        message=f"module did not answer on its management interface: {type(exc).__name__}: {exc}")
+            raise _Abort(f"module {self.run.serial} did not answer (CMIS): {exc}") from None
+        if reported.strip() != self.run.serial.strip():
+            self.record("identify", "serial_number", None, Outcome.ERROR, instruments=("module",),
+                        message=f"module reports serial {reported!r}, expected {self.run.serial!r}")
+            raise _Abort(f"wrong module in the socket: it reports serial {reported!r}, expected {self.run.serial!r}")
+
+    # --- steps ---------------------------------------------------------------------------------
+    def run_step(self, step: Step) -> None:
+        lanes = range(self.plan.lanes) if step.kind != "ddm" else (None,)
+        for lane in lanes:
+            attempts = 0
+            history: list[str] = []
+            while True:
+                attempts += 1
+                try:
+                    if lane is not None:
+                        self.select_lane(lane)
+                    if step.kind == "tx":
+                        self.tx_lane(step, lane)
+                    elif step.kind == "rx_sensitivity":
+                        self.rx_lane(step, lane)
+                    else:
+                        self.ddm(step)
+                    break
+                except (OpticsError, OSError) as exc:
+                    if isinstance(exc, ConfigError):
+                        raise
+                    self._ready.discard(step.name)
+                    history.append(f"{type(exc).__name__}: {exc}")
+                    if attempts <= step.retries:
+                        problem = self._recover(step)
+                        if problem:
+                            history.append(problem)
+                        continue
+                    self.error_records(step, lane, exc, attempts, history[:-1])
+                    if isinstance(exc, FATAL_ERRORS):
+                        raise _Abort(f"step {step.name!r} lane {lane}: {type(exc).__name__}: {exc}") from None
+                    break
+
+    def _recover(self, step: Step) -> str:
+        """Before a retry: fresh sessions to the step's instruments (drops late replies).
+
+        Returns what went wrong while reconnecting ("" if nothing): the retry will then fail
+        too, and its ERROR record says why.
+        """
+        problems = []
+        for name in step.instruments:
+            try:
+                inst = self.bench.reconnect(name)
+                if inst is not None and hasattr(inst, "clear_status"):
+                    inst.clear_status()
+            except Exception as exc:  # the retry itself will report an instrument that stays dead
+                problems.append(f"reconnecting {name}: {type(exc).__name__}: {exc}")
+        return "; ".join(problems)
+
+    def _symbol_rate(self, step: Step) -> float:
+        return float(step.settings.get("symbol_rate_baud", self.spec.symbol_rate_baud))
+
+    def tx_setup(self, step: Step) -> None:
+        from optics.patterns import pattern
+
+        scope = self.bench.get("scope")
+        baud = self._symbol_rate(step)
+        name = str(step.settings.get("pattern", "PRBS13Q"))
+        self._tx_pattern = pattern(name)
+        scope.lock_pattern(symbol_rate_baud=baud, pattern_length=int(self._tx_pattern.size))
+        scope.set_reference_receiver(symbol_rate_baud=baud)
+        n_taps = int(step.settings.get("tdecq_taps", 5))
+        scope.configure_tdecq(n_taps=n_taps, n_precursors=int(step.settings.get("tdecq_precursors", 1)))
+        # Ceq: the driver has no method for it; the virtual FlexDCA serves :MEASure:EYE:CEQ (the
+        # real command path is not confirmed), so a scope refusing it only loses ceq_db
+        try:
+            scope.write_checked(":MEASure:EYE:CEQ:SOURce1 FUNCtion1")
+            scope.write_checked(":MEASure:EYE:CEQ")
+            self._ceq = True
+        except ScpiError:
+            self._ceq = False
+        pm = self.bench.instruments.get("power_meter")
+        if pm is not None:
+            pm.port(1).wavelength_m = 1311e-9
+        self._ready.add(step.name)
+
+    def tx_lane(self, step: Step, lane: int) -> None:
+        if step.name not in self._ready:
+            self.tx_setup(step)
+        scope = self.bench.get("scope")
+        scope.acquire(int(step.settings.get("n_patterns", 1)))
+        m = scope.measure_all()
+        metrics = {"average_power_dbm": m["average_power_dbm"], "oma_outer_dbm": m["oma_outer_dbm"],
+                   "extinction_ratio_db": m["extinction_ratio_db"], "tdecq_db": m["tdecq_db"]}
+        if self._ceq:
+            metrics["ceq_db"] = scope.read_measurement(":MEASure:EYE:CEQ")
+        if step.settings.get("export_eye", True):
+            try:
+                wf = scope.read_pattern_waveform(pattern=self._tx_pattern,
+                                                 meta={"serial": self.run.serial, "lane": lane,
+                                                       "temperature_c": self.temperature_c})
+                self.artifacts.add_eye((self.temperature_c, lane), wf)
+            except (MeasurementInvalid, GarbledReply, InvalidParameter):
+                pass  # the eye is for the report only; the measurements above stand
+        self.artifacts.tx_metrics[(self.temperature_c, lane)] = {**metrics, "rlm": m["rlm"]}
+        self.judged_records(step, lane, metrics, "tx", extra={"rlm": m["rlm"]})
+
+    def rx_setup(self, step: Step) -> None:
+        bert = self.bench.get("bert")
+        att = self.bench.get("attenuator").channel(1)
+        pm = self.bench.get("power_meter").port(1)
+        att.shutter_open = False
+        att.wavelength_m = 1311e-9
+        att.attenuation_db = 45.0
+        pm.wavelength_m = 1311e-9
+        bert.symbol_rate_baud = self._symbol_rate(step)
+        bert.coding = "PAM4"
+        bert.analyzer_coding = "PAM4"
+        bert.set_pattern(str(step.settings.get("pattern", "PRBS13Q")))
+        bert.output_enabled = True
+        bert.global_outputs_enabled = True
+        att.shutter_open = True
+        self._ready.add(step.name)
+
+    def _source_er_db(self, step: Step, lane: int) -> float:
+        tx = self.artifacts.tx_metrics.get((self.temperature_c, lane))
+        if tx is not None:
+            return tx["extinction_ratio_db"]
+        scope = self.bench.instruments.get("scope")
+        if scope is None:
+            raise ConfigError("the rx_sensitivity step needs the source's extinction ratio: run a tx step "
+                              "first or put a scope on the bench")
+        from optics.patterns import pattern
+
+        scope.lock_pattern(symbol_rate_baud=float(self.spec.symbol_rate_baud),
+                           pattern_length=int(pattern(str(step.settings.get("pattern", "PRBS13Q"))).size))
+        scope.acquire(1)
+        return scope.measure_extinction_ratio_db()
+
+    def rx_lane(self, step: Step, lane: int) -> None:
+        from optics.verdict import evaluate
+
+        s = step.settings
+        er_db = self._source_er_db(step, lane)
+        if step.name not in self._ready:
+            self.rx_setup(step)
+        bert = self.bench.get("bert")
+        att = self.bench.get("attenuator").channel(1)
+        pm = self.bench.get("power_meter").port(1)
+        offset_db = float(s.get("rx_path_offset_db", 0.0))
+        r = 10.0 ** (er_db / 10.0)
+        oma_over_avg_db = 10.0 * math.log10(2.0 * (r - 1.0) / (r + 1.0))
+        gate = float(s.get("gate_time_s", 0.01))
+
+        def measure(att_db: float) -> SweepPoint:
+            att.attenuation_db = att_db
+            p_w = pm.power_w
+            if p_w <= 0:
+                raise MeasurementInvalid(f"power meter reads {p_w:g} W at {att_db:.2f} dB attenuation")
+            avg_dbm = 10.0 * math.log10(p_w / 1e-3) + offset_db
+            res = bert.measure_ber(gate)
+            return SweepPoint(att_db, avg_dbm + oma_over_avg_db, avg_dbm, res.ber, res.errored_bits, res.compared_bits)
+
+        threshold = float(s.get("ber_threshold", self.spec.ber_limit))
+        secq = s.get("reference_secq_db")
+        extra = {} if secq is None else {"secq_db": float(secq)}
+        # where to start: start_margin_db above the sensitivity limit (or -4 dBm OMA)
+        probe = evaluate({"rx_sensitivity_oma_dbm": 0.0, **extra}, self.spec, scope="rx",
+                         require=["rx_sensitivity_oma_dbm"])
+        limit = next((x.max for x in probe.rows if x.row.metric == "rx_sensitivity_oma_dbm" and x.max is not None),
+                     -4.0)
+        # probe at 10 dB (never the full launch power into the receiver), extrapolate dB for dB
+        probe_db = 10.0
+        first = measure(probe_db)
+        start = first.oma_dbm + probe_db - (limit + float(s.get("start_margin_db", 3.0)))
+        start = min(40.0, max(0.0, round(start, 1)))
+        result = find_sensitivity(measure, threshold=threshold, start_db=start,
+                                  step_db=float(s.get("coarse_step_db", 1.0)),
+                                  refine_points=int(s.get("refine_points", 2)),
+                                  max_points=int(s.get("max_points", 20)), min_db=0.0, max_db=45.0)
+        att.attenuation_db = 45.0
+        self.artifacts.add_curve((self.temperature_c, lane), result)
+        self.judged_records(step, lane, {"rx_sensitivity_oma_dbm": result.oma_dbm, **extra}, "rx",
+                            extra={"rx_sensitivity_average_dbm": result.average_power_dbm})
+
+    def ddm(self, step: Step) -> None:
+        mod = self.bench.module
+        if mod is None:
+            raise ConfigError("the ddm step needs the module's management interface (CMIS)")
+        self.record(step, "module_temperature_c", mod.temperature_c, Outcome.PASS, instruments=("module",))
+        self.record(step, "supply_voltage_v", mod.vcc_v, Outcome.PASS, instruments=("module",))
+        mon = mod.lane_monitors()
+        for k in range(min(self.plan.lanes, len(mon.tx_power_w))):
+            p = mon.tx_power_w[k]
+            if p > 0:
+                self.record(step, "tx_power_dbm", 10.0 * math.log10(p / 1e-3), Outcome.PASS, lane=k,
+                            instruments=("module",))
+            self.record(step, "laser_bias_a", mon.tx_bias_a[k], Outcome.PASS, lane=k, instruments=("module",))
+
+
+def _metric_order(step: Step) -> tuple[str, ...]:
+    from optics.station.plan import STEP_METRICS
+
+    return tuple(STEP_METRICS[step.kind])
+
+
+def run_plan(
+    plan: TestPlan,
+    bench: Any,
+    store: ResultStore,
+    *,
+    serial: str,
+    station_id: str | None = None,
+    progress: Progress | None = None,
+    artifacts_dir: str | Path | None = None,
+) -> RunResult:
+    """Run ``plan`` on the module ``serial`` with the instruments of ``bench``.
+
+    Parameters
+    ----------
+    plan : TestPlan
+        A validated plan (:func:`optics.station.plan.load_plan`).
+    bench : StationBench
+        Connected instruments (:func:`optics.station.bench_adapter.open_bench`).
+    store : ResultStore
+        Where the run and its records go (committed one by one).
+    serial : str
+        Serial number as scanned or given.
+    station_id : str, optional
+        Station name (default: the host name).
+    progress : callable, optional
+        Called with each record right after it is committed.
+    artifacts_dir : path, optional
+        Write eyes and sensitivity curves into ``artifacts_dir/<run_id>/`` as they are taken.
+
+    Returns
+    -------
+    RunResult
+        Status (complete / incomplete), overall outcome, the records, artifacts.
+
+    Raises
+    ------
+    ConfigError
+        The plan needs an instrument the bench lacks (raised before anything is touched).
+    KeyboardInterrupt, SystemExit
+        Re-raised after the instruments are made safe and the run is closed incomplete.
+
+    Examples
+    --------
+    >>> from optics.station.bench_adapter import open_bench            # doctest: +SKIP
+    >>> with open_bench() as bench, SQLiteStore("r.sqlite") as store:   # doctest: +SKIP
+    ...     result = run_plan(load_plan("plans/800g-dr8.toml"), bench, store, serial="SIM0001")
+    """
+    from optics import __version__
+
+    plan.check_bench(bench.names)
+    if plan.lanes > 1 and bench.lane_switch is None:
+        raise ConfigError(f"{plan.path or plan.name}: the plan tests {plan.lanes} lanes but the bench has no lane switch")
+    identities = bench.identify()
+    from optics.station.bench_adapter import describe
+
+    run = RunRecord(run_id=str(uuid.uuid4()), serial=serial, plan_name=plan.name, plan_hash=plan.sha256,
+                    station_id=station_id or socket.gethostname(), started_at_s=time.time(),
+                    toolkit_version=__version__, bench=describe(bench), pid=os.getpid(),
+                    host=socket.gethostname())
+    store.begin_run(run)
+    state = _Run(plan, bench, store, run, progress)
+    if artifacts_dir is not None:
+        state.artifacts.directory = Path(artifacts_dir) / run.run_id
+    status, note = RunStatus.INCOMPLETE, "station stopped before the end of the plan"
+    pending: BaseException | None = None
+    try:
+        for name, idn in identities.items():
+            if idn.startswith("<no identity"):
+                state.record("identify", "instrument_identity", None, Outcome.ERROR, instruments=(name,),
+                             message=f"instrument {name!r} does not answer *IDN?: {idn}")
+                raise _Abort(f"instrument {name!r} does not answer: {idn}")
+        state.identify_module()
+        temperatures = plan.temperatures_c or (None,)
+        for t in temperatures:
+            state.temperature_c = t
+            if t is not None:
+                try:
+                    state._ready.add("thermal")
+                    state.go_to_temperature(t)
+                    reading = bench.get("thermal").temperature_c
+                    state.record("thermal", "case_temperature_c", reading, Outcome.PASS, instruments=("thermal",),
+                                 message=f"set point {t:g} °C reached")
+                except (OpticsError, OSError) as exc:
+                    state.record("thermal", "case_temperature_c", None, Outcome.ERROR, instruments=("thermal",),
+                                 message=f"{type(exc).__name__}: {exc}")
+                    if isinstance(exc, FATAL_ERRORS):
+                        raise _Abort(f"thermal forcer: {exc}") from None
+                    continue
+            for step in plan.steps:
+                state.run_step(step)
+        status, note = RunStatus.COMPLETE, ""
+    except _Abort as exc:
+        note = str(exc)
+    except BaseException as exc:  # crash or interrupt: close the run, then re-raise
+        note = f"stopped by {type(exc).__name__}: {exc}"
+        pending = exc
+    finally:
+        problems = state.safe_state()
+        if problems:
+            note = (note + "; " if note else "") + "safe-state problems: " + "; ".join(problems)
+        outcome = overall_outcome(state.records)
+        if status is not RunStatus.COMPLETE and outcome in (Outcome.PASS, Outcome.MARGINAL):
+            outcome = Outcome.ERROR
+        store.end_run(run.run_id, status=status, outcome=outcome, note=note)
+    if pending is not None:
+        raise pending
+    return RunResult(run=run, status=status, outcome=outcome, records=tuple(state.records), note=note,
+                     artifacts=state.artifacts)
+
+
+def record_plan_error(store: ResultStore, *, serial: str, plan_path: str, error: BaseException,
+                      station_id: str | None = None) -> RunRecord:
+    """Store a run that ended before it began because its plan is invalid (one ERROR record)."""
+    from pathlib import Path
+
+    from optics import __version__
+    from optics.station.records import plan_hash
+
+    p = Path(plan_path)
+    try:
+        digest = plan_hash(p.read_bytes())
+    except OSError:
+        digest = "unreadable"
+    run = RunRecord(run_id=str(uuid.uuid4()), serial=serial, plan_name=p.stem, plan_hash=digest,
+                    station_id=station_id or socket.gethostname(), started_at_s=time.time(),
+                    toolkit_version=__version__, pid=os.getpid(), host=socket.gethostname())
+    store.begin_run(run)
+    store.add_measurement(MeasurementRecord(run_id=run.run_id, serial=serial, step="plan", name="plan_valid",
+                                            value=None, unit="", outcome=Outcome.ERROR,
+                                            message=f"invalid plan: {error}"))
+    store.end_run(run.run_id, status=RunStatus.INCOMPLETE, outcome=Outcome.ERROR, note=f"invalid plan: {error}")
+    return run
+
+
+def format_record(r: MeasurementRecord) -> str:
+    """One progress line: temperature, step, lane, name, value, limits, outcome, margin."""
+    t = "" if r.temperature_c is None else f"{r.temperature_c:5.1f}°C "
+    lane = "" if r.lane is None else f"L{r.lane} "
+    if r.value is None:
+        val = "—"
+    else:
+        val = f"{r.value:.4g} {r.unit}".rstrip()
+    lim = ""
+    if r.low_limit is not None or r.high_limit is not None:
+        lo = "" if r.low_limit is None else f"{r.low_limit:.4g}"
+        hi = "" if r.high_limit is None else f"{r.high_limit:.4g}"
+        lim = f" [{lo}..{hi}]"
+    margin = "" if r.margin is None else f" margin {r.margin:+.3g}"
+    msg = f"  ({r.message})" if r.outcome is Outcome.ERROR and r.message else ""
+    return f"{r.serial} {t}{r.step:<5} {lane}{r.name} = {val}{lim} {r.outcome.value}{margin}{msg}"
+
+
+__all__ = ["FATAL_ERRORS", "RunArtifacts", "RunResult", "format_record", "load_artifacts", "overall_outcome",
+           "record_plan_error", "run_plan"]

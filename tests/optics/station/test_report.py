@@ -1,0 +1,49 @@
+import csv
+import time
+import uuid
+
+import pytest
+
+from optics.errors import InvalidParameter
+from optics.station.records import MeasurementRecord, Outcome, RunRecord, RunStatus, judge
+from optics.station.report import CSV_COLUMNS, write_report
+from optics.station.store import SQLiteStore
+
+
+def make_run(store, serial="SNREP"):
+    run = RunRecord(run_id=str(uuid.uuid4()), serial=serial, plan_name="p", plan_hash="ab" * 32,
+                    station_id="st", started_at_s=time.time(), toolkit_version="0.1.0",
+                    bench={"scope": "Keysight Technologies,N1000A,X,1"})
+    store.begin_run(run)
+    values = {0: 1.2, 1: 3.35, 2: 3.9}          # PASS, MARGINAL (guard 0.2 under 3.4), FAIL
+    for lane, v in values.items():
+        o, m = judge(v, None, 3.4, guard_band=0.2)
+        store.add_measurement(MeasurementRecord(
+            run_id=run.run_id, serial=serial, step="tx", name="tdecq_db", value=v, unit="dB", outcome=o,
+            lane=lane, temperature_c=25.0, high_limit=3.4, margin=m, instruments={"scope": "N1000A"}))
+    store.add_measurement(MeasurementRecord(
+        run_id=run.run_id, serial=serial, step="tx", name="tdecq_db", value=None, unit="dB", outcome="ERROR",
+        lane=3, temperature_c=25.0, message="InstrumentTimeout: no reply"))
+    store.end_run(run.run_id, status=RunStatus.INCOMPLETE, outcome=Outcome.ERROR, note="scope stopped answering")
+    return run
+
+
+def test_html_and_csv(tmp_path):
+    with SQLiteStore(tmp_path / "r.sqlite") as store:
+        run = make_run(store)
+        paths = write_report(store, run.run_id, tmp_path / "out")
+    text = paths.html.read_text()
+    assert "<h1>Module SNREP</h1>" in text and "ERROR (incomplete)" in text
+    assert "scope stopped answering" in text and "InstrumentTimeout: no reply" in text
+    assert text.count("margin +") == 2 and "margin -0.50" in text      # 3.4 - 3.9
+    rows = list(csv.DictReader(paths.csv.open(encoding="utf-8")))
+    assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == 4
+    assert [r["outcome"] for r in rows] == ["PASS", "MARGINAL", "FAIL", "ERROR"]
+    assert float(rows[1]["value"]) == 3.35 and rows[3]["value"] == ""
+    assert float(rows[2]["margin"]) == pytest.approx(-0.5)
+
+
+def test_unknown_run(tmp_path):
+    with SQLiteStore(tmp_path / "r.sqlite") as store:
+        with pytest.raises(InvalidParameter, match="no run with run_id"):
+            write_report(store, "nope", tmp_path)
