@@ -33,14 +33,27 @@ servers; only the resource strings differ.
     [instruments.power_meter]      # keys omitted: defaults
     resource = "TCPIP::10.0.0.7::5025::SOCKET"
 
+    [instruments.switch]           # 1xN optical lane switch (channel 1 Tx side, 2 Rx side)
+    driver = "instruments.keysight.n773x:N7734A"
+
+    [instruments.module]           # the DUT's CMIS management interface (I2C, not VISA)
+    resource = "virtual"           # simulated bus following the bench physics, or the
+    # driver = "mypkg.i2c:FtdiBus" # resource string of a real I2CBus class, called as
+    #                              # driver(resource, **options)
+
 The default scope position is the transmitter (TP2), where transmitter compliance (TDECQ,
 OMA, ER) is measured and where a station measures its transmitter metrics; a receiver-
 sensitivity bench puts the scope behind the attenuator with ``[virtual.scope] position =
 "receiver"``, so the scope's OMA is the OMA the receiver gets (scaled by the split).
 
 Instrument names: ``scope, power_meter, attenuator, bert, osa, thermal, supply, smu,
-tx_power_meter``.  Without an ``[instruments]`` table the bench holds all of them, virtual.
-Unknown tables or keys raise :class:`~optics.errors.ConfigError` naming the file and key.
+tx_power_meter, switch`` (SCPI, :data:`DEFAULTS`) and ``module`` (the device under test's
+CMIS bus, :attr:`BenchConfig.module`; it has no VISA resource).  Without an ``[instruments]``
+table the bench holds all of them, virtual.  Unknown tables or keys raise
+:class:`~optics.errors.ConfigError` naming the file and key.
+
+A bench may start only some of its virtual instruments (``VirtualBench(..., only=names)``);
+an instrument that fails to start raises a :class:`~optics.errors.ConfigError` naming it.
 """
 
 from __future__ import annotations
@@ -56,7 +69,9 @@ from typing import Any
 from instruments.virtual import physics as vphysics
 from instruments.virtual.attenuator import N7764A
 from instruments.virtual.bert import M8040A
+from instruments.virtual.cmis_module import VirtualCmisBus
 from instruments.virtual.flexdca import FlexDCA
+from instruments.virtual.optical_switch import N7734A as VirtualN7734A
 from instruments.virtual.osa import AQ6370
 from instruments.virtual.pm100d import PM100D
 from instruments.virtual.power_meter import Keysight8163B, N7744A, N7745A
@@ -81,8 +96,16 @@ DEFAULTS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "supply": ("instruments.keysight.e36312a:E36312A", "E36312A"),
         "smu": ("instruments.keithley.k2400:Keithley2400", "Keithley2400"),
         "tx_power_meter": ("instruments.thorlabs.pm100d:PM100D", "PM100D"),
+        "switch": ("instruments.keysight.n773x:N7734A", "N7734A"),
     }
 )
+
+#: Bench name of the device under test's management interface (CMIS over I2C).
+MODULE = "module"
+#: Default driver and virtual model of ``[instruments.module]``.
+MODULE_DEFAULTS = ("instruments.virtual.cmis_module:VirtualCmisBus", "CMIS")
+#: Virtual management-bus models.
+VIRTUAL_BUSES: Mapping[str, type] = MappingProxyType({"CMIS": VirtualCmisBus})
 
 #: Virtual model name -> class.
 VIRTUAL_MODELS: Mapping[str, type[VirtualInstrument]] = MappingProxyType(
@@ -98,6 +121,7 @@ VIRTUAL_MODELS: Mapping[str, type[VirtualInstrument]] = MappingProxyType(
         "E36312A": E36312A,
         "Keithley2400": Keithley2400,
         "PM100D": PM100D,
+        "N7734A": VirtualN7734A,
     }
 )
 
@@ -155,10 +179,12 @@ class BenchConfig:
     instruments: Mapping[str, InstrumentConfig]
     physics: vphysics.BenchParams = dataclasses.field(default_factory=vphysics.BenchParams)
     source: str = "<default>"
+    #: The device under test's CMIS bus (``[instruments.module]``), or None.
+    module: InstrumentConfig | None = None
 
     @classmethod
     def default(cls) -> BenchConfig:
-        """All nine instruments, virtual, default physics."""
+        """All ten SCPI instruments and the module's CMIS bus, virtual, default physics."""
         return cls.from_dict({}, source="<default>")
 
     @classmethod
@@ -177,13 +203,17 @@ class BenchConfig:
         physics_params = _physics(data.get("virtual", {}), source)
         table = data.get("instruments")
         if table is None:
-            table = {name: {} for name in DEFAULTS}
+            table = {name: {} for name in (*DEFAULTS, MODULE)}
         if not isinstance(table, Mapping):
             raise ConfigError(f"{source}: [instruments] must be a table")
         instruments = {}
+        module = None
         for name, entry in table.items():
-            instruments[name] = _instrument(name, entry, source)
-        return cls(instruments=MappingProxyType(instruments), physics=physics_params, source=source)
+            if name == MODULE:
+                module = _instrument(name, entry, source)
+            else:
+                instruments[name] = _instrument(name, entry, source)
+        return cls(instruments=MappingProxyType(instruments), physics=physics_params, source=source, module=module)
 
     @property
     def virtual_names(self) -> list[str]:
@@ -228,12 +258,13 @@ def _physics(table: Any, source: str) -> vphysics.BenchParams:
 
 
 def _instrument(name: str, entry: Any, source: str) -> InstrumentConfig:
-    if name not in DEFAULTS:
-        raise ConfigError(f"{source}: unknown instrument 'instruments.{name}'; known: {', '.join(DEFAULTS)}")
+    if name not in DEFAULTS and name != MODULE:
+        raise ConfigError(f"{source}: unknown instrument 'instruments.{name}'; known: {', '.join(DEFAULTS)}, {MODULE}")
     if not isinstance(entry, Mapping):
         raise ConfigError(f"{source}: [instruments.{name}] must be a table")
     _reject_unknown(entry, _INSTRUMENT_KEYS, source, f"instruments.{name}")
-    driver, model = DEFAULTS[name]
+    driver, model = MODULE_DEFAULTS if name == MODULE else DEFAULTS[name]
+    models = VIRTUAL_BUSES if name == MODULE else VIRTUAL_MODELS
     driver = entry.get("driver", driver)
     resource = entry.get("resource", VIRTUAL)
     model = entry.get("model", model)
@@ -244,8 +275,8 @@ def _instrument(name: str, entry: Any, source: str) -> InstrumentConfig:
             raise ConfigError(f"{source}: instruments.{name}.{key} must be a non-empty string, got {value!r}")
     if ":" not in driver and "." not in driver:
         raise ConfigError(f"{source}: instruments.{name}.driver {driver!r} is not an import path 'package.module:Class'")
-    if model not in VIRTUAL_MODELS:
-        raise ConfigError(f"{source}: instruments.{name}.model {model!r} unknown; virtual models: {', '.join(VIRTUAL_MODELS)}")
+    if model not in models:
+        raise ConfigError(f"{source}: instruments.{name}.model {model!r} unknown; virtual models: {', '.join(models)}")
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigError(f"{source}: instruments.{name}.port must be an integer 0..65535, got {port!r}")
     if not isinstance(options, Mapping):
@@ -299,46 +330,94 @@ class VirtualBench:
     Parameters
     ----------
     config : BenchConfig, path or None
-        The bench (None: all nine instruments virtual).
+        The bench (None: every instrument virtual).
     link : BenchLink, optional
         The shared physics (default: built from ``config.physics``).
     host : str
         Interface the servers listen on (default ``"127.0.0.1"``).
+    only : iterable of str, optional
+        Start just these instruments (names of the bench, ``"module"`` included); the
+        others stay off (real ones are still listed in :attr:`resources`).  Default: all.
 
     Attributes
     ----------
     link : BenchLink
         The physics shared by the servers (advance time, inspect state).
+    module_bus : VirtualCmisBus or None
+        The simulated CMIS bus of the device under test, when ``[instruments.module]`` is
+        virtual and started (see :meth:`connect_module`).
+
+    Raises
+    ------
+    ConfigError
+        ``only`` names an instrument the bench does not have.
 
     Examples
     --------
     >>> with VirtualBench() as bench:
     ...     sorted(bench.resources)[:3]
     ['attenuator', 'bert', 'osa']
+    >>> with VirtualBench(only=["attenuator"]) as bench:
+    ...     list(bench.servers)
+    ['attenuator']
     """
 
     def __init__(self, config: BenchConfig | str | Path | None = None, *,
-                 link: vphysics.BenchLink | None = None, host: str = "127.0.0.1") -> None:
+                 link: vphysics.BenchLink | None = None, host: str = "127.0.0.1",
+                 only: Any = None) -> None:
         if config is None or isinstance(config, (str, Path)):
             config = load_bench_config(config)
         if not isinstance(config, BenchConfig):
             raise InvalidType(f"config must be a BenchConfig, a path or None, got {type(config).__name__}")
         self.config = config
+        known = (*config.instruments, *((MODULE,) if config.module is not None else ()))
+        if only is None:
+            self.only: tuple[str, ...] = known
+        else:
+            if isinstance(only, str):
+                raise InvalidType(f"only must be a collection of instrument names, not the string {only!r}")
+            self.only = tuple(only)
+            unknown = [n for n in self.only if n not in known]
+            if unknown:
+                raise ConfigError(f"{config.source}: only= names {', '.join(map(repr, unknown))}, not on this bench; "
+                                  f"it has: {', '.join(known) or 'nothing'}")
         self.link = link or vphysics.BenchLink(config.physics)
         self._host = host
         self.instruments: dict[str, VirtualInstrument] = {}
         self.servers: dict[str, ScpiServer] = {}
+        self.module_bus: VirtualCmisBus | None = None
 
     def start(self) -> VirtualBench:
-        """Create the virtual instruments and start their servers (idempotent)."""
-        if self.servers:
+        """Create the selected virtual instruments and start their servers (idempotent).
+
+        Raises
+        ------
+        ConfigError
+            An instrument failed to start (its model raised, or its port cannot be bound);
+            the message names it and the cause.  Servers already started are stopped.
+        """
+        if self.servers or self.module_bus is not None:
             return self
         try:
             for name in self.config.virtual_names:
+                if name not in self.only:
+                    continue
                 entry = self.config.instruments[name]
-                inst = VIRTUAL_MODELS[entry.model](self.link)
+                try:
+                    inst = VIRTUAL_MODELS[entry.model](self.link)
+                    server = ScpiServer(inst, host=self._host, port=entry.port).start()
+                except Exception as exc:
+                    raise ConfigError(f"{self.config.source}: virtual instrument {name!r} (model {entry.model}) "
+                                      f"failed to start: {type(exc).__name__}: {exc}") from exc
                 self.instruments[name] = inst
-                self.servers[name] = ScpiServer(inst, host=self._host, port=entry.port).start()
+                self.servers[name] = server
+            module = self.config.module
+            if module is not None and module.is_virtual and MODULE in self.only:
+                try:
+                    self.module_bus = VIRTUAL_BUSES[module.model](self.link)
+                except Exception as exc:
+                    raise ConfigError(f"{self.config.source}: virtual {MODULE!r} (model {module.model}) "
+                                      f"failed to start: {type(exc).__name__}: {exc}") from exc
         except BaseException:
             self.stop()
             raise
@@ -349,6 +428,7 @@ class VirtualBench:
         for server in self.servers.values():
             server.stop()
         self.servers.clear()
+        self.module_bus = None
 
     def __enter__(self) -> VirtualBench:
         return self.start()
@@ -358,11 +438,18 @@ class VirtualBench:
 
     @property
     def resources(self) -> dict[str, str]:
-        """Instrument name -> resource string (the loopback ``::SOCKET`` ones for virtual)."""
+        """Instrument name -> VISA resource string (the loopback ``::SOCKET`` ones for virtual).
+
+        Virtual instruments that were not started (``only``) are left out; the module's
+        management bus is not a VISA resource and is never listed.
+        """
         out = {}
         for name, entry in self.config.instruments.items():
             server = self.servers.get(name)
-            out[name] = server.resource if server is not None else entry.resource
+            if server is not None:
+                out[name] = server.resource
+            elif not entry.is_virtual:
+                out[name] = entry.resource
         return out
 
     def server(self, name: str) -> ScpiServer:
@@ -390,26 +477,67 @@ class VirtualBench:
     def connect(self, name: str, **kwargs: Any):
         """Open instrument ``name`` with its configured driver and resource.
 
-        ``kwargs`` override the configured ``options``.
+        ``kwargs`` override the configured ``options``.  ``"module"`` returns
+        :meth:`connect_module`.
 
         Raises
         ------
         ConfigError
-            Unknown name, or the driver cannot be imported.
+            Unknown name, a virtual instrument that was not started, or the driver cannot
+            be imported.
         """
+        if name == MODULE and self.config.module is not None:
+            return self.connect_module(**kwargs)
         entry = self.config.instruments.get(name)
         if entry is None:
             raise ConfigError(f"{self.config.source}: no instrument {name!r} on this bench; have: {', '.join(self.config.instruments)}")
+        resource = self.resources.get(name)
+        if resource is None:
+            raise ConfigError(f"{self.config.source}: virtual instrument {name!r} was not started (only={list(self.only)})")
         cls = resolve_driver(entry.driver)
         options = {**entry.options, **kwargs}
-        return cls(self.resources[name], **options)
+        return cls(resource, **options)
+
+    def connect_module(self, *, n_lanes: int = 8, **kwargs: Any):
+        """The device under test's management interface, a :class:`~instruments.cmis.CmisModule`.
+
+        Virtual: over :attr:`module_bus` (temperature, Vcc, bias and power monitors follow
+        the bench physics).  Real: over ``driver(resource, **options, **kwargs)``, an
+        :class:`~instruments.cmis.bus.I2CBus` subclass.
+
+        Raises
+        ------
+        ConfigError
+            The bench has no ``module`` entry, the virtual one was not started, or the bus
+            driver cannot be imported or opened.
+        """
+        from instruments.cmis import CmisModule
+
+        entry = self.config.module
+        if entry is None:
+            raise ConfigError(f"{self.config.source}: the bench has no [instruments.{MODULE}] entry")
+        if entry.is_virtual:
+            if self.module_bus is None:
+                raise ConfigError(f"{self.config.source}: the virtual {MODULE!r} was not started")
+            bus = self.module_bus
+        else:
+            cls = resolve_driver(entry.driver)
+            try:
+                bus = cls(entry.resource, **{**entry.options, **kwargs})
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"{self.config.source}: instruments.{MODULE}: cannot open {entry.driver} on "
+                                  f"{entry.resource!r}: {exc}") from None
+        return CmisModule(bus, n_lanes=n_lanes)
 
 
 __all__ = [
     "BenchConfig",
     "DEFAULTS",
     "InstrumentConfig",
+    "MODULE",
+    "MODULE_DEFAULTS",
     "VIRTUAL",
+    "VIRTUAL_BUSES",
     "VIRTUAL_MODELS",
     "VirtualBench",
     "load_bench_config",

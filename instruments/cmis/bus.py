@@ -71,11 +71,25 @@ class SimulatedBus(I2CBus):
         else:
             self.page(page, bank)[offset - 128 : offset - 128 + len(data)] = data
 
-    def _check(self, address: int) -> None:
+    def check_access(self, address: int) -> None:
+        """Raise as the bus would for an access to ``address`` (an armed :attr:`fault`, no such device).
+
+        Subclasses that compute the memory map on access call this first, so a silent
+        module stays silent.
+
+        Raises
+        ------
+        ConnectionLost
+            NAK: ``fault == "nak"`` or ``address`` is not the simulated module's.
+        InstrumentTimeout
+            ``fault == "timeout"``.
+        """
         if self.fault == "timeout":
             raise InstrumentTimeout(f"{self.name}: device 0x{address:02X} did not release the bus")
         if self.fault == "nak" or address != self.address:
             raise ConnectionLost(f"{self.name}: no ACK from device 0x{address:02X} (module absent?)")
+
+    _check = check_access
 
     def _upper(self) -> bytearray:
         return self.page(self.lower[PAGE_SELECT], self.lower[BANK_SELECT])

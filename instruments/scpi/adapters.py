@@ -24,6 +24,11 @@ instrument has closed the connection; if so it raises ``ConnectionLost`` with
 repeating the command on a new session is safe.  :meth:`VisaAdapter.reopen` opens that new
 session on the same resource with the same settings.
 
+On raw ``::SOCKET`` sessions the adapter switches Nagle's algorithm off (``TCP_NODELAY``) when
+it opens and reopens a session.  A checked setting is two small writes (the setting, then
+``:SYST:ERR?``); with Nagle on, the second waits for the delayed ACK of the first (about 40 ms
+on Linux), as on any LAN instrument.  See :meth:`VisaAdapter.apply_tcp_nodelay`.
+
 The protocol-test adapter lives in :mod:`instruments.scpi.protocol`.
 """
 
@@ -159,6 +164,9 @@ class VisaAdapter(Adapter):
     read_termination, write_termination : str
         Line ends.  Raw SOCKET sessions *need* ``"\\n"`` for both (there is no END message);
         keep them set for binary blocks too (pyvisa reads a block to its declared length).
+    tcp_nodelay : bool
+        Switch Nagle's algorithm off on raw TCPIP ``::SOCKET`` sessions (default True; see
+        :meth:`apply_tcp_nodelay`).  Other session types are not affected.
 
     Raises
     ------
@@ -180,6 +188,7 @@ class VisaAdapter(Adapter):
         timeout_s: float = 5.0,
         read_termination: str = "\n",
         write_termination: str = "\n",
+        tcp_nodelay: bool = True,
         **visa_kwargs: Any,
     ) -> None:
         import pyvisa
@@ -190,12 +199,14 @@ class VisaAdapter(Adapter):
         self.read_termination = read_termination
         self.write_termination = write_termination
         self._visa_kwargs = dict(visa_kwargs)
+        self.tcp_nodelay = bool(tcp_nodelay)
         self._session = None
         self._stale_input = False
         self._command_sent = False
         try:
             self._rm = pyvisa.ResourceManager(visa_library)
             self._session = self._open_session(self.timeout_s)
+            self.apply_tcp_nodelay()
         except pyvisa.errors.VisaIOError as exc:
             if exc.error_code == pyvisa.constants.StatusCode.error_timeout:
                 raise InstrumentTimeout(f"{resource_name}: no connection within {self.timeout_s:g} s") from None
@@ -220,6 +231,53 @@ class VisaAdapter(Adapter):
         self.timeout_s = float(timeout_s)
         if self._session is not None:
             self._session.timeout = int(self.timeout_s * 1000)
+
+    # --- TCP options ----------------------------------------------------------------------
+    def apply_tcp_nodelay(self) -> bool:
+        """Switch Nagle's algorithm off on a raw TCPIP ``::SOCKET`` session (if :attr:`tcp_nodelay`).
+
+        Called when a session is opened and by :meth:`reopen`.  First through VISA
+        (``VI_ATTR_TCPIP_NODELAY``); pyvisa-py 0.8.1 lists that attribute for SOCKET sessions
+        and reads it, but its setter is not wired (``set_visa_attribute`` raises
+        ``UnknownAttribute``), so when the attribute does not read back as set, the option is
+        set on the session's socket -- the only place the adapter reaches below pyvisa for
+        this (:meth:`_raw_socket`, also used for draining input).
+
+        Returns
+        -------
+        bool
+            True if ``TCP_NODELAY`` is now on; False for other session types (VXI-11,
+            HiSLIP, GPIB...: nothing changed), with :attr:`tcp_nodelay` False, or when
+            neither way works (the session still works, only slower).
+        """
+        if not self.tcp_nodelay or self._session is None:
+            return False
+        _, sock = self._raw_socket()
+        if sock is None:
+            return False
+        import pyvisa
+
+        try:
+            self._session.set_visa_attribute(pyvisa.constants.VI_ATTR_TCPIP_NODELAY, True)
+        except Exception:  # noqa: BLE001 - pyvisa-py 0.8: setter not wired; fall back to the socket
+            pass
+        if self.tcp_nodelay_active():
+            return True
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            return False
+        return self.tcp_nodelay_active()
+
+    def tcp_nodelay_active(self) -> bool:
+        """True if the session is a raw socket with ``TCP_NODELAY`` set."""
+        _, sock = self._raw_socket()
+        if sock is None:
+            return False
+        try:
+            return bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        except OSError:
+            return False
 
     # --- connection state ---------------------------------------------------------------
     def check_connected(self) -> None:
@@ -307,6 +365,7 @@ class VisaAdapter(Adapter):
             try:
                 self._session = self._open_session(remaining)
                 self.check_connected()
+                self.apply_tcp_nodelay()
                 return
             except Exception as exc:  # noqa: BLE001 - every failure means "not yet": retry until the deadline
                 last = str(exc) or type(exc).__name__

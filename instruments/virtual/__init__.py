@@ -7,6 +7,9 @@ unchanged.  All instruments of a bench share one physical link,
 :class:`~instruments.virtual.physics.BenchLink`: the thermal forcer heats the module, the
 attenuator sets what the power meter and the BERT receive, the scope sees the transmitter
 waveform, and its metrics are computed by :mod:`optics` on the very samples it exports.
+A multi-lane device under test (:meth:`BenchLink.insert_module`) is reached lane by lane
+through a virtual 1xN optical switch (:class:`N7734A`), and its CMIS management interface
+is a simulated I2C bus whose monitors follow the same physics (:class:`VirtualCmisBus`).
 
 Modules: :mod:`~instruments.virtual.grammar` (SCPI parsing and formatting),
 :mod:`~instruments.virtual.server` (engine, TCP server, fault injection),
@@ -16,9 +19,11 @@ Modules: :mod:`~instruments.virtual.grammar` (SCPI parsing and formatting),
 
 from instruments.virtual.attenuator import N7764A
 from instruments.virtual.bert import M8040A
+from instruments.virtual.cmis_module import VirtualCmisBus
 from instruments.virtual.flexdca import FlexDCA
+from instruments.virtual.optical_switch import N7734A
 from instruments.virtual.osa import AQ6370
-from instruments.virtual.physics import BenchLink, BenchParams
+from instruments.virtual.physics import BenchLink, BenchParams, DutIdentity, DutLane
 from instruments.virtual.pm100d import PM100D
 from instruments.virtual.power_meter import Keysight8163B, N7744A, N7745A
 from instruments.virtual.server import FaultKind, ScpiServer, VirtualInstrument
@@ -30,6 +35,8 @@ __all__ = [
     "AQ6370",
     "BenchLink",
     "BenchParams",
+    "DutIdentity",
+    "DutLane",
     "E36312A",
     "FaultKind",
     "FlexDCA",
@@ -37,10 +44,12 @@ __all__ = [
     "Keysight8163B",
     "M8040A",
     "N7744A",
+    "N7734A",
     "N7745A",
     "N7764A",
     "PM100D",
     "ScpiServer",
     "ThermoStream",
+    "VirtualCmisBus",
     "VirtualInstrument",
 ]

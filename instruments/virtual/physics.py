@@ -509,12 +509,73 @@ class ReceivedSignal:
         return w_to_dbm(self.average_power_w)
 
 
+# --- the device under test -------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class DutLane:
+    """One lane of a multi-lane device under test: its transmitter and its receiver.
+
+    Parameters
+    ----------
+    transmitter : Transmitter
+        What the scope, power meters and OSA see when this lane is routed to them.
+    receiver : ReceiverParams
+        The lane's receiver (what the BERT's signal reaches when this lane is routed).
+    tx_bias_a : float
+        Laser bias current the module reports for this lane (CMIS monitor), A.
+    """
+
+    transmitter: Transmitter
+    receiver: ReceiverParams
+    tx_bias_a: float = 40e-3
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.receiver, ReceiverParams):
+            raise InvalidType(f"receiver must be a ReceiverParams, got {type(self.receiver).__name__}")
+        for name in ("waveform", "average_power_w", "oma_outer_w", "wavelength_m"):
+            if not callable(getattr(self.transmitter, name, None)):
+                raise InvalidType(f"transmitter {type(self.transmitter).__name__} has no {name}() (see Transmitter)")
+        validate.in_range("tx_bias_a", self.tx_bias_a, 0.0, 0.131, unit="A")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DutIdentity:
+    """What a module reports about itself on its management interface (CMIS page 00h).
+
+    ``vcc_v`` is the supply voltage its monitor reads, V.
+    """
+
+    serial: str = "VIRTUAL00001"
+    vendor_name: str = "OPTICS-SIM"
+    part_number: str = "VIRTUAL-DUT"
+    revision: str = "A1"
+    date_code: str = "261123  "
+    vcc_v: float = 3.3
+
+    def __post_init__(self) -> None:
+        for name, length in (("serial", 16), ("vendor_name", 16), ("part_number", 16), ("revision", 2),
+                             ("date_code", 8)):
+            value = getattr(self, name)
+            if not isinstance(value, str) or len(value) > length:
+                raise InvalidParameter(f"{name} = {value!r} must be a string of at most {length} characters")
+        validate.in_range("vcc_v", self.vcc_v, 0.0, 6.5, unit="V")
+
+
+#: ``select_lane`` sides: both switches, only the transmit or only the receive direction.
+LANE_SIDES = ("both", "tx", "rx")
+
+
 # --- the shared link ---------------------------------------------------------------------
 class BenchLink:
     """The physical state shared by all virtual instruments of one bench (thread-safe).
 
     Instruments write their settings (thermal set point and flow, attenuation, shutter) and
     read what they would measure (temperatures, powers, the waveform, the BER).
+
+    A multi-lane device under test (an 8-lane module behind 1xN optical switches) is put in
+    with :meth:`insert_module`; :meth:`select_lane` routes one lane's transmitter to the
+    transmit-side instruments and the receive-side signal to one lane's receiver, as the
+    switches of a single-scope station do.  Until then the bench holds one lane built from
+    ``params`` (or ``transmitter``).
 
     Parameters
     ----------
@@ -555,6 +616,120 @@ class BenchLink:
         self.attenuation_db = 0.0
         self.shutter_open = True
         self._waveforms: OrderedDict[tuple, Waveform] = OrderedDict()
+        self._listeners: list = []
+        self.dut = DutIdentity()
+        self.lanes: tuple[DutLane, ...] = (DutLane(self.transmitter, self.params.receiver),)
+        self.tx_lane = 0
+        self.rx_lane = 0
+
+    # --- the device under test and its lanes ------------------------------------------------
+    @property
+    def n_lanes(self) -> int:
+        """Number of lanes of the device under test."""
+        return len(self.lanes)
+
+    @property
+    def lane(self) -> int:
+        """The lane routed to the instruments (the transmit side's when the two differ)."""
+        return self.tx_lane
+
+    def insert_module(self, lanes, *, identity: DutIdentity | None = None, lane: int = 0) -> None:
+        """Put a device with ``len(lanes)`` lanes in the test socket and route lane ``lane``.
+
+        Parameters
+        ----------
+        lanes : sequence of DutLane
+            Per-lane transmitter and receiver, 1..16 lanes.
+        identity : DutIdentity, optional
+            What its management interface reports (default: a generic identity).
+        lane : int
+            Lane routed afterwards (both sides).
+
+        Raises
+        ------
+        InvalidParameter, InvalidType
+            No lanes, more than 16, an entry that is not a :class:`DutLane`, a bad ``lane``.
+        """
+        lanes = tuple(lanes)
+        if not 1 <= len(lanes) <= 16:
+            raise InvalidParameter(f"a module needs 1..16 lanes, got {len(lanes)}")
+        for k, item in enumerate(lanes):
+            if not isinstance(item, DutLane):
+                raise InvalidType(f"lanes[{k}] must be a DutLane, got {type(item).__name__}")
+        if identity is not None and not isinstance(identity, DutIdentity):
+            raise InvalidType(f"identity must be a DutIdentity, got {type(identity).__name__}")
+        validate.integer("lane", lane, 0, len(lanes) - 1)
+        with self._lock:
+            self.lanes = lanes
+            self.dut = identity or DutIdentity()
+            self._route(lane, lane)
+        self._notify()
+
+    def select_lane(self, lane: int, *, side: str = "both") -> None:
+        """Route lane ``lane`` (0-based) to the instruments.
+
+        ``side = "tx"`` moves only the transmit side (scope, power meters, OSA see this
+        lane's transmitter), ``"rx"`` only the receive side (the attenuated signal reaches
+        this lane's receiver), ``"both"`` (default) both.  Cached waveforms are dropped
+        when the transmitter changes.
+
+        Raises
+        ------
+        InvalidParameter
+            ``lane`` not in ``0 .. n_lanes - 1`` or an unknown ``side``.
+        """
+        if side not in LANE_SIDES:
+            raise InvalidParameter(f"side {side!r} unknown; allowed: {', '.join(LANE_SIDES)}")
+        if isinstance(lane, bool) or not isinstance(lane, (int, np.integer)) or not 0 <= lane < self.n_lanes:
+            raise InvalidParameter(f"lane = {lane!r} not in 0..{self.n_lanes - 1} of the module {self.dut.serial}")
+        lane = int(lane)
+        with self._lock:
+            tx = lane if side in ("both", "tx") else self.tx_lane
+            rx = lane if side in ("both", "rx") else self.rx_lane
+            if (tx, rx) == (self.tx_lane, self.rx_lane):
+                return
+            self._route(tx, rx)
+        self._notify()
+
+    def _route(self, tx: int, rx: int) -> None:
+        if tx != self.tx_lane or self.lanes[tx].transmitter is not self.transmitter:
+            self.transmitter = self.lanes[tx].transmitter
+            self._waveforms.clear()
+        self.params = dataclasses.replace(self.params, receiver=self.lanes[rx].receiver)
+        self.tx_lane, self.rx_lane = tx, rx
+
+    def invalidate_cache(self) -> None:
+        """Drop the cached waveforms (after changing a transmitter model in place)."""
+        with self._lock:
+            self._waveforms.clear()
+        self._notify()
+
+    def on_change(self, callback):
+        """Call ``callback()`` after the module, the routed lane or the cache changes.
+
+        Returns a function that removes the callback again.
+        """
+        self._listeners.append(callback)
+
+        def remove() -> None:
+            if callback in self._listeners:
+                self._listeners.remove(callback)
+
+        return remove
+
+    def _notify(self) -> None:
+        for callback in list(self._listeners):
+            callback()
+
+    def lane_tx_power_w(self, lane: int, temperature_c: float | None = None) -> float:
+        """Launch average power of lane ``lane`` (routed or not), W (the module's Tx power monitor)."""
+        validate.integer("lane", lane, 0, self.n_lanes - 1)
+        return self.lanes[lane].transmitter.average_power_w(self._temperature(temperature_c))
+
+    def lane_rx_power_w(self, lane: int) -> float:
+        """Average optical power at lane ``lane``'s receiver, W (0 unless it is the routed Rx lane)."""
+        validate.integer("lane", lane, 0, self.n_lanes - 1)
+        return self.received().average_power_w if lane == self.rx_lane else 0.0
 
     @property
     def symbol_rate_baud(self) -> float:
@@ -856,6 +1031,9 @@ class BenchLink:
 __all__ = [
     "BenchLink",
     "BenchParams",
+    "DutIdentity",
+    "DutLane",
+    "LANE_SIDES",
     "PathParams",
     "ReceivedSignal",
     "ReceiverParams",

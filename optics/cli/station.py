@@ -116,8 +116,8 @@ def run(args: argparse.Namespace) -> int:
     names = list(config.instruments)
     scope = config.instruments.get("scope")
     virtual = scope is not None and scope.is_virtual
-    if virtual:
-        names.append("module")
+    if virtual or getattr(config, "module", None) is not None:
+        names.append("module")  # the module's management bus (virtual, or a real I2C bus driver)
     serials = _serials(args)
     outputs, statuses = [], []
     with SQLiteStore(args.db) as store:

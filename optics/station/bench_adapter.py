@@ -1,22 +1,27 @@
 """What the station needs from a bench, and how the virtual bench provides it.
 
 The runner talks to a :class:`StationBench`: the drivers of the bench file (scope, power
-meter, attenuator, BERT, thermal forcer) plus two things the bench file does not describe:
+meter, attenuator, BERT, thermal forcer) plus
 
 * **lane selection** -- an 800G DR8 module has eight transmit and eight receive fibres
   (MPO-16).  A production station routes one lane at a time to its single set of
   instruments through a 1xN optical switch on each direction (fan-out cable -> switch ->
   tap to the scope and the VOA/power meter; BERT + reference transmitter -> VOA -> switch
-  -> the lane's receiver).  :class:`LaneSwitch` is that interface (``select(lane)``);
-  :class:`VirtualLaneSwitch` implements it on the virtual bench;
+  -> the lane's receiver).  :class:`LaneSwitch` is that interface (``select(lane)``); the
+  bench's ``switch`` instrument (:class:`instruments.keysight.n773x.OpticalSwitch`, virtual
+  or real) provides it, or the operator does (:class:`ManualLaneSwitch`, ``--manual-lanes``);
 * **the module's management interface** (CMIS over I2C) -- to read the serial number the
-  module reports and its monitors.  On the virtual bench :class:`SimulatedCmisBus`
-  serves a CMIS memory map built from the :class:`~optics.station.dut.SimulatedModule`.
+  module reports and its monitors: the bench's ``module`` entry
+  (:meth:`instruments.bench.VirtualBench.connect_module`; on the virtual bench a
+  :class:`~instruments.virtual.cmis_module.VirtualCmisBus` following the physics).
 
-The virtual bench's :class:`~instruments.virtual.physics.BenchLink` models one transmitter
-and one receiver.  :class:`ModuleLink` extends it to a multi-lane module under test: the
-switch position picks which lane's transmitter (:class:`~optics.station.dut.LaneTransmitter`)
-and receiver the instruments see, and :meth:`ModuleLink.insert` swaps the module.
+On the virtual bench the device under test is a :class:`ModuleLink`: the bench physics
+(:class:`~instruments.virtual.physics.BenchLink`) holding a
+:class:`~optics.station.dut.SimulatedModule` through the link's public multi-lane API
+(:meth:`~instruments.virtual.physics.BenchLink.insert_module`,
+:meth:`~instruments.virtual.physics.BenchLink.select_lane`).  A bench file whose scope is
+virtual but which lists no ``switch`` or ``module`` gets the virtual ones (the simulated
+module can only be reached through them).
 """
 
 from __future__ import annotations
@@ -27,10 +32,13 @@ from contextlib import ExitStack, contextmanager
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from instruments.cmis import CmisModule, SimulatedBus
-from instruments.virtual.physics import BenchLink, BenchParams, ReceiverParams
-from optics.errors import ConfigError, InvalidParameter
+from instruments.virtual.cmis_module import VirtualCmisBus
+from instruments.virtual.physics import BenchLink, BenchParams, DutIdentity, DutLane, ReceiverParams
+from optics.errors import ConfigError
 from optics.station.dut import LaneTransmitter, SimulatedModule, nominal_module
+
+#: Kept for code written against the station's former simulated bus (same constructor).
+SimulatedCmisBus = VirtualCmisBus
 
 
 class LaneSwitch(Protocol):
@@ -42,11 +50,16 @@ class LaneSwitch(Protocol):
         """Route lane ``lane`` to the instruments (blocks until settled)."""
 
     def shutdown(self) -> None:
-        """Safe state (no lane routed)."""
+        """Safe state."""
 
 
 class ModuleLink(BenchLink):
-    """A :class:`BenchLink` whose transmitter and receiver are one lane of a module.
+    """The virtual bench's physics with a :class:`SimulatedModule` in the test socket.
+
+    A thin adapter: each lane of the module becomes a
+    :class:`~instruments.virtual.physics.DutLane` (a :class:`LaneTransmitter` and the lane's
+    receiver) given to :meth:`BenchLink.insert_module`; lane routing is the link's own
+    :meth:`~BenchLink.select_lane` (driven by the virtual optical switch).
 
     Parameters
     ----------
@@ -66,67 +79,21 @@ class ModuleLink(BenchLink):
 
     def __init__(self, params: BenchParams | None = None, *, module: SimulatedModule | None = None) -> None:
         super().__init__(params)
-        self._listeners: list[Callable[[], None]] = []
         self.module: SimulatedModule = module or nominal_module("SIM0001")
-        self.lane: int | None = None
-        self._txs: list[LaneTransmitter] = []
         self.insert(self.module)
-
-    def on_change(self, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call ``callback()`` whenever the lane or the module changes (cache invalidation).
-
-        Returns a function that removes the callback again.
-        """
-        self._listeners.append(callback)
-        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
 
     def insert(self, module: SimulatedModule) -> None:
         """Put ``module`` in the test socket (lane 0 selected)."""
         p = self.params.transmitter
-        with self._lock:
-            self.module = module
-            self._txs = [LaneTransmitter(ln, symbol_rate_baud=p.symbol_rate_baud, pattern_name=p.pattern_name,
-                                         samples_per_symbol=p.samples_per_symbol) for ln in module.lanes]
-            self.lane = None
-        self.select_lane(0)
-
-    def select_lane(self, lane: int) -> None:
-        """Switch the instruments to lane ``lane`` of the inserted module."""
-        if not isinstance(lane, int) or not 0 <= lane < len(self._txs):
-            raise InvalidParameter(f"lane = {lane!r} not in 0..{len(self._txs) - 1} of module {self.module.serial}")
-        with self._lock:
-            if lane == self.lane:
-                return
-            ln = self.module.lanes[lane]
-            self.transmitter = self._txs[lane]
-            self.params = dataclasses.replace(
-                self.params,
-                receiver=ReceiverParams(responsivity_a_per_w=ln.rx_responsivity_a_per_w,
-                                        noise_current_a_rms=ln.rx_noise_current_a_rms,
-                                        los_threshold_dbm=self.params.receiver.los_threshold_dbm))
-            self.lane = lane
-            self._waveforms.clear()
-        for cb in self._listeners:
-            cb()
-
-
-class VirtualLaneSwitch:
-    """The lane switch of the virtual bench: moves the :class:`ModuleLink` to a lane."""
-
-    identity = "OPTICS-SIM,1x8 optical switch (virtual),0,1"
-
-    def __init__(self, link: Any) -> None:
-        self.link = link
-        self.position: int | None = None
-
-    def select(self, lane: int) -> None:
-        """Route lane ``lane``."""
-        self.link.select_lane(lane)
-        self.position = lane
-
-    def shutdown(self) -> None:
-        """Nothing to make safe on a passive switch."""
-        self.position = None
+        los = self.params.receiver.los_threshold_dbm
+        lanes = [DutLane(LaneTransmitter(ln, symbol_rate_baud=p.symbol_rate_baud, pattern_name=p.pattern_name,
+                                         samples_per_symbol=p.samples_per_symbol),
+                         ReceiverParams(responsivity_a_per_w=ln.rx_responsivity_a_per_w,
+                                        noise_current_a_rms=ln.rx_noise_current_a_rms, los_threshold_dbm=los))
+                 for ln in module.lanes]
+        self.module = module
+        self.insert_module(lanes, identity=DutIdentity(serial=module.serial, vendor_name=module.vendor_name,
+                                                       part_number=module.part_number))
 
 
 class ManualLaneSwitch:
@@ -155,49 +122,6 @@ class ManualLaneSwitch:
     def shutdown(self) -> None:
         """Nothing to make safe."""
         self.position = None
-
-
-class SimulatedCmisBus(SimulatedBus):
-    """A CMIS memory map that follows the virtual bench's module and temperature.
-
-    Identity (page 00h) comes from the inserted :class:`SimulatedModule`; temperature
-    (lower 14-15), Vcc (16-17) and the lane monitors (page 11h) are refreshed from the
-    :class:`ModuleLink` on every read.  ``fault = "nak"`` makes the module silent.
-    """
-
-    def __init__(self, link: Any) -> None:
-        super().__init__()
-        self.link = link
-        self.poke(None, 3, bytes([3 << 1]))            # ModuleReady
-        self._identity_of: str | None = None
-
-    def _ascii(self, page: int, offset: int, text: str, length: int) -> None:
-        self.poke(page, offset, text.encode("ascii", "replace")[:length].ljust(length, b" "))
-
-    def _refresh(self) -> None:
-        mod = self.link.module
-        if self._identity_of != mod.serial:
-            self._ascii(0, 129, mod.vendor_name, 16)
-            self._ascii(0, 148, mod.part_number, 16)
-            self._ascii(0, 164, "A1", 2)
-            self._ascii(0, 166, mod.serial, 16)
-            self._ascii(0, 182, "261123  ", 8)
-            self._identity_of = mod.serial
-        t = self.link.module_temperature_c
-        self.poke(None, 14, int(round(t * 256)).to_bytes(2, "big", signed=True))
-        self.poke(None, 16, int(round(3.3 / 100e-6)).to_bytes(2, "big"))
-        raw = bytearray(48)
-        for k, ln in enumerate(mod.lanes[:8]):
-            p_w = 1e-3 * 10.0 ** (ln.average_power_dbm_at(t) / 10.0)
-            raw[2 * k:2 * k + 2] = min(65535, int(p_w / 0.1e-6)).to_bytes(2, "big")
-            raw[16 + 2 * k:18 + 2 * k] = int(40e-3 / 2e-6).to_bytes(2, "big")
-        self.poke(0x11, 154, bytes(raw))
-        self.poke(0x11, 128, bytes([0x44] * 4))        # DPActivated
-
-    def read(self, address: int, offset: int, length: int) -> bytes:
-        self._check(address)
-        self._refresh()
-        return super().read(address, offset, length)
 
 
 @dataclasses.dataclass
@@ -253,8 +177,7 @@ class StationBench:
         if inst is None:
             return None
         if hasattr(inst, "reconnect"):
-            inst.reconnect()
-            set_tcp_nodelay(inst)
+            inst.reconnect()          # the adapter re-applies TCP_NODELAY on the new session
             return inst
         if self.connector is not None:
             _quiet_close(inst)
@@ -270,8 +193,11 @@ class StationBench:
                 self.identities[name] = inst.idn.raw
             except Exception as exc:  # an instrument that does not answer is reported in the record
                 self.identities[name] = f"<no identity: {type(exc).__name__}: {exc}>"
-        if self.lane_switch is not None:
-            self.identities.setdefault("lane_switch", self.lane_switch.identity)
+        if self.lane_switch is not None and "lane_switch" not in self.identities:
+            try:
+                self.identities["lane_switch"] = self.lane_switch.identity
+            except Exception as exc:  # a switch that does not answer is reported in the record
+                self.identities["lane_switch"] = f"<no identity: {type(exc).__name__}: {exc}>"
         return dict(self.identities)
 
 
@@ -286,28 +212,20 @@ def _connect(vb: Any, name: str, timeout_s: float | None) -> Any:
     inst = vb.connect(name, **kwargs)
     if hasattr(inst, "poll_interval_s"):
         inst.poll_interval_s = min(inst.poll_interval_s, POLL_INTERVAL_S)
-    set_tcp_nodelay(inst)
     return inst
 
 
-def set_tcp_nodelay(inst: Any) -> bool:
-    """Switch off Nagle's algorithm on a driver's raw-socket VISA session.
+def _with_virtual_dut_access(config: Any) -> Any:
+    """``config`` plus a virtual ``switch`` and ``module`` where it lacks them (virtual scope)."""
+    from instruments.bench import BenchConfig
 
-    A setting followed by ``:SYST:ERR?`` is two small writes; with Nagle on, the second
-    waits for the delayed ACK of the first (~40 ms on Linux), which made every checked
-    setting cost ~45 ms.  pyvisa-py does not set TCP_NODELAY on ``::SOCKET`` sessions and
-    its attribute setter for it is not wired, so the socket is reached directly.  Returns
-    True if the option was set (False for other transports: nothing is changed).
-    """
-    import socket as _socket
-
-    try:
-        res = inst.adapter._session
-        sock = res.visalib.sessions[res.session].interface
-        sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
-        return True
-    except Exception:  # not a pyvisa-py socket session: leave it as it is
-        return False
+    defaults = BenchConfig.default()
+    changes: dict[str, Any] = {}
+    if "switch" not in config.instruments:
+        changes["instruments"] = MappingProxyType({**config.instruments, "switch": defaults.instruments["switch"]})
+    if config.module is None:
+        changes["module"] = defaults.module
+    return dataclasses.replace(config, **changes) if changes else config
 
 
 @contextmanager
@@ -325,49 +243,61 @@ def open_bench(bench: Any = None, *, module: SimulatedModule | None = None, need
     module : SimulatedModule, optional
         The simulated module in the virtual socket (default: a nominal one).
     needed : tuple of str
-        Instruments to connect (those the plan needs; others are not opened).
+        Instruments to connect (those the plan needs; other virtual instruments are not
+        started: :class:`~instruments.bench.VirtualBench` ``only=``).  The ``switch`` and
+        the ``module`` interface are opened whenever the bench has them.
     timeout_s : float, optional
         I/O timeout of every driver (default: the driver's).
     link : ModuleLink, optional
         Reuse an existing physics model (the demo swaps modules in one bench).
     manual_lanes : bool
-        On a bench without a virtual scope: the operator selects lanes
-        (:class:`ManualLaneSwitch`) instead of an optical switch.
+        On a bench without a ``switch``: the operator selects lanes (:class:`ManualLaneSwitch`).
 
     Yields
     ------
     StationBench
-        With a :class:`VirtualLaneSwitch` and a simulated CMIS module when the scope is
-        virtual; on an all-real bench ``lane_switch`` and ``module`` are None.
+        ``lane_switch`` is the ``switch`` driver (or a :class:`ManualLaneSwitch`, or None);
+        ``module`` the :class:`~instruments.cmis.CmisModule` of the ``module`` entry (or None).
+
+    Raises
+    ------
+    ConfigError
+        A virtual instrument fails to start (named), or a driver cannot be imported.
     """
-    from instruments.bench import BenchConfig, VirtualBench, load_bench_config
+    from instruments.bench import MODULE, BenchConfig, VirtualBench, load_bench_config
 
     config = bench if isinstance(bench, BenchConfig) else load_bench_config(bench)
+    scope_cfg = config.instruments.get("scope")
+    virtual_scope = scope_cfg is not None and scope_cfg.is_virtual
+    if virtual_scope:
+        config = _with_virtual_dut_access(config)
     with ExitStack() as stack:
         if link is None:
             link = ModuleLink(config.physics, module=module)
         elif module is not None:
             link.insert(module)
-        # serve (and connect) only what the station uses: other virtual instruments stay off
-        served = dataclasses.replace(config, instruments=MappingProxyType(
-            {n: c for n, c in config.instruments.items() if n in needed}))
-        vb = stack.enter_context(VirtualBench(served, link=link))
+        has_switch = "switch" in config.instruments
+        only = [n for n in needed if n in config.instruments and n != "switch"]
+        only += (["switch"] if has_switch else []) + ([MODULE] if config.module is not None else [])
+        vb = stack.enter_context(VirtualBench(config, link=link, only=only))
         instruments: dict[str, Any] = {}
-        for name in needed:
-            if name not in config.instruments:
-                continue
-            instruments[name] = _connect(vb, name, timeout_s)
         st = StationBench(instruments=instruments, ambient_c=config.physics.thermal.ambient_c,
                           connector=lambda name: _connect(vb, name, timeout_s))
         stack.callback(lambda: [_quiet_close(i) for i in st.instruments.values()])
-        scope_cfg = config.instruments.get("scope")
-        if scope_cfg is not None and scope_cfg.is_virtual:
-            st.link = link
-            st.virtual = vb
-            st.lane_switch = VirtualLaneSwitch(link)
-            st.module = CmisModule(SimulatedCmisBus(link), n_lanes=min(8, link.module.n_lanes))
+        for name in needed:
+            if name in config.instruments and name != "switch":
+                instruments[name] = _connect(vb, name, timeout_s)
+        if has_switch:
+            st.lane_switch = _connect(vb, "switch", timeout_s)
+            stack.callback(_quiet_close, st.lane_switch)
         elif manual_lanes:
             st.lane_switch = ManualLaneSwitch()
+        if config.module is not None:
+            n_lanes = min(8, link.n_lanes) if config.module.is_virtual else 8
+            st.module = vb.connect_module(n_lanes=n_lanes)
+        if virtual_scope:
+            st.link = link
+            st.virtual = vb
         yield st
 
 
@@ -387,4 +317,4 @@ def describe(st: StationBench) -> Mapping[str, Any]:
 
 
 __all__ = ["LaneSwitch", "ManualLaneSwitch", "ModuleLink", "POLL_INTERVAL_S", "STATION_INSTRUMENTS", "SimulatedCmisBus",
-           "StationBench", "VirtualLaneSwitch", "describe", "open_bench"]
+           "StationBench", "describe", "open_bench"]

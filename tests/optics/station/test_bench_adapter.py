@@ -1,0 +1,64 @@
+"""The station's bench: lane switch through the bench's optical-switch driver, the module's CMIS bus
+from the bench, and only the instruments a plan needs started."""
+
+import dataclasses
+import math
+
+import pytest
+
+from instruments.bench import BenchConfig
+from instruments.cmis import CmisModule
+from instruments.keysight.n773x import OpticalSwitch
+from optics.station.bench_adapter import ManualLaneSwitch, ModuleLink, open_bench
+from optics.station.dut import nominal_module, with_lane
+
+FAST = dataclasses.replace(BenchConfig.default(),
+                           physics=dataclasses.replace(BenchConfig.default().physics, time_scale=1000.0))
+IL_DB = 1.5          # attenuator insertion loss (PathParams default)
+
+
+def test_lane_switch_is_the_switch_driver_and_moves_the_physics():
+    module = with_lane(nominal_module("SNSW", n_lanes=3), 2, "weak laser", average_power_dbm=-3.0)
+    with open_bench(FAST, module=module, needed=("power_meter",)) as bench:
+        assert set(bench.virtual.servers) == {"power_meter", "switch"}          # only what is needed
+        assert isinstance(bench.lane_switch, OpticalSwitch) and isinstance(bench.module, CmisModule)
+        assert "N7734A" in bench.identify()["lane_switch"]
+        port = bench.get("power_meter").port(1)
+        for lane in (2, 1):
+            bench.lane_switch.select(lane)
+            assert bench.link.lane == lane and bench.virtual.instruments["switch"].routes == {1: lane + 1, 2: lane + 1}
+            got_dbm = 10 * math.log10(port.power_w / 1e-3)
+            assert got_dbm == pytest.approx(module.lanes[lane].average_power_dbm - IL_DB, abs=0.01)
+        assert bench.module.vendor_serial_number == "SNSW"
+        # the module swapped in the virtual socket: the CMIS identity follows
+        bench.link.insert(nominal_module("SNNEXT", n_lanes=3))
+        assert bench.module.vendor_serial_number == "SNNEXT" and bench.link.lane == 0
+
+
+def test_bench_file_without_switch_or_module_gets_the_virtual_ones(tmp_path):
+    path = tmp_path / "bench.toml"
+    path.write_text('[virtual]\ntime_scale = 1000.0\n[instruments.scope]\n[instruments.power_meter]\n')
+    with open_bench(path, module=nominal_module("SNOLD", n_lanes=2), needed=()) as bench:
+        assert set(bench.virtual.servers) == {"switch"} and bench.instruments == {}
+        bench.lane_switch.select(1)
+        assert bench.link.lane == 1 and bench.module.vendor_serial_number == "SNOLD"
+
+
+def test_real_scope_bench_without_switch_uses_manual_lanes(tmp_path):
+    path = tmp_path / "bench.toml"
+    path.write_text('[instruments.scope]\nresource = "TCPIP::192.0.2.1::hislip0::INSTR"\n')
+    with open_bench(path, needed=(), manual_lanes=True) as bench:
+        assert isinstance(bench.lane_switch, ManualLaneSwitch)
+        assert bench.module is None and bench.link is None and bench.virtual is None
+    with open_bench(path, needed=()) as bench:
+        assert bench.lane_switch is None
+
+
+def test_module_link_is_a_thin_adapter_on_the_public_lane_api():
+    module = nominal_module("SNML", n_lanes=2)
+    link = ModuleLink(module=module)
+    assert link.n_lanes == 2 and link.dut.serial == "SNML"
+    link.select_lane(1)
+    ln = module.lanes[1]
+    assert link.params.receiver.noise_current_a_rms == ln.rx_noise_current_a_rms
+    assert link.tx_average_power_w(25.0) == pytest.approx(1e-3 * 10 ** (ln.average_power_dbm / 10), rel=1e-12)
