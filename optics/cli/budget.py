@@ -1,7 +1,10 @@
-"""``optics budget --phy NAME [--reach-m L] [--connectors N] [--temperature-c T] [--allow-proposal] [--json]``.
+"""``optics budget --phy NAME [--reach-m L] [--connectors N] [--temperature-c T] [--physics P] [--allow-proposal] [--json]``.
 
-Prints the link budget of a PHY from the standard's allocations and from closed-form physics,
-side by side; ``--sweep reach`` / ``--sweep temperature`` prints margin tables instead.
+Prints the link budget of a PHY from the standard's allocations and from physics, side by side;
+``--sweep reach`` / ``--sweep temperature`` prints margin tables (9 points) instead.  The physics
+column comes from the link models (:class:`optics.budget.ModelPhysics`, about 1-3 s per point)
+when ``models.presets`` has the PHY, else from the closed forms; ``--physics`` chooses.  Text and
+JSON say which (``physics_provider``).
 Exit status 0, or 1 when the standard-allocation margin is negative.
 """
 
@@ -12,7 +15,7 @@ import json
 
 import numpy as np
 
-from optics.budget import budget_vs_reach, budget_vs_temperature, link_budget
+from optics.budget import ClosedFormPhysics, ModelPhysics, budget_vs_reach, budget_vs_temperature, has_model_preset, link_budget
 from optics.phy import load_phy
 
 
@@ -20,9 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``budget`` sub-command."""
     p = subparsers.add_parser(
         "budget",
-        help="optical link budget of a PHY (standard allocations and closed-form physics)",
+        help="optical link budget of a PHY (standard allocations and link-model or closed-form physics)",
         description="Tx OMA, channel loss, penalties and Rx sensitivity -> margin in dB, from the "
-        "IEEE 802.3 allocations and from closed-form physics side by side.",
+        "IEEE 802.3 allocations and from physics (link models or closed forms) side by side.",
     )
     p.add_argument("--phy", required=True, help="PHY name, e.g. 400GBASE-DR4")
     p.add_argument("--reach-m", type=float, default=None, help="fibre length in m (default: the PHY reach)")
@@ -30,7 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="number of connections (default: the standard's connection allocation)")
     p.add_argument("--temperature-c", type=float, default=25.0, help="module temperature in °C (default 25)")
     p.add_argument("--sweep", choices=("reach", "temperature"), default=None,
-                   help="print margin vs reach (0..2x the PHY reach) or vs temperature (0..85 °C)")
+                   help="print margin vs reach (0..2x the PHY reach) or vs temperature (0..80 °C), 9 points")
+    p.add_argument("--physics", choices=("models", "closed-form"), default=None,
+                   help="physics column: the link models (simulated preset module) or closed-form "
+                   "estimates (default: models when a preset exists for the PHY)")
     p.add_argument("--allow-proposal", action="store_true",
                    help="for PHYs whose tables hold only task-force PROPOSAL values (802.3dj): "
                    "compute the budget from them, every such line marked PROPOSAL")
@@ -41,15 +47,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the budget; 1 if the standard-allocation margin is negative, else 0."""
     spec = load_phy(args.phy)
-    common = {"connectors": args.connectors, "allow_proposal": args.allow_proposal}
+    choice = args.physics or ("models" if has_model_preset(spec) else "closed-form")
+    physics = ModelPhysics() if choice == "models" else ClosedFormPhysics()
+    common = {"connectors": args.connectors, "allow_proposal": args.allow_proposal, "physics": physics}
     if args.sweep == "reach":
         sweep = budget_vs_reach(spec, np.linspace(0.0, 2.0 * spec.reach_m, 9),
                                 temperature_c=args.temperature_c, **common)
     elif args.sweep == "temperature":
-        sweep = budget_vs_temperature(spec, np.arange(0.0, 86.0, 5.0), reach_m=args.reach_m, **common)
+        sweep = budget_vs_temperature(spec, np.linspace(0.0, 80.0, 9), reach_m=args.reach_m, **common)
     else:
         b = link_budget(spec, reach_m=args.reach_m, temperature_c=args.temperature_c, **common)
-        print(json.dumps(b.to_dict(), indent=2) if args.json else b.to_text())
+        if args.json:
+            print(json.dumps({"physics_provider": choice, **b.to_dict()}, indent=2))
+        else:
+            print(f"physics column: {choice}" + (" (link models: models.presets)" if choice == "models" else ""))
+            print(b.to_text())
         return 1 if b.standard.margin_db is not None and b.standard.margin_db < -1e-9 else 0
-    print(json.dumps(sweep.to_records(), indent=2) if args.json else sweep.to_text())
+    if args.json:
+        print(json.dumps([{"physics_provider": choice, **r} for r in sweep.to_records()], indent=2))
+    else:
+        print(sweep.to_text())
     return 0

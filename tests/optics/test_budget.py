@@ -332,3 +332,192 @@ def test_proposal_sweep_and_bad_input():
         ProposalAllocations(oma_minus_tdecq=-1.2)
     with pytest.raises(InvalidType):
         worst_case_tx_oma_dbm(load_phy("1.6TBASE-DR8"), allow_proposal=1)
+
+
+# ---------------------------------------------------------------- link-model physics
+from models.electrical import Pam4Driver  # noqa: E402
+from models.fiber import Channel, Fiber, dispersion_ps_per_nm_km  # noqa: E402
+from models.link import SimulationSettings, simulate  # noqa: E402
+from models.modulator import IdealIntensityModulator  # noqa: E402
+from models.presets import preset  # noqa: E402
+from models.receiver import Photodiode, Receiver, Tia  # noqa: E402
+
+from optics.budget import (  # noqa: E402
+    MODEL_PHYSICS_METHOD,
+    ModelPhysics,
+    _lambda0_for_dispersion_m,
+    has_model_preset,
+    q_for_ber,
+    receiver_sensitivity_oma_dbm,
+)
+from optics.errors import InvalidType  # noqa: E402
+
+SETTINGS = {"pattern": "PRBS13Q", "samples_per_symbol": 16}
+
+
+def test_q_for_ber_and_closed_form_sensitivity():
+    for ber in (2.4e-4, 1e-5, 1e-2):
+        assert 0.75 * stats.norm.sf(q_for_ber(ber)) == pytest.approx(ber, rel=1e-9)
+    # independent: sigma = i_n sqrt(ENBW) with the BT4 ENBW integrated from scipy's Bessel filter
+    b, a = signal.bessel(4, 2 * np.pi, analog=True, norm="mag")
+    f = np.linspace(0.0, 200.0, 400001)
+    _, h = signal.freqs(b, a, 2 * np.pi * f)
+    enbw = np.trapezoid(np.abs(h) ** 2, f) * 40e9
+    sigma = 12e-12 * math.sqrt(enbw)  # preset/default TIA: 12 pA/rtHz, 40 GHz bessel4
+    q = stats.norm.isf(2.4e-4 / 0.75)
+    expected = 10 * math.log10(6 * q * sigma / 0.85 / 1e-3)
+    rx = Receiver(photodiode=Photodiode(responsivity_a_per_w=0.85),
+                  tia=Tia(input_noise_density_a_per_rthz=12e-12, bandwidth_hz=40e9))
+    assert receiver_sensitivity_oma_dbm(rx, 2.4e-4) == pytest.approx(expected, abs=1e-3)
+    with pytest.raises(InvalidType):
+        receiver_sensitivity_oma_dbm("rx", 2.4e-4)
+    with pytest.raises(InvalidParameter):
+        receiver_sensitivity_oma_dbm(rx, 0.5)
+    with pytest.raises(InvalidParameter):
+        receiver_sensitivity_oma_dbm(Receiver(tia=Tia(input_noise_density_a_per_rthz=0.0)), 2.4e-4)
+
+
+def test_lambda0_gives_the_target_dispersion():
+    # the fibre the dispersion probe builds has exactly the PHY's worst-case D at the laser
+    for lam, d_km in ((1271.9e-9, -5.94), (1331.9e-9, 3.34), (1311.9e-9, -1.85)):
+        l0 = _lambda0_for_dispersion_m(lam, d_km, 0.093)
+        assert dispersion_ps_per_nm_km(lam, l0, 0.093) == pytest.approx(d_km, abs=1e-9)
+
+
+def _ideal_module():
+    """DR4 preset lane with an ideal Tx (linear modulator, fast driver, no RIN) and an ISI-free,
+    shot-noise-free photodiode: the searched sensitivity must meet the thermal-noise closed form."""
+    m = preset("400GBASE-DR4")
+    lane = m.lanes[0]
+    tx = dataclasses.replace(lane.transmitter, modulator=IdealIntensityModulator(extinction_ratio_db=5.0, swing_v=1.0),
+                             driver=Pam4Driver(swing_v=1.0, rise_time_s=2e-12),
+                             laser=dataclasses.replace(lane.transmitter.laser, rin_db_per_hz=-200.0))
+    rx = Receiver(photodiode=Photodiode(responsivity_a_per_w=0.85, bandwidth_hz=300e9, shot_noise=False),
+                  tia=Tia(transimpedance_ohm=2000.0, input_noise_density_a_per_rthz=12e-12, bandwidth_hz=40e9))
+    return dataclasses.replace(m, lanes=[dataclasses.replace(lane, transmitter=tx, receiver=rx)])
+
+
+def test_searched_sensitivity_matches_closed_form_and_simulation():
+    spec = load_phy("400GBASE-DR4")
+    mp = ModelPhysics(module=_ideal_module())
+    s = mp.search_sensitivity(spec, 0, 25.0)
+    cf = mp.closed_form_sensitivity_oma_dbm(spec)
+    # tolerance 0.1 dB: the residual is the 40 GHz BT4 TIA's ISI at 53 GBd (measured 0.01 dB)
+    assert s["converged"] and s["oma_dbm"] == pytest.approx(cf, abs=0.1)
+    # independent of the search: simulate at the power it found; the BER estimate is the limit
+    m = _ideal_module()
+    b2b = dataclasses.replace(m, lanes=[dataclasses.replace(m.lanes[0], channel=Channel(fiber=Fiber(length_m=0.0),
+                                                                                      n_connectors=0))])
+    r = simulate(b2b, SimulationSettings(**SETTINGS, compute_tdecq=False, count_errors=False,
+                                         rx_power_dbm=s["rx_power_dbm"]), seed=1)
+    ber = r.lanes[0].metrics["ber_estimate"]
+    assert 10 * math.log10(q_for_ber(ber) / q_for_ber(2.4e-4)) == pytest.approx(0.0, abs=0.01)
+    # received OMA at that point = P_ave + the Tx OMA/P_ave ratio (linear, lossless channel)
+    tx = r.lanes[0].metrics
+    assert s["oma_dbm"] == pytest.approx(s["rx_power_dbm"] + tx["oma_outer_dbm"] - tx["average_power_dbm"], abs=0.01)
+
+
+def test_model_margin_vs_independent_calculation():
+    # DR4 at 500 m, closed-form sensitivity: margin = OMA_tx - IL - dispersion - sensitivity, with
+    # OMA from simulate(), IL from the preset Channel and sensitivity 6 Q sigma/R from the receiver
+    m = preset("400GBASE-DR4")
+    b = link_budget("400GBASE-DR4", physics=ModelPhysics(sensitivity="closed-form"))
+    assert b.physics.method == MODEL_PHYSICS_METHOD
+    r = simulate(m, SimulationSettings(**SETTINGS, compute_tdecq=False, count_errors=False), seed=1)
+    oma = r.lanes[0].metrics["oma_outer_dbm"]
+    il = m.lanes[0].channel.insertion_loss_db
+    assert il == pytest.approx(3.0, abs=1e-12)  # 0.4 dB/km x 0.5 km + 2 x 1.4 dB
+    rx = m.lanes[0].receiver
+    sens = 10 * math.log10(6 * stats.norm.isf(2.4e-4 / 0.75) * rx.tia.noise_rms_a() / rx.photodiode.responsivity_a_per_w / 1e-3)
+    disp = b.physics.item("dispersion_penalty").value
+    assert -0.05 < disp < 0.05  # |D L| < 1 ps/nm at 53 GBd: negligible
+    assert b.physics.item("mpi_penalty").value == 0.0  # preset channels have no reflectors
+    assert b.physics.margin_db == pytest.approx(oma - il - disp - sens, abs=0.02)
+    assert b.physics.item("tx_oma").value == pytest.approx(oma, abs=0.02)
+
+
+def test_model_margin_search_vs_closed_form_columns():
+    # the searched sensitivity replaces the closed form one for one; it is worse (Tx ISI, PD
+    # bandwidth, shot noise, RIN), by less than the 5 dB a broken receiver would give
+    cf = link_budget("800GBASE-DR8", physics=ModelPhysics(sensitivity="closed-form")).physics
+    se = link_budget("800GBASE-DR8", physics=ModelPhysics()).physics
+    d_sens = se.item("rx_sensitivity").value - cf.item("rx_sensitivity").value
+    assert se.margin_db == pytest.approx(cf.margin_db - d_sens, abs=1e-9)
+    assert se.item("rx_sensitivity_closed_form").value == cf.item("rx_sensitivity").value
+    assert 0.5 < d_sens < 5.0
+
+
+def test_model_margin_decreases_with_reach():
+    # FR4: margin falls at the model fibre's 0.4 dB/km plus the growth of the dispersion penalty
+    mp = ModelPhysics(sensitivity="closed-form")
+    reaches = [0.0, 2000.0, 4000.0, 10000.0]
+    bs = [link_budget("400GBASE-FR4", reach_m=r, physics=mp) for r in reaches]
+    disp = [b.physics.item("dispersion_penalty").value for b in bs]
+    assert disp[0] == 0.0 and all(d2 >= d1 for d1, d2 in zip(disp, disp[1:]))
+    assert disp[-1] > 0.3  # 59 ps/nm at 1272 nm and 53 GBd closes the eye noticeably
+    for i in range(1, len(bs)):
+        expected = -0.4 * (reaches[i] - reaches[0]) / 1000.0 - (disp[i] - disp[0])
+        assert bs[i].physics.margin_db - bs[0].physics.margin_db == pytest.approx(expected, abs=1e-9)
+    # the Tx and sensitivity were simulated once for all reaches
+    assert len({b.physics.item("tx_oma").value for b in bs}) == 1
+    # connectors given: N x the PHY's per-connection loss
+    b = link_budget("400GBASE-FR4", reach_m=2000.0, connectors=2, physics=mp)
+    assert b.physics.item("connection_loss").value == pytest.approx(2 * load_phy("400GBASE-FR4").budget.connector_loss_db)
+
+
+def test_model_tx_oma_follows_laser_power_with_temperature():
+    m = preset("400GBASE-DR4")
+    mp = ModelPhysics(sensitivity="closed-form")
+    b25 = link_budget("400GBASE-DR4", temperature_c=25.0, physics=mp)
+    b70 = link_budget("400GBASE-DR4", temperature_c=70.0, physics=mp)
+    laser, rise = m.lanes[0].transmitter.laser, m.chip_temperature_rise_k
+    d_laser = 10 * math.log10(laser.output_power_w(70.0 + rise) / laser.output_power_w(25.0 + rise))
+    d_oma = b70.physics.item("tx_oma").value - b25.physics.item("tx_oma").value
+    assert d_laser < 0 and d_oma == pytest.approx(d_laser, abs=0.03)
+    assert b70.physics.margin_db < b25.physics.margin_db
+    assert b70.standard.margin_db == b25.standard.margin_db
+
+
+def test_model_mpi_from_channel_reflectors():
+    m = preset("400GBASE-DR4")
+    lane = m.lanes[0]
+    refl = dataclasses.replace(m, lanes=[dataclasses.replace(lane, channel=dataclasses.replace(lane.channel, reflectance_db=-26.0))])
+    b = link_budget("400GBASE-DR4", physics=ModelPhysics(module=refl, sensitivity="closed-form"))
+    er = 10 ** (b.physics.item("tx_extinction_ratio").value / 10)
+    v = 2 * 10 ** (-52.0 / 10) * (er / (er - 1)) ** 2  # X = R^2 = -52 dB
+    q = stats.norm.isf(2.4e-4 / 0.75)
+    assert b.physics.item("mpi_penalty").value == pytest.approx(-5 * math.log10(1 - 36 * q * q * v), rel=1e-6)
+
+
+def test_model_physics_bad_input():
+    assert has_model_preset("400gbase-dr4") and not has_model_preset("100GBASE-DR")
+    with pytest.raises(InvalidParameter):
+        ModelPhysics(sensitivity="guess")
+    with pytest.raises(InvalidType):
+        ModelPhysics(module="400GBASE-DR4")
+    with pytest.raises(InvalidParameter):
+        ModelPhysics(samples_per_symbol=4)
+    with pytest.raises(SpecError, match="no link-model preset"):
+        ModelPhysics().module_for(load_phy("100GBASE-DR"))
+
+
+def test_cli_budget_models_json(capsys):
+    import json
+
+    from optics.cli import main
+
+    assert main(["budget", "--phy", "400GBASE-DR4", "--physics", "models", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["physics_provider"] == "models"
+    assert set(d) >= {"phy", "conditions", "standard", "physics", "proposal"}
+    assert d["physics"]["method"] == MODEL_PHYSICS_METHOD
+    names = {i["name"] for i in d["physics"]["items"]}
+    assert names >= {"tx_oma", "tx_average_power", "fiber_loss", "connection_loss", "dispersion_penalty",
+                     "mpi_penalty", "rx_sensitivity", "rx_sensitivity_closed_form"}
+    assert isinstance(d["physics"]["margin_db"], float)
+    assert all(i["basis"] for i in d["physics"]["items"])
+    assert main(["budget", "--phy", "400GBASE-DR4", "--physics", "closed-form", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["physics_provider"] == "closed-form"
+    assert main(["budget", "--phy", "400GBASE-DR4", "--reach-m", "300", "--connectors", "2"]) == 0
+    assert "physics column: models" in capsys.readouterr().out  # default where a preset exists
+    assert main(["budget", "--phy", "100GBASE-DR", "--physics", "models"]) == 2
