@@ -88,7 +88,9 @@ class OpticalField:
     def power_w(self) -> np.ndarray:
         """Instantaneous optical power ``|E|²`` in W."""
         f = self.field
-        return f.real * f.real + f.imag * f.imag
+        p = np.multiply(f.real, f.real)
+        p += np.multiply(f.imag, f.imag)
+        return p
 
     @property
     def average_power_w(self) -> float:
@@ -232,7 +234,7 @@ class DfbLaser:
         ``f_low/3``, ``var = RIN·f_low/3`` (see the module docstring).
         """
         duration = n_samples / sample_rate_hz
-        n_low = int(min(n_samples, max(2, round(3.0 * self.rin_bandwidth_hz * duration))))
+        n_low = self._rin_points(n_samples, sample_rate_hz)
         f_low = n_low / duration
         rin = 10.0 ** (self.rin_db_per_hz / 10.0)
         if n_low == n_samples:
@@ -240,6 +242,20 @@ class DfbLaser:
         x = math.sqrt(rin * f_low / 2.0) * rng.standard_normal(n_low + 1)
         x[-1] = x[0]
         return np.interp(np.arange(n_samples) * (n_low / n_samples), np.arange(n_low + 1.0), x)
+
+    def _rin_points(self, n_samples: int, sample_rate_hz: float) -> int:
+        """White RIN samples drawn per record (``3·B_rin·T``, 2...n_samples)."""
+        duration = n_samples / sample_rate_hz
+        return int(min(n_samples, max(2, round(3.0 * self.rin_bandwidth_hz * duration))))
+
+    def skip_rin(self, n_samples: int, sample_rate_hz: float, rng: np.random.Generator) -> None:
+        """Advance ``rng`` exactly as :meth:`rin_noise` would, without computing the noise.
+
+        A temperature sweep that reuses a lane's Tx field (same draws, another laser power)
+        calls it so that the receiver noise that follows gets the same draws as without reuse.
+        """
+        n_low = self._rin_points(n_samples, sample_rate_hz)
+        rng.standard_normal(n_samples if n_low == n_samples else n_low + 1)
 
     # --- the emitted field -------------------------------------------------------------
     def emit(
@@ -273,6 +289,34 @@ class DfbLaser:
         InvalidParameter
             If the bias current is at or below the threshold at that temperature (no light).
         """
+        amp, t = self._amplitude(n_samples, sample_rate_hz, temperature_c, rng)
+        fs = float(sample_rate_hz)
+        field = amp.astype(np.complex128)
+        return OpticalField(
+            field=field,
+            sample_rate_hz=fs,
+            wavelength_m=self.wavelength_at(t),
+            meta={"laser_power_w": self.output_power_w(t), "laser_temperature_c": t},
+        )
+
+    def amplitude(
+        self,
+        n_samples: int,
+        sample_rate_hz: float,
+        *,
+        temperature_c: float | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> np.ndarray:
+        """Real field amplitude ``sqrt(P)·(1 + n/2)`` (sqrt(W)) of :meth:`emit`, without the
+        complex carrier array (the link multiplies it straight into the modulator transfer).
+
+        Same samples and the same draws from ``rng`` as :meth:`emit`; same errors.
+        """
+        return self._amplitude(n_samples, sample_rate_hz, temperature_c, rng)[0]
+
+    def _amplitude(
+        self, n_samples: int, sample_rate_hz: float, temperature_c: float | None, rng: np.random.Generator | None
+    ) -> tuple[np.ndarray, float]:
         n = validate.integer("n_samples", n_samples, 2)
         fs = validate.positive("sample_rate_hz", sample_rate_hz, "Hz")
         t = self.temperature_ref_c if temperature_c is None else validate.real("temperature_c", temperature_c)
@@ -284,12 +328,9 @@ class DfbLaser:
             )
         amp = math.sqrt(p)
         if rng is None:
-            field = np.full(n, amp, dtype=np.complex128)
-        else:
-            field = (amp * (1.0 + 0.5 * self.rin_noise(n, fs, rng))).astype(np.complex128)
-        return OpticalField(
-            field=field,
-            sample_rate_hz=fs,
-            wavelength_m=self.wavelength_at(t),
-            meta={"laser_power_w": p, "laser_temperature_c": t},
-        )
+            return np.full(n, amp), t
+        x = self.rin_noise(n, fs, rng)
+        x *= 0.5
+        x += 1.0
+        x *= amp
+        return x, t

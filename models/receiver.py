@@ -172,17 +172,23 @@ class Receiver:
         """
         pd, tia = self.photodiode, self.tia
         if isinstance(light, OpticalField):
-            power, fs = light.power_w, light.sample_rate_hz
+            fs = light.sample_rate_hz
             baud, pattern, meta = light.symbol_rate_baud, light.pattern, dict(light.meta)
         elif isinstance(light, Waveform) and light.quantity is Quantity.OPTICAL_POWER:
-            power, fs = np.asarray(light.samples), light.sample_rate_hz
+            fs = light.sample_rate_hz
             baud, pattern, meta = light.symbol_rate_baud, light.pattern, dict(light.meta)
         else:
             raise InvalidParameter("light must be an OpticalField or an optical-power Waveform")
         response.check_sampling("photodiode.bandwidth_hz", pd.bandwidth_hz, fs)
         response.check_sampling("tia.bandwidth_hz", tia.bandwidth_hz, fs)
         t = pd.temperature_ref_c if temperature_c is None else temperature_c
-        current = pd.responsivity_a_per_w * power + pd.dark_current_at(t)
+        # current = R·|E|² + I_d, built in one buffer (no float64/complex128 temporaries)
+        if isinstance(light, OpticalField):
+            current = light.power_w
+            current *= pd.responsivity_a_per_w
+        else:
+            current = pd.responsivity_a_per_w * np.asarray(light.samples)
+        current += pd.dark_current_at(t)
         peak = float(np.max(current))
         if peak > tia.overload_current_a:
             raise InvalidParameter(
@@ -191,10 +197,19 @@ class Receiver:
             )
         n = current.size
         if rng is not None and pd.shot_noise:
-            current = current + np.sqrt(Q_E * fs * current) * rng.standard_normal(n)
-        h_tia = response.rfft_grid_response(n, fs, ((tia.bandwidth_hz, tia.shape),))
-        h_all = response.rfft_grid_response(n, fs, ((pd.bandwidth_hz, pd.shape), (tia.bandwidth_hz, tia.shape)))
+            # I + sqrt(q·fs·I)·N(0,1): the signal-dependent shot noise, drawn in the time domain
+            shot = np.multiply(current, Q_E * fs)
+            np.sqrt(shot, out=shot)
+            shot *= rng.standard_normal(n)
+            current += shot
+            del shot
+        # one spectrum, one multiply by Z_T·H_pd·H_tia, the TIA noise added as a spectrum
+        # shaped by Z_T·H_tia, one inverse transform (all responses cached per grid)
+        z = float(tia.transimpedance_ohm)
+        h_tia = response.rfft_grid_response(n, fs, ((tia.bandwidth_hz, tia.shape),), gain=z)
+        h_all = response.rfft_grid_response(n, fs, ((pd.bandwidth_hz, pd.shape), (tia.bandwidth_hz, tia.shape)), gain=z)
         spec = response.real_spectrum(current)
+        del current
         spec *= h_all
         if rng is not None and tia.input_noise_density_a_per_rthz > 0.0:
             # white real noise of variance σ² = i_n²·fs/2, drawn in the frequency domain
@@ -202,7 +217,7 @@ class Receiver:
             noise = response.white_noise_spectrum(n, sigma, rng)
             noise *= h_tia
             spec += noise
-        spec *= tia.transimpedance_ohm
+            del noise
         v = response.real_inverse(spec, n)
         meta.update(receiver="pd+tia", dark_current_a=pd.dark_current_at(t))
         return Waveform(
@@ -263,19 +278,23 @@ def adapt_ffe_taps(
     # row n of the design matrix holds xs[(n + m − k) mod N] for k = 0..K−1 (see apply_ffe_taps):
     # a sliding window over a circularly extended copy, reversed along the taps
     ext_idx = np.arange(-(k_taps - 1 - m), n_use + m) % n_sym
+    at = np.empty((k_taps + 1, n_use))  # the design matrix, transposed: one contiguous row per tap
+    at[k_taps] = 1.0
     for p in range(0, sps, max(1, sps // 16)):
         xs = samples[p::sps][:n_sym]
-        win = np.lib.stride_tricks.sliding_window_view(xs[ext_idx], k_taps)[:n_use, ::-1]
-        a = np.empty((n_use, k_taps + 1))
-        a[:, :k_taps] = win
-        a[:, k_taps] = 1.0
-        # normal equations (k_taps + 1 unknowns): fast and accurate enough for a few taps
+        ext = xs[ext_idx]
+        for k in range(k_taps):
+            at[k] = ext[k_taps - 1 - k : k_taps - 1 - k + n_use]
+        # normal equations (k_taps + 1 unknowns): fast and accurate enough for a few taps.
+        # einsum on contiguous rows, not BLAS: these small products gain nothing from BLAS
+        # threads, which stall for tens of ms on a loaded machine
         try:
-            coef = np.linalg.solve(a.T @ a, a.T @ target)
+            coef = np.linalg.solve(np.einsum("ik,jk->ij", at, at), np.einsum("ik,k->i", at, target))
         except np.linalg.LinAlgError:
             continue
-        r = a @ coef - target
-        err = float(r @ r)
+        r = np.einsum("i,ik->k", coef, at)
+        r -= target
+        err = float(np.einsum("i,i->", r, r))
         if best is None or err < best[0]:
             best = (err, coef[:-1], p)
     if best is None:

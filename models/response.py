@@ -90,21 +90,64 @@ def lowpass_response(freq_hz: np.ndarray, bandwidth_hz: float, shape: str = "fir
     return np.exp(-_K_3DB * (r + 1j * np.sign(x) * r))
 
 
+#: Prime factors that pocketfft transforms with its own fast passes; a length with a larger
+#: prime factor (SSPRQ: 65535 = 3·5·17·257) is split by :func:`pfa_plan`.
+_FAST_PRIMES = (2, 3, 5, 7, 11)
+
+
+def _prime_powers(n: int) -> list[int]:
+    """The prime-power factors ``p^k`` of ``n`` (pairwise coprime), largest prime last."""
+    out = []
+    p = 2
+    while p * p <= n:
+        if n % p == 0:
+            q = 1
+            while n % p == 0:
+                n //= p
+                q *= p
+            out.append(q)
+        p += 1
+    if n > 1:
+        out.append(n)
+    return out
+
+
+def _pfa_split(n: int) -> tuple[int, int] | None:
+    """Coprime ``(n1, n2)`` with ``n = n1·n2`` for the Good-Thomas map, or None.
+
+    ``n1`` is the prime power of the largest prime factor when that prime is not one of
+    pocketfft's fast radices (``n2`` then holds every other factor, e.g. SSPRQ × 32 samples:
+    ``257 × 8160``: the slow length-257 pass runs over 8160 short columns and the real
+    transform along the long, smooth axis); otherwise, for a length that is still not a fast
+    FFT length, the power of two against the odd rest.
+    """
+    if n < 4 or sfft.next_fast_len(n) == n:
+        return None
+    pp = _prime_powers(n)
+    if len(pp) < 2:
+        return None
+    big = pp[-1]
+    if all(big % p for p in _FAST_PRIMES):
+        return big, n // big
+    n1 = n & -n
+    return (n1, n // n1) if 1 < n1 < n else None
+
+
 @functools.lru_cache(maxsize=2)
 def pfa_plan(n: int) -> tuple[int, int, np.ndarray, np.ndarray] | None:
-    """Good-Thomas prime-factor plan for ``n = n1·n2`` (n1 the power of two in n, n2 odd).
+    """Good-Thomas prime-factor plan for ``n = n1·n2`` with coprime n1, n2 (:func:`_pfa_split`).
 
     The DFT of length n equals the 2-D DFT of ``x[(n2·i1 + n1·i2) mod n]`` with output index
     ``k = (k1·n2·(n2⁻¹ mod n1) + k2·n1·(n1⁻¹ mod n2)) mod n`` (I. J. Good 1958; L. H. Thomas
     1963).  Used when n is not a fast FFT length (SSPRQ: 65535·sps = 3·5·17·257·sps), where
-    the 2-D transform is about 3× faster (complex) than the 1-D one on this hardware.
+    the 2-D transform is 2-3× faster than the 1-D one on this hardware.
     Returns None when it does not apply.  Plan: ``(n1, n2, input map, frequency of each 2-D
     bin in cycles/sample)``, both maps of shape ``(n1, n2)``.
     """
-    n1 = n & -n
-    n2 = n // n1
-    if n1 == 1 or n2 == 1 or sfft.next_fast_len(n) == n:
+    split = _pfa_split(n)
+    if split is None:
         return None
+    n1, n2 = split
     i1 = np.arange(n1, dtype=np.int64)[:, None]
     i2 = np.arange(n2, dtype=np.int64)[None, :]
     imap = (n2 * i1 + n1 * i2) % n
@@ -141,44 +184,53 @@ def real_spectrum_freqs(n: int, sample_rate_hz: float) -> np.ndarray:
     return plan[3][:, : plan[1] // 2 + 1] * sample_rate_hz
 
 
-def white_noise_spectrum(n: int, sigma: float, rng: np.random.Generator) -> np.ndarray:
+def white_noise_spectrum(
+    n: int, sigma: float, rng: np.random.Generator, *, dtype: type = np.complex128
+) -> np.ndarray:
     """:func:`real_spectrum` of a real white Gaussian record of ``n`` samples and rms ``sigma``.
 
     Drawn directly in the frequency domain: interior bins are complex Gaussian with
     ``E|X|² = n·σ²``; self-conjugate bins are real with variance ``n·σ²``.  In the 2-D layout
     the ``k2 = 0`` (and, for even n2, ``k2 = n2/2``) column is the DFT along axis 0 of real
-    column sums, drawn as ``fft(sqrt(n2)·σ·N(0,1))``.
+    column sums, drawn as ``fft(sqrt(n2)·σ·N(0,1))``.  ``dtype`` complex64 rounds the same
+    draws to single precision.
     """
     plan = pfa_plan(n)
+    shape = (n // 2 + 1,) if plan is None else (plan[0], plan[1] // 2 + 1)
+    x = np.empty(shape, dtype=np.complex128)
+    xr = x.view(np.float64).reshape(*shape, 2)
+    # the same draws, in the same order, as rng.standard_normal(shape) + 1j·rng.standard_normal(shape)
+    xr[..., 0] = rng.standard_normal(shape)
+    xr[..., 1] = rng.standard_normal(shape)
+    xr *= sigma * math.sqrt(n / 2.0)
     if plan is None:
-        nf = n // 2 + 1
-        x = (sigma * math.sqrt(n / 2.0)) * (rng.standard_normal(nf) + 1j * rng.standard_normal(nf))
         x[0] = sigma * math.sqrt(n) * rng.standard_normal()
         if n % 2 == 0:
             x[-1] = sigma * math.sqrt(n) * rng.standard_normal()
-        return x
-    n1, n2 = plan[0], plan[1]
-    nf = n2 // 2 + 1
-    x = (sigma * math.sqrt(n / 2.0)) * (rng.standard_normal((n1, nf)) + 1j * rng.standard_normal((n1, nf)))
-    x[:, 0] = sfft.fft((sigma * math.sqrt(n2)) * rng.standard_normal(n1))
-    if n2 % 2 == 0:
-        x[:, -1] = sfft.fft((sigma * math.sqrt(n2)) * rng.standard_normal(n1))
-    return x
+    else:
+        n1, n2 = plan[0], plan[1]
+        x[:, 0] = sfft.fft((sigma * math.sqrt(n2)) * rng.standard_normal(n1))
+        if n2 % 2 == 0:
+            x[:, -1] = sfft.fft((sigma * math.sqrt(n2)) * rng.standard_normal(n1))
+    return x if np.dtype(dtype) == np.complex128 else x.astype(dtype)
 
 
 _RESPONSE_CACHE: dict[tuple[object, ...], np.ndarray] = {}
 
 
-def rfft_grid_response(n: int, sample_rate_hz: float, stages: tuple[tuple[float, str], ...]) -> np.ndarray:
-    """Product of low-pass responses ``(bandwidth_hz, shape)`` on the :func:`real_spectrum` grid.
+def rfft_grid_response(
+    n: int, sample_rate_hz: float, stages: tuple[tuple[float, str], ...], *, gain: float = 1.0
+) -> np.ndarray:
+    """``gain`` times the product of low-pass responses ``(bandwidth_hz, shape)`` on the
+    :func:`real_spectrum` grid.
 
     Read-only and memoised (the last 4 grids), since every lane of a module shares them.
     """
-    key = (n, float(sample_rate_hz), stages)
+    key = (n, float(sample_rate_hz), stages, float(gain))
     h = _RESPONSE_CACHE.get(key)
     if h is None:
         f = real_spectrum_freqs(n, sample_rate_hz)
-        h = np.ones(f.shape, dtype=np.complex128)
+        h = np.full(f.shape, gain, dtype=np.complex128)
         for bw, shape in stages:
             h *= lowpass_response(f, bw, shape)
         h.setflags(write=False)

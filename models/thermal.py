@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from models.link import LinkModule, ModuleResult, SimulationSettings, simulate
+from models.link import LinkModule, ModuleResult, SimulationSettings, simulate_many
 from models.modulator import MicroringModulator
 from optics import validate
 from optics.errors import InvalidParameter
@@ -211,6 +211,8 @@ def sweep_temperature(
     seed: int | None = 0,
     metrics: bool = True,
     keep_waveforms: bool = False,
+    workers: int | None = None,
+    reuse_tx_metrics: bool = True,
 ) -> TemperatureSweep:
     """Simulate ``module`` at each case temperature and tabulate the metrics.
 
@@ -229,6 +231,14 @@ def sweep_temperature(
     keep_waveforms : bool
         Keep every lane's waveforms in ``results`` (default False: 32 MB per lane at
         SSPRQ × 32 samples/UI).
+    workers : int or None
+        Worker processes for the (temperature, lane) simulations, see
+        :func:`models.link.simulate_many` (default None: one per CPU core for long records).
+        The results do not depend on it.
+    reuse_tx_metrics : bool
+        Measure each lane's Tx metrics (TDECQ...) at the first temperature only and scale
+        them by the laser-power ratio elsewhere (exact with a fixed ``seed``: the Tx
+        waveform is the same up to that factor; see :func:`models.link.simulate_many`).
 
     Returns
     -------
@@ -242,13 +252,11 @@ def sweep_temperature(
     if len(temps) == 0:
         raise InvalidParameter("temperatures_c is empty")
     settings = SimulationSettings() if settings is None else settings
-    cache: dict[Any, Any] = {}
-    results = []
+    all_settings = [dataclasses.replace(settings, temperature_c=float(t)) for t in temps]
+    results = simulate_many(module, all_settings, seed=seed, metrics=metrics, keep_waveforms=keep_waveforms,
+                            workers=workers, reuse_tx_metrics=reuse_tx_metrics)
     rows: list[dict[str, Any]] = []
-    for t in temps:
-        s = dataclasses.replace(settings, temperature_c=float(t))
-        res = simulate(module, s, seed=seed, metrics=metrics, cache=cache, keep_waveforms=keep_waveforms)
-        results.append(res)
+    for t, res in zip(temps, results):
         for lane, lr in zip(module.lanes, res.lanes):
             m = lr.metrics
             row = {c: m.get(c) for c in SWEEP_COLUMNS}

@@ -118,3 +118,12 @@ def test_optical_field_to_waveform():
     wf = f.to_waveform()
     assert wf.unit == "W" and wf.samples.mean() == pytest.approx(1e-3)
     assert wf.meta["wavelength_m"] == 1.31e-6
+
+
+def test_skip_rin_advances_the_generator_like_rin_noise():
+    laser = DfbLaser()
+    for n, fs in ((1 << 14, 1e12), (64, 1e9)):  # interpolated RIN, and white RIN at the full rate
+        a, b = np.random.default_rng(8), np.random.default_rng(8)
+        laser.rin_noise(n, fs, a)
+        laser.skip_rin(n, fs, b)
+        assert a.standard_normal() == b.standard_normal()

@@ -8,7 +8,7 @@ import pytest
 
 from models.electrical import Pam4Driver
 from models.fiber import Channel, Fiber
-from models.laser import DfbLaser
+from models.laser import DfbLaser, OpticalField
 from models.link import (
     Lane,
     LinkModule,
@@ -183,3 +183,173 @@ def test_sample_rate_below_twice_the_modulator_bandwidth_fails():
         simulate_lane(lane, symbol_rate_baud=BAUD, settings=dataclasses.replace(FAST, samples_per_symbol=8),
                       rng=np.random.default_rng(0))
     assert math.isclose(BAUD * 8, 425e9)
+
+
+# --- fast paths against straightforward references -------------------------------------------
+def _reference_chain(lane, sym, baud, sps, t_chip):
+    """The unmerged chain, block by block with numpy's FFT and the textbook equations (no noise)."""
+    tx = lane.transmitter
+    fs = baud * sps
+    drive = tx.driver.drive(sym, symbol_rate_baud=baud, samples_per_symbol=sps)
+    light = tx.laser.emit(drive.n_samples, fs, temperature_c=t_chip)
+    field = tx.modulator.modulate(light, drive).field * 10 ** (-tx.split_loss_db / 20)
+    n = field.size
+    # fibre: E(f)·10^(−IL/20)·exp(+j·D·L·λ²/(4πc)·ω²)  (β2L = −D·L·λ²/(2πc))
+    lam = light.wavelength_m
+    dl = lane.channel.fiber.dispersion_ps_per_nm(lam) * 1e-3
+    w = 2 * np.pi * np.fft.fftfreq(n, 1 / fs)
+    h_fib = 10 ** (-lane.channel.insertion_loss_db / 20) * np.exp(0.5j * dl * lam**2 / (2 * np.pi * 299792458.0) * w**2)
+    rx_field = np.fft.ifft(np.fft.fft(field) * h_fib)
+    pd, tia = lane.receiver.photodiode, lane.receiver.tia
+    current = pd.responsivity_a_per_w * np.abs(rx_field) ** 2 + pd.dark_current_at(t_chip)
+    f = np.fft.rfftfreq(n, 1 / fs)
+    h_pd = 1 / (1 + 1j * f / pd.bandwidth_hz)  # first-order PD
+    s = 1j * f / tia.bandwidth_hz * 2.113917674904216  # Bessel-Thomson-4 TIA, 3 dB at its bandwidth
+    h_tia = 105 / ((((s + 10) * s + 45) * s + 105) * s + 105)
+    v = np.fft.irfft(np.fft.rfft(current) * h_pd * h_tia, n) * tia.transimpedance_ohm
+    return np.abs(field) ** 2, v
+
+
+@pytest.mark.parametrize("n_symbols, pattern_name", [(4096, "PRBS13Q"), (511 * 4, "PRBS9Q")])
+def test_merged_fast_path_equals_unmerged_reference_chain(n_symbols, pattern_name):
+    # 200G lane of the 1.6TBASE-DR8 preset (MZM, split laser, fibre at the worst λ0, PD/TIA):
+    # 2^15 samples (1-D FFTs) and 2044·8 = 73·224 samples (Good-Thomas 2-D layout)
+    from models.link import channel_and_receiver
+
+    lane = preset("1.6TBASE-DR8").lanes[0]
+    baud, sps, t_chip = 106.25e9, 8, 35.0
+    sym = pattern(pattern_name, n_symbols)
+    p_ref, v_ref = _reference_chain(lane, sym, baud, sps, t_chip)
+    tx = lane.transmitter
+    t, _ = transmitter_transfer(tx, sym, baud, sps)
+    amp = tx.laser.amplitude(t.size, baud * sps, temperature_c=t_chip)
+    field = t * amp * 10 ** (-tx.split_loss_db / 20)
+    np.testing.assert_allclose(np.abs(field) ** 2, p_ref, rtol=1e-12, atol=1e-12 * p_ref.max())
+    light = OpticalField(field=field, sample_rate_hz=baud * sps, wavelength_m=tx.laser.wavelength_at(t_chip))
+    swing = np.ptp(v_ref)
+    wf, p_rx = channel_and_receiver(light, lane.channel, lane.receiver, rng=None, temperature_c=t_chip)
+    np.testing.assert_allclose(wf.samples, v_ref, rtol=0, atol=1e-12 * swing)
+    assert p_rx == pytest.approx(np.mean(p_ref) * 10 ** (-lane.channel.insertion_loss_db / 10), rel=1e-12)
+    # the block-by-block models (Channel.propagate, Receiver.detect) give the same samples
+    slow = lane.receiver.detect(lane.channel.propagate(light), temperature_c=t_chip).samples
+    np.testing.assert_allclose(slow, v_ref, rtol=0, atol=1e-12 * swing)
+    # single precision: within 2e-6 of the swing (float32 rounding of a 2^15..2^17-point FFT chain)
+    wf32, _ = channel_and_receiver(light, lane.channel, lane.receiver, rng=None, temperature_c=t_chip, single=True)
+    assert np.max(np.abs(wf32.samples - v_ref)) < 2e-6 * swing
+
+
+def test_fused_receiver_noise_matches_detect_and_the_closed_form():
+    from models.link import channel_and_receiver
+    from models.receiver import Q_E
+
+    n, fs = 1 << 16, 1e12
+    p = 0.5e-3 * (1 + 0.5 * np.sin(2 * np.pi * 37 * np.arange(n) / n))
+    light = OpticalField(field=np.sqrt(p).astype(complex), sample_rate_hz=fs, wavelength_m=1.31e-6)
+    pd = Photodiode(responsivity_a_per_w=1.0, dark_current_a=0.0, bandwidth_hz=40e9, shape="gaussian")
+    tia = Tia(transimpedance_ohm=1.0, input_noise_density_a_per_rthz=20e-12, bandwidth_hz=30e9, shape="gaussian")
+    rx = Receiver(photodiode=pd, tia=tia)
+    ch = Channel(fiber=Fiber(length_m=0.0), connector_loss_db=0.0)
+    clean = rx.detect(light).samples
+    # 2^16 samples: 1-D transforms, same draws in the same order as Receiver.detect
+    fast, _ = channel_and_receiver(light, ch, rx, rng=np.random.default_rng(4), temperature_c=25.0)
+    slow = rx.detect(light, rng=np.random.default_rng(4)).samples
+    np.testing.assert_allclose(fast.samples, slow, rtol=0, atol=1e-12 * np.ptp(clean))
+    # variance: 2qI·ENBW(pd·tia) + i_n²·ENBW(tia) (Gaussian ENBW 0.5·sqrt(π/(0.3 ln 10))·f3)
+    enbw = 0.5 * math.sqrt(math.pi / (0.3 * math.log(10)))
+    f_eff = 1 / math.sqrt(40e9**-2 + 30e9**-2)
+    expected = 2 * Q_E * p.mean() * enbw * f_eff + (20e-12) ** 2 * enbw * 30e9
+    assert np.var(fast.samples - clean) == pytest.approx(expected, rel=0.05)
+    # Good-Thomas length (2^5·2047 = 2^5·23·89): noise drawn in the 2-D layout, same statistics
+    m = 32 * 2047
+    p2 = np.full(m, 0.5e-3)
+    light2 = OpticalField(field=np.sqrt(p2).astype(complex), sample_rate_hz=fs, wavelength_m=1.31e-6)
+    noisy, _ = channel_and_receiver(light2, ch, rx, rng=np.random.default_rng(5), temperature_c=25.0)
+    expected2 = 2 * Q_E * 0.5e-3 * enbw * f_eff + (20e-12) ** 2 * enbw * 30e9
+    assert np.var(noisy.samples) == pytest.approx(expected2, rel=0.05)
+    assert np.mean(noisy.samples) == pytest.approx(0.5e-3, rel=1e-3)
+
+
+def test_single_precision_keeps_counted_ber_and_estimate():
+    # the tolerances stated in SimulationSettings.precision
+    lane = _ideal_lane()
+    s = dataclasses.replace(FAST, pattern="PRBS13Q", n_symbols=8191 * 4, rx_power_dbm=-13.0)
+    m64 = simulate_lane(lane, symbol_rate_baud=BAUD, settings=dataclasses.replace(s, precision="double"),
+                        rng=np.random.default_rng(3)).metrics
+    s32 = dataclasses.replace(s, precision="single")
+    assert SimulationSettings().precision == "single"
+    m32 = simulate_lane(lane, symbol_rate_baud=BAUD, settings=s32, rng=np.random.default_rng(3)).metrics
+    assert m64["bit_errors"] > 30
+    assert m32["bit_errors"] == m64["bit_errors"]  # same noise draws, float32 arithmetic
+    assert m32["ber_estimate"] == pytest.approx(m64["ber_estimate"], rel=1e-5)
+    assert m32["receive_power_dbm"] == pytest.approx(m64["receive_power_dbm"], abs=1e-5)
+    assert m32["average_power_dbm"] == m64["average_power_dbm"]  # the transmitter is double either way
+    with pytest.raises(InvalidParameter, match="precision"):
+        SimulationSettings(precision="half")
+
+
+def test_parallel_lanes_give_the_serial_results():
+    serial = simulate(preset("400GBASE-DR4"), FAST, seed=11, workers=1)
+    forked = simulate(preset("400GBASE-DR4"), FAST, seed=11, workers=2)
+    for a, b in zip(serial.lanes, forked.lanes):
+        np.testing.assert_array_equal(a.rx_waveform.samples, b.rx_waveform.samples)
+        np.testing.assert_array_equal(a.tx_waveform.samples, b.tx_waveform.samples)
+        assert dict(a.metrics) == dict(b.metrics)
+        assert a.rx_waveform.meta["seed_spawn_key"] == b.rx_waveform.meta["seed_spawn_key"]
+    assert serial.module_power_w == forked.module_power_w
+    with pytest.raises(InvalidParameter, match="workers"):
+        simulate(preset("400GBASE-DR4"), FAST, workers=0)
+
+
+def test_sweep_reuses_tx_metrics_exactly():
+    from models.thermal import sweep_temperature
+
+    # double precision: the reuse is exact up to float64 rounding (single: the tolerances of
+    # SimulationSettings.precision)
+    s = SimulationSettings(pattern="PRBS9Q", n_symbols=511 * 4, samples_per_symbol=8, precision="double")
+    module = preset("400GBASE-DR4")
+    temps = [0.0, 35.0, 70.0]
+    fast = sweep_temperature(module, temps, s, workers=1)
+    full = sweep_temperature(module, temps, s, workers=2, reuse_tx_metrics=False)
+    assert len(fast.rows) == len(full.rows) == 12
+    for a, b in zip(fast.rows, full.rows):
+        assert a["laser_power_w"] == b["laser_power_w"]
+        assert a["ber_counted"] == b["ber_counted"]
+        # scaled (TDECQ, ER: ratios; dBm: + 10·log10 k) vs measured again, and the receiver fed
+        # from the first temperature's Tx spectrum times sqrt(P ratio): equal to rounding
+        for key in ("tdecq_db", "extinction_ratio_db", "oma_outer_dbm", "average_power_dbm", "ber_estimate",
+                    "receive_power_dbm"):
+            assert a[key] == pytest.approx(b[key], rel=1e-9, abs=1e-9), key
+    # the power ratio really moves the scaled metrics (0 → 70 °C: the laser loses power)
+    assert fast.rows[0]["average_power_dbm"] - fast.rows[8]["average_power_dbm"] > 0.3
+
+
+def test_scale_tx_metrics_bad_input():
+    from models.link import scale_tx_metrics
+
+    with pytest.raises(InvalidParameter, match="k"):
+        scale_tx_metrics({"tx_eye_closed": False}, 0.0)
+    with pytest.raises(InvalidParameter, match="open eye"):
+        scale_tx_metrics({"tx_eye_closed": True}, 2.0)
+
+
+def test_single_precision_follows_each_lanes_own_fibre_response():
+    # 400GBASE-FR4: four CWDM wavelengths over 2 km, four different dispersion responses in
+    # turn through the response caches; every lane must match its double-precision twin
+    s = SimulationSettings(pattern="PRBS9Q", n_symbols=511 * 4, samples_per_symbol=8, compute_tdecq=False)
+    module = preset("400GBASE-FR4")
+    for _ in range(2):  # the second pass runs on recycled cache entries
+        a = simulate(module, dataclasses.replace(s, precision="double"), seed=2, workers=1)
+        b = simulate(module, s, seed=2, workers=1)
+        for la, lb in zip(a.lanes, b.lanes):
+            v64, v32 = la.rx_waveform.samples, lb.rx_waveform.samples
+            assert np.max(np.abs(v32 - v64)) < 2e-6 * np.ptp(v64)
+
+
+def test_single_precision_copy_of_a_response_is_never_stale():
+    # freed arrays hand their id to new ones: the complex64 cache must not answer by id alone
+    from models.link import _as_single
+
+    for k in range(50):
+        h = np.full(64, k + 1j, dtype=np.complex128)
+        assert _as_single(h)[0] == np.complex64(k + 1j)
+        del h

@@ -156,3 +156,19 @@ def test_prime_factor_length_gives_same_signal_and_noise_statistics():
     f_eff = 1 / math.sqrt(40e9**-2 + 30e9**-2)
     expected = 2 * Q_E * p.mean() * GAUSS_ENBW * f_eff + (20e-12) ** 2 * GAUSS_ENBW * 30e9
     assert np.var(noisy) == pytest.approx(expected, rel=0.05)
+
+
+def test_good_thomas_split_puts_the_slow_prime_on_its_own_axis():
+    from models import response
+
+    # SSPRQ x 32 samples/UI = 2^5·3·5·17·257: 257 (not a pocketfft radix) against the rest
+    assert response._pfa_split(65535 * 32) == (257, 8160)
+    assert response._pfa_split(1 << 20) is None  # fast length: plain FFT
+    n = 257 * 96
+    plan = response.pfa_plan(n)
+    x = np.random.default_rng(2).standard_normal(n)
+    spec2 = response.real_spectrum(x)
+    k = np.rint(response.real_spectrum_freqs(n, float(n))).astype(int) % n  # bin index of each 2-D entry
+    np.testing.assert_allclose(spec2, np.fft.fft(x)[k], rtol=0, atol=1e-9 * np.sqrt(n))
+    np.testing.assert_allclose(response.real_inverse(spec2.copy(), n), x, atol=1e-12)
+    assert plan[0] == 257
