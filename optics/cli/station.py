@@ -102,7 +102,36 @@ def _serials(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load bench and plan, run module by module, report."""
+    """Load bench and plan, run module by module, report.
+
+    A results database that fails mid-run (locked by another process past the store's
+    timeout, disk full, read-only) ends the run like an interrupt -- instruments safe,
+    records already committed kept -- and exits 2 with a message naming the database.
+    An unexpected exception (a bug) also exits 2, never Python's default 1, which would read
+    as a FAIL verdict; its traceback goes to stderr.
+    """
+    import sqlite3
+    import traceback
+
+    from optics.errors import OpticsError
+
+    try:
+        return _run(args)
+    except sqlite3.Error as exc:
+        print(f"optics station: error: results database {args.db}: {type(exc).__name__}: {exc}; the records "
+              "committed before it are in the database, the run is closed incomplete (or reported so once "
+              "this process has ended)", file=sys.stderr)
+        return 2
+    except (OpticsError, OSError):
+        raise                     # clear messages: printed by optics.cli.main (exit 2)
+    except Exception as exc:
+        traceback.print_exc()
+        print(f"optics station: internal error: {type(exc).__name__}: {exc}; a run in progress was closed "
+              "incomplete (ERROR) with the records taken before it in the database", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     from instruments.bench import load_bench_config
     from optics.errors import ConfigError
     from optics.station.bench_adapter import STATION_INSTRUMENTS, open_bench
@@ -121,6 +150,9 @@ def run(args: argparse.Namespace) -> int:
     serials = _serials(args)
     outputs, statuses = [], []
     with SQLiteStore(args.db) as store:
+        # runs of this host whose station process was killed: closed incomplete in the file, so a
+        # reader on another host (which cannot see this host's processes) does not see them running
+        store.close_stale_runs()
         try:
             plan = load_plan(args.plan, bench_instruments=names)
         except ConfigError as exc:

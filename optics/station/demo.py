@@ -57,8 +57,8 @@ def run_demo_lot(out_dir: str | Path, n_modules: int = 5, seed: int = 2026, *, p
     Parameters
     ----------
     out_dir : str or Path
-        Output directory (created): ``lot.sqlite``, ``reports/<serial>_<run>.html|csv``,
-        ``lot.html``.
+        Output directory (created): ``lot.sqlite`` (replaced, unless it holds runs of
+        another station: ConfigError), ``reports/<serial>_<run>.html|csv``, ``lot.html``.
     n_modules : int
         Modules in the lot, 1..200 (>= 2 for the weak-laser unit, >= 3 for the hot-ring unit).
     seed : int
@@ -94,6 +94,14 @@ def run_demo_lot(out_dir: str | Path, n_modules: int = 5, seed: int = 2026, *, p
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     db = out_dir / "lot.sqlite"
+    if db.is_file():
+        # a fresh lot each time -- but never at the cost of a real station's records
+        with SQLiteStore(db) as old:
+            others = [r for r in old.runs() if r.station_id != DEMO_STATION]
+        if others:
+            names = ", ".join(sorted({r.station_id for r in others}))
+            raise ConfigError(f"{db} holds {len(others)} run(s) of other stations ({names}); the demo would "
+                              "delete it: choose another --out directory")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     lot = demo_population(n_modules, rng=np.random.default_rng(seed), n_lanes=the_plan.lanes)
@@ -115,7 +123,7 @@ def run_demo_lot(out_dir: str | Path, n_modules: int = 5, seed: int = 2026, *, p
     with SQLiteStore(db) as store:
         for mod in lot:
             with open_bench(config, module=mod, needed=needed, link=link) as bench:
-                result = run_plan(the_plan, bench, store, serial=mod.serial, station_id="demo-station")
+                result = run_plan(the_plan, bench, store, serial=mod.serial, station_id=DEMO_STATION)
             paths = write_report(store, result.run.run_id, out_dir / "reports", artifacts=result.artifacts)
             worst = ("FAIL", "ERROR") if result.outcome.value in ("FAIL", "ERROR") else ("MARGINAL",)
             failed = tuple(dict.fromkeys(
@@ -135,6 +143,10 @@ def run_demo_lot(out_dir: str | Path, n_modules: int = 5, seed: int = 2026, *, p
     say(stats.to_text())
     say(f"\ndatabase: {db}\nreports:  {out_dir / 'reports'}\nlot page: {lot_html}")
     return DemoResult(db=db, lot_html=lot_html, modules=tuple(modules), stats=stats)
+
+
+#: Station id of the demo's runs (a lot.sqlite holding other stations' runs is never deleted).
+DEMO_STATION = "demo-station"
 
 
 def _fmt_limits(r) -> str:

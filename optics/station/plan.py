@@ -6,7 +6,8 @@ A plan is a TOML file, one per product::
     phy = "800GBASE-DR8"            # limits are taken from this PHY table by row name
     lanes = 8                       # lanes 0 .. lanes-1
     temperatures_c = [25.0, 70.0]   # case temperatures, in this order
-    guard_band = 0.2                # product guard band on every limit (row unit), default 0
+    guard_band = 0.2                # product guard band (dB) on every dB/dBm limit, default 0;
+                                    # a linear-unit row gets one only from guard_bands
 
     [thermal]                       # optional: how each temperature is reached
     window_k = 1.0                  # at temperature within +- window (K) ...
@@ -76,6 +77,29 @@ STEP_SETTINGS: Mapping[str, Mapping[str, tuple[tuple[type, ...], str]]] = {
         "start_margin_db": ((int, float), "first point this far above the sensitivity limit, dB (default 3)"),
         "rx_path_offset_db": ((int, float), "receiver input power minus power-meter reading, dB (bench calibration)"),
         "reference_secq_db": ((int, float), "SECQ of the reference source, dB (for SECQ-dependent limits)"),
+    },
+    "ddm": {},
+}
+
+#: Allowed ranges of numeric settings, ``(low, high, unit)`` inclusive: a plan whose settings cannot
+#: work is refused when it is loaded, not found out lane by lane after the bench was set up.
+SETTING_RANGES: Mapping[str, Mapping[str, tuple[float, float, str]]] = {
+    "tx": {
+        "symbol_rate_baud": (1e9, 300e9, "Bd"),
+        "n_patterns": (1, 10**6, ""),
+        "tdecq_taps": (1, 41, ""),
+        "tdecq_precursors": (0, 40, ""),
+    },
+    "rx_sensitivity": {
+        "symbol_rate_baud": (1e9, 300e9, "Bd"),
+        "ber_threshold": (1e-15, 0.5, ""),
+        "gate_time_s": (1e-3, 1e6, "s"),          # the BERT's gate-time range
+        "coarse_step_db": (0.01, 20.0, "dB"),
+        "refine_points": (0, 20, ""),
+        "max_points": (2, 1000, ""),
+        "start_margin_db": (-20.0, 40.0, "dB"),
+        "rx_path_offset_db": (-40.0, 40.0, "dB"),
+        "reference_secq_db": (0.0, 20.0, "dB"),
     },
     "ddm": {},
 }
@@ -186,9 +210,11 @@ def load_plan(
     Raises
     ------
     ConfigError
-        Unreadable file, TOML syntax, unknown key, bad value, a limit naming no PHY row or a
-        metric the step does not measure, an instrument the bench lacks.  The message names
-        the file, the key and its line.
+        Unreadable file, TOML syntax, unknown key, bad value or a setting out of its range
+        (:data:`SETTING_RANGES`), a limit naming no PHY row or a metric the step does not
+        measure, a limit equation needing an input the step does not supply (e.g. SECQ without
+        ``reference_secq_db``; checked against the package's PHY tables), an instrument the
+        bench lacks.  The message names the file, the key and its line.
     """
     path = Path(path)
     try:
@@ -240,8 +266,10 @@ def load_plan(
         if isinstance(val, bool) or not isinstance(val, (int, float)) or not 0 <= val <= 86400:
             raise fail(f"[thermal]: {key} = {val!r} must be a number in [0, 86400]", key, header="thermal")
 
+    limit_inputs = None
     if phy_rows is None:
         phy_rows = _package_phy_rows
+        limit_inputs = _package_limit_inputs
     try:
         rows = set(phy_rows(phy))
     except Exception as exc:  # unknown PHY: the PHY loader's message suggests names
@@ -282,6 +310,15 @@ def load_plan(
             if lim not in rows:
                 raise sfail(f"limit {lim!r} names no row of PHY {phy}; its rows: "
                             f"{', '.join(sorted(rows))}", "limits")
+            for source, names in (limit_inputs(phy, lim) if limit_inputs is not None else []):
+                # a limit equation's inputs: what the step measures, or a setting
+                supplied = set(STEP_METRICS[kind]) | (
+                    {"secq_db"} if "reference_secq_db" in st.get("settings", {}) else set())
+                missing = sorted(set(names) - supplied)
+                if missing:
+                    hint = "; set reference_secq_db in the step's settings" if "secq_db" in missing else ""
+                    raise sfail(f"limit {lim!r} is {source}: it needs {', '.join(missing)}, which a {kind!r} "
+                                f"step does not supply{hint}", "limits")
         gbs = st.get("guard_bands", {})
         if not isinstance(gbs, dict):
             raise sfail("guard_bands must be a table of limit name = number", "guard_bands")
@@ -301,6 +338,14 @@ def load_plan(
             types = allowed[key][0]
             if isinstance(val, bool) and bool not in types or not isinstance(val, types):
                 raise sfail(f"setting {key} = {val!r} must be of type {'/'.join(t.__name__ for t in types)}", key)
+            rng = SETTING_RANGES[kind].get(key)
+            if rng is not None and not rng[0] <= val <= rng[1]:      # also refuses nan / inf
+                raise sfail(f"setting {key} = {val!r} must be in [{rng[0]:g}, {rng[1]:g}]"
+                            + (f" {rng[2]}" if rng[2] else ""), key)
+        taps, pre = settings.get("tdecq_taps", 5), settings.get("tdecq_precursors", 1)
+        if kind == "tx" and pre >= taps:
+            raise sfail(f"setting tdecq_precursors = {pre} must be below tdecq_taps = {taps}",
+                        "tdecq_precursors" if "tdecq_precursors" in settings else "tdecq_taps")
         steps.append(Step(name=sname, kind=kind, retries=retries, limits=tuple(limits),
                           guard_bands=dict(gbs), settings=dict(settings)))
 
@@ -311,6 +356,20 @@ def load_plan(
     if bench_instruments is not None:
         plan.check_bench(bench_instruments)
     return plan
+
+
+def _package_limit_inputs(phy: str, metric: str) -> list[tuple[str, frozenset[str]]]:
+    """``(equation, its input names)`` of each limit equation of ``metric`` in the PHY table."""
+    from optics.phy import load_phy
+
+    out = []
+    for row in load_phy(phy).rows:
+        if row.metric == metric:
+            for lim in (row.min, row.max):
+                names = getattr(lim, "names", None)
+                if names:
+                    out.append((str(getattr(lim, "source", lim)), frozenset(names)))
+    return out
 
 
 def _package_phy_rows(phy: str) -> Iterable[str]:

@@ -17,6 +17,7 @@ import dataclasses
 import datetime
 import html
 import io
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,17 @@ def _utc(t: float | None) -> str:
     if t is None:
         return ""
     return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def file_stem(serial: str, run_id: str) -> str:
+    """Report file name stem ``<serial>_<run id prefix>``, safe for any operator-typed serial.
+
+    Characters other than letters, digits, ``.``, ``-`` and ``_`` become ``_`` and leading dots
+    are dropped, so a serial such as ``../x`` or ``LOT7/SN1`` can neither leave the report
+    directory nor name a missing one; the run id prefix keeps names unique.
+    """
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", serial).lstrip(".")[:80] or "serial"
+    return f"{safe}_{run_id[:8]}"
 
 
 def _find_run(store: ResultStore, run_id: str) -> RunRecord:
@@ -247,7 +259,8 @@ def render_html(run: RunRecord, records: Sequence[MeasurementRecord], artifacts:
 
 
 def write_report(store: ResultStore, run_id: str, out_dir: str | Path, *, artifacts: Any = None) -> ReportPaths:
-    """Write ``<serial>_<run>.html`` and ``.csv`` for run ``run_id`` into ``out_dir``.
+    """Write ``<serial>_<run>.html`` and ``.csv`` for run ``run_id`` into ``out_dir``
+    (the serial made file-name safe by :func:`file_stem`).
 
     Parameters
     ----------
@@ -273,11 +286,11 @@ def write_report(store: ResultStore, run_id: str, out_dir: str | Path, *, artifa
     records = store.measurements(run_id=run_id)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"{run.serial}_{run.run_id[:8]}"
+    stem = file_stem(run.serial, run.run_id)
     csv_path = write_csv(run, records, out / f"{stem}.csv")
     html_path = out / f"{stem}.html"
     html_path.write_text(render_html(run, records, artifacts), encoding="utf-8")
     return ReportPaths(html=html_path, csv=csv_path)
 
 
-__all__ = ["CSV_COLUMNS", "ReportPaths", "render_html", "write_csv", "write_report"]
+__all__ = ["CSV_COLUMNS", "ReportPaths", "file_stem", "render_html", "write_csv", "write_report"]

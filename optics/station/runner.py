@@ -23,10 +23,17 @@ received OMA is the power-meter reading (plus the bench's ``rx_path_offset_db``
 calibration) times ``2(r - 1)/(r + 1)``, ``r`` the lane's extinction ratio measured in the
 Tx step; the sweep is :func:`optics.station.sensitivity.find_sensitivity`.
 
-Outcome of a run: ERROR if any record is ERROR, else FAIL if any is FAIL, else MARGINAL if
-any is MARGINAL, else PASS.  Limits: the PHY table's rows named by the plan (with the plan's
-product guard bands), evaluated by :func:`optics.verdict.evaluate`; a MARGINAL value is
-inside the limits but within the guard band.
+Outcome of a run: ERROR if any record is ERROR or the run is incomplete, else FAIL if any
+is FAIL, else MARGINAL if any is MARGINAL, else PASS.  Limits: the PHY table's rows named
+by the plan (with the plan's product guard bands), evaluated by
+:func:`optics.verdict.evaluate`; a MARGINAL value is inside the limits but within the guard
+band; a metric the table gives as several rows (a min row and a max row) is judged on all
+of them (both limits in the record, the worst outcome, the smallest margin).
+
+Retries: a FAIL is never retried; ``retries`` of a step group follow only an ERROR (an
+exception).  A failed attempt leaves no ERROR record of its own (the retry decides), but it
+is never silent: the records of a retry that succeeded carry ``retried after: <error>`` in
+their message, and the ERROR records of a retry that failed too carry ``before: <error>``.
 """
 
 from __future__ import annotations
@@ -55,7 +62,7 @@ from optics.errors import (
 )
 from optics.station.plan import Step, TestPlan
 from optics.station.records import MeasurementRecord, Outcome, RunRecord, RunStatus
-from optics.station.sensitivity import SensitivityResult, SweepPoint, find_sensitivity
+from optics.station.sensitivity import NoCrossing, SensitivityResult, SweepPoint, find_sensitivity
 from optics.station.store import ResultStore
 
 #: Units of the metrics a station records.
@@ -71,6 +78,10 @@ UNITS: Mapping[str, str] = {
 FATAL_ERRORS: tuple[type[BaseException], ...] = (ConnectionLost, InstrumentTimeout)
 
 Progress = Callable[[MeasurementRecord], None]
+
+#: Note of a run that ended before it began because its plan is invalid (no module tested);
+#: the lot statistics leave such runs out of the modules' yield.
+PLAN_ERROR_NOTE = "invalid plan: "
 
 
 @dataclasses.dataclass
@@ -194,6 +205,9 @@ class _Run:
 
         self.spec = load_phy(plan.phy)
         self._ready: set[str] = set()
+        self.thermal_touched = False        # the thermal head was driven: return it to ambient
+        self.notes: list[str] = []          # problems that cost no record (e.g. an artifact not written)
+        self.retry_note = ""                # the errors a retried attempt follows (put in its records)
         self._ceq = False
         self._tx_pattern: Any = None
 
@@ -202,28 +216,42 @@ class _Run:
         self.store.add_measurement(record)
         self.records.append(record)
         if self.progress is not None:
-            self.progress(record)
+            try:
+                self.progress(record)
+            except Exception as exc:  # e.g. BrokenPipeError: a display is no instrument fault
+                self.progress = None
+                self.notes.append(f"progress display stopped ({type(exc).__name__}: {exc}); the records "
+                                  "are complete")
 
     def instruments_of(self, names: tuple[str, ...]) -> dict[str, str]:
         ids = self.bench.identities
         return {n: ids.get(n, "") for n in names if n in ids}
 
-    def record(self, step: Step | str, name: str, value: float | None, outcome: Outcome, *, lane: int | None = None,
-               low: float | None = None, high: float | None = None, margin: float | None = None,
-               spec_ref: str = "", verified: bool = True, message: str = "",
-               instruments: tuple[str, ...] = ()) -> MeasurementRecord:
+    def record(self, step: Step | str, name: str, value: float | None, outcome: Outcome,
+               **kw: Any) -> MeasurementRecord:
+        """Make one record (:meth:`make_record`) and commit it."""
+        rec = self.make_record(step, name, value, outcome, **kw)
+        self.commit(rec)
+        return rec
+
+    def make_record(self, step: Step | str, name: str, value: float | None, outcome: Outcome, *,
+                    lane: int | None = None, low: float | None = None, high: float | None = None,
+                    margin: float | None = None, spec_ref: str = "", verified: bool = True, message: str = "",
+                    instruments: tuple[str, ...] = ()) -> MeasurementRecord:
+        """A record of this run (not committed); raises InvalidParameter for a non-finite value."""
         step_name = step.name if isinstance(step, Step) else step
         # the instruments behind the value: the step's, the lane switch that routed the lane, the
         # thermal forcer that set the temperature
         instruments = tuple(instruments) + (("lane_switch",) if lane is not None else ()) + (
             ("thermal",) if self.temperature_c is not None else ())
+        if self.retry_note and outcome is not Outcome.ERROR:
+            message = (message + "; " if message else "") + f"retried after: {self.retry_note}"
         rec = MeasurementRecord(
             run_id=self.run.run_id, serial=self.run.serial, step=step_name, name=name, value=value,
             unit=UNITS.get(name, ""), outcome=outcome, lane=lane, temperature_c=self.temperature_c,
             low_limit=low, high_limit=high, margin=margin, spec_ref=spec_ref, verified=verified,
             instruments=self.instruments_of(instruments), message=message,
         )
-        self.commit(rec)
         return rec
 
     def error_records(self, step: Step, lane: int | None, exc: BaseException, attempts: int,
@@ -234,41 +262,51 @@ class _Run:
         names = step.limits or ({"tx": ("tdecq_db",), "rx_sensitivity": ("rx_sensitivity_oma_dbm",),
                                  "ddm": ("module_temperature_c",)}[step.kind])
         for name in names:
-            self.record(step, name, None, Outcome.ERROR, lane=lane, message=msg, instruments=step.instruments)
+            rows = [r for r in self.spec.rows if r.metric == name]     # the PHY rows it stands for
+            self.record(step, name, None, Outcome.ERROR, lane=lane, message=msg, instruments=step.instruments,
+                        spec_ref="; ".join(dict.fromkeys(r.clause for r in rows)),
+                        verified=all(r.verified for r in rows))
 
     def judged_records(self, step: Step, lane: int | None, metrics: Mapping[str, float],
-                       scope: str, extra: Mapping[str, float] | None = None) -> None:
-        """Evaluate ``metrics`` against the plan's PHY rows and commit one record per metric."""
+                       scope: str, extra: Mapping[str, float] | None = None, message: str = "") -> None:
+        """Evaluate ``metrics`` against the plan's PHY rows and commit one record per metric
+        (``message`` goes into each judged record)."""
         from optics.verdict import evaluate
 
         verdict = evaluate(metrics, self.spec, guard_band_db=self.plan.guard_band,
                            guard_bands=dict(step.guard_bands) or None, scope=scope,
                            require=[m for m in step.limits], lane=None)
-        by_metric = {}
+        grouped: dict[str, list[Any]] = {}
         for row in verdict.rows:
-            if row.row.metric in step.limits and row.row.metric not in by_metric:
-                by_metric[row.row.metric] = row
-            elif row.row.metric in step.limits and row.status == "FAIL":
-                by_metric[row.row.metric] = row     # two rows on one metric: the failing one decides
+            if row.row.metric in step.limits:
+                grouped.setdefault(row.row.metric, []).append(row)
+        by_metric = {name: _merge_rows(rows) for name, rows in grouped.items()}
         values = {**metrics, **(extra or {})}
         derived = {r.row.metric: r.value for r in verdict.rows if r.value is not None}
+        # every record of the lane is made before any is committed: a value the records refuse
+        # (non-finite) makes the lane an ERROR without leaving half of it in the store, once per attempt
+        made = []
         for name in _metric_order(step):
             value = values.get(name, derived.get(name))
             row = by_metric.get(name)
             if row is None:
                 if value is None or name in ("secq_db",):
                     continue
-                self.record(step, name, float(value), Outcome.PASS, lane=lane, instruments=step.instruments,
-                            message="recorded, no limit in the plan")
+                made.append(self.make_record(step, name, float(value), Outcome.PASS, lane=lane,
+                                             instruments=step.instruments, message="recorded, no limit in the plan"))
                 continue
             if row.status == "NOT TESTED":
-                self.record(step, name, None if row.value is None else float(row.value), Outcome.ERROR, lane=lane,
-                            spec_ref=row.row.clause, verified=row.row.verified, instruments=step.instruments,
-                            message=f"not judged: {row.note or 'no value'}")
+                made.append(self.make_record(
+                    step, name, None if row.value is None else float(row.value), Outcome.ERROR, lane=lane,
+                    spec_ref=row.row.clause, verified=row.row.verified, instruments=step.instruments,
+                    message=f"not judged: {row.note or 'no value'}"))
                 continue
-            self.record(step, name, float(row.value), Outcome(row.status), lane=lane, low=row.min, high=row.max,
-                        margin=row.margin, spec_ref=row.row.clause, verified=row.row.verified,
-                        instruments=step.instruments)
+            made.append(self.make_record(
+                step, name, float(row.value), Outcome(row.status), lane=lane, low=row.min, high=row.max,
+                margin=row.margin, spec_ref=row.row.clause, verified=row.row.verified, instruments=step.instruments,
+                message=message))
+        for rec in made:
+            self.commit(rec)
 
     # --- instruments -----------------------------------------------------------------------
     def select_lane(self, lane: int) -> None:
@@ -290,29 +328,55 @@ class _Run:
         th.flow_on = True
         th.wait_until_at_temperature(float(cfg.get("timeout_s", 900.0)))
 
-    def safe_state(self) -> list[str]:
-        """Outputs off, shutters closed, thermal head to ambient and off.  Returns problems."""
-        problems = []
+    def safe_state(self) -> tuple[list[str], BaseException | None]:
+        """Outputs off, shutters closed, thermal head to ambient and off.
+
+        Every instrument gets its turn whatever the one before did -- an exception, a driver
+        lacking the method, even a second Ctrl-C or SIGTERM (``KeyboardInterrupt`` /
+        ``SystemExit``), which is held back and returned so the caller can close the run
+        first and re-raise it after.
+
+        Returns
+        -------
+        problems : list of str
+            What could not be made safe, and why.
+        interrupt : BaseException or None
+            The first interrupt received while making the bench safe.
+        """
+        problems: list[str] = []
+        interrupt: list[BaseException] = []
         inst = self.bench.instruments
 
         def attempt(what: str, fn: Callable[[], None]) -> None:
             try:
                 fn()
-            except Exception as exc:  # keep going: every instrument must get its chance
+            except BaseException as exc:  # keep going: every instrument must get its chance
                 problems.append(f"{what}: {type(exc).__name__}: {exc}")
+                if not isinstance(exc, Exception) and not interrupt:
+                    interrupt.append(exc)
 
         if "bert" in inst:
             attempt("bert outputs off", lambda: setattr(inst["bert"], "output_enabled", False))
-            attempt("bert global outputs off", inst["bert"].shutdown)
+            attempt("bert global outputs off", lambda: inst["bert"].shutdown())
         if "attenuator" in inst:
-            attempt("attenuator shutters closed", inst["attenuator"].shutdown)
-        if "thermal" in inst and "thermal" in self._ready:
+            attempt("attenuator shutters closed", lambda: inst["attenuator"].shutdown())
+        if "thermal" in inst and self.thermal_touched:
             th = inst["thermal"]
             attempt("thermal set point to ambient", lambda: th.set_temperature(self.bench.ambient_c))
-            attempt("thermal air flow off", th.shutdown)
+            attempt("thermal air flow off", lambda: th.shutdown())
         if self.bench.lane_switch is not None:
-            attempt("lane switch", self.bench.lane_switch.shutdown)
-        return problems
+            attempt("lane switch", lambda: self.bench.lane_switch.shutdown())
+        return problems, (interrupt[0] if interrupt else None)
+
+    def keep_artifact(self, add: Callable[..., None], *args: Any) -> None:
+        """Keep an eye or a curve; failing to write its file (disk full, no directory) costs
+        no measurement record: it becomes a note of the run."""
+        try:
+            add(*args)
+        except OSError as exc:
+            note = f"artifact not written ({type(exc).__name__}: {exc}); the records are complete"
+            if note not in self.notes:
+                self.notes.append(note)
 
     # --- identification ----------------------------------------------------------------------
     def identify_module(self) -> None:
@@ -340,6 +404,7 @@ class _Run:
             history: list[str] = []
             while True:
                 attempts += 1
+                self.retry_note = " | ".join(history)
                 try:
                     if lane is not None:
                         self.select_lane(lane)
@@ -349,8 +414,10 @@ class _Run:
                         self.rx_lane(step, lane)
                     else:
                         self.ddm(step)
+                    self.retry_note = ""
                     break
                 except (OpticsError, OSError) as exc:
+                    self.retry_note = ""
                     if isinstance(exc, ConfigError):
                         raise
                     self._ready.discard(step.name)
@@ -423,7 +490,7 @@ class _Run:
                 wf = scope.read_pattern_waveform(pattern=self._tx_pattern,
                                                  meta={"serial": self.run.serial, "lane": lane,
                                                        "temperature_c": self.temperature_c})
-                self.artifacts.add_eye((self.temperature_c, lane), wf)
+                self.keep_artifact(self.artifacts.add_eye, (self.temperature_c, lane), wf)
             except (MeasurementInvalid, GarbledReply, InvalidParameter):
                 pass  # the eye is for the report only; the measurements above stand
         self.artifacts.tx_metrics[(self.temperature_c, lane)] = {**metrics, "rlm": m["rlm"]}
@@ -466,6 +533,11 @@ class _Run:
 
         s = step.settings
         er_db = self._source_er_db(step, lane)
+        if not (math.isfinite(er_db) and er_db > 0.0):
+            # OMA/average = 2(r-1)/(r+1) is <= 0 for r <= 1: no received OMA can be computed
+            raise MeasurementInvalid(
+                f"lane {lane}: source extinction ratio {er_db:.3g} dB (from the Tx step) leaves no optical "
+                "modulation amplitude; the receiver's sensitivity cannot be measured with this transmitter")
         if step.name not in self._ready:
             self.rx_setup(step)
         bert = self.bench.get("bert")
@@ -498,28 +570,77 @@ class _Run:
         first = measure(probe_db)
         start = first.oma_dbm + probe_db - (limit + float(s.get("start_margin_db", 3.0)))
         start = min(40.0, max(0.0, round(start, 1)))
-        result = find_sensitivity(measure, threshold=threshold, start_db=start,
-                                  step_db=float(s.get("coarse_step_db", 1.0)),
-                                  refine_points=int(s.get("refine_points", 2)),
-                                  max_points=int(s.get("max_points", 20)), min_db=0.0, max_db=45.0)
+        try:
+            result = find_sensitivity(measure, threshold=threshold, start_db=start,
+                                      step_db=float(s.get("coarse_step_db", 1.0)),
+                                      refine_points=int(s.get("refine_points", 2)),
+                                      max_points=int(s.get("max_points", 20)), min_db=0.0, max_db=45.0)
+        except NoCrossing as exc:
+            att.attenuation_db = 45.0
+            if not self._fails_at_full_power(step, lane, exc, threshold, extra):
+                raise
+            return
         att.attenuation_db = 45.0
-        self.artifacts.add_curve((self.temperature_c, lane), result)
+        self.keep_artifact(self.artifacts.add_curve, (self.temperature_c, lane), result)
         self.judged_records(step, lane, {"rx_sensitivity_oma_dbm": result.oma_dbm, **extra}, "rx",
                             extra={"rx_sensitivity_average_dbm": result.average_power_dbm})
+
+    def _fails_at_full_power(self, step: Step, lane: int, exc: NoCrossing, threshold: float,
+                             extra: Mapping[str, float]) -> bool:
+        """BER at or above the threshold even at the least attenuation: the sensitivity is worse
+        (higher) than the OMA received there.  If that OMA already exceeds the limit, the lane
+        FAILS by at least the margin: record that bound as a FAIL (True).  Otherwise the sweep
+        decides nothing (False: the caller's ERROR stands)."""
+        from optics.verdict import evaluate
+
+        name = "rx_sensitivity_oma_dbm"
+        if exc.side != "minimum" or name not in step.limits:
+            return False
+        bound = exc.last
+        probe = evaluate({name: bound.oma_dbm, **extra}, self.spec, scope="rx", require=[name])
+        rows = [r for r in probe.rows if r.row.metric == name]
+        if not rows or _merge_rows(rows).status != "FAIL":
+            return False
+        self.judged_records(step, lane, {name: bound.oma_dbm, **extra}, "rx", message=(
+            f"sensitivity worse than {bound.oma_dbm:.2f} dBm OMA: BER {bound.ber:.3g} >= {threshold:g} even at "
+            f"the least attenuation ({bound.attenuation_db:.2f} dB); the value is that bound"))
+        return True
 
     def ddm(self, step: Step) -> None:
         mod = self.bench.module
         if mod is None:
             raise ConfigError("the ddm step needs the module's management interface (CMIS)")
-        self.record(step, "module_temperature_c", mod.temperature_c, Outcome.PASS, instruments=("module",))
-        self.record(step, "supply_voltage_v", mod.vcc_v, Outcome.PASS, instruments=("module",))
+        # read everything first, then record: a read failing half-way (retried) must not leave
+        # the values read before it in the store twice
+        temperature_c, vcc_v = mod.temperature_c, mod.vcc_v
         mon = mod.lane_monitors()
+        self.record(step, "module_temperature_c", temperature_c, Outcome.PASS, instruments=("module",))
+        self.record(step, "supply_voltage_v", vcc_v, Outcome.PASS, instruments=("module",))
         for k in range(min(self.plan.lanes, len(mon.tx_power_w))):
             p = mon.tx_power_w[k]
             if p > 0:
                 self.record(step, "tx_power_dbm", 10.0 * math.log10(p / 1e-3), Outcome.PASS, lane=k,
                             instruments=("module",))
             self.record(step, "laser_bias_a", mon.tx_bias_a[k], Outcome.PASS, lane=k, instruments=("module",))
+
+
+_STATUS_RANK = {"NOT TESTED": 3, "FAIL": 2, "MARGINAL": 1, "PASS": 0}
+
+
+def _merge_rows(rows: list[Any]) -> Any:
+    """One judgement of a metric the PHY table gives as several rows (e.g. 400GBASE-DR4's
+    average power: a max row and a min row): both limits, the worst status, the smallest margin."""
+    if len(rows) == 1:
+        return rows[0]
+    worst = max(rows, key=lambda r: _STATUS_RANK.get(r.status, 3))
+    mins = [r.min for r in rows if r.min is not None]
+    maxs = [r.max for r in rows if r.max is not None]
+    margins = [r.margin for r in rows if r.margin is not None]
+    return dataclasses.replace(
+        worst, min=max(mins) if mins else None, max=min(maxs) if maxs else None,
+        margin=min(margins) if margins else None,
+        row=dataclasses.replace(worst.row, clause="; ".join(dict.fromkeys(r.row.clause for r in rows)),
+                                verified=all(r.row.verified for r in rows)))
 
 
 def _metric_order(step: Step) -> tuple[str, ...]:
@@ -553,7 +674,9 @@ def run_plan(
     station_id : str, optional
         Station name (default: the host name).
     progress : callable, optional
-        Called with each record right after it is committed.
+        Called with each record right after it is committed.  If it raises an ``Exception``
+        (a closed pipe...), the display stops and the run goes on (noted in the run's note);
+        ``KeyboardInterrupt`` / ``SystemExit`` from it stop the run.
     artifacts_dir : path, optional
         Write eyes and sensitivity curves into ``artifacts_dir/<run_id>/`` as they are taken.
 
@@ -568,6 +691,10 @@ def run_plan(
         The plan needs an instrument the bench lacks (raised before anything is touched).
     KeyboardInterrupt, SystemExit
         Re-raised after the instruments are made safe and the run is closed incomplete.
+    Exception
+        Anything that is neither an instrument error nor an ``OpticsError`` (a bug, a failing
+        results store): the run stops there, is closed incomplete (ERROR) after the safe
+        state, and the exception is re-raised; records already committed stay.
 
     Examples
     --------
@@ -605,7 +732,7 @@ def run_plan(
             state.temperature_c = t
             if t is not None:
                 try:
-                    state._ready.add("thermal")
+                    state.thermal_touched = True
                     state.go_to_temperature(t)
                     reading = bench.get("thermal").temperature_c
                     state.record("thermal", "case_temperature_c", reading, Outcome.PASS, instruments=("thermal",),
@@ -625,13 +752,26 @@ def run_plan(
         note = f"stopped by {type(exc).__name__}: {exc}"
         pending = exc
     finally:
-        problems = state.safe_state()
+        problems, interrupt = state.safe_state()
+        if state.notes:
+            note = "; ".join(([note] if note else []) + state.notes)
         if problems:
             note = (note + "; " if note else "") + "safe-state problems: " + "; ".join(problems)
+        # ERROR/INCOMPLETE > FAIL > MARGINAL > PASS: a run that did not finish is ERROR even with
+        # a FAIL among its records (the module was not fully tested: retest, not a final reject)
         outcome = overall_outcome(state.records)
-        if status is not RunStatus.COMPLETE and outcome in (Outcome.PASS, Outcome.MARGINAL):
+        if status is not RunStatus.COMPLETE:
             outcome = Outcome.ERROR
-        store.end_run(run.run_id, status=status, outcome=outcome, note=note)
+        try:
+            store.end_run(run.run_id, status=status, outcome=outcome, note=note)
+        except Exception:
+            # the store itself failed (locked past its timeout, disk full): when that is also why
+            # the run stopped, report the first cause; the run stays 'running' in the store, which
+            # reports it incomplete once this process has ended
+            if pending is None:
+                raise
+        if pending is None:
+            pending = interrupt
     if pending is not None:
         raise pending
     return RunResult(run=run, status=status, outcome=outcome, records=tuple(state.records), note=note,
@@ -657,8 +797,8 @@ def record_plan_error(store: ResultStore, *, serial: str, plan_path: str, error:
     store.begin_run(run)
     store.add_measurement(MeasurementRecord(run_id=run.run_id, serial=serial, step="plan", name="plan_valid",
                                             value=None, unit="", outcome=Outcome.ERROR,
-                                            message=f"invalid plan: {error}"))
-    store.end_run(run.run_id, status=RunStatus.INCOMPLETE, outcome=Outcome.ERROR, note=f"invalid plan: {error}")
+                                            message=f"{PLAN_ERROR_NOTE}{error}"))
+    store.end_run(run.run_id, status=RunStatus.INCOMPLETE, outcome=Outcome.ERROR, note=f"{PLAN_ERROR_NOTE}{error}")
     return run
 
 
@@ -680,5 +820,5 @@ def format_record(r: MeasurementRecord) -> str:
     return f"{r.serial} {t}{r.step:<5} {lane}{r.name} = {val}{lim} {r.outcome.value}{margin}{msg}"
 
 
-__all__ = ["FATAL_ERRORS", "RunArtifacts", "RunResult", "format_record", "load_artifacts", "overall_outcome",
+__all__ = ["FATAL_ERRORS", "PLAN_ERROR_NOTE", "RunArtifacts", "RunResult", "format_record", "load_artifacts", "overall_outcome",
            "record_plan_error", "run_plan"]

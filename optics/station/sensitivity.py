@@ -78,12 +78,50 @@ class SensitivityResult:
     points: tuple[SweepPoint, ...]
 
 
+class NoCrossing(MeasurementInvalid):
+    """The BER did not cross the threshold within the attenuator range.
+
+    Attributes
+    ----------
+    side : str
+        ``"minimum"``: BER at or above the threshold even at the least attenuation (the most
+        received power); ``"maximum"``: below it even at the most attenuation.
+    last : SweepPoint
+        The point measured at that end of the range.
+    points : tuple of SweepPoint
+        Every point measured.
+    """
+
+    def __init__(self, message: str, *, side: str, last: SweepPoint, points: tuple[SweepPoint, ...]) -> None:
+        super().__init__(message)
+        self.side = side
+        self.last = last
+        self.points = points
+
+
 def _interp(a: SweepPoint, b: SweepPoint, threshold: float, attr: str) -> float:
     ya, yb = math.log10(a.ber), math.log10(b.ber)
     xa, xb = getattr(a, attr), getattr(b, attr)
     if yb == ya:
         return 0.5 * (xa + xb)
     return xa + (math.log10(threshold) - ya) * (xb - xa) / (yb - ya)
+
+
+def _check_point(p: SweepPoint, att: float) -> None:
+    """Refuse a point the search cannot use: no bits compared (loss of sync counts 0 errors,
+    which is not an error-free point), a non-finite or inconsistent count or power."""
+    where = f"at {att:.2f} dB attenuation"
+    if not (isinstance(p.bits, (int,)) or float(p.bits).is_integer()) or p.bits <= 0:
+        raise MeasurementInvalid(f"no bits compared {where} (bits = {p.bits}): the error detector lost sync "
+                                 "or the gate did not run")
+    if not math.isfinite(p.ber) or not 0.0 <= p.ber <= 1.0:
+        raise MeasurementInvalid(f"BER {p.ber} {where}: not a bit error ratio")
+    if not 0 <= p.errors <= p.bits or abs(p.ber - p.errors / p.bits) > 1e-9 + 1e-6 * p.ber:
+        raise MeasurementInvalid(f"BER {p.ber:g} {where} does not match its count of {p.errors} errors in "
+                                 f"{p.bits} bits")
+    for name, v in (("received OMA", p.oma_dbm), ("received average power", p.average_power_dbm)):
+        if not math.isfinite(v):
+            raise MeasurementInvalid(f"{name} {v} dBm {where}")
 
 
 def find_sensitivity(
@@ -125,8 +163,13 @@ def find_sensitivity(
 
     Raises
     ------
+    NoCrossing
+        No crossing within the attenuator range (its end measured), with the side and the
+        last point.
     MeasurementInvalid
-        No crossing within the attenuator range or within ``max_points`` points.
+        No crossing within ``max_points`` points; a point
+        without compared bits (loss of sync), with a non-finite power or with a BER that does
+        not match its error count.
     InvalidParameter
         Bad arguments.
 
@@ -154,6 +197,7 @@ def find_sensitivity(
                 f"no BER crossing of {threshold:g} found within {max_points} points "
                 f"(attenuation {min(p.attenuation_db for p in points):.2f}..{max(p.attenuation_db for p in points):.2f} dB)")
         p = measure(float(att))
+        _check_point(p, float(att))
         points.append(p)
         return p
 
@@ -163,10 +207,15 @@ def find_sensitivity(
     while True:
         att = prev.attenuation_db + direction * step_db
         if att > max_db + 1e-9 or att < min_db - 1e-9:
-            side = "maximum" if direction > 0 else "minimum"
-            raise MeasurementInvalid(
-                f"BER did not cross {threshold:g} before the attenuator's {side} "
-                f"({max_db if direction > 0 else min_db:g} dB); last BER {prev.ber:.3g} at {prev.attenuation_db:.2f} dB")
+            edge = max_db if direction > 0 else min_db
+            if abs(prev.attenuation_db - edge) > 1e-9:
+                att = edge            # the end of the range itself is measured before concluding
+            else:
+                side = "maximum" if direction > 0 else "minimum"
+                raise NoCrossing(
+                    f"BER did not cross {threshold:g} before the attenuator's {side} "
+                    f"({edge:g} dB); last BER {prev.ber:.3g} at {prev.attenuation_db:.2f} dB",
+                    side=side, last=prev, points=tuple(points))
         cur = take(att)
         if (cur.ber >= threshold) != (prev.ber >= threshold):
             break
@@ -201,4 +250,4 @@ def find_sensitivity(
     )
 
 
-__all__ = ["SensitivityResult", "SweepPoint", "find_sensitivity"]
+__all__ = ["NoCrossing", "SensitivityResult", "SweepPoint", "find_sensitivity"]

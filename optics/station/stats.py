@@ -3,7 +3,8 @@
 Definitions
 -----------
 - A module is a serial number.  Its **final** outcome is that of its last closed run, its
-  **first-pass** outcome that of its first run.  PASS and MARGINAL count as passing; FAIL,
+  **first-pass** outcome that of its first run.  A run stopped by an invalid plan before any
+  instrument was touched tests no module and is left out (it counts in ``n_runs`` only).  PASS and MARGINAL count as passing; FAIL,
   ERROR and incomplete runs do not.
 - **Yield** = passing modules (final outcome) / modules tested.
   **First-pass yield (FPY)** = modules that passed on their first run / modules tested.
@@ -227,7 +228,8 @@ def lot_stats(
     plan_name : str, optional
         Only runs of this plan.
     since_s : float, optional
-        Only runs started (measurements taken) at or after this time, s since the epoch.
+        Only runs started at or after this time, s since the epoch (yield and measurement
+        statistics over the same runs).
     bins : int
         Histogram bins per measurement.
     """
@@ -235,9 +237,13 @@ def lot_stats(
         from optics.errors import InvalidParameter
 
         raise InvalidParameter(f"bins = {bins} must be >= 1")
+    from optics.station.runner import PLAN_ERROR_NOTE
+
     runs = store.runs(plan_name=plan_name, since_s=since_s)
     by_serial: dict[str, list] = {}
     for r in runs:
+        if r.note.startswith(PLAN_ERROR_NOTE):
+            continue      # the plan was invalid: no module was tested (counted in n_runs only)
         by_serial.setdefault(r.serial, []).append(r)
     module_outcomes: dict[str, str] = {}
     n_pass = n_first = 0

@@ -17,7 +17,8 @@ Schema (version :data:`SCHEMA_VERSION`, kept in ``PRAGMA user_version``)::
 Concurrency: every write is its own short ``BEGIN IMMEDIATE`` transaction, committed before
 the call returns, with a busy timeout, so several station processes can write one file at
 once.  A run left ``running`` by a process that no longer exists (killed, crashed) is
-reported as ``incomplete`` and is marked so by :meth:`SQLiteStore.close_stale_runs`.
+reported as ``incomplete`` with outcome ``ERROR`` and is marked so by
+:meth:`SQLiteStore.close_stale_runs`.
 """
 
 from __future__ import annotations
@@ -110,7 +111,8 @@ class ResultStore(abc.ABC):
     @abc.abstractmethod
     def measurements(self, *, run_id: str | None = None, plan_name: str | None = None,
                      since_s: float | None = None) -> list[MeasurementRecord]:
-        """Measurement records, in the order they were taken."""
+        """Measurement records, in the order they were taken (``since_s``: of the runs started at
+        or after it, the same runs as :meth:`runs` selects)."""
 
 
 def _pid_alive(pid: int) -> bool:
@@ -160,6 +162,10 @@ class SQLiteStore(ResultStore):
     # --- plumbing --------------------------------------------------------------------
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        if self._conn.in_transaction:
+            # an earlier write was interrupted (SIGTERM / Ctrl-C between its BEGIN and its COMMIT or
+            # during its ROLLBACK): drop its uncommitted half, or no later write could begin
+            self._conn.execute("ROLLBACK")
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn
@@ -273,7 +279,9 @@ class SQLiteStore(ResultStore):
         ):
             (rid, sn, plan, ph, st, t0, t1, status, outcome, ver, bench, pid, rhost, note) = row
             if status == RunStatus.RUNNING.value and rhost == host and not _pid_alive(pid):
-                status = RunStatus.INCOMPLETE.value
+                status = RunStatus.INCOMPLETE.value     # as close_stale_runs would mark it
+                outcome = outcome or Outcome.ERROR.value
+                note = note or "station process ended before closing the run"
             out.append(RunRecord(
                 run_id=rid, serial=sn, plan_name=plan, plan_hash=ph, station_id=st,
                 started_at_s=t0, ended_at_s=t1, status=RunStatus(status), outcome=outcome,
@@ -310,8 +318,8 @@ class SQLiteStore(ResultStore):
         if plan_name is not None:
             clauses.append("r.plan_name = ?")
             args.append(plan_name)
-        if since_s is not None:
-            clauses.append("m.taken_at_s >= ?")
+        if since_s is not None:   # whole runs, as runs(since_s=...): no late records of an older run
+            clauses.append("r.started_at_s >= ?")
             args.append(float(since_s))
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
         cols = ",".join(f"m.{c}" for c in _MEAS_COLUMNS)

@@ -37,3 +37,24 @@ def test_full_demo_lot(tmp_path):
     assert all(m.n_records == 2 + 2 * 8 * 10 for m in res.modules)   # thermal + (8 tx + 2 rx) per lane-temperature
     assert res.modules[4].failed[0].startswith("tdecq_db L2@70°C")
     assert res.modules[1].html.read_text().count("data:image/png") == 16 + 2
+
+
+def test_demo_never_deletes_a_database_holding_real_runs(tmp_path):
+    """`optics station demo --out DIR` starts a fresh lot.sqlite in DIR; if that file holds runs
+    of a real station, it must be refused, not unlinked."""
+    import time
+    import uuid
+
+    from optics.errors import ConfigError
+    from optics.station.records import RunRecord
+    from optics.station.store import SQLiteStore
+
+    db = tmp_path / "lot.sqlite"
+    with SQLiteStore(db) as store:
+        store.begin_run(RunRecord(run_id=str(uuid.uuid4()), serial="PROD0001", plan_name="800G-DR8",
+                                  plan_hash="ab" * 32, station_id="line-3", started_at_s=time.time(),
+                                  toolkit_version="0.1.0"))
+    with pytest.raises(ConfigError, match=r"lot.sqlite holds 1 run\(s\) of other stations \(line-3\)"):
+        run_demo_lot(tmp_path, n_modules=1)
+    with SQLiteStore(db) as store:
+        assert [r.serial for r in store.runs()] == ["PROD0001"]

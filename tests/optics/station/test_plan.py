@@ -116,3 +116,44 @@ def test_example_plan_is_the_packaged_plan():
 
     example = Path(__file__).resolve().parents[3] / "plans" / "800g-dr8.toml"
     assert DEFAULT_PLAN.read_bytes() == example.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "setting, match",
+    [
+        ("ber_threshold = 0.7", r"plan.toml:18: \[\[step\]\] #2: setting ber_threshold = 0.7 must be in \[1e-15, 0.5\]"),
+        ("ber_threshold = 0.0", r"ber_threshold = 0.0 must be in"),
+        ("gate_time_s = 0", r"gate_time_s = 0 must be in \[0.001, 1e\+06\] s"),
+        ("coarse_step_db = 0", r"coarse_step_db = 0 must be in"),
+        ("max_points = 1", r"max_points = 1 must be in \[2, 1000\]"),
+        ("refine_points = -1", r"refine_points = -1 must be in \[0, 20\]"),
+        ("symbol_rate_baud = -53e9", r"symbol_rate_baud = -53000000000.0 must be in \[1e\+09, 3e\+11\] Bd"),
+        ("ber_threshold = nan", r"ber_threshold = nan must be in"),
+    ],
+)
+def test_setting_values_out_of_range_fail_at_load(tmp_path, setting, match):
+    """A plan whose settings cannot work is refused before any instrument is touched, not
+    discovered lane by lane as ERROR records after the bench was set up."""
+    text = GOOD.replace("settings = { ber_threshold = 2.4e-4 }", f"settings = {{ {setting} }}")
+    with pytest.raises(ConfigError, match=match):
+        load_plan(write(tmp_path, text), phy_rows=phy_rows)
+
+
+def test_tx_range_settings(tmp_path):
+    tx = 'guard_bands = { tdecq_db = 0.3 }\nsettings = { n_patterns = 0 }'
+    with pytest.raises(ConfigError, match=r"\[\[step\]\] #1: setting n_patterns = 0 must be in \[1, 1e\+06\]"):
+        load_plan(write(tmp_path, GOOD.replace("guard_bands = { tdecq_db = 0.3 }", tx)), phy_rows=phy_rows)
+    tx = 'guard_bands = { tdecq_db = 0.3 }\nsettings = { tdecq_taps = 5, tdecq_precursors = 5 }'
+    with pytest.raises(ConfigError, match=r"tdecq_precursors = 5 must be below tdecq_taps = 5"):
+        load_plan(write(tmp_path, GOOD.replace("guard_bands = { tdecq_db = 0.3 }", tx)), phy_rows=phy_rows)
+
+
+def test_a_limit_equation_input_the_step_cannot_supply_fails_at_load(tmp_path):
+    """800GBASE-DR8 sensitivity limit is max(-4.4, SECQ - 5.8): an Rx step without
+    reference_secq_db would sweep every lane and then record 'not judged' ERRORs."""
+    text = GOOD.replace("settings = { ber_threshold = 2.4e-4 }", "settings = { gate_time_s = 0.01 }")
+    with pytest.raises(ConfigError, match=r"plan.toml:17: \[\[step\]\] #2: limit 'rx_sensitivity_oma_dbm' "
+                                          r"is max\(-4.4, secq_db - 5.8\): it needs secq_db.*reference_secq_db"):
+        load_plan(write(tmp_path, text))
+    ok = load_plan(write(tmp_path, text.replace("gate_time_s = 0.01", "reference_secq_db = 1.0")))
+    assert ok.steps[1].settings["reference_secq_db"] == 1.0

@@ -47,3 +47,52 @@ def test_unknown_run(tmp_path):
     with SQLiteStore(tmp_path / "r.sqlite") as store:
         with pytest.raises(InvalidParameter, match="no run with run_id"):
             write_report(store, "nope", tmp_path)
+
+
+@pytest.mark.parametrize("serial", ["../../escaped", "LOT7/SN 0001", "<script>alert(1)</script>"])
+def test_operator_typed_serial_stays_inside_the_report_directory_and_is_escaped(tmp_path, serial):
+    out = tmp_path / "reports" / "today"
+    with SQLiteStore(tmp_path / "r.sqlite") as store:
+        run = make_run(store, serial=serial)
+        paths = write_report(store, run.run_id, out)
+    for p in (paths.html, paths.csv):
+        assert p.parent == out and p.is_file()
+    assert sorted(f.name for f in tmp_path.rglob("*") if f.is_file() and f.suffix in (".html", ".csv")) == sorted(
+        [paths.html.name, paths.csv.name])
+    text = paths.html.read_text()
+    assert "<script>" not in text and "&lt;script&gt;" in text if "<" in serial else serial in text
+    rows = list(csv.DictReader(paths.csv.open(encoding="utf-8")))
+    assert {r["serial"] for r in rows} == {serial}
+
+
+def test_csv_quotes_commas_quotes_and_newlines_in_messages(tmp_path):
+    msg = 'ScpiError: -222,"Data out of range"\nline 2, with comma'
+    with SQLiteStore(tmp_path / "r.sqlite") as store:
+        run = make_run(store)
+        store.add_measurement(MeasurementRecord(
+            run_id=run.run_id, serial=run.serial, step="rx", name="rx_sensitivity_oma_dbm", value=None, unit="dBm",
+            outcome="ERROR", lane=0, message=msg))
+        paths = write_report(store, run.run_id, tmp_path)
+    rows = list(csv.DictReader(paths.csv.open(encoding="utf-8", newline="")))
+    assert len(rows) == 5 and rows[-1]["message"] == msg
+
+
+def test_report_of_a_killed_run_says_error_incomplete_not_running(tmp_path):
+    """After kill -9 the run was never closed: the store reports it incomplete, and its verdict
+    must read ERROR (as close_stale_runs and the lot statistics have it), not RUNNING."""
+    import socket
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with SQLiteStore(tmp_path / "r.sqlite") as store:
+        run = RunRecord(run_id=str(uuid.uuid4()), serial="SNKILL", plan_name="p", plan_hash="ab" * 32,
+                        station_id="st", started_at_s=time.time(), toolkit_version="0.1.0",
+                        pid=dead.pid, host=socket.gethostname())
+        store.begin_run(run)
+        (back,) = store.runs()
+        paths = write_report(store, run.run_id, tmp_path / "out")
+    assert back.status is RunStatus.INCOMPLETE and back.outcome is Outcome.ERROR
+    text = paths.html.read_text()
+    assert "ERROR (incomplete)" in text and "RUNNING" not in text

@@ -71,3 +71,44 @@ def test_bad_arguments():
         find_sensitivity(measure, threshold=0.7, start_db=5.0)
     with pytest.raises(InvalidParameter, match="step_db"):
         find_sensitivity(measure, threshold=2.4e-4, start_db=5.0, step_db=0.0)
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (lambda att: SweepPoint(att, 2.0 - att, 1.7 - att, 0.0, 0, 0), r"no bits compared at 9.00 dB"),
+        (lambda att: SweepPoint(att, 2.0 - att, 1.7 - att, float("nan"), 0, BITS), r"BER nan at 9.00 dB"),
+        (lambda att: SweepPoint(att, float("nan"), 1.7 - att, 1e-6, 1000, BITS), r"received OMA nan dBm at 9.00 dB"),
+        (lambda att: SweepPoint(att, 2.0 - att, 1.7 - att, 2e-3, 5, 1000), r"BER 0.002 .* 5 errors in 1000 bits"),
+    ],
+)
+def test_a_point_without_a_usable_count_is_refused_not_searched_on(bad, match):
+    """Loss of sync (nothing compared) counts 0 errors: taking it for an error-free point would
+    steer the search and could end in a made-up sensitivity."""
+    calls = []
+
+    def meas(att):
+        calls.append(att)
+        return bad(att) if att >= 9.0 else measure(att)
+
+    with pytest.raises(MeasurementInvalid, match=match):
+        find_sensitivity(meas, threshold=2.4e-4, start_db=9.0)
+    assert len(calls) == 1
+
+
+def test_no_crossing_measures_the_range_end_and_says_which_side():
+    """The coarse sweep steps 1 dB from 9.2 dB: it must measure 0 dB itself (not stop at 0.2 dB)
+    before concluding, and the error carries the side and the last point (for a FAIL bound)."""
+    from optics.station.sensitivity import NoCrossing
+
+    seen = []
+
+    def deaf(att):
+        seen.append(att)
+        return SweepPoint(att, 1.0 - att, 0.7 - att, 1e-2, 10**7, 10**9)
+
+    with pytest.raises(NoCrossing, match=r"minimum \(0 dB\); last BER 0.01 at 0.00 dB") as info:
+        find_sensitivity(deaf, threshold=2.4e-4, start_db=9.2)
+    assert seen[-1] == 0.0 and seen[-2] == pytest.approx(0.2)
+    assert info.value.side == "minimum" and info.value.last.attenuation_db == 0.0
+    assert len(info.value.points) == len(seen)

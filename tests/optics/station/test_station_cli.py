@@ -179,3 +179,90 @@ def test_scanned_serials_run_module_by_module(tmp_path, capsys, monkeypatch):
         # each module's record carries its own serial, and the CMIS check saw the module swap
         assert [r.serial for r in runs] == ["SNA", "SNB"]
         assert {m.serial for m in store.measurements(run_id=runs[1].run_id)} == {"SNB"}
+
+
+DDM_ONLY = textwrap.dedent(
+    """\
+    name = "cli-ddm"
+    phy = "800GBASE-DR8"
+    lanes = 1
+
+    [[step]]
+    name = "ddm"
+    kind = "ddm"
+    """
+)
+
+
+def test_database_failing_mid_run_is_a_clear_error_not_a_traceback(tmp_path, capsys, monkeypatch):
+    """The results file locked by another process past the timeout (or a full disk) mid-run:
+    exit status 2, a message naming the database, the records committed before it kept."""
+    import sqlite3
+
+    plan = tmp_path / "plan.toml"
+    plan.write_text(DDM_ONLY)
+    db = tmp_path / "r.sqlite"
+    real = SQLiteStore.add_measurements
+    calls = []
+
+    def flaky(self, records):
+        calls.append(1)
+        if len(calls) > 1:
+            raise sqlite3.OperationalError("database is locked")
+        real(self, records)
+
+    monkeypatch.setattr(SQLiteStore, "add_measurements", flaky)
+    assert main(["station", "run", "--plan", str(plan), "--serial", "SNLOCK", "--db", str(db), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert str(db) in err and "database is locked" in err and "Traceback" not in err
+    monkeypatch.undo()
+    with SQLiteStore(db) as store:
+        (run,) = store.runs()
+        assert [m.name for m in store.measurements()] == ["module_temperature_c"]
+    assert run.status is RunStatus.INCOMPLETE and "OperationalError: database is locked" in run.note
+
+
+def test_a_software_bug_mid_run_exits_2_not_the_fail_status(tmp_path, capsys, monkeypatch):
+    """Exit status 1 means the module FAILED: an unexpected exception (a bug) must not leave the
+    process with Python's default status 1 -- it is 2 (error), the run closed incomplete/ERROR."""
+    from optics.station import runner
+
+    def broken(self, step):
+        raise ValueError("operands could not be broadcast together")
+
+    monkeypatch.setattr(runner._Run, "ddm", broken)
+    plan = tmp_path / "plan.toml"
+    plan.write_text(DDM_ONLY)
+    db = tmp_path / "r.sqlite"
+    assert main(["station", "run", "--plan", str(plan), "--serial", "SNBUG", "--db", str(db), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "ValueError: operands could not be broadcast together" in err
+    with SQLiteStore(db) as store:
+        (run,) = store.runs()
+    assert run.status is RunStatus.INCOMPLETE and run.outcome is Outcome.ERROR
+
+
+def test_station_start_closes_its_hosts_killed_runs_in_the_file(tmp_path):
+    """A run killed (-9) on this host reads incomplete here, but a lot-stats on another host
+    cannot tell its process is gone: the next station start on this host closes it in the file."""
+    import socket
+    import sqlite3
+    import time
+    import uuid
+
+    from optics.station.records import RunRecord
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    db = tmp_path / "r.sqlite"
+    rid = str(uuid.uuid4())
+    with SQLiteStore(db) as store:
+        store.begin_run(RunRecord(run_id=rid, serial="SNKILLED", plan_name="cli-ddm", plan_hash="ab" * 32,
+                                  station_id="st", started_at_s=time.time(), toolkit_version="0.1.0",
+                                  pid=dead.pid, host=socket.gethostname()))
+    plan = tmp_path / "plan.toml"
+    plan.write_text(DDM_ONLY)
+    assert main(["station", "run", "--plan", str(plan), "--serial", "SNNEXT", "--db", str(db), "--quiet"]) == 0
+    with sqlite3.connect(db) as con:
+        status, outcome = con.execute("SELECT status, outcome FROM runs WHERE run_id=?", (rid,)).fetchone()
+    assert (status, outcome) == ("incomplete", "ERROR")

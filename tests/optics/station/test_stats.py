@@ -73,3 +73,41 @@ def test_empty_store(tmp_path):
     with SQLiteStore(tmp_path / "lot.sqlite") as st:
         s = lot_stats(st)
     assert s.n_modules == 0 and s.yield_fraction is None and s.measurements == ()
+
+
+def test_since_selects_whole_runs_for_yield_and_measurements_alike(tmp_path):
+    """--since must not count the late records of a run it leaves out (nor the reverse)."""
+    with SQLiteStore(tmp_path / "lot.sqlite") as st:
+        t_old = time.time() - 3600.0
+        add_run(st, "OLD", [1.0, 1.2], Outcome.PASS, t=t_old)   # started an hour ago, records taken now
+        add_run(st, "NEW", [2.0, 2.2], Outcome.PASS)
+        s = lot_stats(st, since_s=t_old + 60.0)
+    assert s.n_runs == 1 and set(s.module_outcomes) == {"NEW"}
+    (m,) = s.measurements
+    assert m.n == 2 and m.mean == pytest.approx(2.1)
+
+
+def test_since_in_the_future_and_unknown_plan_give_an_empty_lot(tmp_path):
+    with SQLiteStore(tmp_path / "lot.sqlite") as st:
+        add_run(st, "A", [1.0], Outcome.PASS)
+        for s in (lot_stats(st, since_s=time.time() + 86400.0), lot_stats(st, plan_name="no-such-plan")):
+            assert s.n_modules == 0 and s.yield_fraction is None and s.measurements == ()
+            assert "n/a" in s.to_text() and s.to_dict()["yield"] is None
+
+
+def test_a_run_stopped_by_an_invalid_plan_is_not_the_modules_first_pass(tmp_path):
+    """An operator's plan typo (record_plan_error: no instrument touched, no module tested) must
+    not count as the module's failed first pass, nor as a module of its own."""
+    from optics.errors import ConfigError
+    from optics.station.runner import record_plan_error
+
+    with SQLiteStore(tmp_path / "lot.sqlite") as st:
+        t0 = time.time()
+        record_plan_error(st, serial="A", plan_path=str(tmp_path / "typo.toml"), error=ConfigError("bad key"))
+        record_plan_error(st, serial="unknown", plan_path=str(tmp_path / "typo.toml"), error=ConfigError("bad"))
+        add_run(st, "A", [1.0], Outcome.PASS, t=t0 + 1)
+        add_run(st, "B", [3.9], Outcome.FAIL, t=t0 + 2)
+        s = lot_stats(st)
+    assert s.n_modules == 2 and set(s.module_outcomes) == {"A", "B"}
+    assert s.first_pass_yield == pytest.approx(0.5) and s.yield_fraction == pytest.approx(0.5)
+    assert s.n_runs == 4

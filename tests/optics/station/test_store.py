@@ -146,3 +146,22 @@ def test_four_concurrent_writers_lose_and_duplicate_nothing(tmp_path):
         for k in range(4):
             lanes = sorted(m.lane for m in ms if m.serial == f"SN{k}")
             assert lanes == list(range(n))
+
+
+def test_a_write_interrupted_inside_its_transaction_does_not_block_closing_the_run(tmp_path):
+    """SIGTERM (SystemExit from the station's handler) landing right after BEGIN IMMEDIATE, or
+    during the ROLLBACK of a failed write, leaves the connection inside a transaction; the
+    runner's end_run in its ``finally`` must still close the run (and the half-written
+    record must not appear)."""
+    with SQLiteStore(tmp_path / "r.sqlite") as st:
+        run = run_record()
+        st.begin_run(run)
+        st.add_measurement(meas(run, lane=0))
+        st._conn.execute("BEGIN IMMEDIATE")                       # the interrupted write ...
+        st._conn.execute("INSERT INTO measurements (run_id, serial, step, name, unit, outcome, spec_ref, "
+                         "verified, instruments_json, taken_at_s, message) "
+                         "VALUES (?, 'SN1', 'tx', 'half', '', 'PASS', '', 1, '{}', 0, '')", (run.run_id,))
+        st.end_run(run.run_id, status=RunStatus.INCOMPLETE, outcome=Outcome.ERROR, note="stopped by SystemExit")
+        (back,) = st.runs()
+        names = [m.name for m in st.measurements()]
+    assert back.status is RunStatus.INCOMPLETE and names == ["tdecq_db"]
