@@ -35,7 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 failed verdict, 2 error)."""
+    """Run the command line; returns the exit status.
+
+    0 ok, 1 a failed verdict, 2 an error (bad input, instrument fault, or an internal error,
+    which prints its traceback), 130 interrupted.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -46,6 +50,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OpticsError as exc:
         print(f"optics {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except (OSError) as exc:
+    except OSError as exc:
         print(f"optics {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"optics {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception:  # a bug, not a verdict: never exit 1 (FAIL) for it
+        import traceback
+
+        traceback.print_exc()
+        print(f"optics {args.command}: internal error (the traceback above); please report it",
+              file=sys.stderr)
         return 2
