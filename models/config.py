@@ -22,7 +22,11 @@ Layout (every table optional; values shown are examples)::
     rise_time_s = 6e-12
     [laser]        # models.laser.DfbLaser (+ output_power_w: set the bias for this power at 25 °C)
     [modulator]    # type = "mzm" | "microring" | "ideal", then that class's fields
-    [transmitter]  # lasers_shared_by, splitter_excess_loss_db
+    [transmitter]  # lasers_shared_by, splitter_excess_loss_db, level_predistortion, and:
+    host_channel_touchstone = "host.s4p"   # host channel (models.electrical.TouchstoneChannel):
+                                           # path relative to the TOML file's directory
+    host_channel_differential = true       # SDD21 of ports (1,3)->(2,4) (default), else S21
+    level_predistortion = "auto"           # or 4 normalised levels [0.0, 0.36, 0.64, 1.0]
     [fiber]        # models.fiber.Fiber
     [channel]      # models.fiber.Channel (without 'fiber')
     [photodiode]   # models.receiver.Photodiode
@@ -45,14 +49,14 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from models.electrical import Pam4Driver
+from models.electrical import Pam4Driver, TouchstoneChannel
 from models.fiber import Channel, Fiber
 from models.laser import DfbLaser
 from models.link import Lane, LinkModule, SimulationSettings, Transmitter
 from models.modulator import IdealIntensityModulator, MachZehnderModulator, MicroringModulator
 from models.presets import preset
 from models.receiver import Photodiode, Receiver, Tia
-from optics.errors import ConfigError, InvalidParameter, InvalidType
+from optics.errors import ConfigError, FileFormatError, InvalidParameter, InvalidType
 
 #: Modulator ``type`` values and their classes.
 MODULATOR_TYPES = {"mzm": MachZehnderModulator, "microring": MicroringModulator, "ideal": IdealIntensityModulator}
@@ -61,6 +65,9 @@ _TOP_KEYS = (
     "preset", "name", "symbol_rate_baud", "payload_rate_bps", "n_lanes", "wavelengths_m",
     "chip_temperature_rise_k", "rx_ffe_taps", "power_architecture",
 )
+#: Keys of the [transmitter] table (Transmitter fields, with the host channel given as a file).
+_TX_KEYS = ("lasers_shared_by", "splitter_excess_loss_db", "level_predistortion", "host_channel_touchstone",
+            "host_channel_differential")
 _TABLES = ("driver", "laser", "modulator", "transmitter", "fiber", "channel", "photodiode", "tia", "simulation")
 
 
@@ -109,13 +116,45 @@ def _table(src: str, doc: dict[str, Any], name: str) -> dict[str, Any]:
     return dict(t)
 
 
-def loads_link(text: str, *, source: str = "<string>") -> LinkConfig:
+def _host_channel(src: str, tx_data: dict[str, Any], base_dir: Path) -> TouchstoneChannel | None:
+    """Pop the host-channel keys of [transmitter] and read the Touchstone file (once per link)."""
+    path = tx_data.pop("host_channel_touchstone", None)
+    diff = tx_data.pop("host_channel_differential", None)
+    if diff is not None and not isinstance(diff, bool):
+        raise ConfigError(f"{src}: [transmitter]: host_channel_differential = {diff!r} must be true or false")
+    if path is None:
+        if diff is not None:
+            raise ConfigError(f"{src}: [transmitter]: host_channel_differential needs host_channel_touchstone")
+        return None
+    if not isinstance(path, str) or not path:
+        raise ConfigError(f"{src}: [transmitter]: host_channel_touchstone = {path!r} must be a file path (string)")
+    p = Path(path)
+    if not p.is_absolute():
+        p = base_dir / p
+    try:
+        return TouchstoneChannel.from_file(p, differential=True if diff is None else diff)
+    except (FileFormatError, InvalidParameter, InvalidType) as exc:
+        raise ConfigError(f"{src}: [transmitter]: host_channel_touchstone = {path!r}: {exc}") from None
+
+
+def loads_link(text: str, *, source: str = "<string>", base_dir: str | os.PathLike[str] | None = None) -> LinkConfig:
     """Parse a link description from TOML text (see the module docstring).
+
+    Parameters
+    ----------
+    text : str
+        The TOML text.
+    source : str
+        Name used in messages (the file name).
+    base_dir : path, optional
+        Directory that relative file paths in the text (``host_channel_touchstone``) are
+        relative to; default the current directory.
 
     Raises
     ------
     ConfigError
-        TOML syntax errors, unknown keys, bad values, unknown preset or modulator type.
+        TOML syntax errors, unknown keys, bad values, unknown preset or modulator type, an
+        unreadable host-channel Touchstone file.
     """
     src = source
     try:
@@ -148,6 +187,9 @@ def loads_link(text: str, *, source: str = "<string>") -> LinkConfig:
         if not isinstance(wavelengths, list) or len(wavelengths) != len(base_lanes):
             raise ConfigError(f"{src}: wavelengths_m must be a list of {len(base_lanes)} values (one per lane)")
 
+    tx_table = _table(src, doc, "transmitter")
+    _check_keys(src, "transmitter", tx_table, _TX_KEYS)
+    host_channel = _host_channel(src, tx_table, Path.cwd() if base_dir is None else Path(base_dir))
     lanes = []
     for i, lane in enumerate(base_lanes):
         tx, ch, rx = lane.transmitter, lane.channel, lane.receiver
@@ -176,8 +218,9 @@ def loads_link(text: str, *, source: str = "<string>") -> LinkConfig:
                 raise ConfigError(f"{src}: [modulator] type = {kind!r}; allowed: {', '.join(MODULATOR_TYPES)}")
         else:
             modulator = tx.modulator
-        tx_data = _table(src, doc, "transmitter")
-        _check_keys(src, "transmitter", tx_data, ("lasers_shared_by", "splitter_excess_loss_db"))
+        tx_data = dict(tx_table)
+        if host_channel is not None:
+            tx_data["host_channel"] = host_channel  # one object shared by the lanes (and their transfer cache)
         tx = _build(src, "transmitter", Transmitter, {**tx_data, "driver": driver, "laser": laser, "modulator": modulator}, tx)
         fiber = _build(src, "fiber", Fiber, _table(src, doc, "fiber"), ch.fiber)
         ch_data = _table(src, doc, "channel")
@@ -217,4 +260,4 @@ def load_link(path: str | os.PathLike[str]) -> LinkConfig:
         As :func:`loads_link`; OSError if the file cannot be read.
     """
     p = Path(path)
-    return loads_link(p.read_text(encoding="utf-8"), source=str(p))
+    return loads_link(p.read_text(encoding="utf-8"), source=str(p), base_dir=p.parent)

@@ -1,7 +1,8 @@
 """Link simulation: transmitter → channel → receiver per lane, and modules of N lanes.
 
-A :class:`Lane` is a :class:`Transmitter` (PAM4 driver, CW laser, modulator), a
-:class:`~models.fiber.Channel` and a :class:`~models.receiver.Receiver`.  A
+A :class:`Lane` is a :class:`Transmitter` (PAM4 driver, CW laser, modulator; optionally a
+host channel from a Touchstone file and level pre-distortion, as in a linear pluggable (LPO)
+lane), a :class:`~models.fiber.Channel` and a :class:`~models.receiver.Receiver`.  A
 :class:`LinkModule` is N lanes on their wavelength grid plus a power model
 (:mod:`models.power`).  :func:`simulate` runs every lane at one case temperature and
 returns, per lane, the optical waveform at the Tx output and the electrical waveform after
@@ -35,7 +36,7 @@ import scipy.fft as sfft
 
 from models import power as power_model
 from models import response
-from models.electrical import Pam4Driver, gaussian_response
+from models.electrical import Pam4Driver, TouchstoneChannel, gaussian_response, predistortion_levels
 from models.fiber import Channel
 from models.laser import DfbLaser, OpticalField
 from models.modulator import IdealIntensityModulator, MachZehnderModulator, MicroringModulator
@@ -68,9 +69,50 @@ def check_modulator_sampling(modulator: Modulator, sample_rate_hz: float) -> Non
         response.check_sampling("eo_bandwidth_hz", bw, sample_rate_hz)
 
 
+#: Values of :attr:`Transmitter.level_predistortion` besides None and 4 explicit levels.
+PREDISTORTION_MODES: tuple[str, ...] = ("auto",)
+
+
+def host_channel_response(channel: TouchstoneChannel, freq_hz: np.ndarray) -> np.ndarray:
+    """Response of a host channel on an rfft grid, as :meth:`TouchstoneChannel.apply` with
+    ``remove_delay=True`` uses it: ``H(f)·exp(+j2πf·τ)`` (``τ`` its bulk delay, removed so the
+    drive stays aligned with the symbols), the Nyquist bin of an even record made real.
+
+    Raises
+    ------
+    InvalidParameter
+        The channel's ``extrapolation = "error"`` and ``freq_hz`` goes above its data.
+    """
+    f = np.asarray(freq_hz, dtype=np.float64)
+    if channel.extrapolation == "error" and f[-1] > channel.f_max_hz:
+        raise InvalidParameter(
+            f"host_channel {channel.name}: the drive reaches {f[-1]:g} Hz, above the data's "
+            f"{channel.f_max_hz:g} Hz (extrapolation='error')"
+        )
+    h = channel.response(f, extrapolate=True)
+    h *= np.exp(2j * np.pi * channel.delay_s * f)
+    return h
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Transmitter:
-    """PAM4 driver, CW laser and modulator of one lane.
+    """PAM4 driver, CW laser and modulator of one lane, with an optional host channel.
+
+    Electrical chain, in signal order (a linear pluggable, LPO, lane: host SerDes → host
+    channel → linear driver → modulator)::
+
+        symbols → levels (pre-distorted or equal) and FFE   (host SerDes / driver, Pam4Driver)
+                → host_channel H_host(f)                    (Touchstone, bulk delay removed)
+                → driver swing and Gaussian rise time        (Pam4Driver)
+                → modulator EO response                      (modulator.eo_response)
+                → + offset_v → modulator transfer t(v)
+
+    The stages up to the EO response are linear and time-invariant, so they are one product
+    of responses on the rfft grid of the circular record (one FFT pass); the host channel
+    therefore sits *before* the modulator's EO response, on the electrical drive, and its
+    loss at Nyquist shows up in the drive as ``|H_host(baud/2)|``.  With driver jitter or
+    noise (:meth:`Pam4Driver.drive`) the host channel also filters them (they are generated
+    at the driver output: an approximation of that path).
 
     Parameters
     ----------
@@ -85,6 +127,32 @@ class Transmitter:
         The lane receives ``1/N`` of the laser power, less ``splitter_excess_loss_db``.
     splitter_excess_loss_db : float
         Splitter excess loss in dB (default 0.5 dB when shared, UNVERIFIED), >= 0.
+    host_channel : models.electrical.TouchstoneChannel or None
+        Host (or package) channel between the SerDes and the driver, e.g.
+        ``TouchstoneChannel.from_file("host.s4p")`` (default None: none).
+    level_predistortion : None, "auto" or 4 floats
+        Driver level pre-distortion (default None: the driver's own ``level_predistortion``).
+        ``"auto"``: the levels that make the modulator's static power transfer
+        ``|t(v)|²`` give four equally spaced optical levels (RLM → 1), solved by
+        :func:`models.electrical.predistortion_levels` over the static drive range
+        ``v = offset_v ± g0·swing_v/2``, where ``g0`` is the DC gain of the linear chain
+        (normalised FFE taps summed × ``H_host(0)`` × EO response at DC); 4 floats: those
+        normalised levels.  Either way it replaces the driver's ``level_predistortion``,
+        which must then be None.
+
+    Raises
+    ------
+    InvalidParameter
+        Bad field values; ``"auto"`` on a transfer that is not monotonic over the drive range
+        (the swing passes a peak of the modulator's transfer); pre-distortion given both here
+        and in the driver.
+
+    Examples
+    --------
+    >>> from models.modulator import MachZehnderModulator
+    >>> tx = Transmitter(modulator=MachZehnderModulator(length_m=8e-3), level_predistortion="auto")
+    >>> [round(x, 3) for x in tx.effective_driver.levels]
+    [0.0, 0.372, 0.628, 1.0]
     """
 
     driver: Pam4Driver = dataclasses.field(default_factory=lambda: Pam4Driver(swing_v=2.0, rise_time_s=8e-12))
@@ -92,6 +160,8 @@ class Transmitter:
     modulator: Modulator = dataclasses.field(default_factory=MachZehnderModulator)
     lasers_shared_by: int = 1
     splitter_excess_loss_db: float = 0.5
+    host_channel: TouchstoneChannel | None = None
+    level_predistortion: Any = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.driver, Pam4Driver):
@@ -102,6 +172,64 @@ class Transmitter:
             raise InvalidType(f"modulator must be a modulator model, got {type(self.modulator).__name__}")
         validate.integer("lasers_shared_by", self.lasers_shared_by, 1, 16)
         validate.in_range("splitter_excess_loss_db", self.splitter_excess_loss_db, 0.0, 20.0, unit="dB")
+        if self.host_channel is not None and not isinstance(self.host_channel, TouchstoneChannel):
+            raise InvalidType(
+                f"host_channel must be a models.electrical.TouchstoneChannel or None, got {type(self.host_channel).__name__}"
+            )
+        eff = self.driver
+        lp = self.level_predistortion
+        if lp is not None:
+            if self.driver.level_predistortion is not None:
+                raise InvalidParameter(
+                    "level_predistortion is set both on the transmitter and on its driver; set one of them"
+                )
+            if isinstance(lp, str):
+                if lp not in PREDISTORTION_MODES:
+                    raise InvalidParameter(
+                        f"level_predistortion = {lp!r}; allowed: None, {', '.join(map(repr, PREDISTORTION_MODES))} "
+                        "or 4 strictly increasing levels in [0, 1]"
+                    )
+                levels = self._auto_levels()
+            else:
+                # Pam4Driver validates the 4 levels (count, order, range) and names the parameter
+                levels = dataclasses.replace(self.driver, level_predistortion=lp).levels
+                object.__setattr__(self, "level_predistortion", tuple(levels))
+            eff = dataclasses.replace(self.driver, level_predistortion=levels)
+        # the driver the transmitter really uses (dataclass field-free attribute)
+        object.__setattr__(self, "_effective_driver", eff)
+
+    def _static_gain(self) -> float:
+        """DC gain ``g0`` from the driver's centred level voltage to the modulator drive."""
+        drv = self.driver
+        g0 = float(np.sum(drv.normalized_taps)) * float(np.real(self.modulator.eo_response(np.zeros(1))[0]))
+        if self.host_channel is not None:
+            g0 *= float(np.real(self.host_channel.response(0.0)[0]))
+        return g0
+
+    def _auto_levels(self) -> tuple[float, float, float, float]:
+        g0 = self._static_gain()
+        if not g0 > 0.0:
+            raise InvalidParameter(
+                f"level_predistortion = 'auto' needs a positive DC gain of the drive chain, got {g0:.3g} "
+                "(FFE taps summing to <= 0 or an inverting host channel)"
+            )
+        drv = self.driver
+        half = 0.5 * g0 * drv.swing_v
+        mod = self.modulator
+
+        def power(v: np.ndarray) -> np.ndarray:
+            t = mod.transfer(np.asarray(v, dtype=np.float64))
+            return t.real**2 + t.imag**2
+
+        try:
+            return predistortion_levels(power, x_low=drv.offset_v - half, x_high=drv.offset_v + half)
+        except InvalidParameter as exc:
+            raise InvalidParameter(f"level_predistortion = 'auto' for the {type(mod).__name__}: {exc}") from None
+
+    @property
+    def effective_driver(self) -> Pam4Driver:
+        """The driver with :attr:`level_predistortion` applied (the driver itself if None)."""
+        return self._effective_driver  # type: ignore[attr-defined, no-any-return]
 
     @property
     def split_loss_db(self) -> float:
@@ -109,15 +237,23 @@ class Transmitter:
         n = self.lasers_shared_by
         return 0.0 if n == 1 else 10.0 * math.log10(n) + self.splitter_excess_loss_db
 
+    @property
+    def transfer_key(self) -> tuple[Any, ...]:
+        """What the noise-free modulator transfer depends on (for caches): driver in use,
+        modulator, host channel (by identity)."""
+        return (self._effective_driver, self.modulator, self.host_channel)  # TouchstoneChannel hashes by identity
+
     def drive(self, symbols: np.ndarray, symbol_rate_baud: float, samples_per_symbol: int) -> tuple[np.ndarray, Waveform]:
-        """Drive voltage after the driver and the modulator's EO response, and the driver waveform.
+        """Drive voltage after the driver, the host channel and the modulator's EO response,
+        and that drive as a waveform.
 
         With no jitter and no driver noise the driver's staircase (levels and FFE from
-        :meth:`Pam4Driver.symbol_voltages`) is filtered by the driver's Gaussian and the
-        modulator's EO response in one FFT pass; otherwise :meth:`Pam4Driver.drive` is used and
-        then filtered.  Both give the same samples (tests/models/test_link.py).
+        :meth:`Pam4Driver.symbol_voltages`) is filtered by the host channel (if any), the
+        driver's Gaussian and the modulator's EO response in one FFT pass; otherwise
+        :meth:`Pam4Driver.drive` is used and then filtered.  Both give the same samples
+        (tests/models/test_link.py).
         """
-        drv = self.driver
+        drv = self._effective_driver
         sps = samples_per_symbol
         fs = symbol_rate_baud * sps
         n_sym = symbols.size
@@ -127,6 +263,10 @@ class Transmitter:
         h = self.modulator.eo_response(f)
         if drv.rise_time_s > 0.0:
             h = h * gaussian_response(f, drv.bandwidth_hz)
+        if self.host_channel is not None:
+            h = h * host_channel_response(self.host_channel, f)
+            if n % 2 == 0:
+                h[-1] = h[-1].real  # the Nyquist bin of a real signal is real
         if drv.rj_rms_s > 0.0 or drv.noise_rms_v > 0.0:
             raise InvalidParameter(
                 "driver jitter/noise needs an rng: simulate_lane calls Pam4Driver.drive(..., rng=rng) for it"
@@ -136,13 +276,18 @@ class Transmitter:
         v = sfft.irfft(spec, n, overwrite_x=True)
         if drv.offset_v != 0.0:
             v += drv.offset_v
+        meta: dict[str, Any] = {"source": "model", "model": "Pam4Driver+EO"}
+        if self.host_channel is not None:
+            meta.update(model="Pam4Driver+host channel+EO", host_channel=self.host_channel.name)
+        if self.level_predistortion is not None:
+            meta["level_predistortion"] = list(drv.levels)
         wf = Waveform(
             samples=v,
             sample_rate_hz=fs,
             quantity=Quantity.VOLTAGE,
             symbol_rate_baud=symbol_rate_baud,
             pattern=symbols,
-            meta={"source": "model", "model": "Pam4Driver+EO"},
+            meta=meta,
         )
         return v, wf
 
@@ -463,16 +608,21 @@ def transmitter_transfer(
     """Complex field transmission of the modulator driven by the symbols, and the drive waveform.
 
     ``E_tx(t) = E_laser(t)·t(t)`` with ``t = modulator.transfer(v)``, ``v`` the driver output
-    filtered by the modulator's EO response.  A driver with jitter or noise uses
+    filtered by the host channel (if any) and the modulator's EO response
+    (:meth:`Transmitter.drive`).  A driver with jitter or noise uses
     :meth:`Pam4Driver.drive` with ``rng``.
     """
     mod = tx.modulator
     fs = symbol_rate_baud * samples_per_symbol
-    if tx.driver.rj_rms_s > 0.0 or tx.driver.noise_rms_v > 0.0:
-        drive_wf = tx.driver.drive(symbols, symbol_rate_baud=symbol_rate_baud, samples_per_symbol=samples_per_symbol, rng=rng)
+    drv = tx.effective_driver
+    if drv.rj_rms_s > 0.0 or drv.noise_rms_v > 0.0:
+        drive_wf = drv.drive(symbols, symbol_rate_baud=symbol_rate_baud, samples_per_symbol=samples_per_symbol, rng=rng)
         check_modulator_sampling(mod, fs)
         f = sfft.rfftfreq(drive_wf.n_samples, 1.0 / fs)
-        v = sfft.irfft(sfft.rfft(drive_wf.samples) * mod.eo_response(f), drive_wf.n_samples)
+        h = mod.eo_response(f)
+        if tx.host_channel is not None:
+            h = h * host_channel_response(tx.host_channel, f)
+        v = sfft.irfft(sfft.rfft(drive_wf.samples) * h, drive_wf.n_samples)
     else:
         v, drive_wf = tx.drive(symbols, symbol_rate_baud, samples_per_symbol)
     return mod.transfer(v), drive_wf
@@ -555,7 +705,7 @@ def simulate_lane(
     if isinstance(mod, MicroringModulator):
         heater_w = mod.lock_or_raise(tx.laser.wavelength_at(t_chip), t_chip).heater_power_w
     gain = 10.0 ** (-tx.split_loss_db / 20.0)
-    key = (tx.driver, mod, gain, symbol_rate_baud, sps, id(sym))
+    key = (*tx.transfer_key, gain, symbol_rate_baud, sps, id(sym))
     # cache entries keyed by id(sym) hold sym itself: a live entry's id cannot be reused
     cached = None if cache is None else cache.get(key)
     if cached is None or cached[2] is not sym:
@@ -960,7 +1110,7 @@ def _prepare_transmitters(module: LinkModule, settings: SimulationSettings, sym:
         if tx.driver.rj_rms_s > 0.0 or tx.driver.noise_rms_v > 0.0:
             continue
         gain = 10.0 ** (-tx.split_loss_db / 20.0)
-        key = (tx.driver, tx.modulator, gain, module.symbol_rate_baud, settings.samples_per_symbol, id(sym))
+        key = (*tx.transfer_key, gain, module.symbol_rate_baud, settings.samples_per_symbol, id(sym))
         if key not in cache or cache[key][2] is not sym:
             try:
                 transfer, drive_wf = transmitter_transfer(tx, sym, module.symbol_rate_baud, settings.samples_per_symbol)
@@ -1190,9 +1340,11 @@ __all__ = [
     "LinkModule",
     "ModuleResult",
     "OpticalField",
+    "PREDISTORTION_MODES",
     "SimulationSettings",
     "Transmitter",
     "dbm_to_w",
+    "host_channel_response",
     "module_power_at",
     "rx_metrics",
     "scale_tx_metrics",

@@ -1,0 +1,238 @@
+"""Side-by-side benchmark against OptiCommPy (plain script: prints figures; exit status 0).
+
+Run: ``python benchmarks/bench_vs_opticommpy.py [--runs N]`` with an interpreter that has both
+this package and OptiCommPy (``pip install .[peer]``; keep it out of a shared environment, e.g.
+``python3 -m venv /tmp/peer && /tmp/peer/bin/pip install -e . opticommpy``).  Without
+OptiCommPy the script says how to install it and exits 0.
+
+The same simple IM/DD link is built in both:
+
+    53.125 GBd PAM4, 2^16 symbols (PRBS15Q) at 16 samples/symbol
+    CW laser (no RIN) → push-pull MZM at quadrature (Vπ = 4 V, drive ±0.8 V: mild sin()
+    compression) → 2 km SSMF at 1310 nm (λ0 = 1324 nm, S0 = 0.092 ps/(nm²·km): D from
+    models.fiber, the same number given to OptiCommPy; 0.4 dB/km) → set received power →
+    PIN photodiode (R = 1 A/W, no dark current, no shot noise) with thermal noise only
+    → decision at the eye centre → counted BER (Gray-coded PAM4).
+
+Both sides' noise is thermal and Gaussian with the same variance σ² = 4kTB/R_L
+(T = 298.15 K, R_L = 50 Ω, B = 40 GHz): OptiCommPy adds white noise and filters it with its
+brick-wall FIR at B; here the TIA's input-referred density is set so that its Gaussian
+response (equivalent noise bandwidth 1.066·f3, integrated below) gives the same σ.  Their
+pulse shapes differ (OptiCommPy's "nrz" Gaussian-smoothed pulse and rectangular receiver;
+this package's Gaussian driver rise time, first-order EO response and Gaussian TIA), so
+their inter-symbol interference differs a little.  Decisions differ too: OptiCommPy's
+``fastBERcalc`` normalises the samples (mean removed, unit power) and slices them against
+the equally spaced constellation; :func:`optics.ber.count_errors` places its thresholds
+between the measured levels.
+
+Third method: the closed form.  With Gray coding an error to a neighbouring level costs one
+bit of two, so for levels ``I_k`` (the static MZM transfer at the four drive voltages,
+scaled to the received average power) and thresholds half-way between them::
+
+    BER = (1/4)·Σ_{i=1..3} Q(g_i / 2σ),   g_i = I_i − I_(i−1)
+
+which for equal gaps ``g = 2d`` is the textbook ``0.75·Q(d/σ)``.  It has no ISI, so both
+simulators should sit at or slightly above it.
+
+Timing: symbols per second from the transmitted symbols to the counted BER, one BER point
+each, median of ``--runs`` runs after a warm-up (which also compiles OptiCommPy's numba
+kernels).  The 1-minute load average is printed (2 cores shared with other users).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+import math  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from scipy.special import erfc  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+BAUD = 53.125e9
+SPS = 16
+N_SYMBOLS = 1 << 16
+WAVELENGTH_M = 1310e-9
+LENGTH_M = 2000.0
+ATTEN_DB_PER_KM = 0.4
+VPI_V = 4.0
+SWING_V = 1.6  # peak-to-peak drive between the outer levels
+BANDWIDTH_HZ = 60e9  # receiver noise bandwidth / filter
+#: OptiCommPy's "nrz" pulse is a 1-UI rectangle smoothed by a Gaussian of sigma = 1/(4·sqrt 2) UI
+#: (exp(-t²) on t = linspace(-2, 2, SpS)); the same Gaussian as a 20-80 % rise time (2·0.8416·sigma)
+RISE_TIME_S = 2.0 * 0.8416212 / (4.0 * math.sqrt(2.0)) / BAUD
+T_K = 298.15
+R_LOAD_OHM = 50.0
+K_B = 1.380649e-23
+LASER_POWER_W = 10e-3
+RX_POWERS_DBM = (-12.0, -11.0, -10.0, -9.0)
+
+
+def q_func(x: float) -> float:
+    """Gaussian tail ``Q(x) = erfc(x/√2)/2``."""
+    return 0.5 * float(erfc(x / math.sqrt(2.0)))
+
+
+def thermal_sigma_a() -> float:
+    """Thermal noise current rms ``sqrt(4kTB/R_L)`` in A."""
+    return math.sqrt(4.0 * K_B * T_K * BANDWIDTH_HZ / R_LOAD_OHM)
+
+
+def closed_form_ber(rx_power_w: float) -> tuple[float, float]:
+    """Closed-form BER (see module docstring) and ``d/σ`` of the mean gap, responsivity 1 A/W."""
+    v = SWING_V / 2.0 * np.array([-1.0, -1.0 / 3.0, 1.0 / 3.0, 1.0])
+    t = 0.5 * (1.0 + np.sin(np.pi * v / VPI_V))  # quadrature MZM, infinite static extinction
+    levels = rx_power_w * t / np.mean(t)  # equiprobable symbols: the mean is the average power
+    gaps = np.diff(levels)
+    sigma = thermal_sigma_a()
+    ber = 0.25 * sum(q_func(g / (2.0 * sigma)) for g in gaps)
+    return ber, float(np.mean(gaps) / 2.0 / sigma)
+
+
+def dispersion_ps_per_nm_km() -> float:
+    from models.fiber import Fiber
+
+    fib = Fiber(length_m=1000.0, zero_dispersion_wavelength_m=1324e-9)
+    return fib.dispersion_ps_per_nm(WAVELENGTH_M)  # per km of this 1 km fibre
+
+
+# --- this package --------------------------------------------------------------------------
+def ours_lane():
+    from models.electrical import Pam4Driver
+    from models.fiber import Channel, Fiber
+    from models.laser import DfbLaser
+    from models.link import Lane, Transmitter
+    from models.modulator import MachZehnderModulator
+    from models.receiver import Photodiode, Receiver, Tia
+
+    # TIA input noise density whose Gaussian response gives sigma^2 = 4kTB/R_L:
+    # ENBW = ∫|H|² df with |H(f)|² = 10^(-0.3 (f/f3)²) (models.response "gaussian")
+    f = np.linspace(0.0, 10.0 * BANDWIDTH_HZ, 200001)
+    trapezoid = getattr(np, "trapezoid", None) or np.trapz  # numpy < 2 has only trapz
+    enbw = float(trapezoid(10.0 ** (-0.3 * (f / BANDWIDTH_HZ) ** 2), f))
+    density = thermal_sigma_a() / math.sqrt(enbw)
+    laser = DfbLaser(wavelength_m=WAVELENGTH_M, rin_db_per_hz=-200.0).with_output_power(LASER_POWER_W)
+    mzm = MachZehnderModulator(vpi_l_v_m=VPI_V * 3e-3, length_m=3e-3, insertion_loss_db=0.0,
+                               static_extinction_db=60.0, eo_bandwidth_hz=200e9)
+    tx = Transmitter(driver=Pam4Driver(swing_v=SWING_V, rise_time_s=RISE_TIME_S), laser=laser, modulator=mzm)
+    ch = Channel(fiber=Fiber(length_m=LENGTH_M, attenuation_db_per_km=ATTEN_DB_PER_KM,
+                             zero_dispersion_wavelength_m=1324e-9), connector_loss_db=0.0, n_connectors=0)
+    rx = Receiver(photodiode=Photodiode(responsivity_a_per_w=1.0, dark_current_a=0.0, bandwidth_hz=200e9,
+                                        shot_noise=False),
+                  tia=Tia(transimpedance_ohm=1000.0, input_noise_density_a_per_rthz=density,
+                          bandwidth_hz=BANDWIDTH_HZ, shape="gaussian", overload_current_a=0.1))
+    return Lane(transmitter=tx, channel=ch, receiver=rx)
+
+
+def ours_ber(lane, sym: np.ndarray, rx_power_dbm: float, seed: int, cache: dict | None = None) -> float:
+    from models.link import SimulationSettings, simulate_lane
+    from optics.ber import count_errors
+
+    st = SimulationSettings(pattern="PRBS15Q", n_symbols=N_SYMBOLS, samples_per_symbol=SPS,
+                            rx_power_dbm=rx_power_dbm, compute_tdecq=False)
+    res = simulate_lane(lane, symbol_rate_baud=BAUD, settings=st, rng=np.random.default_rng(seed), symbols=sym,
+                        metrics=False, cache=cache)
+    return float(count_errors(res.rx_waveform).ber)
+
+
+# --- OptiCommPy ----------------------------------------------------------------------------
+def peer_ber(sym: np.ndarray, rx_power_dbm: float, d_ps_nm_km: float) -> float:
+    """The same link with OptiCommPy's functions (API read from its installed source, 0.11)."""
+    from optic.comm.metrics import fastBERcalc
+    from optic.dsp.core import firFilter, pnorm, pulseShape, upsample
+    from optic.models.channels import linearFiberChannel
+    from optic.models.devices import mzm, photodiode
+    from optic.utils import parameters
+
+    fs = BAUD * SPS
+    const = 2.0 * sym.astype(np.float64) - 3.0  # PAM4 symbols -3, -1, 1, 3 (Gray map of pamConst)
+    p = parameters()
+    p.pulseType, p.SpS = "nrz", SPS
+    pulse = pulseShape(p)
+    pulse = pulse / np.max(np.abs(pulse))  # unit flat top, as in OptiCommPy's own IM/DD examples
+    drive = firFilter(pulse, upsample(const, SPS)) * (SWING_V / 6.0)
+    pm = parameters()
+    pm.Vpi, pm.Vb, pm.ER = VPI_V, -VPI_V / 2.0, 60.0
+    e_tx = mzm(np.full(drive.size, math.sqrt(LASER_POWER_W), dtype=np.complex128), drive, pm)
+    pf = parameters()
+    pf.L, pf.alpha, pf.D, pf.Fc, pf.Fs = LENGTH_M / 1e3, ATTEN_DB_PER_KM, d_ps_nm_km, 299792458.0 / WAVELENGTH_M, fs
+    e_rx = linearFiberChannel(e_tx, pf)
+    p_avg = float(np.mean(np.abs(e_rx) ** 2))
+    e_rx = e_rx * math.sqrt(1e-3 * 10.0 ** (rx_power_dbm / 10.0) / p_avg)
+    pd = parameters()
+    pd.R, pd.Tc, pd.Id, pd.RL, pd.B, pd.Fs = 1.0, T_K - 273.15, 0.0, R_LOAD_OHM, BANDWIDTH_HZ, fs
+    pd.shotNoise, pd.thermalNoise, pd.N = False, True, 255
+    i_rx = photodiode(e_rx, pd)
+    rx = i_rx[0::SPS]  # pulse and filters are centred (mode="same"): eye centre at n·SpS
+    rx = pnorm(rx - rx.mean())
+    ber, _, _ = fastBERcalc(rx, const, 4, "pam")
+    return float(ber[0])
+
+
+def timed(fn, runs: int) -> tuple[float, float]:
+    """Median seconds of ``runs`` calls after one warm-up, and the last result."""
+    fn(0)
+    times, out = [], None
+    for k in range(runs):
+        t0 = time.perf_counter()
+        out = fn(k + 1)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=3, help="timed runs per figure, median printed (default 3)")
+    args = ap.parse_args()
+    try:
+        import optic  # noqa: F401  (OptiCommPy's package name)
+    except ImportError:
+        print("OptiCommPy is not installed: this side-by-side benchmark is optional.\n"
+              "Install it with `pip install .[peer]` (from the repository root, in a separate virtual\n"
+              "environment, e.g. `python3 -m venv /tmp/peer && /tmp/peer/bin/pip install -e . opticommpy`)\n"
+              "and run this script with that interpreter.")
+        return 0
+    from importlib.metadata import version
+
+    from optics.patterns import pattern
+
+    sym = pattern("PRBS15Q", N_SYMBOLS)
+    d = dispersion_ps_per_nm_km()
+    lane = ours_lane()
+    print(f"OptiCommPy {version('opticommpy')}; cores {os.cpu_count()}; 53.125 GBd PAM4, 2^16 symbols x {SPS} sps, "
+          f"MZM Vpi {VPI_V:g} V swing {SWING_V:g} V, 2 km SSMF at 1310 nm (D = {d:.3f} ps/(nm km)), "
+          f"thermal noise sigma = {thermal_sigma_a() * 1e6:.3f} uA in {BANDWIDTH_HZ / 1e9:g} GHz")
+    print(f"counted over {2 * N_SYMBOLS} bits each (Poisson: +-{100 / math.sqrt(2 * N_SYMBOLS * 2e-3):.0f} % at 2e-3, "
+          f"+-{100 / math.sqrt(2 * N_SYMBOLS * 1e-4):.0f} % at 1e-4)")
+    print(f"{'Prx dBm':>8} {'d/sigma':>8} {'closed form':>12} {'this package':>13} {'OptiCommPy':>11}")
+    for p_dbm in RX_POWERS_DBM:
+        cf, q = closed_form_ber(1e-3 * 10.0 ** (p_dbm / 10.0))
+        ours = ours_ber(lane, sym, p_dbm, seed=11)
+        peer = peer_ber(sym, p_dbm, d)
+        print(f"{p_dbm:8.1f} {q:8.3f} {cf:12.3e} {ours:13.3e} {peer:11.3e}")
+    p_time = RX_POWERS_DBM[1]
+    t_ours, _ = timed(lambda k: ours_ber(lane, sym, p_time, seed=k), args.runs)
+    cache: dict = {}
+    t_point, _ = timed(lambda k: ours_ber(lane, sym, p_time, seed=k, cache=cache), args.runs)
+    t_peer, _ = timed(lambda k: peer_ber(sym, p_time, d), args.runs)
+    load = os.getloadavg()[0]
+    print(f"speed, symbols -> counted BER at {p_time:g} dBm (median of {args.runs}; load {load:.2f}):")
+    print(f"  this package, cold lane:  {t_ours * 1e3:6.0f} ms = {N_SYMBOLS / t_ours / 1e6:.2f} M symbols/s")
+    print(f"  this package, BER point:  {t_point * 1e3:6.0f} ms = {N_SYMBOLS / t_point / 1e6:.2f} M symbols/s "
+          "(noise-free transmitter cached, as in a BER sweep)")
+    print(f"  OptiCommPy:               {t_peer * 1e3:6.0f} ms = {N_SYMBOLS / t_peer / 1e6:.2f} M symbols/s")
+    print(f"  OptiCommPy time / ours: {t_peer / t_ours:.1f}x cold, {t_peer / t_point:.1f}x per BER point")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
