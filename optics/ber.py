@@ -48,7 +48,7 @@ from scipy.stats import beta
 
 from optics import validate
 from optics.errors import InvalidParameter, InvalidWaveform
-from optics.levels import measure_levels
+from optics.levels import _readonly, measure_levels
 from optics.timing import SymbolTiming, recover_timing, sample_symbols, symbols_of
 
 if TYPE_CHECKING:
@@ -64,12 +64,6 @@ BIT_DISTANCE = np.array([[int(np.sum(GRAY_BITS[i] != GRAY_BITS[j])) for j in ran
 
 #: Neighbouring symbols in the ISI model of :func:`estimate_ber` (pre, post).
 ISI_SPAN = (3, 3)
-
-
-def _readonly(a: Any) -> np.ndarray:
-    arr = np.array(a, dtype=np.float64, copy=True)
-    arr.setflags(write=False)
-    return arr
 
 
 # --- counted -----------------------------------------------------------------------------
@@ -455,6 +449,22 @@ def _symbols_for(wf: Waveform, timing: SymbolTiming, levels: Pam4Levels) -> np.n
     return decide(sample_symbols(wf, timing), levels.thresholds)
 
 
+def _statistical_inputs(
+    wf: Waveform, timing: SymbolTiming | None, levels: Pam4Levels | None, thresholds: Any
+) -> tuple[SymbolTiming, Any, np.ndarray]:
+    """Timing, decision thresholds and symbols of :func:`estimate_ber` and :func:`bathtub`.
+
+    Timing and levels are recovered when omitted; the thresholds default to the levels'
+    midpoints; the symbols are the known pattern or the eye-centre decisions.
+    """
+    if timing is None:
+        timing = recover_timing(wf)
+    if levels is None:
+        levels = measure_levels(wf, timing)
+    thr = levels.thresholds if thresholds is None else thresholds
+    return timing, thr, _symbols_for(wf, timing, levels)
+
+
 def estimate_ber(
     wf: Waveform,
     timing: SymbolTiming | None = None,
@@ -503,12 +513,7 @@ def estimate_ber(
     '4.6e-07'
     """
     n_bins = validate.integer("n_bins", n_bins, 16, 4096)
-    if timing is None:
-        timing = recover_timing(wf)
-    if levels is None:
-        levels = measure_levels(wf, timing)
-    thr = levels.thresholds if thresholds is None else thresholds
-    sym = _symbols_for(wf, timing, levels)
+    timing, thr, sym = _statistical_inputs(wf, timing, levels, thresholds)
     values = sample_symbols(wf, timing, phase_ui)
     det, sig, sc = isi_and_noise(values, sym)
     h, centres = level_histograms(det, sc, n_bins)
@@ -609,12 +614,7 @@ def bathtub(
         From timing and level recovery.
     """
     n_phases = validate.integer("n_phases", n_phases, 5, 257)
-    if timing is None:
-        timing = recover_timing(wf)
-    if levels is None:
-        levels = measure_levels(wf, timing)
-    thr = levels.thresholds if thresholds is None else thresholds
-    sym = _symbols_for(wf, timing, levels)
+    timing, thr, sym = _statistical_inputs(wf, timing, levels, thresholds)
     phases = np.linspace(-0.5, 0.5, n_phases)
     v = np.column_stack([sample_symbols(wf, timing, float(p)) for p in phases])
     det, sig, sc = isi_and_noise(v, sym)

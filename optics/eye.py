@@ -33,7 +33,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from optics import validate
-from optics.levels import Pam4Levels, cluster_levels
+from optics.levels import Pam4Levels, _readonly, cluster_levels
 from optics.timing import SymbolTiming, recover_timing, sample_symbols, symbols_of
 
 if TYPE_CHECKING:
@@ -43,12 +43,6 @@ if TYPE_CHECKING:
 POINTS_PER_UI = 64
 
 _DISPLAY = {"W": (1e3, "mW"), "V": (1e3, "mV"), "A": (1e3, "mA")}
-
-
-def _readonly(a: Any) -> np.ndarray:
-    arr = np.array(a, dtype=np.float64, copy=True)
-    arr.setflags(write=False)
-    return arr
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

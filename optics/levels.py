@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -58,7 +58,9 @@ MAX_VALLEY_RATIO = 0.75
 _KMEANS_MAX_ITER = 100
 
 
-def _readonly(a: np.ndarray) -> np.ndarray:
+def _readonly(a: Any) -> np.ndarray:
+    """A read-only float64 copy of ``a`` (array fields of the frozen results here, in
+    :mod:`optics.eye` and in :mod:`optics.ber`)."""
     a = np.array(a, dtype=np.float64, copy=True)
     a.setflags(write=False)
     return a

@@ -9,9 +9,9 @@ large attenuation step (:meth:`HP8156A.settle`).
 
 from __future__ import annotations
 
+from instruments.keysight.n776x import check_actual_attenuation
 from instruments.scpi import ScpiInstrument, control
 from instruments.scpi.validators import boolean, strict_range
-from optics.errors import SafetyLimitError
 
 
 class HP8156A(ScpiInstrument):
@@ -50,15 +50,7 @@ class HP8156A(ScpiInstrument):
         the limit as given is refused first, with no I/O.
         """
         super().check_safety(key, value)
-        limit = self.safety_limits.get("attenuation_db")
-        if key == "attenuation_db" and limit is not None:
-            offset = self.attenuation_offset_db
-            if value - offset < limit:
-                raise SafetyLimitError(
-                    f"{self.resource_name}: attenuation_db = {value:g} dB with an offset of {offset:g} dB is "
-                    f"{value - offset:g} dB of actual attenuation, below the minimum {limit:g} dB configured "
-                    "for this instrument; nothing was sent"
-                )
+        check_actual_attenuation(self, key, value, self.safety_limits)
 
     def settle(self) -> None:
         """Wait ``SETTLE_S`` for the filter wheel to settle."""

@@ -23,6 +23,7 @@ too, since the instrument then picks the attenuation itself).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from instruments.keysight.n77xx import UNDER_RANGE_W
@@ -30,6 +31,44 @@ from instruments.scpi import Adapter, Channel, ScpiInstrument, control
 from instruments.scpi.replies import parse_float
 from instruments.scpi.validators import boolean, strict_discrete_set, strict_range
 from optics.errors import InvalidParameter, MeasurementInvalid, SafetyLimitError
+
+
+def check_actual_attenuation(attenuator: Any, key: str, value: float, limits: Mapping[str, float]) -> None:
+    """Refuse an attenuation setting whose *actual* attenuation is below the configured minimum.
+
+    An attenuator with an offset shows (and is set to) ``shown = actual + offset``, so the
+    attenuation actually in the path is ``actual = value - offset``.  With an
+    ``attenuation_db`` limit configured, the offset is read from the instrument
+    (``attenuator.attenuation_offset_db``) and ``actual >= limit`` is required.  Shared by the
+    N776xA channels and the HP 8156A.
+
+    Parameters
+    ----------
+    attenuator : object
+        The channel or instrument being set: has ``attenuation_offset_db`` (dB, read from
+        the instrument) and ``resource_name``.
+    key : str
+        Safety key of the setting; only ``"attenuation_db"`` is checked here.
+    value : float
+        Attenuation about to be set (shown value, offset included), dB.
+    limits : mapping
+        The instrument's ``safety_limits``; ``limits["attenuation_db"]`` is the minimum
+        actual attenuation, dB.  Nothing is read when it is absent.
+
+    Raises
+    ------
+    SafetyLimitError
+        ``value - offset`` is below the limit (nothing was sent).
+    """
+    limit = limits.get("attenuation_db")
+    if key == "attenuation_db" and limit is not None:
+        offset = attenuator.attenuation_offset_db
+        if value - offset < limit:
+            raise SafetyLimitError(
+                f"{attenuator.resource_name}: attenuation_db = {value:g} dB with an offset of {offset:g} dB is "
+                f"{value - offset:g} dB of actual attenuation, below the minimum {limit:g} dB configured "
+                "for this instrument; nothing was sent"
+            )
 
 
 class AttenuatorChannel(Channel):
@@ -85,15 +124,7 @@ class AttenuatorChannel(Channel):
         with no I/O.
         """
         self.parent.check_safety(key, value)
-        limit = self.parent.safety_limits.get("attenuation_db")
-        if key == "attenuation_db" and limit is not None:
-            offset = self.attenuation_offset_db
-            if value - offset < limit:
-                raise SafetyLimitError(
-                    f"{self.resource_name}: attenuation_db = {value:g} dB with an offset of {offset:g} dB is "
-                    f"{value - offset:g} dB of actual attenuation, below the minimum {limit:g} dB configured "
-                    "for this instrument; nothing was sent"
-                )
+        check_actual_attenuation(self, key, value, self.parent.safety_limits)
 
     @property
     def mode(self) -> str:
@@ -194,4 +225,4 @@ class N7764A(_N776x):
     CHANNELS = (1, 3, 5, 7)
 
 
-__all__ = ["AttenuatorChannel", "N7762A", "N7764A"]
+__all__ = ["AttenuatorChannel", "N7762A", "N7764A", "check_actual_attenuation"]
