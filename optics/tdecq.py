@@ -14,7 +14,10 @@ documentation; the IEEE text itself was not available, and the steps marked
    ``reference_filter=False`` for a waveform captured through it.
 2. **Timing, OMA_outer, P_ave**: :func:`optics.timing.recover_timing` (eye centre = midpoint
    of the crossings, i.e. 0.5 UI) and :func:`optics.levels.measure_levels` on the filtered
-   waveform (the one way OMA is measured in the toolkit).
+   waveform (the one way OMA is measured in the toolkit).  A caller that already recovered
+   the timing of the unfiltered waveform may pass it (``timing=``): its rate and pattern
+   alignment are kept and only the clock phase is re-measured on the filtered waveform,
+   the same way, so the result is the same.
 3. **Thresholds** ``P_ave - OMA/3, P_ave, P_ave + OMA/3``, optionally each moved by up to
    ``threshold_range_oma * OMA_outer`` to minimise TDECQ.
 4. **Histogram windows**: two vertical windows ``window_width_ui`` (0.04 UI) wide centred at
@@ -70,7 +73,8 @@ documentation; the IEEE text itself was not available, and the steps marked
    share one cost) with constrained least-squares (MMSE) taps re-fitted at each candidate
    (trained on the known pattern, or decision-directed; weighted like the histograms); at
    the best position a quasi-Newton search over the ``n_taps - 1`` free taps minimises
-   TDECQ (analytic gradient of sigma_G by implicit differentiation of the SER equation);
+   TDECQ (analytic gradient of sigma_G by implicit differentiation of the SER equation,
+   computed only at accepted points; backtracking by quadratic interpolation);
    the neighbouring positions are then re-optimised starting from that correction carried
    over (where it comes within ``NEIGHBOUR_MARGIN``), and the search moves while TDECQ
    improves.
@@ -80,7 +84,9 @@ documentation; the IEEE text itself was not available, and the steps marked
        SER(s) = sum_b h_b [Q((y_b - P_lo(y_b))/s) + Q((P_hi(y_b) - y_b)/s)]
 
    (P_lo/P_hi the thresholds bracketing bin b; one term in the outer regions).  ``s`` is
-   found by bracketed root finding (Brent) on ``max(SER_left, SER_right) = target_ser``.
+   found by safeguarded Newton root finding (on ``ln SER`` against ``ln s``, warm-started
+   from the previous histogram's ``s`` during the tap search) on
+   ``max(SER_left, SER_right) = target_ser``.
    ``s`` is the noise at the decision point; referred to the equalizer input (the
    *reconstruction* that makes TDECQ contain ``10 log10(C_eq)``, section 2.2):
    ``sigma_G = s / C_eq`` with ``C_eq`` from :func:`optics.equalizer.noise_enhancement`
@@ -183,18 +189,18 @@ def q_target(target_ser: float) -> float:
 # --------------------------------------------------------------------------------------
 # histogram SER engine
 # --------------------------------------------------------------------------------------
-def _histogram(values: np.ndarray, n_bins: int, weights: np.ndarray | None = None
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bin ``values``; return (centroids of non-empty bins, their weights, bin of each value).
-
-    ``weights`` (> 0, one per value; default all 1) weigh the samples; bin weights are
-    normalised to sum 1.
-    """
+def _binned(values: np.ndarray, n_bins: int, weights: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_histogram` without the final remap: (centroids of non-empty bins, their
+    weights, raw bin of each value in ``0..n_bins-1``, non-empty mask of the raw bins)."""
     lo = float(values.min())
     span = float(values.max()) - lo
     if span <= 0.0:
-        return np.array([lo]), np.array([1.0]), np.zeros(values.size, dtype=np.intp)
-    idx = ((values - lo) * (n_bins / span)).astype(np.intp)
+        return (np.array([lo]), np.array([1.0]), np.zeros(values.size, dtype=np.intp),
+                np.ones(1, dtype=bool))
+    scaled = values - lo
+    scaled *= n_bins / span  # the same two roundings as (values - lo) * (n_bins / span)
+    idx = scaled.astype(np.intp)
     np.minimum(idx, n_bins - 1, out=idx)
     if weights is None:
         counts = np.bincount(idx, minlength=n_bins)
@@ -205,8 +211,19 @@ def _histogram(values: np.ndarray, n_bins: int, weights: np.ndarray | None = Non
         sums = np.bincount(idx, weights=weights * values, minlength=n_bins)
         total = float(weights.sum())
     nz = counts > 0
+    return sums[nz] / counts[nz], counts[nz] / total, idx, nz
+
+
+def _histogram(values: np.ndarray, n_bins: int, weights: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bin ``values``; return (centroids of non-empty bins, their weights, bin of each value).
+
+    ``weights`` (> 0, one per value; default all 1) weigh the samples; bin weights are
+    normalised to sum 1.
+    """
+    cen, h, idx, nz = _binned(values, n_bins, weights)
     remap = np.cumsum(nz) - 1  # bin index -> index among non-empty bins
-    return sums[nz] / counts[nz], counts[nz] / total, remap[idx]
+    return cen, h, remap[idx]
 
 
 def _distances(
@@ -259,8 +276,25 @@ def histogram_ser(
     return float(w @ q_function(d / s))
 
 
-def _solve_sigma(d: np.ndarray, w: np.ndarray, target: float) -> float:
-    """Largest sigma with ``sum w Q(d/sigma) <= target``; 0.0 when even sigma -> 0 fails."""
+#: Q(z) is below 1e-300 beyond this z: such terms are left out of SER sums (exactly 0 in
+#: double precision from z = 38.5 on).
+_Z_NEGLIGIBLE = 37.0
+
+
+def _solve_sigma(d: np.ndarray, w: np.ndarray, target: float, start: float | None = None
+                 ) -> float:
+    """Largest sigma with ``sum w Q(d/sigma) <= target``; 0.0 when even sigma -> 0 fails.
+
+    Safeguarded Newton iteration on ``F(t) = ln SER(e^t) - ln target`` (``t = ln sigma``;
+    F increases monotonically with t), started from ``start`` (e.g. the sigma of a nearby
+    histogram) when given: ``F'(t) = sum w phi(z) z / SER`` with ``z = d/sigma``.  Every
+    evaluated point narrows a bracket ``[a, b]`` around the root; a Newton step leaving it
+    (or longer than a factor e^2 in sigma) is replaced by bisection (or that capped step).
+    Without ``start``, starts from an upper bound of the root (see the code).  Stops after
+    a Newton step below 1e-6 in ``t`` (leaving a relative error ~1e-12 in sigma), or when
+    the bracket is narrower than 1e-11.  Only terms with ``z < 37`` are summed (the rest
+    are < 1e-300).
+    """
     if d.size == 0:
         raise InvalidWaveform("no samples between the thresholds: no eye")
     ser_inf = 0.5 * float(w.sum())
@@ -269,26 +303,63 @@ def _solve_sigma(d: np.ndarray, w: np.ndarray, target: float) -> float:
             f"target_ser = {target:g} cannot be reached: the SER of this eye saturates at "
             f"{ser_inf:.3g} for infinite noise; use a smaller target_ser"
         )
-    d_max = float(d.max())
+    order = np.argsort(d, kind="stable")
+    d = d[order]
+    w = w[order]
+    d_max = float(d[-1])
     if d_max <= 0.0:
         return 0.0
     floor = 1e-9 * d_max
-    if float(w @ q_function(d / floor)) >= target:
+    m = int(np.searchsorted(d, _Z_NEGLIGIBLE * floor))
+    if float(w[:m] @ q_function(d[:m] / floor)) >= target:
         return 0.0
-    grid = d_max * np.geomspace(1e-6, 1e3, 46)
-    ser = w @ q_function(d[:, None] / grid[None, :])
-    above = np.flatnonzero(ser > target)
-    i = int(above[0])  # exists: ser -> ser_inf > target
-    a = math.log(grid[i - 1]) if i > 0 else math.log(floor)
-    b = math.log(grid[i])
     log_target = math.log(target)
-
     tiny = math.ulp(0.0)  # Q underflows to 0 far below a very small target (e.g. 1e-200)
+    inv_sqrt_2pi = 1.0 / math.sqrt(2.0 * math.pi)
 
-    def f(t: float) -> float:
-        return math.log(max(float(w @ q_function(d / math.exp(t))), tiny)) - log_target
+    def f_and_slope(t: float) -> tuple[float, float]:
+        s = math.exp(t)
+        k = int(np.searchsorted(d, _Z_NEGLIGIBLE * s))
+        z = d[:k] / s
+        ser = float(w[:k] @ scipy.special.ndtr(-z))
+        if ser <= tiny:
+            return math.log(tiny) - log_target, 1.0
+        slope = float(w[:k] @ (np.exp(-0.5 * z * z) * z)) * inv_sqrt_2pi / ser
+        return math.log(ser) - log_target, slope
 
-    return math.exp(scipy.optimize.brentq(f, a, b, xtol=1e-9, rtol=1e-10))
+    a, b = math.log(floor), math.inf  # F(a) < 0 (checked above); F(b) > 0 once found
+    if start is not None and start > floor:
+        t = math.log(start)
+    else:
+        # SER(s) >= w_b Q(d_b/s) for every bin b, so the root is at most the least
+        # d_b / Q^-1(target/w_b) over bins heavier than 2 target: Newton from there
+        # (F is concave in t: one step lands left of the root, then it climbs monotonically)
+        heavy = w > 2.0 * target
+        if heavy.any():
+            bound = float(np.min(d[heavy] / -scipy.special.ndtri(target / w[heavy])))
+            t = math.log(max(bound, 2.0 * floor))
+        else:
+            t = math.log(d_max)
+    for _ in range(200):
+        f, slope = f_and_slope(t)
+        if f == 0.0:
+            return math.exp(t)
+        if f < 0.0:
+            a = max(a, t)
+        else:
+            b = min(b, t)
+        step = -f / slope if slope > 0.0 else (2.0 if f < 0.0 else -2.0)
+        newton = abs(step) <= 2.0
+        step = max(-2.0, min(2.0, step))
+        t_new = t + step
+        if not a < t_new < b:
+            newton = False
+            t_new = 0.5 * (a + b) if math.isfinite(b) else a + 2.0
+        # a Newton step of 1e-6 leaves an error ~ (F''/F') 1e-12 (quadratic convergence)
+        if (newton and abs(step) < 1e-6) or b - a < 1e-11 * max(1.0, abs(t)):
+            return math.exp(t_new)
+        t = t_new
+    return math.exp(t)
 
 
 def solve_sigma(
@@ -297,8 +368,8 @@ def solve_sigma(
     """Gaussian noise RMS at which a histogram's SER equals ``target_ser``.
 
     Root of ``histogram_ser(values, thresholds, s) = target_ser`` (monotone in ``s``), by
-    Brent's method bracketed on a logarithmic grid.  Returns 0.0 for a closed eye (no
-    ``s > 0`` meets the target).
+    a safeguarded Newton iteration on ``ln SER`` against ``ln s`` (relative accuracy about
+    1e-12).  Returns 0.0 for a closed eye (no ``s > 0`` meets the target).
 
     Raises
     ------
@@ -697,6 +768,7 @@ class _Engine:
         self.rows = samples.rows
         self._sel: dict[int, tuple[Any, Any]] = {}
         self._ls: dict[Any, np.ndarray] = {}  # least-squares taps by window samples (key)
+        self._warm: list[float | None] = [None, None]  # last sigma of each window (start)
 
     def windows(self, shift: int) -> tuple[Any, Any]:
         """``(column, rows, weight)`` triples of the left and right windows at ``shift``."""
@@ -728,7 +800,10 @@ class _Engine:
         blocks, rows = [], []
         for c, sel, _ in triples:
             r = rows_all[sel][::stride]
-            blocks.append(np.stack([t[c, r] for t in self.samples.tap_inputs]))
+            # a slice of rows is gathered by slicing (a copy by np.stack), not by indexing
+            take = (slice(sel.start, sel.stop, stride) if isinstance(sel, slice) and
+                    sel.step is None else r)
+            blocks.append(np.stack([t[c, take] for t in self.samples.tap_inputs]))
             rows.append(r)
         return np.concatenate(blocks, axis=1), np.concatenate(rows)
 
@@ -784,8 +859,12 @@ class _Engine:
     def cost(self, taps: np.ndarray, shift: int, cache: dict[int, np.ndarray] | None = None
              ) -> float:
         """``ln C_eq - ln s`` (TDECQ up to a constant, nepers); inf for a closed eye."""
-        s = min(self.sigma(*v) for v in self.equalized_windows(taps, shift, {} if cache is None
-                                                                else cache))
+        wins = self.equalized_windows(taps, shift, {} if cache is None else cache)
+        sig = [self.sigma(*v, start=self._warm[i]) for i, v in enumerate(wins)]
+        for i, v in enumerate(sig):
+            if v > 0.0:
+                self._warm[i] = v
+        s = min(sig)
         if not s > 0.0:
             return math.inf
         return math.log(self.ceq(taps)) - math.log(s)
@@ -811,10 +890,11 @@ class _Engine:
     def ceq(self, taps: np.ndarray) -> float:
         return math.sqrt(max(float(taps @ self.rmat @ taps), 1e-300))
 
-    def sigma(self, values: np.ndarray, weights: np.ndarray | None = None) -> float:
-        c, h, _ = _histogram(values, HISTOGRAM_BINS, weights)
+    def sigma(self, values: np.ndarray, weights: np.ndarray | None = None,
+              start: float | None = None) -> float:
+        c, h, _, _ = _binned(values, HISTOGRAM_BINS, weights)
         d, w, _, _ = _distances(c, h, self.thresholds)
-        return _solve_sigma(d, w, self.target)
+        return _solve_sigma(d, w, self.target, start)
 
     # --- tap optimisation: cost = ln(C_eq) - ln(s), s = min(s_left, s_right) -----------
     def taps_from_free(self, u: np.ndarray) -> np.ndarray:
@@ -829,19 +909,35 @@ class _Engine:
         (:meth:`basis`).  ``ds/dc = -(dSER/dc)/(dSER/ds)`` by implicit differentiation of
         ``SER(c, s) = target`` for the limiting window.
         """
+        f, state = self._cost_state(u, basis)
+        return f, self._grad(u, basis, state)
+
+    def _cost_state(self, u: np.ndarray, basis: Any) -> tuple[float, Any]:
+        """The cost of :meth:`cost_and_grad` and what :meth:`_grad` needs for its gradient."""
         c = self.taps_from_free(u)
         # einsum (own loops, not multi-threaded BLAS, which thrashes on a loaded machine)
-        y = [np.einsum("k,kn->n", c, b) for b, _ in basis]
         best = None
         for side in (0, 1):
-            cen, h, idx = _histogram(y[side], HISTOGRAM_BINS, basis[side][1])
+            y = np.einsum("k,kn->n", c, basis[side][0])
+            cen, h, raw, nz = _binned(y, HISTOGRAM_BINS, basis[side][1])
             d, w, sign, bins = _distances(cen, h, self.thresholds)
-            s = _solve_sigma(d, w, self.target)
+            s = _solve_sigma(d, w, self.target, self._warm[side])
+            if s > 0.0:
+                self._warm[side] = s
             if best is None or s < best[0]:
-                best = (s, side, d, w, sign, bins, idx, cen.size)
-        s, side, d, w, sign, bins, idx, n_bins = best
+                best = (s, side, d, w, sign, bins, raw, nz)
+        s = best[0]
         if s <= 0.0:  # closed eye: a flat, high cost the search retreats from
-            return 1e3, np.zeros_like(u)
+            return 1e3, None
+        g2 = float(c @ self.rmat @ c)
+        return 0.5 * math.log(g2) - math.log(s), best
+
+    def _grad(self, u: np.ndarray, basis: Any, state: Any) -> np.ndarray:
+        """Gradient of the cost at ``u`` from :meth:`_cost_state`'s ``state`` there."""
+        if state is None:
+            return np.zeros_like(u)
+        s, side, d, w, sign, bins, raw, nz = state
+        c = self.taps_from_free(u)
         rc = self.rmat @ c
         g2 = float(c @ rc)
         z = d / s
@@ -849,22 +945,25 @@ class _Engine:
         dser_ds = float(w @ (pdf * z)) / s
         # dSER/dy of one sample in bin b: sum over its thresholds of sign * pdf / s, times the
         # sample's share of the histogram weight (1/M for equal weights)
-        per_bin = np.bincount(bins, weights=sign * pdf, minlength=n_bins) / s
+        per_raw = np.zeros(nz.size)  # by raw bin (0..HISTOGRAM_BINS-1)
+        per_raw[nz] = np.bincount(bins, weights=sign * pdf, minlength=int(nz.sum())) / s
         wts = basis[side][1]
-        share = per_bin[idx] / y[side].size if wts is None else per_bin[idx] * (wts / wts.sum())
+        share = per_raw[raw]
+        share = share / raw.size if wts is None else share * (wts / wts.sum())
         dser_dc = np.einsum("kn,n->k", basis[side][0], share)
         grad_c = rc / g2 + dser_dc / (dser_ds * s)
-        cost = 0.5 * math.log(g2) - math.log(s)
-        grad_u = np.delete(grad_c, self.main) - grad_c[self.main]
-        return cost, grad_u
+        return np.delete(grad_c, self.main) - grad_c[self.main]
 
     def minimise(self, u0: np.ndarray, basis: Any) -> np.ndarray:
         """Quasi-Newton (BFGS, Armijo backtracking) search of the free taps from ``u0``.
 
         The cost is only piecewise smooth (the limiting window can switch, histogram bins
-        move), so a plain backtracking line search is used instead of a Wolfe search, and
-        the search stops once an iteration gains less than ``OPT_FTOL`` nepers (4e-6 dB)
-        or after ``OPT_MAX_EVALS`` evaluations.  Returns the best point evaluated.
+        move), so a plain backtracking line search is used instead of a Wolfe search (each
+        trial step shortened to the minimum of the parabola through the cost, its slope and
+        the rejected cost, kept within 0.1..0.5 of the step; the gradient is computed only at
+        accepted points), and the search stops once an iteration gains less than
+        ``OPT_FTOL`` nepers (4e-6 dB) or after ``OPT_MAX_EVALS`` evaluations.  Returns the
+        best point evaluated.
         """
         x = np.asarray(u0, dtype=np.float64)
         f, g = self.cost_and_grad(x, basis)
@@ -882,13 +981,17 @@ class _Engine:
             t = 1.0
             while True:
                 x_new = x + t * p
-                f_new, g_new = self.cost_and_grad(x_new, basis)
+                f_new, state = self._cost_state(x_new, basis)  # gradient only if accepted
                 n_eval += 1
                 if f_new <= f + 1e-4 * t * slope or n_eval >= OPT_MAX_EVALS or t < 1e-4:
                     break
-                t *= 0.25
+                # minimum of the parabola through f, the slope and f_new, kept in [0.1, 0.5] t
+                curv = f_new - f - slope * t
+                t_q = -slope * t * t / (2.0 * curv) if curv > 0.0 else 0.25 * t
+                t = min(max(t_q, 0.1 * t), 0.5 * t)
             if not f_new < f:
                 break
+            g_new = self._grad(x_new, basis, state)
             step, dg = x_new - x, g_new - g
             sy = float(step @ dg)
             if sy > 1e-12 * float(step @ step):
@@ -962,6 +1065,90 @@ def _timing_by_pattern(wf: Waveform) -> Any:
     return dataclasses.replace(timing, pattern_offset=offset)
 
 
+def _check_timing(wf: Waveform, timing: Any) -> Any:
+    """Validate a caller's :class:`~optics.timing.SymbolTiming` of ``wf``; return it.
+
+    Raises
+    ------
+    InvalidType
+        Not a SymbolTiming.
+    InvalidParameter
+        A rate more than ``MAX_RATE_OFFSET_PPM`` from ``wf``'s, a centre outside
+        ``[0, sps)``, a symbol count other than the record's at that timing, or a pattern
+        offset missing (``wf`` has a pattern), present (it has none) or out of range.
+    """
+    from optics.timing import MAX_RATE_OFFSET_PPM, SymbolTiming
+
+    if not isinstance(timing, SymbolTiming):
+        raise InvalidType(f"timing must be an optics.timing.SymbolTiming (from recover_timing), "
+                          f"got {type(timing).__name__}")
+    nominal = wf.samples_per_symbol
+    sps = validate.positive("timing.samples_per_symbol", timing.samples_per_symbol)
+    if abs(sps / nominal - 1.0) > MAX_RATE_OFFSET_PPM * 1e-6:
+        raise InvalidParameter(
+            f"timing.samples_per_symbol = {sps:.9g} differs from the waveform's {nominal:.9g} by "
+            f"more than {MAX_RATE_OFFSET_PPM:g} ppm: a timing of another waveform?"
+        )
+    centre = validate.real("timing.centre_index", timing.centre_index)
+    if not 0.0 <= centre < sps:
+        raise InvalidParameter(
+            f"timing.centre_index = {centre:g} must lie in [0, {sps:g}) (samples)"
+        )
+    expected = int(math.floor((wf.n_samples - 1 - centre - 0.5 * sps) / sps)) + 1
+    if timing.n_symbols != expected:
+        raise InvalidParameter(
+            f"timing.n_symbols = {timing.n_symbols} but this {wf.n_samples}-sample record holds "
+            f"{expected} symbols at that timing: a timing of another waveform?"
+        )
+    off = timing.pattern_offset
+    if wf.pattern is None:
+        if off is not None:
+            raise InvalidParameter(
+                f"timing.pattern_offset = {off} but the waveform carries no pattern"
+            )
+    elif off is None or isinstance(off, bool) or not isinstance(off, (int, np.integer)) \
+            or not 0 <= off < wf.pattern.size:
+        raise InvalidParameter(
+            f"timing.pattern_offset = {off!r}: the waveform carries a {wf.pattern.size}-symbol "
+            f"pattern, so an offset in 0..{wf.pattern.size - 1} (from recover_timing) is needed"
+        )
+    return timing
+
+
+def _rephase(filt: Waveform, given: Any) -> Any:
+    """Symbol timing of the filtered waveform from the caller's timing of the unfiltered one.
+
+    The rate and the pattern alignment are kept; the clock phase is measured on ``filt``
+    exactly as :func:`optics.timing.recover_timing` measures it (baud-rate line of the
+    squared slope, at the given rate), and the pattern offset moves by one symbol when the
+    eye centre wraps around the start of the UI.
+
+    Raises
+    ------
+    NoEyeFound
+        No baud-rate line in the filtered waveform.
+    """
+    from optics.timing import LINE_SNR_MIN, SymbolTiming, _baud_line
+
+    sps = float(given.samples_per_symbol)
+    c, noise, _, _ = _baud_line(filt.samples, sps)
+    if noise == 0.0 or abs(c) / noise < LINE_SNR_MIN:
+        raise NoEyeFound(
+            f"no symbol-rate spectral line at {filt.symbol_rate_baud:g} Bd in the filtered "
+            "waveform: wrong symbol rate, or not a data signal"
+        )
+    centre = float(np.mod(-np.angle(c) * sps / (2.0 * math.pi) + 0.5 * sps, sps))
+    if centre >= sps:  # rounding guard for np.mod returning sps
+        centre = 0.0
+    n_sym = int(math.floor((filt.n_samples - 1 - centre - 0.5 * sps) / sps)) + 1
+    offset = given.pattern_offset
+    if offset is not None:
+        # slot 0 of the new timing is slot k of the given one
+        k = int(round((centre - float(given.centre_index)) / sps))
+        offset = (int(offset) + k) % filt.pattern.size
+    return SymbolTiming(sps, centre, n_sym, offset)
+
+
 def tdecq(
     wf: Waveform,
     *,
@@ -980,6 +1167,7 @@ def tdecq(
     eye_centre_range_ui: float = 0.10,
     optimize_thresholds: bool = False,
     threshold_range_oma: float = 0.05,
+    timing: Any = None,
 ) -> TDECQResult:
     """Measure TDECQ of a PAM4 waveform (IEEE 802.3 clause 121.8.5).
 
@@ -1026,6 +1214,14 @@ def tdecq(
     optimize_thresholds : bool, optional
         Move each threshold by up to ``threshold_range_oma * OMA_outer`` (default 0.05,
         UNVERIFIED range) to minimise TDECQ (default False: fixed IEEE thresholds).
+    timing : optics.timing.SymbolTiming, optional
+        The symbol timing :func:`optics.timing.recover_timing` returned for ``wf`` itself,
+        when the caller already has it (saves most of a second timing recovery).  Its rate
+        and pattern alignment are reused; with ``reference_filter`` the clock phase is
+        re-measured on the filtered waveform (one pass of the baud-line estimate of
+        :mod:`optics.timing`; the filter moves the eye centre by a fraction of a sample,
+        e.g. 0.24 samples at 32 samples/UI), so the result equals that without
+        ``timing``.  Default: recovered here.
 
     Returns
     -------
@@ -1040,7 +1236,9 @@ def tdecq(
         known ``pattern``, an eye closed only before equalization is still measured: the
         symbol clock then comes from the spectral line and the pattern alignment.
     InvalidParameter, InvalidType
-        A setting out of range (message names it), an unknown keyword (TypeError).
+        A setting out of range (message names it), an unknown keyword (TypeError); a
+        ``timing`` that is not a ``SymbolTiming`` of ``wf`` (rate off by more than 200 ppm,
+        centre outside ``[0, sps)``, symbol count or pattern alignment not of this record).
 
     Examples
     --------
@@ -1079,9 +1277,11 @@ def tdecq(
     main = check_precursors(st.n_precursors, st.n_taps)
     q_t = q_target(st.target_ser)
 
+    given = None if timing is None else _check_timing(wf, timing)
     filt = bessel_thomson(wf, bw, st.filter_order) if st.reference_filter else wf
     try:
-        timing = recover_timing(filt)
+        timing = (recover_timing(filt) if given is None
+                  else _rephase(filt, given) if st.reference_filter else given)
     except NoEyeFound:
         # the unequalized eye may be closed by ISI that the reference FFE removes; with a
         # known pattern, time and align on the pattern instead

@@ -517,3 +517,66 @@ def test_window_sample_rule():
             assert got.keys() == want.keys()
             for key in want:
                 assert got[key] == pytest.approx(want[key], abs=1e-9)
+
+
+# --- sigma solver and the caller's timing (speed-ups must not change results) --------------
+def test_sigma_solver_against_brent_from_any_start():
+    # the Newton solver (warm-started during the tap search) against an independent Brent
+    # root of the same SER sum, on a histogram with unequal, noisy levels; from no start,
+    # and from starts 1000x too small or too large
+    from optics.tdecq import _distances, _histogram, _solve_sigma
+
+    rng = np.random.default_rng(11)
+    sym = rng.integers(0, 4, 30000)
+    v = np.array([0.0, 0.31, 0.69, 1.0])[sym] + 0.03 * rng.standard_normal(sym.size)
+    th = np.array([1, 3, 5]) / 6.0
+    c, h, _ = _histogram(v, 1000)
+    d, w, _, _ = _distances(c, h, th)
+    for target in (4.8e-4, 1e-2, 1e-12):
+        ref = brentq(lambda s: float(w @ q_function(d / s)) / target - 1.0, 1e-6, 10.0,
+                     xtol=1e-15, rtol=1e-13)
+        for start in (None, ref * 1e-3, ref, ref * 1e3):
+            assert _solve_sigma(d, w, target, start) == pytest.approx(ref, rel=1e-9)
+    # closed eye: a histogram bin on a threshold; SER floor 0.5 w > target -> 0.0
+    assert _solve_sigma(np.array([0.0, 0.1]), np.array([0.01, 0.99]), 1e-3, 0.05) == 0.0
+
+
+@pytest.mark.parametrize("filtered", [True, False])
+def test_timing_from_the_caller_gives_the_same_result(filtered):
+    # the caller's timing of wf (rate and pattern alignment reused, phase re-measured after
+    # the reference filter) must reproduce the measurement that recovers timing itself
+    from optics.timing import recover_timing
+
+    wf = isi_waveform(pole_ui=0.7)
+    if not filtered:
+        wf = bessel_thomson(wf, BAUD / 2, 4)
+    own = tdecq(wf, reference_filter=filtered)
+    given = recover_timing(wf)
+    res = tdecq(wf, reference_filter=filtered, timing=given)
+    assert res.timing == own.timing
+    assert res.tdecq_db == own.tdecq_db and res.taps == own.taps
+    if filtered:  # the filter moved the eye centre: the phase was re-measured, not copied
+        assert res.timing.centre_index != given.centre_index
+
+
+def test_bad_timing_is_rejected():
+    from optics.timing import recover_timing
+
+    wf = isi_waveform(pole_ui=0.7)
+    good = recover_timing(wf)
+    with pytest.raises(InvalidType, match="SymbolTiming"):
+        tdecq(wf, timing=(16.0, 3.0))
+    bad = [
+        (dataclasses.replace(good, samples_per_symbol=16.1), "samples_per_symbol"),
+        (dataclasses.replace(good, centre_index=-0.5), "centre_index"),
+        (dataclasses.replace(good, centre_index=16.0), "centre_index"),
+        (dataclasses.replace(good, n_symbols=good.n_symbols - 100), "n_symbols"),
+        (dataclasses.replace(good, pattern_offset=None), "pattern_offset"),
+        (dataclasses.replace(good, pattern_offset=8191), "pattern_offset"),
+    ]
+    for timing, match in bad:
+        with pytest.raises(InvalidParameter, match=match):
+            tdecq(wf, timing=timing)
+    blind = Waveform(samples=wf.samples, sample_rate_hz=wf.sample_rate_hz, symbol_rate_baud=BAUD)
+    with pytest.raises(InvalidParameter, match="no pattern"):
+        tdecq(blind, timing=good)
