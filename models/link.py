@@ -535,7 +535,7 @@ def tx_metrics(tx_wf: Waveform, *, compute_tdecq: bool = True) -> dict[str, Any]
     out["tdecq_db"] = out["ceq_db"] = None
     if compute_tdecq:
         try:
-            res = tdecq(tx_wf)
+            res = tdecq(tx_wf, timing=timing)
         except InvalidWaveform as exc:
             out.update(tdecq_db=None, ceq_db=None, tx_error=str(exc))
         else:
