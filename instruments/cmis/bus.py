@@ -7,6 +7,8 @@ a clock-stretch or bus timeout -> :class:`~optics.errors.InstrumentTimeout`.
 
 from __future__ import annotations
 
+import abc
+
 from optics.errors import ConnectionLost, InstrumentTimeout, InvalidParameter
 
 #: CMIS two-wire address (7-bit) of the module management interface.
@@ -20,18 +22,18 @@ def _check_span(offset: int, length: int) -> None:
         raise InvalidParameter(f"I2C access at offset {offset!r}, length {length!r} leaves the 0..255 byte window")
 
 
-class I2CBus:
+class I2CBus(abc.ABC):
     """Byte access to devices on a two-wire bus (7-bit addresses, 8-bit offsets)."""
 
     name: str = "i2c"
 
+    @abc.abstractmethod
     def read(self, address: int, offset: int, length: int) -> bytes:
         """Read ``length`` bytes starting at ``offset`` of device ``address``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def write(self, address: int, offset: int, data: bytes) -> None:
         """Write ``data`` starting at ``offset`` of device ``address``."""
-        raise NotImplementedError
 
 
 class SimulatedBus(I2CBus):

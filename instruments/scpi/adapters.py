@@ -34,6 +34,8 @@ The protocol-test adapter lives in :mod:`instruments.scpi.protocol`.
 
 from __future__ import annotations
 
+import abc
+
 import functools
 import os
 import select
@@ -47,7 +49,7 @@ from optics.errors import ConnectionLost, GarbledReply, InstrumentError, Instrum
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Adapter:
+class Adapter(abc.ABC):
     """Interface every transport offers to a driver.
 
     Attributes
@@ -65,22 +67,22 @@ class Adapter:
         """Change the I/O timeout in s (for long operations such as a ``*OPC?`` wait)."""
         self.timeout_s = float(timeout_s)
 
+    @abc.abstractmethod
     def write(self, command: str) -> None:
         """Send one command (the transport adds its line end)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def read(self) -> str:
         """Read one reply line, without its line end."""
-        raise NotImplementedError
 
     def query(self, command: str) -> str:
         """Send ``command`` and read its reply."""
         self.write(command)
         return self.read()
 
+    @abc.abstractmethod
     def query_block(self, command: str) -> bytes:
         """Send ``command`` and read an IEEE 488.2 definite-length block; return its payload."""
-        raise NotImplementedError
 
     def close(self) -> None:
         """Release the transport (idempotent)."""
