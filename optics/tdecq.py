@@ -1128,19 +1128,16 @@ def _rephase(filt: Waveform, given: Any) -> Any:
     NoEyeFound
         No baud-rate line in the filtered waveform.
     """
-    from optics.timing import LINE_SNR_MIN, SymbolTiming, _baud_line
+    from optics.timing import LINE_SNR_MIN, SymbolTiming, clock_phase, n_whole_symbols
 
     sps = float(given.samples_per_symbol)
-    c, noise, _, _ = _baud_line(filt.samples, sps)
-    if noise == 0.0 or abs(c) / noise < LINE_SNR_MIN:
+    centre, line_snr = clock_phase(filt.samples, sps)
+    if line_snr < LINE_SNR_MIN:
         raise NoEyeFound(
             f"no symbol-rate spectral line at {filt.symbol_rate_baud:g} Bd in the filtered "
             "waveform: wrong symbol rate, or not a data signal"
         )
-    centre = float(np.mod(-np.angle(c) * sps / (2.0 * math.pi) + 0.5 * sps, sps))
-    if centre >= sps:  # rounding guard for np.mod returning sps
-        centre = 0.0
-    n_sym = int(math.floor((filt.n_samples - 1 - centre - 0.5 * sps) / sps)) + 1
+    n_sym = n_whole_symbols(filt.n_samples, sps, centre)
     offset = given.pattern_offset
     if offset is not None:
         # slot 0 of the new timing is slot k of the given one

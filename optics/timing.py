@@ -43,6 +43,7 @@ import math
 import numpy as np
 import scipy.fft
 
+from optics import validate
 from optics.errors import InvalidWaveform, NoEyeFound
 from optics.levels import MAX_VALLEY_RATIO, cluster_levels, eye_valley_ratios
 from optics.waveform import MIN_SAMPLES_PER_SYMBOL, Waveform
@@ -193,6 +194,41 @@ def _phase_spread_ui(z: np.ndarray, c: complex, n_sym: float) -> tuple[float, fl
     total = float(np.sum(np.abs(seg)))
     coherence = abs(complex(np.sum(seg))) / total if total > 0 else 0.0
     return float(np.max(np.abs(dev))), coherence
+
+
+def _centre_from_line(c: complex, sps: float) -> float:
+    """Eye-centre index in [0, sps): half a UI after the crossing that the line's phase gives."""
+    crossing = -np.angle(c) * sps / (2.0 * np.pi)
+    centre = float(np.mod(crossing + 0.5 * sps, sps))
+    return 0.0 if centre >= sps else centre  # rounding guard for np.mod returning sps
+
+
+def clock_phase(samples: np.ndarray, samples_per_symbol: float) -> tuple[float, float]:
+    """Eye-centre sample index and line strength at a KNOWN samples-per-symbol.
+
+    The same estimate :func:`recover_timing` makes (the baud-rate Fourier line of the
+    squared slope ``|x[n+1] - x[n]|^2``), without its rate search or checks: for callers that
+    already know the rate, e.g. to re-measure the phase after a filter has delayed the eye.
+
+    Returns
+    -------
+    centre_index : float
+        Fractional sample index of the eye centre, in ``[0, samples_per_symbol)``.
+    line_snr : float
+        Strength of the line over its noise level (0 for a constant record); below
+        ``LINE_SNR_MIN`` there is no usable clock.
+    """
+    sps = validate.positive("samples_per_symbol", samples_per_symbol)
+    x = validate.finite_array("samples", samples, min_size=2)
+    c, noise, _, _ = _baud_line(x, sps)
+    if noise == 0.0:
+        return 0.0, 0.0
+    return _centre_from_line(c, sps), abs(c) / noise
+
+
+def n_whole_symbols(n_samples: int, samples_per_symbol: float, centre_index: float) -> int:
+    """Whole symbols in a record from ``centre_index`` on (the last one's far edge inside it)."""
+    return _n_symbols(n_samples, samples_per_symbol, centre_index)
 
 
 def _n_symbols(n_samples: int, sps: float, centre: float) -> int:
@@ -368,10 +404,7 @@ def recover_timing(wf: Waveform) -> SymbolTiming:
             f"{MAX_PHASE_SPREAD_UI:g} UI and at least {MIN_PHASE_COHERENCE:g} needed): wrong "
             "symbol rate, or not a data signal"
         )
-    crossing = -np.angle(c) * sps / (2.0 * np.pi)
-    centre = float(np.mod(crossing + 0.5 * sps, sps))
-    if centre >= sps:  # rounding guard for np.mod returning sps
-        centre = 0.0
+    centre = _centre_from_line(c, sps)
     timing = SymbolTiming(sps, centre, _n_symbols(wf.n_samples, sps, centre), None)
 
     values = sample_symbols(wf, timing)
@@ -432,6 +465,8 @@ __all__ = [
     "MIN_SYMBOLS",
     "SymbolTiming",
     "align_pattern",
+    "clock_phase",
+    "n_whole_symbols",
     "recover_timing",
     "sample_symbols",
     "symbols_of",

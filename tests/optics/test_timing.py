@@ -232,3 +232,25 @@ def test_sample_phase_outside_half_ui_rejected():
     wf = Waveform(samples=np.zeros(100), sample_rate_hz=8e9, symbol_rate_baud=1e9)
     with pytest.raises(InvalidParameter, match="phase_ui"):
         sample_symbols(wf, t, 0.6)
+
+
+def test_clock_phase_agrees_with_recover_timing_and_names_bad_input():
+    import numpy as np
+    import pytest
+
+    from optics import Waveform
+    from optics.errors import InvalidParameter
+    from optics.timing import clock_phase, n_whole_symbols, recover_timing
+
+    rng = np.random.default_rng(4)
+    sym = rng.integers(0, 4, 3000)
+    x = np.repeat(sym * 1e-3, 10).astype(float)
+    x = np.convolve(np.concatenate([x[-20:], x]), np.ones(4) / 4, mode="valid")[17:]
+    wf = Waveform(samples=x, sample_rate_hz=10e9, symbol_rate_baud=1e9)
+    t = recover_timing(wf)
+    centre, snr = clock_phase(wf.samples, 10.0)
+    assert centre == pytest.approx(t.centre_index, abs=1e-9) and snr > 10
+    assert n_whole_symbols(wf.n_samples, 10.0, centre) == t.n_symbols
+    assert clock_phase(np.ones(100), 10.0) == (0.0, 0.0)
+    with pytest.raises(InvalidParameter, match="samples_per_symbol"):
+        clock_phase(x, -1.0)
