@@ -1,0 +1,184 @@
+"""Metrics of simulated lanes, all measured by :mod:`optics` (never re-implemented here).
+
+* Tx (optical, W): ``average_power``, ``oma_outer``, ``extinction_ratio_db``, ``rlm``,
+  ``levels_w`` (:func:`optics.levels.measure_levels`) and ``tdecq_db``/``ceq_db``
+  (:func:`optics.tdecq.tdecq`, reference receiver at baud/2); :func:`scale_tx_metrics`
+  derives them for a Tx waveform scaled by a laser-power ratio;
+* Rx (V): ``ber_counted`` (:func:`optics.ber.count_errors`) and ``ber_estimate``
+  (:func:`optics.ber.estimate_ber`);
+* module power at temperature (:func:`module_power_at`, :mod:`models.power`).
+
+Public through :mod:`models.link`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from models import power as power_model
+from models.lane import Lane, LaneResult, LinkModule, w_to_dbm
+from models.modulator import MicroringModulator
+from optics import validate
+from optics.errors import InvalidParameter, InvalidWaveform
+from optics.waveform import Waveform
+
+
+def tx_metrics(tx_wf: Waveform, *, compute_tdecq: bool = True) -> dict[str, Any]:
+    """Transmitter metrics of an optical waveform, measured by :mod:`optics`.
+
+    Returns ``average_power_w/_dbm, oma_outer_w/_dbm, extinction_ratio_db, rlm, levels_w``
+    and (if ``compute_tdecq``) ``tdecq_db, ceq_db``.  A waveform without an open eye gives
+    ``tx_eye_closed = True`` and None for the eye metrics (the error text in ``tx_error``).
+    """
+    from optics.levels import measure_levels
+    from optics.tdecq import tdecq
+    from optics.timing import recover_timing
+
+    try:
+        timing = recover_timing(tx_wf)
+        lv = measure_levels(tx_wf, timing)
+    except InvalidWaveform as exc:  # includes NoEyeFound
+        return {"tx_eye_closed": True, "tx_error": str(exc), "tdecq_db": None, "oma_outer_dbm": None,
+                "extinction_ratio_db": None, "average_power_dbm": w_to_dbm(float(np.mean(tx_wf.samples)))}
+    out: dict[str, Any] = {
+        "tx_eye_closed": False,
+        "average_power_w": float(lv.average),
+        "average_power_dbm": w_to_dbm(float(lv.average)),
+        "oma_outer_w": lv.oma_outer,
+        "oma_outer_dbm": w_to_dbm(lv.oma_outer) if lv.oma_outer > 0 else None,
+        "extinction_ratio_db": lv.extinction_ratio_db if lv.p0 > 0 else None,
+        "rlm": float(lv.rlm),
+        "levels_w": [float(x) for x in lv.levels],
+    }
+    out["tdecq_db"] = out["ceq_db"] = None
+    if compute_tdecq:
+        try:
+            res = tdecq(tx_wf, timing=timing)
+        except InvalidWaveform as exc:
+            out.update(tdecq_db=None, ceq_db=None, tx_error=str(exc))
+        else:
+            out["tdecq_db"] = float(res.tdecq_db)
+            out["ceq_db"] = float(res.ceq_db)
+    return out
+
+
+#: Keys of :func:`tx_metrics` that scale with the optical power (W) or shift with it (dBm).
+_TX_KEYS_W = ("average_power_w", "oma_outer_w")
+_TX_KEYS_DBM = ("average_power_dbm", "oma_outer_dbm")
+_TX_KEYS_SAME = ("tx_eye_closed", "extinction_ratio_db", "rlm", "tdecq_db", "ceq_db")
+
+
+def scale_tx_metrics(metrics: Mapping[str, Any], k: float) -> dict[str, Any]:
+    """:func:`tx_metrics` of a Tx waveform scaled by ``k`` > 0, from those of the unscaled one.
+
+    Powers, OMA and levels scale by ``k`` (dBm values shift by ``10·log10 k``); the extinction
+    ratio, RLM, TDECQ and Ceq are ratios of optical powers and do not change (TDECQ: OMA over
+    the noise the equalised eye tolerates, both proportional to ``k``; checked against a full
+    measurement in tests/models/test_link.py).  Only open eyes with a TDECQ (or none asked
+    for) are accepted.
+
+    Raises
+    ------
+    InvalidParameter
+        ``k`` not positive, or reference metrics of a closed eye / a failed TDECQ.
+    """
+    k = validate.positive("k", k)
+    if metrics.get("tx_eye_closed", True) or "tx_error" in metrics:
+        raise InvalidParameter("scale_tx_metrics needs the metrics of an open eye with no tx_error")
+    out = {key: metrics[key] for key in _TX_KEYS_SAME}
+    for key in _TX_KEYS_W:
+        out[key] = metrics[key] * k
+    db = 10.0 * math.log10(k)
+    for key in _TX_KEYS_DBM:
+        out[key] = None if metrics[key] is None else metrics[key] + db
+    out["levels_w"] = [x * k for x in metrics["levels_w"]]
+    return out
+
+
+def rx_metrics(rx_wf: Waveform, *, count_errors: bool = True) -> dict[str, Any]:
+    """Receiver metrics of the electrical waveform, measured by :mod:`optics.ber`.
+
+    ``ber_estimate`` (statistical, :func:`optics.ber.estimate_ber`) and, if
+    ``count_errors``, ``ber_counted``, ``bit_errors``, ``n_bits`` (:func:`optics.ber.count_errors`).
+    A closed eye gives ``ber_estimate = None`` and ``rx_eye_closed = True``.
+    """
+    from optics import ber
+    from optics.levels import measure_levels
+    from optics.timing import recover_timing
+
+    try:
+        timing = recover_timing(rx_wf)
+        lv = measure_levels(rx_wf, timing)
+    except InvalidWaveform:  # includes NoEyeFound
+        return {"ber_estimate": None, "ber_counted": None, "rx_eye_closed": True}
+    out: dict[str, Any] = {"ber_estimate": float(ber.estimate_ber(rx_wf, timing, levels=lv).ber), "rx_eye_closed": False}
+    if count_errors:
+        c = ber.count_errors(rx_wf, timing, levels=lv)
+        out.update(ber_counted=c.ber, bit_errors=c.bit_errors, n_bits=c.n_bits)
+    return out
+
+
+def module_power_at(module: LinkModule, chip_temperature_c: float, heater_power_w_per_lane: float = 0.0) -> Any:
+    """Module power (:func:`models.power.module_power`) with the laser and heaters at temperature.
+
+    The laser block uses the first lane's laser model: optical output at
+    ``chip_temperature_c`` and electrical power ``I·V_f + I²R_s`` (passed as an effective
+    forward voltage); lasers are shared as in the transmitter.  Returns None if the laser
+    gives no light.
+    """
+    params = module.power_params
+    if isinstance(params, str):
+        params = power_model.preset_params(params)
+    tx = module.lanes[0].transmitter
+    laser = tx.laser
+    p_opt = laser.output_power_w(chip_temperature_c)
+    if p_opt <= 0.0:
+        return None
+    lp = dataclasses.replace(params.laser, lanes_per_laser=tx.lasers_shared_by)
+    params = dataclasses.replace(params, laser=lp)
+    i = laser.bias_current_a
+    v_eff = laser.electrical_power_w() / i
+    return power_model.module_power(
+        params,
+        n_lanes=module.n_lanes,
+        lane_rate_bps=module.payload_rate_bps / module.n_lanes,
+        heater_power_w_per_lane=heater_power_w_per_lane,
+        laser_optical_power_w=p_opt,
+        laser_bias_current_a=i,
+        laser_forward_voltage_v=v_eff,
+    )
+
+
+def _tx_reference(res: LaneResult) -> tuple[dict[str, Any], float] | None:
+    """Tx metrics of a lane result that :func:`scale_tx_metrics` can reuse, with their laser power."""
+    m = res.metrics
+    if m.get("link_failed", True) or m.get("tx_eye_closed", True) or "tx_error" in m:
+        return None
+    keys = _TX_KEYS_W + _TX_KEYS_DBM + _TX_KEYS_SAME + ("levels_w",)
+    return {key: m[key] for key in keys}, float(m["laser_power_w"])
+
+
+def _failed_metrics(lane: Lane, t_chip: float, message: str) -> dict[str, Any]:
+    tx = lane.transmitter
+    heater = None
+    if isinstance(tx.modulator, MicroringModulator):
+        heater = tx.modulator.lock(tx.laser.wavelength_at(t_chip), t_chip).heater_power_w
+    return {
+        "link_failed": True,
+        "failure": message,
+        "wavelength_m": tx.laser.wavelength_at(t_chip),
+        "laser_power_w": tx.laser.output_power_w(t_chip),
+        "heater_power_w": heater,
+        "chip_temperature_c": t_chip,
+        "tdecq_db": None,
+        "oma_outer_dbm": None,
+        "extinction_ratio_db": None,
+        "average_power_dbm": None,
+        "ber_estimate": None,
+        "ber_counted": None,
+    }

@@ -1,0 +1,426 @@
+"""Simulation of one lane: transmitter → channel → receiver (:func:`simulate_lane`).
+
+The transmitter's modulator transfer (:func:`transmitter_transfer`), the fibre and the
+PD/TIA in one FFT pass (:func:`channel_and_receiver`), and the measurement of both
+waveforms (:mod:`models.lane_metrics`).  All filtering is circular (FFT) on a record of whole
+pattern periods, so the pattern repeats seamlessly.  Public through :mod:`models.link`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import scipy.fft as sfft
+
+from models import response
+from models.fiber import Channel
+from models.lane import (
+    Lane,
+    LaneResult,
+    SimulationSettings,
+    Transmitter,
+    check_modulator_sampling,
+    dbm_to_w,
+    host_channel_response,
+    w_to_dbm,
+)
+from models.lane_metrics import rx_metrics, scale_tx_metrics, tx_metrics
+from models.laser import OpticalField
+from models.modulator import MicroringModulator
+from models.receiver import Receiver, adapt_ffe_taps, apply_ffe_taps
+from optics.errors import InvalidParameter
+from optics.waveform import Quantity, Waveform
+
+
+def transmitter_transfer(
+    tx: Transmitter, symbols: np.ndarray, symbol_rate_baud: float, samples_per_symbol: int,
+    rng: np.random.Generator | None = None,
+) -> tuple[np.ndarray, Waveform]:
+    """Complex field transmission of the modulator driven by the symbols, and the drive waveform.
+
+    ``E_tx(t) = E_laser(t)·t(t)`` with ``t = modulator.transfer(v)``, ``v`` the driver output
+    filtered by the host channel (if any) and the modulator's EO response
+    (:meth:`Transmitter.drive`).  A driver with jitter or noise uses
+    :meth:`Pam4Driver.drive` with ``rng``.
+    """
+    mod = tx.modulator
+    fs = symbol_rate_baud * samples_per_symbol
+    drv = tx.effective_driver
+    if drv.rj_rms_s > 0.0 or drv.noise_rms_v > 0.0:
+        drive_wf = drv.drive(symbols, symbol_rate_baud=symbol_rate_baud, samples_per_symbol=samples_per_symbol, rng=rng)
+        check_modulator_sampling(mod, fs)
+        f = sfft.rfftfreq(drive_wf.n_samples, 1.0 / fs)
+        h = mod.eo_response(f)
+        if tx.host_channel is not None:
+            h = h * host_channel_response(tx.host_channel, f)
+        v = sfft.irfft(sfft.rfft(drive_wf.samples) * h, drive_wf.n_samples)
+    else:
+        v, drive_wf = tx.drive(symbols, symbol_rate_baud, samples_per_symbol)
+    return mod.transfer(v), drive_wf
+
+
+def simulate_lane(
+    lane: Lane,
+    *,
+    symbol_rate_baud: float,
+    settings: SimulationSettings,
+    rng: np.random.Generator,
+    chip_temperature_c: float | None = None,
+    symbols: np.ndarray | None = None,
+    metrics: bool = True,
+    rx_ffe_taps: int = 0,
+    cache: dict[Any, Any] | None = None,
+    tx_reference: tuple[Mapping[str, Any], float] | None = None,
+    spectrum_key: Any = None,
+    need_tx_waveform: bool = True,
+    extra_meta: Mapping[str, Any] | None = None,
+) -> LaneResult:
+    """Simulate one lane (driver → laser+modulator → channel → PD/TIA) and measure it.
+
+    Parameters
+    ----------
+    lane : Lane
+    symbol_rate_baud : float
+        Symbol rate in Bd.
+    settings : SimulationSettings
+    rng : numpy.random.Generator
+        Source of laser RIN, MPI phase, driver jitter/noise, shot and thermal noise.
+    chip_temperature_c : float, optional
+        Chip temperature (default ``settings.temperature_c``).
+    symbols : ndarray, optional
+        Symbols to send (default ``settings.symbols()``).
+    metrics : bool
+        Measure the waveforms with :mod:`optics` (default True).
+    rx_ffe_taps : int
+        Receiver DSP FFE taps (0: none), see :attr:`LinkModule.rx_ffe_taps`.
+    cache : dict, optional
+        Reuses the modulator transfer of identical (noise-free) transmitters across lanes
+        and temperatures (it depends only on driver, modulator and symbols; a locked ring's
+        transfer does not depend on temperature).
+    tx_reference : (mapping, float), optional
+        Transmitter metrics already measured on this lane with the same noise realisation
+        (same seed and lane) at another temperature, and the laser power (W) they were
+        measured at.  The Tx waveform then differs only by the laser power ratio ``k``, so
+        the metrics are :func:`scale_tx_metrics` of the reference (TDECQ, Ceq, ER, RLM are
+        ratios; OMA, power and levels scale by ``k``) instead of being measured again.
+    spectrum_key : hashable, optional
+        With ``cache``: names this lane's noise realisation (seed, lane).  The transform of
+        the Tx field is kept in ``cache`` under it and reused at other temperatures, scaled
+        by ``sqrt(P_laser/P_laser,ref)`` (the field is the same up to that factor), which
+        saves the fibre's forward FFT.  Only for noise-free drivers and channels without MPI.
+    need_tx_waveform : bool
+        Build the Tx waveform (default True).  False with ``tx_reference`` skips it
+        (``tx_waveform`` is then None).
+    extra_meta : mapping, optional
+        Entries added to both waveforms' ``meta`` (e.g. the seed).
+
+    Returns
+    -------
+    LaneResult
+        With ``metrics`` also holding ``wavelength_m, laser_power_w, heater_power_w,
+        receive_power_dbm, chip_temperature_c``.
+
+    Raises
+    ------
+    InvalidParameter
+        Ring lock lost, laser below threshold, TIA overload, sample rate below twice a
+        bandwidth (messages name the cause).
+    """
+    tx = lane.transmitter
+    sym = settings.symbols() if symbols is None else symbols
+    sps = settings.samples_per_symbol
+    t_chip = settings.temperature_c if chip_temperature_c is None else chip_temperature_c
+    fs = symbol_rate_baud * sps
+    mod = tx.modulator
+    heater_w = 0.0
+    if isinstance(mod, MicroringModulator):
+        heater_w = mod.lock_or_raise(tx.laser.wavelength_at(t_chip), t_chip).heater_power_w
+    gain = 10.0 ** (-tx.split_loss_db / 20.0)
+    key = (*tx.transfer_key, gain, symbol_rate_baud, sps, id(sym))
+    # cache entries keyed by id(sym) hold sym itself: a live entry's id cannot be reused
+    cached = None if cache is None else cache.get(key)
+    if cached is None or cached[2] is not sym:
+        transfer, drive_wf = transmitter_transfer(tx, sym, symbol_rate_baud, sps, rng)
+        # the splitter loss is folded into the (cached) transfer: one complex multiply per lane
+        cached = (transfer * gain if gain != 1.0 else transfer, drive_wf, sym)
+        if cache is not None and tx.driver.rj_rms_s == 0.0 and tx.driver.noise_rms_v == 0.0:
+            cache[key] = cached
+    transfer, drive_wf, _ = cached
+    p_laser = tx.laser.output_power_w(t_chip)
+    wavelength = tx.laser.wavelength_at(t_chip)
+    pkey = ("period", id(sym))
+    pentry = None if cache is None else cache.get(pkey)
+    if pentry is None or pentry[0] is not sym:
+        pentry = (sym, _period_fast(sym))
+        if cache is not None:
+            cache[pkey] = pentry
+    period = pentry[1]
+    meta = {"laser_power_w": p_laser, "laser_temperature_c": t_chip, "modulator": type(mod).__name__,
+            "drive": dict(drive_wf.meta)}
+    fast = lane.channel.mpi_ratio == 0.0
+    skey = None
+    if fast and spectrum_key is not None and cache is not None and tx.driver.rj_rms_s == 0.0 \
+            and tx.driver.noise_rms_v == 0.0:
+        skey = ("tx spectrum", key, spectrum_key, settings.precision)
+    entry = None if skey is None or p_laser <= 0.0 else cache.get(skey)  # a dark laser raises below
+    if entry is not None and entry[2] is not sym:
+        entry = None
+    need_tx = need_tx_waveform or (metrics and tx_reference is None)
+    tx_light = tx_wf = None
+    if need_tx or entry is None:
+        # real laser amplitude (with RIN) times the complex transfer: no complex laser array
+        amp = tx.laser.amplitude(transfer.size, fs, temperature_c=t_chip, rng=rng)
+        tx_light = OpticalField(field=np.multiply(transfer, amp), sample_rate_hz=fs, wavelength_m=wavelength,
+                                symbol_rate_baud=symbol_rate_baud, pattern=period, meta=meta)
+        del amp
+        if need_tx:
+            tx_wf = tx_light.to_waveform(source="model", lane=lane.name, chip_temperature_c=t_chip,
+                                         **dict(extra_meta or {}))
+    else:
+        # the field is the kept spectrum's up to a factor: only keep the RIN draws in step,
+        # so that the shot and thermal noise that follow get the same draws as without reuse
+        tx.laser.skip_rin(transfer.size, fs, rng)
+    if not fast:
+        # MPI adds a delayed copy of the field (np.roll in time): the block-by-block path
+        rx_light = lane.channel.propagate(tx_light, rng=rng)
+        p_rx = rx_light.average_power_w
+        if settings.rx_power_dbm is not None:
+            scale = dbm_to_w(settings.rx_power_dbm) / p_rx
+            rx_light = rx_light.with_field(rx_light.field * math.sqrt(scale))
+            p_rx = rx_light.average_power_w
+        rx_wf = lane.receiver.detect(rx_light, rng=rng, temperature_c=t_chip)
+        rx_v, rx_meta = np.asarray(rx_wf.samples), dict(rx_wf.meta)
+    else:
+        spectrum = None if entry is None else (entry[0], math.sqrt(p_laser / entry[1]))
+        rx_v, rx_meta, p_rx, kept = _channel_and_receiver(
+            None if tx_light is None else tx_light.field, spectrum, transfer.size, fs, wavelength, dict(meta),
+            symbol_rate_baud, period, lane.channel, lane.receiver, rng=rng, temperature_c=t_chip,
+            rx_power_dbm=settings.rx_power_dbm, single=settings.precision == "single",
+            keep_spectrum=skey is not None and entry is None,
+        )
+        if kept is not None:
+            kept.setflags(write=False)
+            cache[skey] = (kept, p_laser, sym)
+    m: dict[str, Any] = {
+        "wavelength_m": wavelength,
+        "laser_power_w": tx.laser.output_power_w(t_chip),
+        "heater_power_w": heater_w,
+        "receive_power_dbm": w_to_dbm(p_rx),
+        "chip_temperature_c": t_chip,
+    }
+    if rx_ffe_taps > 0:
+        taps, n_pre, _ = adapt_ffe_taps(rx_v, sym, sps, rx_ffe_taps)
+        rx_v = apply_ffe_taps(rx_v, taps, n_pre, sps)
+        rx_meta.update(rx_ffe_taps=[float(c) for c in taps], rx_ffe_precursors=n_pre)
+        m["rx_ffe_taps"] = [float(c) for c in taps]
+    rx_meta.update(extra_meta or {})
+    rx_wf = Waveform(samples=rx_v, sample_rate_hz=fs, quantity=Quantity.VOLTAGE, symbol_rate_baud=symbol_rate_baud,
+                     pattern=period, meta=rx_meta)
+    del rx_v
+    if metrics:
+        if tx_reference is not None:
+            ref, ref_power_w = tx_reference
+            m.update(scale_tx_metrics(ref, m["laser_power_w"] / ref_power_w))
+        else:
+            m.update(tx_metrics(tx_wf, compute_tdecq=settings.compute_tdecq))
+        m.update(rx_metrics(rx_wf, count_errors=settings.count_errors))
+    return LaneResult(lane.name, tx_wf, rx_wf, MappingProxyType(m))
+
+
+_SINGLE_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _as_single(h: np.ndarray) -> np.ndarray:
+    """complex64 copy of a cached (read-only) response, itself cached (last 4).
+
+    Each entry holds the source array too, so its ``id`` cannot be reused by a new array
+    while the entry lives (the identity check guards against a stale copy).
+    """
+    entry = _SINGLE_CACHE.get(id(h))
+    if entry is None or entry[0] is not h:
+        entry = (h, h.astype(np.complex64))
+        entry[1].setflags(write=False)
+        if len(_SINGLE_CACHE) >= 4:
+            _SINGLE_CACHE.pop(next(iter(_SINGLE_CACHE)))
+        _SINGLE_CACHE[id(h)] = entry
+    return entry[1]
+
+
+def channel_and_receiver(
+    tx_light: OpticalField,
+    channel: Channel,
+    receiver: Receiver,
+    *,
+    rng: np.random.Generator | None,
+    temperature_c: float,
+    rx_power_dbm: float | None = None,
+    single: bool = False,
+) -> tuple[Waveform, float]:
+    """Fibre (no MPI) and PD/TIA in one pass: the same equations as
+    :meth:`Channel.propagate` followed by :meth:`Receiver.detect`, without leaving the FFT layout.
+
+    For a record length that is not a fast FFT length the transforms are Good-Thomas 2-D ones
+    (:func:`models.response.pfa_plan`); the field is permuted into that layout once, stays in
+    it through the fibre (``FFT → ·H_fibre → IFFT``), the square law, the shot noise and the
+    receiver spectrum (``·Z_T·H_pd·H_tia`` plus the TIA noise spectrum), and only the output
+    voltage is put back in time order: two permutations per lane instead of four.  Noise has
+    the statistics of :meth:`Receiver.detect` (white shot noise ``q·I·fs`` per sample, TIA
+    noise ``i_n²·fs/2``); its samples are drawn in the transform layout.  ``single`` runs
+    all of it in complex64/float32 (see :class:`SimulationSettings`) with the same noise draws.
+
+    Returns
+    -------
+    (Waveform, float)
+        TIA output voltage (V) and the average received optical power (W).
+
+    Raises
+    ------
+    InvalidParameter
+        TIA overload, sample rate below twice a bandwidth, a channel with MPI.
+    """
+    if channel.mpi_ratio > 0.0:
+        raise InvalidParameter("channel_and_receiver has no MPI; use Channel.propagate and Receiver.detect")
+    v, meta, p_rx, _ = _channel_and_receiver(
+        tx_light.field, None, tx_light.n_samples, tx_light.sample_rate_hz, tx_light.wavelength_m,
+        dict(tx_light.meta), tx_light.symbol_rate_baud, tx_light.pattern, channel, receiver,
+        rng=rng, temperature_c=temperature_c, rx_power_dbm=rx_power_dbm, single=single,
+    )
+    wf = Waveform(samples=v, sample_rate_hz=tx_light.sample_rate_hz, quantity=Quantity.VOLTAGE,
+                  symbol_rate_baud=tx_light.symbol_rate_baud, pattern=tx_light.pattern, meta=meta)
+    return wf, p_rx
+
+
+def _channel_and_receiver(
+    field: np.ndarray | None,
+    field_spectrum: tuple[np.ndarray, float] | None,
+    n: int,
+    fs: float,
+    wavelength_m: float,
+    meta: dict[str, Any],
+    symbol_rate_baud: float | None,
+    pattern: np.ndarray | None,
+    channel: Channel,
+    receiver: Receiver,
+    *,
+    rng: np.random.Generator | None,
+    temperature_c: float,
+    rx_power_dbm: float | None,
+    single: bool,
+    keep_spectrum: bool = False,
+) -> tuple[np.ndarray, dict[str, Any], float, np.ndarray | None]:
+    """Core of :func:`channel_and_receiver`, from the Tx ``field`` or from its spectrum.
+
+    Returns the output samples (V) and their meta (the Waveform is built by the caller, once),
+    the received power (W) and the kept spectrum (or None).
+
+    ``field_spectrum = (S, c)``: the Tx field's transform (in the :func:`models.response.pfa_plan`
+    layout, precision of ``single``) is ``c·S`` — a sweep reuses ``S`` of the same lane and
+    noise draws at another laser power.  ``keep_spectrum`` returns a copy of the transform
+    computed from ``field`` (before the fibre response) as the third item.
+    """
+    from models.fiber import _dispersion_response
+    from models.laser import C_M_PER_S
+    from models.receiver import Q_E
+
+    pd, tia = receiver.photodiode, receiver.tia
+    response.check_sampling("photodiode.bandwidth_hz", pd.bandwidth_hz, fs)
+    response.check_sampling("tia.bandwidth_hz", tia.bandwidth_hz, fs)
+    plan = response.pfa_plan(n)
+    cdt = np.complex64 if single else np.complex128
+    # --- fibre: E(f)·10^(−IL/20)·exp(−j β2L/2 ω²), as models.fiber.propagate_dispersion
+    disp = channel.fiber.dispersion_ps_per_nm(wavelength_m)
+    gain = 10.0 ** (-channel.insertion_loss_db / 20.0)
+    b2l = -(disp * 1e-3) * wavelength_m**2 / (2.0 * math.pi * C_M_PER_S)
+    kept = None
+    if abs(b2l) / 2.0 * (math.pi * fs) ** 2 < 1e-9:
+        h = None
+    else:
+        h = _dispersion_response(n, fs, b2l, gain, plan)
+        if single:
+            h = _as_single(h)
+        meta["dispersion_ps_per_nm"] = disp
+    if field_spectrum is not None:
+        s0, c = field_spectrum
+        spec = np.multiply(s0, h) if h is not None else s0 * gain
+        spec *= c
+    else:
+        # a new array in the transform layout (the Tx field stays untouched)
+        x = field.astype(cdt) if plan is None else field[plan[2]].astype(cdt, copy=False)
+        if h is None and not keep_spectrum:
+            x *= gain
+            spec = None
+        else:
+            spec = sfft.fft(x, overwrite_x=True) if plan is None else sfft.fft2(x, overwrite_x=True)
+            del x
+            if keep_spectrum:
+                kept = spec.copy()
+            if h is not None:
+                spec *= h
+            else:
+                spec *= gain
+    if spec is not None:
+        x = sfft.ifft(spec, overwrite_x=True) if plan is None else sfft.ifft2(spec, overwrite_x=True)
+        del spec
+
+    # --- square law, received power
+    current = np.multiply(x.real, x.real)
+    current += np.multiply(x.imag, x.imag)
+    del x
+    p_rx = float(np.mean(current, dtype=np.float64))
+    if rx_power_dbm is not None:
+        # the ideal attenuator sets the power: report it (in single precision, re-measuring
+        # the rounded samples would be off by ~1e-7 relative)
+        scale = dbm_to_w(rx_power_dbm) / p_rx
+        current *= scale
+        p_rx *= scale
+    # --- photodiode and TIA (models.receiver.Receiver.detect)
+    current *= pd.responsivity_a_per_w
+    current += pd.dark_current_at(temperature_c)
+    peak = float(np.max(current))
+    if peak > tia.overload_current_a:
+        raise InvalidParameter(
+            f"TIA overload: peak photocurrent {peak * 1e3:.3g} mA exceeds overload_current_a = "
+            f"{tia.overload_current_a * 1e3:.3g} mA (reduce the received power)"
+        )
+    if rng is not None and pd.shot_noise:
+        shot = np.multiply(current, Q_E * fs)
+        np.sqrt(shot, out=shot)
+        shot *= rng.standard_normal(current.shape)  # float64 draws: the same noise in both precisions
+        current += shot
+        del shot
+    z = float(tia.transimpedance_ohm)
+    h_all = response.rfft_grid_response(n, fs, ((pd.bandwidth_hz, pd.shape), (tia.bandwidth_hz, tia.shape)), gain=z)
+    spec = sfft.rfft(current) if plan is None else sfft.rfft2(current)
+    del current
+    spec *= _as_single(h_all) if single else h_all
+    if rng is not None and tia.input_noise_density_a_per_rthz > 0.0:
+        sigma = tia.input_noise_density_a_per_rthz * math.sqrt(fs / 2.0)
+        noise = response.white_noise_spectrum(n, sigma, rng, dtype=cdt)
+        h_tia = response.rfft_grid_response(n, fs, ((tia.bandwidth_hz, tia.shape),), gain=z)
+        noise *= _as_single(h_tia) if single else h_tia
+        spec += noise
+        del noise
+    if plan is None:
+        v = sfft.irfft(spec, n, overwrite_x=True).astype(np.float64, copy=False)
+    else:
+        v = np.empty(n)
+        v[plan[2]] = sfft.irfft2(spec, s=(plan[0], plan[1]), overwrite_x=True)
+    meta.update(receiver="pd+tia", dark_current_a=pd.dark_current_at(temperature_c))
+    return v, meta, p_rx, kept
+
+
+def _period_fast(sym: np.ndarray) -> np.ndarray:
+    """One period of ``sym`` if it repeats a PRBS/SSPRQ period (2^k − 1 symbols), else ``sym``.
+
+    A record of k whole pattern periods is labelled with one period as its
+    :attr:`optics.Waveform.pattern`, so that pattern alignment is unambiguous.
+    """
+    n = sym.size
+    for length in [2**k - 1 for k in range(7, 24)]:
+        if length < n and n % length == 0 and np.array_equal(sym, np.tile(sym[:length], n // length)):
+            return sym[:length]
+    return sym

@@ -1,0 +1,305 @@
+"""Simulation of modules of N lanes: :func:`simulate` and :func:`simulate_many`.
+
+Every lane runs :func:`models.lane_simulation.simulate_lane` with its own random stream,
+``numpy.random.SeedSequence(seed)`` spawned per lane, serially or in a pool of forked worker
+processes (:data:`PARALLEL_MIN_SAMPLES`), so the results do not depend on the worker count.
+The state the workers inherit lives in this module only (``_POOL_STATE``).  Public through
+:mod:`models.link`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from models.lane import LaneResult, LinkModule, ModuleResult, SimulationSettings
+from models.lane_metrics import _failed_metrics, _tx_reference, module_power_at
+from models.lane_simulation import _period_fast, simulate_lane, transmitter_transfer
+from optics import validate
+from optics.errors import InvalidParameter, InvalidType
+from optics.waveform import Waveform
+
+
+def simulate(
+    module: LinkModule,
+    settings: SimulationSettings | None = None,
+    *,
+    seed: int | None = 0,
+    metrics: bool = True,
+    fail_fast: bool = False,
+    cache: dict[Any, Any] | None = None,
+    keep_waveforms: bool = True,
+    workers: int | None = None,
+) -> ModuleResult:
+    """Simulate every lane of ``module`` at ``settings.temperature_c`` (case) and measure it.
+
+    Parameters
+    ----------
+    module : LinkModule
+    settings : SimulationSettings, optional
+        Default :class:`SimulationSettings()`.
+    seed : int or None
+        Seed of ``numpy.random.SeedSequence``; lane ``i`` uses the i-th spawned child.
+        None draws fresh entropy (recorded in each waveform's ``meta["seed"]``).
+    metrics : bool
+        Measure the waveforms (default True).
+    fail_fast : bool
+        Raise on the first failed lane instead of recording ``link_failed`` (default False).
+    cache : dict, optional
+        Transfer cache shared across calls (a temperature sweep passes one); see
+        :func:`simulate_lane`.
+    keep_waveforms : bool
+        Keep the waveforms in the lane results (default True; sweeps drop them to save memory).
+    workers : int or None
+        Processes that simulate lanes concurrently (fork start method; serial where fork is
+        unavailable).  None (default) picks ``min(lanes, CPU cores)`` for records of at least
+        :data:`PARALLEL_MIN_SAMPLES` samples and 1 for shorter ones or when the calling
+        process runs other threads.  Each lane has its own seed, so the results do not
+        depend on the worker count.
+
+    Returns
+    -------
+    ModuleResult
+        A lane whose link fails (ring lock lost, laser below threshold, TIA overload) has no
+        waveforms and ``metrics = {"link_failed": True, "failure": <message>, ...}``.
+
+    Examples
+    --------
+    >>> from models.presets import preset
+    >>> from models.link import SimulationSettings, simulate
+    >>> res = simulate(preset("400GBASE-DR4"), SimulationSettings(pattern="PRBS9Q", n_symbols=2044,
+    ...                samples_per_symbol=8, compute_tdecq=False))
+    >>> len(res.lanes), res.ok
+    (4, True)
+    """
+    settings = SimulationSettings() if settings is None else settings
+    return simulate_many(module, [settings], seed=seed, metrics=metrics, fail_fast=fail_fast, cache=cache,
+                         keep_waveforms=keep_waveforms, workers=workers)[0]
+
+
+#: Samples per lane record from which :func:`simulate` runs lanes in parallel by default
+#: (below it the fork and the transfer of the results cost more than they save).
+PARALLEL_MIN_SAMPLES = 1 << 19
+
+# State the forked workers inherit (set by simulate_many just before the pool is created).
+_POOL_STATE: dict[str, Any] = {}
+
+
+def _resolve_workers(workers: int | None, n_jobs: int, n_samples: int) -> int:
+    import os
+
+    if workers is None:
+        import threading
+
+        # forking a process that runs other threads can copy a lock held by one of them:
+        # the default stays serial then (an explicit ``workers`` is honoured)
+        if n_samples < PARALLEL_MIN_SAMPLES or threading.active_count() > 1:
+            return 1
+        workers = os.cpu_count() or 1
+    else:
+        validate.integer("workers", workers, 1, 256)
+    return max(1, min(int(workers), n_jobs))
+
+
+def _prepare_transmitters(module: LinkModule, settings: SimulationSettings, sym: np.ndarray, cache: dict[Any, Any]) -> None:
+    """Fill ``cache`` with the noise-free transmitter transfers (before forking, so workers share them)."""
+    for lane in module.lanes:
+        tx = lane.transmitter
+        if tx.driver.rj_rms_s > 0.0 or tx.driver.noise_rms_v > 0.0:
+            continue
+        gain = 10.0 ** (-tx.split_loss_db / 20.0)
+        key = (*tx.transfer_key, gain, module.symbol_rate_baud, settings.samples_per_symbol, id(sym))
+        if key not in cache or cache[key][2] is not sym:
+            try:
+                transfer, drive_wf = transmitter_transfer(tx, sym, module.symbol_rate_baud, settings.samples_per_symbol)
+            except InvalidParameter:
+                continue  # the lane reports it
+            cache[key] = (transfer * gain if gain != 1.0 else transfer, drive_wf, sym)
+    pkey = ("period", id(sym))
+    if pkey not in cache or cache[pkey][0] is not sym:
+        cache[pkey] = (sym, _period_fast(sym))
+
+
+def _lane_job(
+    module: LinkModule, settings: SimulationSettings, lane_index: int, child: np.random.SeedSequence,
+    sym: np.ndarray, cache: dict[Any, Any], metrics: bool, keep_waveforms: bool, seed: int | None,
+    tx_reference: tuple[Mapping[str, Any], float] | None = None,
+    reuse: bool = False,
+) -> tuple[LaneResult, str | None]:
+    """One lane of :func:`simulate_many`: ``(result, None)`` or ``(failed-lane result, message)``."""
+    lane = module.lanes[lane_index]
+    t_chip = settings.temperature_c + module.chip_temperature_rise_k
+    try:
+        res = simulate_lane(
+            lane,
+            symbol_rate_baud=module.symbol_rate_baud,
+            settings=settings,
+            rng=np.random.default_rng(child),
+            chip_temperature_c=t_chip,
+            symbols=sym,
+            metrics=metrics,
+            rx_ffe_taps=module.rx_ffe_taps,
+            cache=cache,
+            tx_reference=tx_reference,
+            spectrum_key=(lane_index, child.entropy, tuple(child.spawn_key)) if reuse else None,
+            need_tx_waveform=keep_waveforms or tx_reference is None,
+            extra_meta={"seed": seed, "seed_spawn_key": list(child.spawn_key), "settings": dataclasses.asdict(settings)},
+        )
+    except InvalidParameter as exc:
+        failed = _failed_metrics(lane, t_chip, str(exc))
+        return LaneResult(lane.name, None, None, MappingProxyType(failed)), str(exc)
+    keep = keep_waveforms
+    res = LaneResult(
+        res.name,
+        res.tx_waveform if keep else None,
+        res.rx_waveform if keep else None,
+        MappingProxyType({**res.metrics, "link_failed": False}),
+    )
+    return res, None
+
+
+def _pack_waveform(wf: Waveform | None) -> tuple[Any, ...] | None:
+    # Waveform holds read-only mappings (not picklable): send its fields
+    if wf is None:
+        return None
+    return (np.asarray(wf.samples), wf.sample_rate_hz, wf.quantity, wf.symbol_rate_baud, wf.pattern, dict(wf.meta), wf.t0_s)
+
+
+def _unpack_waveform(t: tuple[Any, ...] | None) -> Waveform | None:
+    if t is None:
+        return None
+    samples, fs, quantity, baud, pattern, meta, t0 = t
+    return Waveform(samples=samples, sample_rate_hz=fs, quantity=quantity, symbol_rate_baud=baud, pattern=pattern,
+                    meta=meta, t0_s=t0)
+
+
+def _worker_job(job: tuple[int, int, Any]) -> tuple[int, int, tuple[Any, ...], str | None]:
+    """Run job ``(settings index, lane index, tx reference)`` in a forked worker; picklable result."""
+    st = _POOL_STATE
+    i, j, ref = job
+    res, err = _lane_job(st["module"], st["settings"][i], j, st["children"][i][j], st["sym"], st["cache"],
+                         st["metrics"], st["keep"], st["seed"], ref, st["reuse"])
+    packed = (res.name, _pack_waveform(res.tx_waveform), _pack_waveform(res.rx_waveform), dict(res.metrics))
+    return i, j, packed, err
+
+
+def simulate_many(
+    module: LinkModule,
+    settings_list: Sequence[SimulationSettings],
+    *,
+    seed: int | None = 0,
+    metrics: bool = True,
+    fail_fast: bool = False,
+    cache: dict[Any, Any] | None = None,
+    keep_waveforms: bool = True,
+    workers: int | None = None,
+    reuse_tx_metrics: bool = True,
+) -> list[ModuleResult]:
+    """:func:`simulate` at several settings (e.g. temperatures) with one pool of workers.
+
+    Every entry gets ``numpy.random.SeedSequence(seed)`` spawned per lane, exactly as
+    :func:`simulate` does, so ``simulate_many(m, [s1, s2])`` equals
+    ``[simulate(m, s1), simulate(m, s2)]`` bit for bit, whatever ``workers`` is.  The
+    noise-free transmitter transfers are computed once, before the workers start, and shared.
+    All settings must send the same symbols (pattern, length, samples per symbol).
+
+    With ``reuse_tx_metrics`` (default), a fixed ``seed`` and settings that differ only in
+    ``temperature_c`` (a temperature sweep), each lane's Tx waveform at every temperature is
+    the first temperature's one times the laser-power ratio (same modulator transfer, same
+    RIN draws), so the Tx metrics (TDECQ...) are measured once per lane and scaled
+    (:func:`scale_tx_metrics`), and the transform of each lane's Tx field is kept and reused
+    (see ``spectrum_key`` in :func:`simulate_lane`); the channel, receiver and receiver
+    metrics are simulated and measured at every temperature.  Lanes with a noisy driver, a
+    closed eye or a failure at the first temperature are measured everywhere.
+
+    Raises
+    ------
+    InvalidParameter
+        Settings that send different symbols; with ``fail_fast`` the first failed lane.
+    """
+    if not isinstance(module, LinkModule):
+        raise InvalidType(f"module must be a LinkModule, got {type(module).__name__}")
+    settings_list = list(settings_list)
+    if not settings_list or not all(isinstance(s, SimulationSettings) for s in settings_list):
+        raise InvalidParameter("settings_list must be a non-empty sequence of SimulationSettings")
+    first = settings_list[0]
+    if any((s.pattern, s.n_symbols, s.samples_per_symbol) != (first.pattern, first.n_symbols, first.samples_per_symbol)
+           for s in settings_list):
+        raise InvalidParameter("all settings in settings_list must send the same pattern, n_symbols and samples_per_symbol")
+    cache = {} if cache is None else cache
+    sym = cache.setdefault(("symbols", first.pattern, first.n_symbols), None)
+    if sym is None:
+        sym = cache[("symbols", first.pattern, first.n_symbols)] = first.symbols()
+    # one spawn per settings entry, as simulate() always did (seed None: fresh entropy each)
+    children = [np.random.SeedSequence(seed).spawn(module.n_lanes) for _ in settings_list]
+    n_lanes = module.n_lanes
+    jobs = [(i, j) for i in range(len(settings_list)) for j in range(n_lanes)]
+    n_workers = _resolve_workers(workers, len(jobs), sym.size * first.samples_per_symbol)
+    _prepare_transmitters(module, first, sym, cache)
+    lane_results: list[list[LaneResult | None]] = [[None] * n_lanes for _ in settings_list]
+    errors: dict[tuple[int, int], str] = {}
+    base = dataclasses.replace(first, temperature_c=0.0)
+    reuse = (reuse_tx_metrics and metrics and seed is not None and len(settings_list) > 1
+             and all(dataclasses.replace(s, temperature_c=0.0) == base for s in settings_list))
+    phases = [[(i, j, None) for i, j in jobs]]
+    if reuse:
+        phases = [[(0, j, None) for j in range(n_lanes)], None]
+    pool = None
+    if n_workers > 1:
+        import multiprocessing
+
+        try:
+            ctx = multiprocessing.get_context("fork")
+        except ValueError:  # no fork on this platform
+            n_workers = 1
+
+    def record(i: int, j: int, res: LaneResult, err: str | None) -> None:
+        lane_results[i][j] = res
+        if err is not None:
+            errors[(i, j)] = err
+            if fail_fast:
+                raise InvalidParameter(err)
+
+    try:
+        if n_workers > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            _POOL_STATE.update(module=module, settings=settings_list, children=children, sym=sym, cache=cache,
+                               metrics=metrics, keep=keep_waveforms, seed=seed, reuse=reuse)
+            pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx)
+        for phase in phases:
+            if phase is None:  # second phase of a sweep: reuse the first temperature's Tx metrics
+                refs = []
+                for lane, res in zip(module.lanes, lane_results[0]):
+                    noisy = lane.transmitter.driver.rj_rms_s > 0.0 or lane.transmitter.driver.noise_rms_v > 0.0
+                    refs.append(None if noisy or res is None else _tx_reference(res))
+                phase = [(i, j, refs[j]) for i in range(1, len(settings_list)) for j in range(n_lanes)]
+            if pool is not None:
+                for i, j, packed, err in pool.map(_worker_job, phase):
+                    name, txp, rxp, m = packed
+                    record(i, j, LaneResult(name, _unpack_waveform(txp), _unpack_waveform(rxp), MappingProxyType(m)), err)
+            else:
+                for i, j, ref in phase:
+                    res, err = _lane_job(module, settings_list[i], j, children[i][j], sym, cache, metrics,
+                                         keep_waveforms, seed, ref, reuse)
+                    record(i, j, res, err)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        _POOL_STATE.clear()
+    out = []
+    for i, settings in enumerate(settings_list):
+        t_chip = settings.temperature_c + module.chip_temperature_rise_k
+        lanes = tuple(r for r in lane_results[i] if r is not None)
+        ok = not any(k[0] == i for k in errors)
+        heaters = [float(r.metrics["heater_power_w"]) for j, r in enumerate(lanes) if (i, j) not in errors]
+        heater_mean = float(np.mean(heaters)) if heaters else 0.0
+        pw = module_power_at(module, t_chip, heater_mean)
+        total = float(pw.total_w) if pw is not None else None
+        epb = float(pw.energy_pj_per_bit) if pw is not None else None
+        out.append(ModuleResult(module.name, float(settings.temperature_c), lanes, pw, total, epb, ok))
+    return out
