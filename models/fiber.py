@@ -33,6 +33,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from models import response
+from models.fft_layout import FourStep
 from models.laser import C_M_PER_S, OpticalField
 from optics import validate
 from optics.errors import InvalidParameter
@@ -171,23 +172,31 @@ def propagate_dispersion(light: OpticalField, dispersion_ps_per_nm: float, *, lo
     return light.with_field(out, dispersion_ps_per_nm=dispersion_ps_per_nm)
 
 
-_H_CACHE: dict[tuple[int, float, float, float, bool], np.ndarray] = {}
+_H_CACHE: dict[tuple[int, float, float, float, str], np.ndarray] = {}
 
 
 def _dispersion_response(
     n: int, sample_rate_hz: float, b2l: float, gain: float = 1.0,
-    plan: tuple[int, int, np.ndarray, np.ndarray] | None = None,
+    plan: tuple[int, int, np.ndarray, np.ndarray] | FourStep | None = None,
 ) -> np.ndarray:
-    """``gain·exp(−j β2L/2 ω²)`` on the FFT grid (or the 2-D grid of ``plan``); the last 2 are kept.
+    """``gain·exp(−j β2L/2 ω²)`` on the FFT grid, the 2-D grid of a Good-Thomas ``plan``
+    (:func:`models.response.pfa_plan`) or a :class:`models.fft_layout.FourStep` layout; the last
+    2 are kept.
 
     The span loss ``gain`` is folded into the cached response (one multiply per record).
     """
-    key = (n, float(sample_rate_hz), float(b2l), float(gain), plan is not None)
+    layout = "1d" if plan is None else "four-step" if isinstance(plan, FourStep) else "pfa"
+    key = (n, float(sample_rate_hz), float(b2l), float(gain), layout)
     h = _H_CACHE.get(key)
     if h is None:
         # phase −β2L/2·ω², then gain·(cos + j sin) written straight into the complex array
         # (half the cost of a complex exp on a 2M-point grid)
-        f = sfft.fftfreq(n, 1.0 / sample_rate_hz) if plan is None else plan[3] * sample_rate_hz
+        if plan is None:
+            f = sfft.fftfreq(n, 1.0 / sample_rate_hz)
+        elif isinstance(plan, FourStep):
+            f = plan.frequencies() * sample_rate_hz
+        else:
+            f = plan[3] * sample_rate_hz
         phase = np.square(f)
         phase *= -0.5 * b2l * (2.0 * math.pi) ** 2
         h = np.empty(phase.shape, dtype=np.complex128)

@@ -397,6 +397,13 @@ class SimulationSettings:
         SSPRQ × 32 samples/UI: 1.1e-6 of the swing, BER estimate 3e-6 relative).  The noise
         draws are the same in both.  The transmitter, and so TDECQ, OMA, ER and the Tx
         waveform, is always double precision.
+    threads : int or None
+        Threads one lane may use, 1...64: with 2 or more, its noise (laser RIN, shot and TIA
+        noise) is drawn ahead on a background thread while the field is propagated, and the
+        FFTs of long records are split over ``threads`` (:mod:`models.draws_ahead`,
+        :mod:`models.fft_layout`).  None (default): every core for a lane simulated in this
+        process, 1 for lanes in :func:`models.link.simulate`'s worker processes (the lanes
+        then share the cores).  The results do not depend on it, bit for bit.
     """
 
     pattern: str = "SSPRQ"
@@ -407,12 +414,15 @@ class SimulationSettings:
     compute_tdecq: bool = True
     count_errors: bool = True
     precision: str = "single"
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         if self.precision not in ("double", "single"):
             raise InvalidParameter(f"precision = {self.precision!r}; allowed: 'double', 'single'")
         if not isinstance(self.pattern, str):
             raise InvalidType(f"pattern must be a pattern name, got {type(self.pattern).__name__}")
+        if self.threads is not None:
+            validate.integer("threads", self.threads, 1, 64)
         if self.n_symbols is not None:
             validate.integer("n_symbols", self.n_symbols, 256, 1 << 24)
         validate.integer("samples_per_symbol", self.samples_per_symbol, 4, 256)
@@ -422,6 +432,12 @@ class SimulationSettings:
         for name in ("compute_tdecq", "count_errors"):
             if not isinstance(getattr(self, name), bool):
                 raise InvalidType(f"{name} must be True or False")
+
+    def lane_threads(self) -> int:
+        """Threads for one lane: :attr:`threads`, or by default the cores of this machine."""
+        import os
+
+        return self.threads if self.threads is not None else max(1, min(64, os.cpu_count() or 1))
 
     def symbols(self) -> np.ndarray:
         """The transmitted symbols (one record)."""

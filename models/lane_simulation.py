@@ -4,19 +4,28 @@ The transmitter's modulator transfer (:func:`transmitter_transfer`), the fibre a
 PD/TIA in one FFT pass (:func:`channel_and_receiver`), and the measurement of both
 waveforms (:mod:`models.lane_metrics`).  All filtering is circular (FFT) on a record of whole
 pattern periods, so the pattern repeats seamlessly.  Public through :mod:`models.link`.
+
+With two or more threads (:attr:`SimulationSettings.threads`), a lane's noise (laser RIN, shot
+and TIA noise: :mod:`models.gaussian` draws) is drawn ahead on a background thread in the
+order the one-thread path draws it (:mod:`models.draws_ahead`), the first half of the Tx field
+is computed there too, and long records go through the four-step transforms of
+:mod:`models.fft_layout`: the same samples, bit for bit, in about half the wall time
+(``benchmarks/bench_models.py``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from concurrent.futures import Future
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import scipy.fft as sfft
 
-from models import response
+from models import fft_layout, gaussian, response
+from models.draws_ahead import DrawsAhead
 from models.fiber import Channel
 from models.lane import (
     Lane,
@@ -32,6 +41,7 @@ from models.lane_metrics import rx_metrics, scale_tx_metrics, tx_metrics
 from models.laser import OpticalField
 from models.modulator import MicroringModulator
 from models.receiver import Receiver, adapt_ffe_taps, apply_ffe_taps
+from optics import validate
 from optics.errors import InvalidParameter
 from optics.waveform import Quantity, Waveform
 
@@ -78,6 +88,7 @@ def simulate_lane(
     spectrum_key: Any = None,
     need_tx_waveform: bool = True,
     extra_meta: Mapping[str, Any] | None = None,
+    threads: int | None = None,
 ) -> LaneResult:
     """Simulate one lane (driver → laser+modulator → channel → PD/TIA) and measure it.
 
@@ -117,6 +128,9 @@ def simulate_lane(
         (``tx_waveform`` is then None).
     extra_meta : mapping, optional
         Entries added to both waveforms' ``meta`` (e.g. the seed).
+    threads : int, optional
+        Threads this lane may use (default :meth:`SimulationSettings.lane_threads`); the
+        results do not depend on it.
 
     Returns
     -------
@@ -170,41 +184,89 @@ def simulate_lane(
     if entry is not None and entry[2] is not sym:
         entry = None
     need_tx = need_tx_waveform or (metrics and tx_reference is None)
-    tx_light = tx_wf = None
-    if need_tx or entry is None:
-        # real laser amplitude (with RIN) times the complex transfer: no complex laser array
-        amp = tx.laser.amplitude(transfer.size, fs, temperature_c=t_chip, rng=rng)
-        tx_light = OpticalField(field=np.multiply(transfer, amp), sample_rate_hz=fs, wavelength_m=wavelength,
-                                symbol_rate_baud=symbol_rate_baud, pattern=period, meta=meta)
-        del amp
-        if need_tx:
-            tx_wf = tx_light.to_waveform(source="model", lane=lane.name, chip_temperature_c=t_chip,
-                                         **dict(extra_meta or {}))
-    else:
-        # the field is the kept spectrum's up to a factor: only keep the RIN draws in step,
-        # so that the shot and thermal noise that follow get the same draws as without reuse
-        tx.laser.skip_rin(transfer.size, fs, rng)
-    if not fast:
-        # MPI adds a delayed copy of the field (np.roll in time): the block-by-block path
-        rx_light = lane.channel.propagate(tx_light, rng=rng)
-        p_rx = rx_light.average_power_w
-        if settings.rx_power_dbm is not None:
-            scale = dbm_to_w(settings.rx_power_dbm) / p_rx
-            rx_light = rx_light.with_field(rx_light.field * math.sqrt(scale))
+    tx_light = tx_wf = tx_job = None
+    n = transfer.size
+    n_threads = settings.lane_threads() if threads is None else validate.integer("threads", threads, 1, 64)
+    # fast path: the noise is drawn ahead (same generator, same order) while the field propagates
+    draws = DrawsAhead(rng, background=n_threads > 1 and n >= _BACKGROUND_MIN_SAMPLES) if fast else None
+    try:
+        single = settings.precision == "single"
+        x_in = None  # the channel's input field when made here in single precision
+        if draws is not None:
+            laser = tx.laser
+            # the RIN's standard normals (kept in step even when the field comes from a kept
+            # spectrum, so that the shot and TIA noise that follow get the same draws)
+            rin = draws.submit(lambda r: laser.rin_draws(n, fs, r))
+            if need_tx or entry is None:
+                # E = transfer·sqrt(P)(1 + n/2): the first half of the record on the draw thread,
+                # the second here (each sample is computed alike: the same values either way)
+                field = np.empty(n, dtype=np.complex128)
+                x_in = np.empty(n, dtype=np.complex64) if single else None
+
+                def field_part(lo: int, hi: int) -> None:
+                    part = laser.rin_noise(n, fs, draws=rin.result(), start=lo, stop=hi)
+                    amp = laser.amplitude(hi - lo, fs, temperature_c=t_chip, rin=part)
+                    np.multiply(transfer[lo:hi], amp, out=field[lo:hi])
+                    if x_in is not None:
+                        x_in[lo:hi] = field[lo:hi]
+
+                half = n // 2
+                first_half = draws.submit(lambda r: field_part(0, half))
+            noise_jobs = _receiver_noise_jobs(draws, lane.receiver, n, fs, single=single, temperature_c=t_chip)
+        if need_tx or entry is None:
+            if draws is not None:
+                field_part(half, n)
+                first_half.result()
+            else:
+                # real laser amplitude (with RIN) times the complex transfer: no complex laser array
+                amp = tx.laser.amplitude(n, fs, temperature_c=t_chip, rng=rng)
+                field = np.multiply(transfer, amp)
+                del amp
+            tx_light = OpticalField(field=field, sample_rate_hz=fs, wavelength_m=wavelength,
+                                    symbol_rate_baud=symbol_rate_baud, pattern=period, meta=meta)
+            del field
+            if need_tx:
+                # built on the draw thread once it is done with the noise (off the main path)
+                light, wf_meta = tx_light, dict(extra_meta or {})
+                tx_job = draws.submit(lambda r: light.to_waveform(source="model", lane=lane.name,
+                                                                  chip_temperature_c=t_chip, **wf_meta)) \
+                    if draws is not None else None
+                if tx_job is None:
+                    tx_wf = tx_light.to_waveform(source="model", lane=lane.name, chip_temperature_c=t_chip,
+                                                 **dict(extra_meta or {}))
+        else:
+            rin.result()
+        if not fast:
+            # MPI adds a delayed copy of the field (np.roll in time): the block-by-block path
+            rx_light = lane.channel.propagate(tx_light, rng=rng)
             p_rx = rx_light.average_power_w
-        rx_wf = lane.receiver.detect(rx_light, rng=rng, temperature_c=t_chip)
-        rx_v, rx_meta = np.asarray(rx_wf.samples), dict(rx_wf.meta)
-    else:
-        spectrum = None if entry is None else (entry[0], math.sqrt(p_laser / entry[1]))
-        rx_v, rx_meta, p_rx, kept = _channel_and_receiver(
-            None if tx_light is None else tx_light.field, spectrum, transfer.size, fs, wavelength, dict(meta),
-            symbol_rate_baud, period, lane.channel, lane.receiver, rng=rng, temperature_c=t_chip,
-            rx_power_dbm=settings.rx_power_dbm, single=settings.precision == "single",
-            keep_spectrum=skey is not None and entry is None,
-        )
-        if kept is not None:
-            kept.setflags(write=False)
-            cache[skey] = (kept, p_laser, sym)
+            if settings.rx_power_dbm is not None:
+                scale = dbm_to_w(settings.rx_power_dbm) / p_rx
+                rx_light = rx_light.with_field(rx_light.field * math.sqrt(scale))
+                p_rx = rx_light.average_power_w
+            rx_wf = lane.receiver.detect(rx_light, rng=rng, temperature_c=t_chip)
+            rx_v, rx_meta = np.asarray(rx_wf.samples), dict(rx_wf.meta)
+        else:
+            spectrum = None if entry is None else (entry[0], math.sqrt(p_laser / entry[1]))
+            rx_v, rx_meta, p_rx, kept = _channel_and_receiver(
+                x_in if x_in is not None else None if tx_light is None else tx_light.field,
+                spectrum, n, fs, wavelength, dict(meta),
+                symbol_rate_baud, period, lane.channel, lane.receiver, noise=noise_jobs, temperature_c=t_chip,
+                rx_power_dbm=settings.rx_power_dbm, single=settings.precision == "single",
+                keep_spectrum=skey is not None and entry is None, field_private=x_in is not None,
+                # the fibre's transforms run while the draw thread is busy with the receiver
+                # noise (one core less for them); the receiver's, later, when it is done
+                workers=n_threads,
+                fibre_workers=max(1, n_threads - 1) if draws is not None and draws.background else n_threads,
+            )
+            if kept is not None:
+                kept.setflags(write=False)
+                cache[skey] = (kept, p_laser, sym)
+        if tx_job is not None:
+            tx_wf = tx_job.result()
+    finally:
+        if draws is not None:
+            draws.wait()  # nothing of this lane runs on after it (nor at a fork)
     m: dict[str, Any] = {
         "wavelength_m": wavelength,
         "laser_power_w": tx.laser.output_power_w(t_chip),
@@ -218,6 +280,8 @@ def simulate_lane(
         rx_meta.update(rx_ffe_taps=[float(c) for c in taps], rx_ffe_precursors=n_pre)
         m["rx_ffe_taps"] = [float(c) for c in taps]
     rx_meta.update(extra_meta or {})
+    if rx_v.base is None:
+        rx_v.setflags(write=False)  # a fresh array: the Waveform keeps it without a copy
     rx_wf = Waveform(samples=rx_v, sample_rate_hz=fs, quantity=Quantity.VOLTAGE, symbol_rate_baud=symbol_rate_baud,
                      pattern=period, meta=rx_meta)
     del rx_v
@@ -284,10 +348,14 @@ def channel_and_receiver(
     """
     if channel.mpi_ratio > 0.0:
         raise InvalidParameter("channel_and_receiver has no MPI; use Channel.propagate and Receiver.detect")
+    n, fs = tx_light.n_samples, tx_light.sample_rate_hz
+    draws = None if rng is None else DrawsAhead(rng, background=False)
+    noise = (None, None) if draws is None else _receiver_noise_jobs(draws, receiver, n, fs, single=single,
+                                                                    temperature_c=temperature_c)
     v, meta, p_rx, _ = _channel_and_receiver(
-        tx_light.field, None, tx_light.n_samples, tx_light.sample_rate_hz, tx_light.wavelength_m,
+        tx_light.field, None, n, fs, tx_light.wavelength_m,
         dict(tx_light.meta), tx_light.symbol_rate_baud, tx_light.pattern, channel, receiver,
-        rng=rng, temperature_c=temperature_c, rx_power_dbm=rx_power_dbm, single=single,
+        noise=noise, temperature_c=temperature_c, rx_power_dbm=rx_power_dbm, single=single,
     )
     wf = Waveform(samples=v, sample_rate_hz=tx_light.sample_rate_hz, quantity=Quantity.VOLTAGE,
                   symbol_rate_baud=tx_light.symbol_rate_baud, pattern=tx_light.pattern, meta=meta)
@@ -306,11 +374,14 @@ def _channel_and_receiver(
     channel: Channel,
     receiver: Receiver,
     *,
-    rng: np.random.Generator | None,
+    noise: tuple[Future[np.ndarray] | None, Future[np.ndarray] | None],
     temperature_c: float,
     rx_power_dbm: float | None,
     single: bool,
     keep_spectrum: bool = False,
+    field_private: bool = False,
+    workers: int = 1,
+    fibre_workers: int | None = None,
 ) -> tuple[np.ndarray, dict[str, Any], float, np.ndarray | None]:
     """Core of :func:`channel_and_receiver`, from the Tx ``field`` or from its spectrum.
 
@@ -321,7 +392,17 @@ def _channel_and_receiver(
     layout, precision of ``single``) is ``c·S`` — a sweep reuses ``S`` of the same lane and
     noise draws at another laser power.  ``keep_spectrum`` returns a copy of the transform
     computed from ``field`` (before the fibre response) as the third item.
+
+    ``field_private``: ``field`` is a scratch array of the caller's that may be overwritten.
+
+    ``noise``: the shot-noise standard normals and the TIA noise spectrum (already shaped by
+    ``Z_T·H_tia``) from :func:`_receiver_noise_jobs`, or None each for none.  Records of a fast
+    FFT length of at least :data:`models.fft_layout.MIN_FOUR_STEP_LENGTH` samples go through
+    the fibre with the four-step transforms (:mod:`models.fft_layout`).  The transforms run
+    over ``workers`` threads, the fibre's over ``fibre_workers`` (default ``workers``): fewer
+    while the noise is still being drawn on another thread.
     """
+    fibre_workers = workers if fibre_workers is None else fibre_workers
     from models.fiber import _dispersion_response
     from models.laser import C_M_PER_S
     from models.receiver import Q_E
@@ -330,6 +411,7 @@ def _channel_and_receiver(
     response.check_sampling("photodiode.bandwidth_hz", pd.bandwidth_hz, fs)
     response.check_sampling("tia.bandwidth_hz", tia.bandwidth_hz, fs)
     plan = response.pfa_plan(n)
+    four = fft_layout.four_step(n) if plan is None else None
     cdt = np.complex64 if single else np.complex128
     # --- fibre: E(f)·10^(−IL/20)·exp(−j β2L/2 ω²), as models.fiber.propagate_dispersion
     disp = channel.fiber.dispersion_ps_per_nm(wavelength_m)
@@ -339,7 +421,7 @@ def _channel_and_receiver(
     if abs(b2l) / 2.0 * (math.pi * fs) ** 2 < 1e-9:
         h = None
     else:
-        h = _dispersion_response(n, fs, b2l, gain, plan)
+        h = _dispersion_response(n, fs, b2l, gain, plan if four is None else four)
         if single:
             h = _as_single(h)
         meta["dispersion_ps_per_nm"] = disp
@@ -349,12 +431,20 @@ def _channel_and_receiver(
         spec *= c
     else:
         # a new array in the transform layout (the Tx field stays untouched)
-        x = field.astype(cdt) if plan is None else field[plan[2]].astype(cdt, copy=False)
+        if plan is not None:
+            x = field[plan[2]].astype(cdt, copy=False)
+        else:  # ``field_private``: the caller's own copy in the working precision, used in place
+            x = field.astype(cdt, copy=not (field_private and field.dtype == cdt))
         if h is None and not keep_spectrum:
             x *= gain
             spec = None
         else:
-            spec = sfft.fft(x, overwrite_x=True) if plan is None else sfft.fft2(x, overwrite_x=True)
+            if four is not None:
+                spec = four.forward(x, workers=fibre_workers, overwrite_x=True)
+            elif plan is None:
+                spec = sfft.fft(x, overwrite_x=True, workers=fibre_workers)
+            else:
+                spec = sfft.fft2(x, overwrite_x=True, workers=fibre_workers)
             del x
             if keep_spectrum:
                 kept = spec.copy()
@@ -363,7 +453,12 @@ def _channel_and_receiver(
             else:
                 spec *= gain
     if spec is not None:
-        x = sfft.ifft(spec, overwrite_x=True) if plan is None else sfft.ifft2(spec, overwrite_x=True)
+        if four is not None:
+            x = four.inverse(spec, workers=fibre_workers)
+        elif plan is None:
+            x = sfft.ifft(spec, overwrite_x=True, workers=fibre_workers)
+        else:
+            x = sfft.ifft2(spec, overwrite_x=True, workers=fibre_workers)
         del spec
 
     # --- square law, received power
@@ -386,31 +481,67 @@ def _channel_and_receiver(
             f"TIA overload: peak photocurrent {peak * 1e3:.3g} mA exceeds overload_current_a = "
             f"{tia.overload_current_a * 1e3:.3g} mA (reduce the received power)"
         )
-    if rng is not None and pd.shot_noise:
+    shot_job, tia_job = noise
+    if shot_job is not None:
         shot = np.multiply(current, Q_E * fs)
         np.sqrt(shot, out=shot)
-        shot *= rng.standard_normal(current.shape)  # float64 draws: the same noise in both precisions
+        shot *= shot_job.result().reshape(current.shape)  # the same draws in both precisions
         current += shot
         del shot
     z = float(tia.transimpedance_ohm)
     h_all = response.rfft_grid_response(n, fs, ((pd.bandwidth_hz, pd.shape), (tia.bandwidth_hz, tia.shape)), gain=z)
-    spec = sfft.rfft(current) if plan is None else sfft.rfft2(current)
+    if plan is not None:  # the current is in the Good-Thomas order already
+        spec = sfft.rfft2(current, workers=workers)
+    else:
+        spec = response.real_spectrum(current, workers=workers)
     del current
     spec *= _as_single(h_all) if single else h_all
-    if rng is not None and tia.input_noise_density_a_per_rthz > 0.0:
-        sigma = tia.input_noise_density_a_per_rthz * math.sqrt(fs / 2.0)
-        noise = response.white_noise_spectrum(n, sigma, rng, dtype=cdt)
-        h_tia = response.rfft_grid_response(n, fs, ((tia.bandwidth_hz, tia.shape),), gain=z)
-        noise *= _as_single(h_tia) if single else h_tia
-        spec += noise
-        del noise
+    if tia_job is not None:
+        spec += tia_job.result()
     if plan is None:
-        v = sfft.irfft(spec, n, overwrite_x=True).astype(np.float64, copy=False)
+        v = response.real_inverse(spec, n, workers=workers).astype(np.float64, copy=False)
     else:
         v = np.empty(n)
-        v[plan[2]] = sfft.irfft2(spec, s=(plan[0], plan[1]), overwrite_x=True)
+        v[plan[2]] = sfft.irfft2(spec, s=(plan[0], plan[1]), overwrite_x=True, workers=workers)
     meta.update(receiver="pd+tia", dark_current_a=pd.dark_current_at(temperature_c))
     return v, meta, p_rx, kept
+
+
+#: Records shorter than this draw their noise inline (a thread hand-off costs ~0.1 ms).
+_BACKGROUND_MIN_SAMPLES = 1 << 16
+
+
+def _receiver_noise_jobs(
+    draws: DrawsAhead, receiver: Receiver, n: int, fs: float, *, single: bool, temperature_c: float,
+) -> tuple[Future[np.ndarray] | None, Future[np.ndarray] | None]:
+    """Queue the receiver's noise on ``draws``: shot-noise normals, then the TIA noise spectrum.
+
+    The order (and the draws) are those of :meth:`Receiver.detect`: ``n`` standard normals for
+    the shot noise (if the photodiode has it), then :func:`models.response.white_noise_spectrum`
+    of rms ``i_n·sqrt(fs/2)``, here already multiplied by ``Z_T·H_tia`` (if the TIA is noisy).
+    """
+    pd, tia = receiver.photodiode, receiver.tia
+    response.check_sampling("tia.bandwidth_hz", tia.bandwidth_hz, fs)
+    if pd.shot_noise:
+        # rounded to the photocurrent's precision on the draw thread (the same draws either way)
+        shot = draws.submit(lambda r: gaussian.standard_normal(r, n).astype(np.float32) if single
+                            else gaussian.standard_normal(r, n))
+    else:
+        shot = None
+    tia_job = None
+    if tia.input_noise_density_a_per_rthz > 0.0:
+        sigma = tia.input_noise_density_a_per_rthz * math.sqrt(fs / 2.0)
+        h_tia = response.rfft_grid_response(n, fs, ((tia.bandwidth_hz, tia.shape),), gain=float(tia.transimpedance_ohm))
+        cdt = np.complex64 if single else np.complex128
+        h = _as_single(h_tia) if single else h_tia
+
+        def tia_noise(r: np.random.Generator) -> np.ndarray:
+            spec = response.white_noise_spectrum(n, sigma, r, dtype=cdt)
+            spec *= h
+            return spec
+
+        tia_job = draws.submit(tia_noise)
+    return shot, tia_job
 
 
 def _period_fast(sym: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from models import response
+from models import gaussian, response
 from models.laser import OpticalField
 from optics import validate
 from optics.errors import InvalidParameter
@@ -200,7 +200,7 @@ class Receiver:
             # I + sqrt(q·fs·I)·N(0,1): the signal-dependent shot noise, drawn in the time domain
             shot = np.multiply(current, Q_E * fs)
             np.sqrt(shot, out=shot)
-            shot *= rng.standard_normal(n)
+            shot *= gaussian.standard_normal(rng, n)
             current += shot
             del shot
         # one spectrum, one multiply by Z_T·H_pd·H_tia, the TIA noise added as a spectrum

@@ -37,6 +37,8 @@ import math
 import numpy as np
 import scipy.fft as sfft
 
+from models import gaussian
+from models.fft_layout import FourStep, four_step
 from optics import validate
 from optics.errors import InvalidParameter
 
@@ -158,30 +160,51 @@ def pfa_plan(n: int) -> tuple[int, int, np.ndarray, np.ndarray] | None:
     return n1, n2, imap, fmap
 
 
-def real_spectrum(x: np.ndarray) -> np.ndarray:
-    """Half spectrum of a real record: ``rfft(x)``, or ``rfft2`` in :func:`pfa_plan` order."""
+def real_four_step(n: int) -> FourStep | None:
+    """The four-step layout real records of length ``n`` use, or None (:mod:`models.fft_layout`).
+
+    Only when there is no Good-Thomas plan (:func:`pfa_plan`) and ``N1`` is even.
+    """
+    if pfa_plan(n) is not None:
+        return None
+    four = four_step(n)
+    return four if four is not None and four.real_ok else None
+
+
+def real_spectrum(x: np.ndarray, *, workers: int = 1) -> np.ndarray:
+    """Half spectrum of a real record: ``rfft(x)``, ``rfft2`` in :func:`pfa_plan` order, or
+    :meth:`FourStep.real_forward` for long records of a fast length (:func:`real_four_step`)."""
     plan = pfa_plan(x.size)
-    if plan is None:
-        return sfft.rfft(x)
-    return sfft.rfft2(x[plan[2]])
+    if plan is not None:
+        return sfft.rfft2(x[plan[2]], workers=workers)
+    four = real_four_step(x.size)
+    if four is not None:
+        return four.real_forward(x, workers=workers)
+    return sfft.rfft(x, workers=workers)
 
 
-def real_inverse(spec: np.ndarray, n: int) -> np.ndarray:
+def real_inverse(spec: np.ndarray, n: int, *, workers: int = 1) -> np.ndarray:
     """Inverse of :func:`real_spectrum` (overwrites ``spec``)."""
     plan = pfa_plan(n)
-    if plan is None:
-        return sfft.irfft(spec, n, overwrite_x=True)
-    out = np.empty(n)
-    out[plan[2]] = sfft.irfft2(spec, s=(plan[0], plan[1]), overwrite_x=True)
-    return out
+    if plan is not None:
+        out = np.empty(n)
+        out[plan[2]] = sfft.irfft2(spec, s=(plan[0], plan[1]), overwrite_x=True, workers=workers)
+        return out
+    four = real_four_step(n)
+    if four is not None:
+        return four.real_inverse(spec, workers=workers)
+    return sfft.irfft(spec, n, overwrite_x=True, workers=workers)
 
 
 def real_spectrum_freqs(n: int, sample_rate_hz: float) -> np.ndarray:
     """Frequencies (Hz) of the bins of :func:`real_spectrum` (negative ones included in 2-D)."""
     plan = pfa_plan(n)
-    if plan is None:
-        return sfft.rfftfreq(n, 1.0 / sample_rate_hz)
-    return plan[3][:, : plan[1] // 2 + 1] * sample_rate_hz
+    if plan is not None:
+        return plan[3][:, : plan[1] // 2 + 1] * sample_rate_hz
+    four = real_four_step(n)
+    if four is not None:
+        return four.real_frequencies() * sample_rate_hz
+    return sfft.rfftfreq(n, 1.0 / sample_rate_hz)
 
 
 def white_noise_spectrum(
@@ -192,26 +215,31 @@ def white_noise_spectrum(
     Drawn directly in the frequency domain: interior bins are complex Gaussian with
     ``E|X|² = n·σ²``; self-conjugate bins are real with variance ``n·σ²``.  In the 2-D layout
     the ``k2 = 0`` (and, for even n2, ``k2 = n2/2``) column is the DFT along axis 0 of real
-    column sums, drawn as ``fft(sqrt(n2)·σ·N(0,1))``.  ``dtype`` complex64 rounds the same
-    draws to single precision.
+    column sums, drawn as ``fft(sqrt(n2)·σ·N(0,1))``; the four-step layout is drawn by
+    :meth:`FourStep.real_white_noise`.  ``dtype`` complex64 rounds the same draws to single
+    precision.
     """
     plan = pfa_plan(n)
+    four = real_four_step(n) if plan is None else None
+    if four is not None:
+        x = four.real_white_noise(sigma, rng)
+        return x if np.dtype(dtype) == np.complex128 else x.astype(dtype)
     shape = (n // 2 + 1,) if plan is None else (plan[0], plan[1] // 2 + 1)
     x = np.empty(shape, dtype=np.complex128)
-    xr = x.view(np.float64).reshape(*shape, 2)
-    # the same draws, in the same order, as rng.standard_normal(shape) + 1j·rng.standard_normal(shape)
-    xr[..., 0] = rng.standard_normal(shape)
-    xr[..., 1] = rng.standard_normal(shape)
+    xr = x.view(np.float64).reshape(-1)
+    # (real, imaginary) pairs of every bin, drawn straight into the array; then the
+    # self-conjugate bins (1-D) or columns (2-D) are drawn again as real ones
+    gaussian.standard_normal(rng, xr.size, out=xr)
     xr *= sigma * math.sqrt(n / 2.0)
     if plan is None:
-        x[0] = sigma * math.sqrt(n) * rng.standard_normal()
+        x[0] = sigma * math.sqrt(n) * gaussian.standard_normal(rng, 1)[0]
         if n % 2 == 0:
-            x[-1] = sigma * math.sqrt(n) * rng.standard_normal()
+            x[-1] = sigma * math.sqrt(n) * gaussian.standard_normal(rng, 1)[0]
     else:
         n1, n2 = plan[0], plan[1]
-        x[:, 0] = sfft.fft((sigma * math.sqrt(n2)) * rng.standard_normal(n1))
+        x[:, 0] = sfft.fft((sigma * math.sqrt(n2)) * gaussian.standard_normal(rng, n1))
         if n2 % 2 == 0:
-            x[:, -1] = sfft.fft((sigma * math.sqrt(n2)) * rng.standard_normal(n1))
+            x[:, -1] = sfft.fft((sigma * math.sqrt(n2)) * gaussian.standard_normal(rng, n1))
     return x if np.dtype(dtype) == np.complex128 else x.astype(dtype)
 
 

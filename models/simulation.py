@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from models import draws_ahead
 from models.lane import LaneResult, LinkModule, ModuleResult, SimulationSettings
 from models.lane_metrics import _failed_metrics, _tx_reference, module_power_at
 from models.lane_simulation import _period_fast, simulate_lane, transmitter_transfer
@@ -129,6 +130,7 @@ def _lane_job(
     sym: np.ndarray, cache: dict[Any, Any], metrics: bool, keep_waveforms: bool, seed: int | None,
     tx_reference: tuple[Mapping[str, Any], float] | None = None,
     reuse: bool = False,
+    threads: int | None = None,
 ) -> tuple[LaneResult, str | None]:
     """One lane of :func:`simulate_many`: ``(result, None)`` or ``(failed-lane result, message)``."""
     lane = module.lanes[lane_index]
@@ -148,6 +150,7 @@ def _lane_job(
             spectrum_key=(lane_index, child.entropy, tuple(child.spawn_key)) if reuse else None,
             need_tx_waveform=keep_waveforms or tx_reference is None,
             extra_meta={"seed": seed, "seed_spawn_key": list(child.spawn_key), "settings": dataclasses.asdict(settings)},
+            threads=threads,
         )
     except InvalidParameter as exc:
         failed = _failed_metrics(lane, t_chip, str(exc))
@@ -181,8 +184,11 @@ def _worker_job(job: tuple[int, int, Any]) -> tuple[int, int, tuple[Any, ...], s
     """Run job ``(settings index, lane index, tx reference)`` in a forked worker; picklable result."""
     st = _POOL_STATE
     i, j, ref = job
-    res, err = _lane_job(st["module"], st["settings"][i], j, st["children"][i][j], st["sym"], st["cache"],
-                         st["metrics"], st["keep"], st["seed"], ref, st["reuse"])
+    settings = st["settings"][i]
+    # the workers share the cores: one thread per lane unless the settings ask for more
+    res, err = _lane_job(st["module"], settings, j, st["children"][i][j], st["sym"], st["cache"],
+                         st["metrics"], st["keep"], st["seed"], ref, st["reuse"],
+                         1 if settings.threads is None else settings.threads)
     packed = (res.name, _pack_waveform(res.tx_waveform), _pack_waveform(res.rx_waveform), dict(res.metrics))
     return i, j, packed, err
 
@@ -238,6 +244,7 @@ def simulate_many(
     children = [np.random.SeedSequence(seed).spawn(module.n_lanes) for _ in settings_list]
     n_lanes = module.n_lanes
     jobs = [(i, j) for i in range(len(settings_list)) for j in range(n_lanes)]
+    draws_ahead.shutdown()  # its idle thread would count as "other threads" and must not be forked
     n_workers = _resolve_workers(workers, len(jobs), sym.size * first.samples_per_symbol)
     _prepare_transmitters(module, first, sym, cache)
     lane_results: list[list[LaneResult | None]] = [[None] * n_lanes for _ in settings_list]

@@ -238,10 +238,13 @@ class Pam4Levels:
         }
 
 
-def _run_means(
-    wf: Waveform, timing: SymbolTiming, sent: np.ndarray, symbol: int, cum: np.ndarray
-) -> float | None:
-    """Mean of the samples in the central 2 UI of every run of >= RUN_MIN_SYMBOLS ``symbol``."""
+def _run_means(wf: Waveform, timing: SymbolTiming, sent: np.ndarray, symbol: int, average: float) -> float | None:
+    """Mean of the samples in the central 2 UI of every run of >= RUN_MIN_SYMBOLS ``symbol``,
+    less ``average``.
+
+    The runs are disjoint, so the sample ranges are gathered and summed directly: the cost is
+    that of the samples in the runs, not of the whole record.
+    """
     is_sym = np.concatenate(([False], sent == symbol, [False]))
     edges = np.flatnonzero(np.diff(is_sym.astype(np.int8)))
     starts, ends = edges[0::2], edges[1::2]
@@ -254,8 +257,9 @@ def _run_means(
     lo = np.clip(np.ceil(mid - sps), 0, wf.n_samples - 1).astype(np.int64)
     hi = np.clip(np.floor(mid + sps), 0, wf.n_samples - 1).astype(np.int64)
     n = hi - lo + 1
-    total = np.sum(cum[hi + 1] - cum[lo])
-    return float(total / np.sum(n))
+    first = np.cumsum(n) - n  # where each range starts in the gathered array
+    idx = np.arange(int(np.sum(n)), dtype=np.int64) + np.repeat(lo - first, n)
+    return float(np.sum(wf.samples[idx] - average) / idx.size)
 
 
 def measure_levels(wf: Waveform, timing: SymbolTiming | None = None) -> Pam4Levels:
@@ -330,9 +334,8 @@ def measure_levels(wf: Waveform, timing: SymbolTiming | None = None) -> Pam4Leve
             f"the mean levels of symbols 0..3 are not increasing ({levels.tolist()}): inverted or "
             "mis-mapped signal"
         )
-    cum = np.concatenate(([0.0], np.cumsum(wf.samples - average)))
-    r0 = _run_means(wf, timing, sent, 0, cum)
-    r3 = _run_means(wf, timing, sent, 3, cum)
+    r0 = _run_means(wf, timing, sent, 0, average)
+    r3 = _run_means(wf, timing, sent, 3, average)
     method = "pattern-runs" if (r0 is not None and r3 is not None) else "pattern-centres"
     p0 = average + r0 if r0 is not None else float(levels[0])
     p3 = average + r3 if r3 is not None else float(levels[3])

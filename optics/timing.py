@@ -135,23 +135,33 @@ def _baud_line(x: np.ndarray, sps: float) -> tuple[complex, float, np.ndarray, i
     RMS of ``|c|`` is ``sqrt(sum d^4)``.
     """
     d = np.diff(x)
-    peak = float(np.max(np.abs(d))) if d.size else 0.0
-    # |dx|^2 of a scaled copy: the phase and the line-to-noise ratio are scale-free, and
-    # squaring (and the d^4 noise sum) cannot overflow for any finite input.
-    d2 = (d / peak) ** 2 if peak > 0 else d * d
+    if d.size == 0:
+        return 0j, 0.0, np.zeros(1, dtype=complex), _block_length(sps)
+    peak = max(float(d.max()), -float(d.min()))
+    # |dx|^2 is scaled to a peak of 1 when its 4th power could overflow or underflow: the
+    # phase and the line-to-noise ratio are scale-free (Waveform samples, |x| <= 1e60, never
+    # need it)
+    if peak > 0.0 and not 1e-60 < peak < 1e60:
+        d *= 1.0 / peak
+    d2 = np.square(d, out=d)
     n = d2.size
     block = _block_length(sps)
-    n_blocks = -(-n // block)
-    padded = np.zeros(n_blocks * block)
-    padded[:n] = d2
-    blocks = padded.reshape(n_blocks, block)
+    n_full, rest = divmod(n, block)
     b = np.arange(block)
     ang_b = -2.0 * np.pi * (np.mod(b + 0.5, sps) / sps)
-    inner = blocks @ np.cos(ang_b) + 1j * (blocks @ np.sin(ang_b))
-    a_start = np.arange(n_blocks) * float(block)
+    basis = np.empty((block, 2))
+    basis[:, 0] = np.cos(ang_b)
+    basis[:, 1] = np.sin(ang_b)
+    # blocks of the record as rows (a view, no copy), the last partial block on its own
+    sums = np.empty((n_full + (rest > 0), 2))
+    sums[:n_full] = d2[: n_full * block].reshape(n_full, block) @ basis
+    if rest:
+        sums[n_full] = d2[n_full * block:] @ basis[:rest]
+    inner = sums[:, 0] + 1j * sums[:, 1]
+    a_start = np.arange(inner.size) * float(block)
     ang_a = -2.0 * np.pi * (np.mod(a_start, sps) / sps)
     z = inner * np.exp(1j * ang_a)
-    noise = float(np.sqrt(np.sum(d2 * d2)))
+    noise = math.sqrt(float(np.dot(d2, d2)))
     return complex(np.sum(z)), noise, z, block
 
 
@@ -263,6 +273,23 @@ def sample_symbols(wf: Waveform, timing: SymbolTiming, phase_ui: float = 0.0) ->
     from optics import validate
 
     phase = validate.in_range("phase_ui", phase_ui, -0.5, 0.5, unit="UI")
+    sps = timing.samples_per_symbol
+    x = wf.samples
+    n_sym = timing.n_symbols
+    start = timing.centre_index + phase * sps
+    if float(sps).is_integer() and n_sym > 0 and start >= 0.0:
+        # whole samples per symbol: every instant has the same fraction, so two strided
+        # slices replace the gathers (same values as the general rule below)
+        step = int(sps)
+        i_first = int(math.floor(start))
+        frac = start - i_first
+        last = i_first + step * (n_sym - 1)
+        if last + 1 <= wf.n_samples - 1:
+            a = x[i_first: last + 1: step]
+            if frac == 0.0:
+                return a.copy()
+            b = x[i_first + 1: last + 2: step]
+            return a + frac * (b - a)
     idx = np.clip(timing.centres() + phase * timing.samples_per_symbol, 0.0, wf.n_samples - 1)
     i0 = np.minimum(idx.astype(np.int64), wf.n_samples - 2)
     frac = idx - i0
@@ -310,7 +337,14 @@ def align_pattern(values: np.ndarray, pattern: np.ndarray) -> tuple[int, float, 
     m = min(v.size, length)
     v0 = v - v.mean()
     p0 = p - p.mean()
-    folded = np.bincount(np.arange(v.size) % length, weights=v0, minlength=length)
+    # fold modulo the pattern length: whole periods summed as rows, the remainder added
+    n_full = v0.size // length
+    if n_full:
+        folded = v0[: n_full * length].reshape(n_full, length).sum(axis=0)
+    else:
+        folded = np.zeros(length)
+    rest = v0[n_full * length:]
+    folded[: rest.size] += rest
     corr = scipy.fft.irfft(np.conj(scipy.fft.rfft(folded)) * scipy.fft.rfft(p0), n=length)
     k = int(np.argmax(corr))
     peak = float(corr[k])
@@ -318,8 +352,8 @@ def align_pattern(values: np.ndarray, pattern: np.ndarray) -> tuple[int, float, 
     denom = float(np.linalg.norm(folded[:m]) * np.linalg.norm(seg))
     rho = peak / denom if denom > 0 else 0.0
     if length > 1 and peak > 0:
-        rest = np.delete(corr, k)
-        second = float(rest.max()) / peak
+        others = [part.max() for part in (corr[:k], corr[k + 1:]) if part.size]
+        second = float(max(others)) / peak
     else:
         second = 1.0
     return k, rho, second
@@ -408,8 +442,8 @@ def recover_timing(wf: Waveform) -> SymbolTiming:
     timing = SymbolTiming(sps, centre, _n_symbols(wf.n_samples, sps, centre), None)
 
     values = sample_symbols(wf, timing)
-    closed = _closed_eye_message(values, wf.symbol_rate_baud)
     if wf.pattern is None:
+        closed = _closed_eye_message(values, wf.symbol_rate_baud)
         if closed:
             raise NoEyeFound(closed)
         return timing
@@ -422,6 +456,7 @@ def recover_timing(wf: Waveform) -> SymbolTiming:
             f"{PATTERN_CORRELATION_MIN:g} needed; second peak {second:.2f} of the first, at "
             f"most {PATTERN_SECOND_PEAK_MAX:g} allowed)"
         )
+        closed = _closed_eye_message(values, wf.symbol_rate_baud)  # only needed to explain the failure
         if closed:
             raise NoEyeFound(f"{closed}; and {found}")
         raise InvalidWaveform(f"{found}: wrong pattern, inverted signal or too short a record")

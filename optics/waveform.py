@@ -53,6 +53,11 @@ class Quantity(enum.Enum):
 
 
 def _readonly(arr: np.ndarray) -> np.ndarray:
+    """A read-only array of the samples: a copy, unless ``arr`` is already read-only and owns
+    its memory (nobody holds a writable view of it then: a model hands over a fresh record
+    without a second copy)."""
+    if arr.base is None and not arr.flags.writeable and arr.flags.c_contiguous:
+        return arr
     arr = np.array(arr, copy=True)
     arr.setflags(write=False)
     return arr
@@ -112,7 +117,7 @@ class Waveform:
             t0 = validate.real("t0_s", self.t0_s)
         except (InvalidParameter, InvalidType) as exc:
             raise InvalidWaveform(str(exc)) from None
-        peak = float(np.max(np.abs(samples)))
+        peak = max(float(samples.max()), -float(samples.min()))  # no |x| array
         if peak > MAX_ABS_SAMPLE:
             raise InvalidWaveform(
                 f"samples reach {peak:.3g} in magnitude; the allowed range is +/-{MAX_ABS_SAMPLE:g} "

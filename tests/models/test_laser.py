@@ -127,3 +127,26 @@ def test_skip_rin_advances_the_generator_like_rin_noise():
         laser.rin_noise(n, fs, a)
         laser.skip_rin(n, fs, b)
         assert a.standard_normal() == b.standard_normal()
+
+
+def test_rin_noise_in_parts_equals_the_whole_record():
+    from models.laser import DfbLaser
+
+    laser = DfbLaser(rin_db_per_hz=-140.0, rin_bandwidth_hz=20e9)
+    n, fs = 10_000, 200e9
+    draws = laser.rin_draws(n, fs, np.random.default_rng(3))
+    whole = laser.rin_noise(n, fs, draws=draws)
+    np.testing.assert_array_equal(whole, laser.rin_noise(n, fs, rng=np.random.default_rng(3)))
+    parts = np.concatenate([laser.rin_noise(n, fs, draws=draws, start=a, stop=b)
+                            for a, b in ((0, 3333), (3333, 9000), (9000, n))])
+    np.testing.assert_array_equal(parts, whole)
+    amp = laser.amplitude(n, fs, rin=whole.copy())
+    np.testing.assert_array_equal(amp, laser.amplitude(n, fs, rng=np.random.default_rng(3)))
+    with pytest.raises(InvalidParameter, match="start, stop"):
+        laser.rin_noise(n, fs, draws=draws, start=5, stop=5)
+    with pytest.raises(InvalidParameter, match="draws has shape"):
+        laser.rin_noise(n, fs, draws=draws[:-1])
+    with pytest.raises(InvalidParameter, match="rin has shape"):
+        laser.amplitude(n, fs, rin=whole[:-1])
+    with pytest.raises(InvalidParameter, match="rng or draws"):
+        laser.rin_noise(n, fs)

@@ -210,10 +210,11 @@ def _reference_chain(lane, sym, baud, sps, t_chip):
     return np.abs(field) ** 2, v
 
 
-@pytest.mark.parametrize("n_symbols, pattern_name", [(4096, "PRBS13Q"), (511 * 4, "PRBS9Q")])
+@pytest.mark.parametrize("n_symbols, pattern_name", [(4096, "PRBS13Q"), (511 * 4, "PRBS9Q"), (16384, "PRBS13Q")])
 def test_merged_fast_path_equals_unmerged_reference_chain(n_symbols, pattern_name):
     # 200G lane of the 1.6TBASE-DR8 preset (MZM, split laser, fibre at the worst λ0, PD/TIA):
-    # 2^15 samples (1-D FFTs) and 2044·8 = 73·224 samples (Good-Thomas 2-D layout)
+    # 2^15 samples (1-D FFTs), 2044·8 = 73·224 samples (Good-Thomas 2-D layout) and 2^17
+    # samples (four-step layout, models.fft_layout)
     from models.link import channel_and_receiver
 
     lane = preset("1.6TBASE-DR8").lanes[0]
@@ -267,6 +268,38 @@ def test_fused_receiver_noise_matches_detect_and_the_closed_form():
     expected2 = 2 * Q_E * 0.5e-3 * enbw * f_eff + (20e-12) ** 2 * enbw * 30e9
     assert np.var(noisy.samples) == pytest.approx(expected2, rel=0.05)
     assert np.mean(noisy.samples) == pytest.approx(0.5e-3, rel=1e-3)
+    # four-step length (2^17): the fused path and Receiver.detect draw the same noise there too
+    k = 1 << 17
+    p3 = 0.5e-3 * (1 + 0.5 * np.sin(2 * np.pi * 91 * np.arange(k) / k))
+    light3 = OpticalField(field=np.sqrt(p3).astype(complex), sample_rate_hz=fs, wavelength_m=1.31e-6)
+    fast3, _ = channel_and_receiver(light3, ch, rx, rng=np.random.default_rng(6), temperature_c=25.0)
+    slow3 = rx.detect(light3, rng=np.random.default_rng(6)).samples
+    clean3 = rx.detect(light3).samples
+    np.testing.assert_allclose(fast3.samples, slow3, rtol=0, atol=1e-12 * np.ptp(clean3))
+    expected3 = 2 * Q_E * p3.mean() * enbw * f_eff + (20e-12) ** 2 * enbw * 30e9
+    assert np.var(fast3.samples - clean3) == pytest.approx(expected3, rel=0.05)
+
+
+def test_threads_do_not_change_a_lane():
+    # 2^17 samples: noise drawn ahead on the draw thread and four-step fibre/receiver transforms
+    lane = preset("400GBASE-DR4").lanes[0]
+    s = SimulationSettings(pattern="PRBS13Q", n_symbols=8192, samples_per_symbol=16, compute_tdecq=False,
+                           rx_power_dbm=-12.0)
+    runs = {t: simulate_lane(lane, symbol_rate_baud=BAUD, settings=dataclasses.replace(s, threads=t),
+                             rng=np.random.default_rng(21)) for t in (1, 2, 3)}
+    for t in (2, 3):
+        np.testing.assert_array_equal(runs[t].rx_waveform.samples, runs[1].rx_waveform.samples)
+        np.testing.assert_array_equal(runs[t].tx_waveform.samples, runs[1].tx_waveform.samples)
+        assert dict(runs[t].metrics) == dict(runs[1].metrics)
+    assert runs[1].metrics["bit_errors"] > 0  # noise that matters at this power
+    # the same with the precision and the threads given per call, and a reused transmitter
+    cache: dict = {}
+    a = simulate_lane(lane, symbol_rate_baud=BAUD, settings=s, rng=np.random.default_rng(21), cache=cache, threads=2)
+    b = simulate_lane(lane, symbol_rate_baud=BAUD, settings=s, rng=np.random.default_rng(21), cache=cache, threads=1)
+    np.testing.assert_array_equal(a.rx_waveform.samples, runs[1].rx_waveform.samples)
+    np.testing.assert_array_equal(b.rx_waveform.samples, runs[1].rx_waveform.samples)
+    with pytest.raises(InvalidParameter, match="threads"):
+        SimulationSettings(threads=0)
 
 
 def test_single_precision_keeps_counted_ber_and_estimate():

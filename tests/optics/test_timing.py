@@ -10,6 +10,7 @@ from optics.timing import (
     MIN_SYMBOLS,
     SymbolTiming,
     align_pattern,
+    n_whole_symbols,
     recover_timing,
     sample_symbols,
     symbols_of,
@@ -254,3 +255,28 @@ def test_clock_phase_agrees_with_recover_timing_and_names_bad_input():
     assert clock_phase(np.ones(100), 10.0) == (0.0, 0.0)
     with pytest.raises(InvalidParameter, match="samples_per_symbol"):
         clock_phase(x, -1.0)
+
+
+def test_sample_symbols_whole_sps_shortcut_equals_interpolation():
+    # whole samples per symbol take two strided slices; they must give np.interp's values
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal(16 * 300 + 5)
+    wf = Waveform(samples=x, sample_rate_hz=16e9, symbol_rate_baud=1e9)
+    for centre, phase in ((7.25, 0.0), (0.0, 0.0), (3.6, -0.2), (15.9, 0.5), (0.3, -0.5)):
+        timing = SymbolTiming(16.0, centre, n_whole_symbols(x.size, 16.0, centre), None)
+        t = np.clip(centre + 16.0 * (np.arange(timing.n_symbols) + phase), 0, x.size - 1)
+        np.testing.assert_allclose(sample_symbols(wf, timing, phase), np.interp(t, np.arange(x.size), x),
+                                   rtol=0, atol=1e-10)
+    # non-integer samples per symbol: the general rule
+    wf2 = Waveform(samples=x, sample_rate_hz=15.5e9, symbol_rate_baud=1e9)
+    timing = SymbolTiming(15.5, 2.2, n_whole_symbols(x.size, 15.5, 2.2), None)
+    t = 2.2 + 15.5 * np.arange(timing.n_symbols)
+    np.testing.assert_allclose(sample_symbols(wf2, timing), np.interp(t, np.arange(x.size), x), atol=1e-10)
+
+
+def test_align_pattern_folds_records_of_any_length():
+    pat = np.random.default_rng(9).integers(0, 4, 127)
+    for offset, n in ((5, 60), (40, 127), (100, 127 * 3 + 50)):
+        values = pat[(offset + np.arange(n)) % pat.size] * 1.0 + 0.01
+        k, rho, second = align_pattern(values, pat)
+        assert k == offset and rho > 0.9 and second < 0.5

@@ -98,3 +98,27 @@ def test_samples_per_symbol_overflow_is_rejected():
 def test_ragged_samples_are_named():
     with pytest.raises(InvalidWaveform, match="samples must be an array of real numbers"):
         make(samples=[[1.0, 2.0], [3.0]])
+
+
+def test_samples_are_copied_unless_handed_over_read_only():
+    mine = np.linspace(0.0, 1.0, 100)
+    wf = Waveform(samples=mine, sample_rate_hz=1e9)
+    mine[0] = 5.0  # the caller's writable array: copied, the waveform is unaffected
+    assert wf.samples[0] == 0.0 and not wf.samples.flags.writeable
+    fresh = np.arange(100.0) / 99.0
+    fresh.setflags(write=False)  # a read-only array that owns its memory: kept, no copy
+    assert Waveform(samples=fresh, sample_rate_hz=1e9).samples is fresh
+    base = np.linspace(0.0, 1.0, 200)
+    view = base[::2]
+    view.setflags(write=False)  # a read-only view of a writable base: copied
+    wf2 = Waveform(samples=view, sample_rate_hz=1e9)
+    base[0] = 7.0
+    assert wf2.samples[0] == 0.0
+
+
+@pytest.mark.parametrize("bad, where", [(np.nan, 3), (np.inf, 0), (-np.inf, 99)])
+def test_non_finite_samples_are_named_with_their_index(bad, where):
+    x = np.zeros(100)
+    x[where] = bad
+    with pytest.raises(InvalidWaveform, match=f"non-finite value.*first at index {where}"):
+        Waveform(samples=x, sample_rate_hz=1e9)
