@@ -48,14 +48,15 @@ from optics.waveform import Quantity, Waveform
 
 def transmitter_transfer(
     tx: Transmitter, symbols: np.ndarray, symbol_rate_baud: float, samples_per_symbol: int,
-    rng: np.random.Generator | None = None,
+    rng: np.random.Generator | None = None, *, precision: str = "double",
 ) -> tuple[np.ndarray, Waveform]:
     """Complex field transmission of the modulator driven by the symbols, and the drive waveform.
 
     ``E_tx(t) = E_laser(t)·t(t)`` with ``t = modulator.transfer(v)``, ``v`` the driver output
     filtered by the host channel (if any) and the modulator's EO response
     (:meth:`Transmitter.drive`).  A driver with jitter or noise uses
-    :meth:`Pam4Driver.drive` with ``rng``.
+    :meth:`Pam4Driver.drive` with ``rng``.  ``precision`` goes to the modulator's transfer
+    (see :class:`SimulationSettings`).
     """
     mod = tx.modulator
     fs = symbol_rate_baud * samples_per_symbol
@@ -69,8 +70,8 @@ def transmitter_transfer(
             h = h * host_channel_response(tx.host_channel, f)
         v = sfft.irfft(sfft.rfft(drive_wf.samples) * h, drive_wf.n_samples)
     else:
-        v, drive_wf = tx.drive(symbols, symbol_rate_baud, samples_per_symbol)
-    return mod.transfer(v), drive_wf
+        v, drive_wf = tx.drive(symbols, symbol_rate_baud, samples_per_symbol, precision=precision)
+    return mod.transfer(v, precision=precision), drive_wf
 
 
 def simulate_lane(
@@ -154,49 +155,59 @@ def simulate_lane(
     if isinstance(mod, MicroringModulator):
         heater_w = mod.lock_or_raise(tx.laser.wavelength_at(t_chip), t_chip).heater_power_w
     gain = 10.0 ** (-tx.split_loss_db / 20.0)
-    key = (*tx.transfer_key, gain, symbol_rate_baud, sps, id(sym))
+    key = (*tx.transfer_key, gain, symbol_rate_baud, sps, settings.precision, id(sym))
+    noisy_driver = tx.driver.rj_rms_s > 0.0 or tx.driver.noise_rms_v > 0.0
     # cache entries keyed by id(sym) hold sym itself: a live entry's id cannot be reused
     cached = None if cache is None else cache.get(key)
-    if cached is None or cached[2] is not sym:
-        transfer, drive_wf = transmitter_transfer(tx, sym, symbol_rate_baud, sps, rng)
-        # the splitter loss is folded into the (cached) transfer: one complex multiply per lane
-        cached = (transfer * gain if gain != 1.0 else transfer, drive_wf, sym)
-        if cache is not None and tx.driver.rj_rms_s == 0.0 and tx.driver.noise_rms_v == 0.0:
-            cache[key] = cached
-    transfer, drive_wf, _ = cached
-    p_laser = tx.laser.output_power_w(t_chip)
-    wavelength = tx.laser.wavelength_at(t_chip)
-    pkey = ("period", id(sym))
-    pentry = None if cache is None else cache.get(pkey)
-    if pentry is None or pentry[0] is not sym:
-        pentry = (sym, _period_fast(sym))
-        if cache is not None:
-            cache[pkey] = pentry
-    period = pentry[1]
-    meta = {"laser_power_w": p_laser, "laser_temperature_c": t_chip, "modulator": type(mod).__name__,
-            "drive": dict(drive_wf.meta)}
+    if cached is not None and cached[2] is not sym:
+        cached = None
+    n = sym.size * sps
     fast = lane.channel.mpi_ratio == 0.0
-    skey = None
-    if fast and spectrum_key is not None and cache is not None and tx.driver.rj_rms_s == 0.0 \
-            and tx.driver.noise_rms_v == 0.0:
-        skey = ("tx spectrum", key, spectrum_key, settings.precision)
-    entry = None if skey is None or p_laser <= 0.0 else cache.get(skey)  # a dark laser raises below
-    if entry is not None and entry[2] is not sym:
-        entry = None
-    need_tx = need_tx_waveform or (metrics and tx_reference is None)
-    tx_light = tx_wf = tx_job = None
-    n = transfer.size
+    single = settings.precision == "single"
     n_threads = settings.lane_threads() if threads is None else validate.integer("threads", threads, 1, 64)
     # fast path: the noise is drawn ahead (same generator, same order) while the field propagates
     draws = DrawsAhead(rng, background=n_threads > 1 and n >= _BACKGROUND_MIN_SAMPLES) if fast else None
+    laser = tx.laser
+    # a transmitter still to compute that draws nothing: its noise (RIN, shot, TIA, in that
+    # order) is drawn meanwhile; otherwise the RIN is drawn first and the field's first half
+    # computed on the draw thread before the receiver noise
+    early = draws is not None and cached is None and not noisy_driver
     try:
-        single = settings.precision == "single"
+        if early:
+            rin = draws.submit(lambda r: laser.rin_draws(n, fs, r))
+            noise_jobs = _receiver_noise_jobs(draws, lane.receiver, n, fs, single=single, temperature_c=t_chip)
+        if cached is None:
+            transfer, drive_wf = transmitter_transfer(tx, sym, symbol_rate_baud, sps, rng, precision=settings.precision)
+            # the splitter loss is folded into the (cached) transfer: one complex multiply per lane
+            cached = (transfer * gain if gain != 1.0 else transfer, drive_wf, sym)
+            if cache is not None and not noisy_driver:
+                cache[key] = cached
+        transfer, drive_wf, _ = cached
+        p_laser = laser.output_power_w(t_chip)
+        wavelength = laser.wavelength_at(t_chip)
+        pkey = ("period", id(sym))
+        pentry = None if cache is None else cache.get(pkey)
+        if pentry is None or pentry[0] is not sym:
+            pentry = (sym, _period_fast(sym))
+            if cache is not None:
+                cache[pkey] = pentry
+        period = pentry[1]
+        meta = {"laser_power_w": p_laser, "laser_temperature_c": t_chip, "modulator": type(mod).__name__,
+                "drive": dict(drive_wf.meta)}
+        skey = None
+        if fast and spectrum_key is not None and cache is not None and not noisy_driver:
+            skey = ("tx spectrum", key, spectrum_key, settings.precision)
+        entry = None if skey is None or p_laser <= 0.0 else cache.get(skey)  # a dark laser raises below
+        if entry is not None and entry[2] is not sym:
+            entry = None
+        need_tx = need_tx_waveform or (metrics and tx_reference is None)
+        tx_light = tx_wf = tx_job = None
         x_in = None  # the channel's input field when made here in single precision
         if draws is not None:
-            laser = tx.laser
-            # the RIN's standard normals (kept in step even when the field comes from a kept
-            # spectrum, so that the shot and TIA noise that follow get the same draws)
-            rin = draws.submit(lambda r: laser.rin_draws(n, fs, r))
+            if not early:
+                # the RIN's standard normals (kept in step even when the field comes from a kept
+                # spectrum, so that the shot and TIA noise that follow get the same draws)
+                rin = draws.submit(lambda r: laser.rin_draws(n, fs, r))
             if need_tx or entry is None:
                 # E = transfer·sqrt(P)(1 + n/2): the first half of the record on the draw thread,
                 # the second here (each sample is computed alike: the same values either way)
@@ -212,7 +223,8 @@ def simulate_lane(
 
                 half = n // 2
                 first_half = draws.submit(lambda r: field_part(0, half))
-            noise_jobs = _receiver_noise_jobs(draws, lane.receiver, n, fs, single=single, temperature_c=t_chip)
+            if not early:
+                noise_jobs = _receiver_noise_jobs(draws, lane.receiver, n, fs, single=single, temperature_c=t_chip)
         if need_tx or entry is None:
             if draws is not None:
                 field_part(half, n)

@@ -42,6 +42,13 @@ def _check_drive(light: OpticalField, drive: Waveform) -> np.ndarray:
     return drive.samples
 
 
+def _is_single(precision: str) -> bool:
+    """True for ``"single"``, False for ``"double"``; anything else is an error."""
+    if precision not in ("single", "double"):
+        raise InvalidParameter(f"precision = {precision!r}; allowed: 'double', 'single'")
+    return precision == "single"
+
+
 def _apply_chirp(amplitude: np.ndarray, power: np.ndarray, alpha: float) -> np.ndarray:
     """Field ``amplitude·exp(j(α/2)ln(P/P̄))``; P floored at 1e-12·P̄ inside the log."""
     if alpha == 0.0:
@@ -144,16 +151,26 @@ class MachZehnderModulator:
         """Complex EO response applied to the drive at ``freq_hz`` (Hz)."""
         return response.lowpass_response(freq_hz, self.eo_bandwidth_hz, self.eo_shape)
 
-    def transfer(self, v: np.ndarray) -> np.ndarray:
+    def transfer(self, v: np.ndarray, *, precision: str = "double") -> np.ndarray:
         """Complex field transmission for a drive ``v`` (V) already filtered by :meth:`eo_response`.
 
         ``sqrt(IL)·(cos θ + jδ sin θ)`` times the chirp phase ``exp(j(α/2)ln(|t|²/mean|t|²))``.
+        ``precision="single"`` takes the cosine and sine of a float32 ``θ`` (numpy's SIMD
+        kernels, ~20x faster than the float64 ones on this project's machines): the field moves
+        by about 1e-7 of its peak (see :class:`models.link.SimulationSettings`); the result is
+        complex128 either way.
         """
         theta = (math.pi / (2.0 * self.vpi_v)) * v + self.bias_phase_rad
         delta = 10.0 ** (-self.static_extinction_db / 20.0)
         amp = math.sqrt(10.0 ** (-self.insertion_loss_db / 10.0))
         # [(1+δ)e^{jθ} + (1−δ)e^{−jθ}]/2 = cosθ + jδ·sinθ
-        t = amp * (np.cos(theta) + 1j * delta * np.sin(theta))
+        if _is_single(precision):
+            theta32 = np.asarray(theta, dtype=np.float32)
+            t = np.empty(theta32.shape, dtype=np.complex128)
+            np.multiply(np.cos(theta32), amp, out=t.real)
+            np.multiply(np.sin(theta32), amp * delta, out=t.imag)
+        else:
+            t = amp * (np.cos(theta) + 1j * delta * np.sin(theta))
         if self.chirp_alpha != 0.0:
             t = _apply_chirp(t, t.real**2 + t.imag**2, self.chirp_alpha)
         return t
@@ -222,14 +239,18 @@ class IdealIntensityModulator:
             return np.ones(np.shape(freq_hz), dtype=np.complex128)
         return response.lowpass_response(freq_hz, self.bandwidth_hz, self.shape)
 
-    def transfer(self, v: np.ndarray) -> np.ndarray:
+    def transfer(self, v: np.ndarray, *, precision: str = "double") -> np.ndarray:
         """Complex field transmission ``sqrt(T(v))·exp(j(α/2)ln(T/mean T))`` for a filtered drive (V).
+
+        ``precision`` is accepted for the common signature; this transfer has no trigonometry
+        and is computed in double precision.
 
         Raises
         ------
         InvalidParameter
             The drive overshoots below the zero-power point.
         """
+        _is_single(precision)
         p_lo = 10.0 ** (-self.extinction_ratio_db / 10.0)
         t = 10.0 ** (-self.insertion_loss_db / 10.0) * (p_lo + (1.0 - p_lo) * (v / self.swing_v + 0.5))
         if float(np.min(t)) < 0.0:
@@ -499,14 +520,17 @@ class MicroringModulator:
             raise InvalidParameter(f"microring lock lost: {lk.reason}")
         return lk
 
-    def transfer(self, v: np.ndarray) -> np.ndarray:
+    def transfer(self, v: np.ndarray, *, precision: str = "double") -> np.ndarray:
         """Field transmission of the locked ring for a filtered drive ``v`` (V).
+
+        ``precision`` is accepted for the common signature; the ring is computed in double.
 
         Locked, ``λ_laser − λ_res = δ_b + s·(dλ/dV)·v`` whatever the temperature, with
         ``s = sign(δ_b)``: the driver is wired so that a positive drive moves the resonance
         away from the laser (more light for higher PAM4 symbols, as an MZM on its rising
         slope).
         """
+        _is_single(precision)
         s = 1.0 if self.bias_detuning_m >= 0.0 else -1.0
         return self.field_transmission(self.bias_detuning_m + s * self.shift_m_per_v * v)
 

@@ -113,10 +113,12 @@ def _prepare_transmitters(module: LinkModule, settings: SimulationSettings, sym:
         if tx.driver.rj_rms_s > 0.0 or tx.driver.noise_rms_v > 0.0:
             continue
         gain = 10.0 ** (-tx.split_loss_db / 20.0)
-        key = (*tx.transfer_key, gain, module.symbol_rate_baud, settings.samples_per_symbol, id(sym))
+        key = (*tx.transfer_key, gain, module.symbol_rate_baud, settings.samples_per_symbol, settings.precision,
+               id(sym))
         if key not in cache or cache[key][2] is not sym:
             try:
-                transfer, drive_wf = transmitter_transfer(tx, sym, module.symbol_rate_baud, settings.samples_per_symbol)
+                transfer, drive_wf = transmitter_transfer(tx, sym, module.symbol_rate_baud, settings.samples_per_symbol,
+                                                          precision=settings.precision)
             except InvalidParameter:
                 continue  # the lane reports it
             cache[key] = (transfer * gain if gain != 1.0 else transfer, drive_wf, sym)
