@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
 import numpy as np
@@ -85,8 +85,4 @@ class DrawsAhead:
 
     def wait(self) -> None:
         """Block until every submitted job has finished (their errors are left in their futures)."""
-        for fut in self._futures:
-            try:
-                fut.exception()
-            except BaseException:  # cancelled: nothing ran
-                pass
+        wait(self._futures)

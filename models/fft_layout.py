@@ -35,6 +35,7 @@ import scipy.fft as sfft
 
 from models import gaussian
 from optics import validate
+from optics.errors import InvalidParameter
 
 #: Records shorter than this are transformed in one 1-D call (they fit in cache anyway).
 MIN_FOUR_STEP_LENGTH = 1 << 17
@@ -75,8 +76,6 @@ class FourStep:
     def __init__(self, n: int) -> None:
         split = four_step_split(n)
         if split is None:
-            from optics.errors import InvalidParameter
-
             raise InvalidParameter(
                 f"n = {n} has no four-step split: a fast FFT length of at least {MIN_FOUR_STEP_LENGTH} is needed"
             )

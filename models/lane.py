@@ -28,7 +28,7 @@ from models import response
 from models.electrical import Pam4Driver, TouchstoneChannel, gaussian_response, predistortion_levels
 from models.fiber import Channel
 from models.laser import DfbLaser
-from models.modulator import IdealIntensityModulator, MachZehnderModulator, MicroringModulator
+from models.modulator import IdealIntensityModulator, MachZehnderModulator, MicroringModulator, is_single_precision
 from models.receiver import Receiver
 from optics import validate
 from optics.errors import InvalidParameter, InvalidType
@@ -261,9 +261,7 @@ class Transmitter:
             raise InvalidParameter(
                 "driver jitter/noise needs an rng: simulate_lane calls Pam4Driver.drive(..., rng=rng) for it"
             )
-        if precision not in ("single", "double"):
-            raise InvalidParameter(f"precision = {precision!r}; allowed: 'double', 'single'")
-        single = precision == "single" and self.host_channel is None
+        single = is_single_precision(precision) and self.host_channel is None
         staircase = np.repeat(drv.symbol_voltages(symbols).astype(np.float32 if single else np.float64), sps)
         if self.host_channel is None:
             # modulator EO and driver Gaussian on the grid of response.real_spectrum (the
@@ -450,8 +448,7 @@ class SimulationSettings:
     threads: int | None = None
 
     def __post_init__(self) -> None:
-        if self.precision not in ("double", "single"):
-            raise InvalidParameter(f"precision = {self.precision!r}; allowed: 'double', 'single'")
+        is_single_precision(self.precision)
         if not isinstance(self.pattern, str):
             raise InvalidType(f"pattern must be a pattern name, got {type(self.pattern).__name__}")
         if self.threads is not None:

@@ -42,7 +42,7 @@ def _check_drive(light: OpticalField, drive: Waveform) -> np.ndarray:
     return drive.samples
 
 
-def _is_single(precision: str) -> bool:
+def is_single_precision(precision: str) -> bool:
     """True for ``"single"``, False for ``"double"``; anything else is an error."""
     if precision not in ("single", "double"):
         raise InvalidParameter(f"precision = {precision!r}; allowed: 'double', 'single'")
@@ -164,7 +164,7 @@ class MachZehnderModulator:
         delta = 10.0 ** (-self.static_extinction_db / 20.0)
         amp = math.sqrt(10.0 ** (-self.insertion_loss_db / 10.0))
         # [(1+δ)e^{jθ} + (1−δ)e^{−jθ}]/2 = cosθ + jδ·sinθ
-        if _is_single(precision):
+        if is_single_precision(precision):
             theta32 = np.asarray(theta, dtype=np.float32)
             t = np.empty(theta32.shape, dtype=np.complex128)
             np.multiply(np.cos(theta32), amp, out=t.real)
@@ -250,7 +250,7 @@ class IdealIntensityModulator:
         InvalidParameter
             The drive overshoots below the zero-power point.
         """
-        _is_single(precision)
+        is_single_precision(precision)
         p_lo = 10.0 ** (-self.extinction_ratio_db / 10.0)
         t = 10.0 ** (-self.insertion_loss_db / 10.0) * (p_lo + (1.0 - p_lo) * (v / self.swing_v + 0.5))
         if float(np.min(t)) < 0.0:
@@ -530,7 +530,7 @@ class MicroringModulator:
         away from the laser (more light for higher PAM4 symbols, as an MZM on its rising
         slope).
         """
-        _is_single(precision)
+        is_single_precision(precision)
         s = 1.0 if self.bias_detuning_m >= 0.0 else -1.0
         return self.field_transmission(self.bias_detuning_m + s * self.shift_m_per_v * v)
 
