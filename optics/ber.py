@@ -43,13 +43,12 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.special import ndtr
-from scipy.stats import beta
+from scipy.special import betaincinv, ndtr
 
 from optics import validate
 from optics.errors import InvalidParameter, InvalidWaveform
-from optics.levels import _readonly, measure_levels
-from optics.timing import SymbolTiming, recover_timing, sample_symbols, symbols_of
+from optics.levels import _readonly, measure_levels, pattern_level_means
+from optics.timing import SymbolTiming, _timing_and_centre_values, recover_timing, sample_symbols, symbols_of
 
 if TYPE_CHECKING:
     from optics.levels import Pam4Levels
@@ -102,8 +101,9 @@ def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, fl
     a = 1.0 - c
     if k == 0:
         return 0.0, float(-math.expm1(math.log(a) / n))
-    lo = float(beta.ppf(a / 2, k, n - k + 1))
-    hi = 1.0 if k == n else float(beta.ppf(1 - a / 2, k + 1, n - k))
+    # quantiles of Beta(k, n-k+1) and Beta(k+1, n-k): the inverse regularized incomplete beta
+    lo = float(betaincinv(k, n - k + 1, a / 2))
+    hi = 1.0 if k == n else float(betaincinv(k + 1, n - k, 1 - a / 2))
     return lo, hi
 
 
@@ -149,7 +149,15 @@ def decide(values: np.ndarray, thresholds: Any) -> np.ndarray:
     thr = np.asarray(thresholds, dtype=np.float64)
     if thr.shape != (3,) or not np.all(np.isfinite(thr)) or not np.all(np.diff(thr) > 0):
         raise InvalidParameter(f"thresholds must be 3 finite increasing values, got {thr.tolist()}")
-    return np.searchsorted(thr, values, side="right").astype(np.uint8)
+    v = np.asarray(values)
+    if v.size and not np.isfinite(v).all():
+        bad = v.ravel()[~np.isfinite(v.ravel())][0]
+        raise InvalidParameter(f"values must be finite; found {bad} (a NaN or infinite sample)")
+    # the number of thresholds at or below each value (searchsorted, side="right")
+    got = (v >= thr[0]).view(np.uint8)
+    got += v >= thr[1]
+    got += v >= thr[2]
+    return got
 
 
 def count_errors(
@@ -191,17 +199,27 @@ def count_errors(
     """
     if wf.pattern is None:
         raise InvalidWaveform("counting errors needs the known pattern (Waveform.pattern)")
+    centre = None  # the eye-centre values (phase 0), when timing recovery sampled them
     if timing is None:
-        timing = recover_timing(wf)
+        timing, centre = _timing_and_centre_values(wf)
+    sent = symbols_of(wf, timing)
+    if sent is None:
+        raise InvalidWaveform("counting errors needs a timing with the pattern aligned (pattern_offset)")
     if thresholds is None:
         if levels is None:
-            levels = measure_levels(wf, timing)
-        thresholds = levels.thresholds
-    sent = symbols_of(wf, timing)
-    got = decide(sample_symbols(wf, timing, phase_ui), thresholds)
+            # the pattern levels of measure_levels (the thresholds need nothing else)
+            if centre is None:
+                centre = sample_symbols(wf, timing)
+            means = pattern_level_means(centre, sent)[0]
+            thresholds = 0.5 * (means[1:] + means[:-1])  # as Pam4Levels.thresholds
+        else:
+            thresholds = levels.thresholds
+    values = centre if centre is not None and phase_ui == 0.0 else sample_symbols(wf, timing, phase_ui)
+    got = decide(values, thresholds)
     n = int(sent.size)
-    sym_err = int(np.count_nonzero(got != sent))
-    bit_err = int(np.sum(BIT_DISTANCE[sent, got]))
+    wrong = got != sent
+    sym_err = int(np.count_nonzero(wrong))
+    bit_err = int(np.sum(BIT_DISTANCE[sent[wrong], got[wrong]]))
     return CountedBer(
         n_symbols=n,
         symbol_errors=sym_err,

@@ -262,6 +262,48 @@ def _run_means(wf: Waveform, timing: SymbolTiming, sent: np.ndarray, symbol: int
     return float(np.sum(wf.samples[idx] - average) / idx.size)
 
 
+def pattern_level_means(values: np.ndarray, sent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean eye-centre value of each PAM4 symbol sent, and how often each was sent.
+
+    The levels of the ``"pattern-runs"`` and ``"pattern-centres"`` methods of
+    :func:`measure_levels` (whose midpoints are :attr:`Pam4Levels.thresholds`), without the
+    outer levels, noise and average that need the whole record.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        One eye-centre value per symbol (:func:`optics.timing.sample_symbols`).
+    sent : numpy.ndarray
+        The symbol (0..3) sent in each slot (:func:`optics.timing.symbols_of`), same length.
+
+    Returns
+    -------
+    levels : numpy.ndarray
+        Shape (4,): mean value of symbols 0..3, increasing.
+    counts : numpy.ndarray
+        Shape (4,): occurrences of symbols 0..3.
+
+    Raises
+    ------
+    InvalidWaveform
+        A symbol sent fewer than twice.
+    NoEyeFound
+        Means not increasing (inverted or mis-mapped signal).
+    """
+    counts = np.bincount(sent, minlength=4)
+    if counts.size != 4 or np.any(counts < 2):
+        raise InvalidWaveform(
+            f"each PAM4 symbol must occur at least twice in the record, counts are {counts.tolist()}"
+        )
+    levels = np.bincount(sent, weights=values, minlength=4) / counts
+    if not np.all(np.diff(levels) > 0):
+        raise NoEyeFound(
+            f"the mean levels of symbols 0..3 are not increasing ({levels.tolist()}): inverted or "
+            "mis-mapped signal"
+        )
+    return levels, counts
+
+
 def measure_levels(wf: Waveform, timing: SymbolTiming | None = None) -> Pam4Levels:
     """Measure the PAM4 levels, their noise, the outer levels and the average.
 
@@ -320,20 +362,9 @@ def measure_levels(wf: Waveform, timing: SymbolTiming | None = None) -> Pam4Leve
             method="histogram",
         )
 
-    counts = np.bincount(sent, minlength=4)
-    if np.any(counts < 2):
-        raise InvalidWaveform(
-            f"each PAM4 symbol must occur at least twice in the record, counts are {counts.tolist()}"
-        )
-    sums = np.bincount(sent, weights=values, minlength=4)
-    levels = sums / counts
+    levels, counts = pattern_level_means(values, sent)
     sq = np.bincount(sent, weights=(values - levels[sent]) ** 2, minlength=4)
     sigmas = np.sqrt(sq / counts)
-    if not np.all(np.diff(levels) > 0):
-        raise NoEyeFound(
-            f"the mean levels of symbols 0..3 are not increasing ({levels.tolist()}): inverted or "
-            "mis-mapped signal"
-        )
     r0 = _run_means(wf, timing, sent, 0, average)
     r3 = _run_means(wf, timing, sent, 3, average)
     method = "pattern-runs" if (r0 is not None and r3 is not None) else "pattern-centres"
@@ -351,4 +382,5 @@ __all__ = [
     "cluster_levels",
     "eye_valley_ratios",
     "measure_levels",
+    "pattern_level_means",
 ]

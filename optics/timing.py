@@ -305,7 +305,27 @@ def symbols_of(wf: Waveform, timing: SymbolTiming) -> np.ndarray | None:
     if wf.pattern is None or timing.pattern_offset is None:
         return None
     pat = wf.pattern
-    return pat[(timing.pattern_offset + np.arange(timing.n_symbols)) % pat.size]
+    # the pattern rotated to the offset, repeated cyclically to the length (a copy, no gather)
+    return np.resize(np.roll(pat, -(timing.pattern_offset % pat.size)), timing.n_symbols)
+
+
+_PATTERN_SPECTRA: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _pattern_spectrum(pattern: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The zero-mean pattern and its ``rfft`` (kept for the last 4 patterns, keyed by content)."""
+    p = np.asarray(pattern, dtype=np.float64)
+    key = p.tobytes()
+    entry = _PATTERN_SPECTRA.get(key)
+    if entry is None:
+        p0 = p - p.mean()
+        entry = (p0, scipy.fft.rfft(p0))
+        for a in entry:
+            a.setflags(write=False)
+        if len(_PATTERN_SPECTRA) >= 4:
+            _PATTERN_SPECTRA.pop(next(iter(_PATTERN_SPECTRA)))
+        _PATTERN_SPECTRA[key] = entry
+    return entry
 
 
 def align_pattern(values: np.ndarray, pattern: np.ndarray) -> tuple[int, float, float]:
@@ -332,11 +352,10 @@ def align_pattern(values: np.ndarray, pattern: np.ndarray) -> tuple[int, float, 
         Second-highest correlation divided by the highest (1 when ambiguous).
     """
     v = np.asarray(values, dtype=np.float64)
-    p = np.asarray(pattern, dtype=np.float64)
-    length = p.size
+    p0, p_spectrum = _pattern_spectrum(pattern)
+    length = p0.size
     m = min(v.size, length)
     v0 = v - v.mean()
-    p0 = p - p.mean()
     # fold modulo the pattern length: whole periods summed as rows, the remainder added
     n_full = v0.size // length
     if n_full:
@@ -345,10 +364,11 @@ def align_pattern(values: np.ndarray, pattern: np.ndarray) -> tuple[int, float, 
         folded = np.zeros(length)
     rest = v0[n_full * length:]
     folded[: rest.size] += rest
-    corr = scipy.fft.irfft(np.conj(scipy.fft.rfft(folded)) * scipy.fft.rfft(p0), n=length)
+    corr = scipy.fft.irfft(np.conj(scipy.fft.rfft(folded)) * p_spectrum, n=length)
     k = int(np.argmax(corr))
     peak = float(corr[k])
-    seg = p0[(k + np.arange(m)) % length]
+    # a whole period of the rotated pattern has the pattern's own norm
+    seg = p0 if m == length else p0[(k + np.arange(m)) % length]
     denom = float(np.linalg.norm(folded[:m]) * np.linalg.norm(seg))
     rho = peak / denom if denom > 0 else 0.0
     if length > 1 and peak > 0:
@@ -405,6 +425,11 @@ def recover_timing(wf: Waveform) -> SymbolTiming:
     >>> round(t.centre_index, 1), t.n_symbols
     (3.5, 499)
     """
+    return _timing_and_centre_values(wf)[0]
+
+
+def _timing_and_centre_values(wf: Waveform) -> tuple[SymbolTiming, np.ndarray]:
+    """:func:`recover_timing`, and the eye-centre values it sampled (phase 0, one per symbol)."""
     sps = _check_sampling(wf)
     x = wf.samples
     c, noise, z, block = _baud_line(x, sps)
@@ -446,7 +471,7 @@ def recover_timing(wf: Waveform) -> SymbolTiming:
         closed = _closed_eye_message(values, wf.symbol_rate_baud)
         if closed:
             raise NoEyeFound(closed)
-        return timing
+        return timing, values
 
     offset, rho, second = align_pattern(values, wf.pattern)
     if rho < PATTERN_CORRELATION_MIN or second > PATTERN_SECOND_PEAK_MAX:
@@ -475,7 +500,7 @@ def recover_timing(wf: Waveform) -> SymbolTiming:
             f"four ordered levels (each gap at least {MIN_LEVEL_GAP_FRACTION:g} of the mean "
             "gap), so not PAM4 (e.g. NRZ), inverted or mis-mapped"
         )
-    return timing
+    return timing, values
 
 
 def _closed_eye_message(values: np.ndarray, baud: float | None) -> str:

@@ -1,5 +1,6 @@
 """Tests of optics.ber against closed forms, exact binomial values and injected errors."""
 
+import dataclasses
 import math
 
 import matplotlib
@@ -16,10 +17,13 @@ from optics.ber import (  # noqa: E402
     bathtub,
     clopper_pearson,
     count_errors,
+    decide,
     estimate_ber,
     statistical_ber,
 )
 from optics.errors import InvalidParameter, InvalidWaveform  # noqa: E402
+from optics.levels import measure_levels  # noqa: E402
+from optics.timing import recover_timing  # noqa: E402
 
 P_W = np.array([0.2e-3, 0.6e-3, 1.0e-3, 1.4e-3])
 
@@ -143,6 +147,38 @@ def test_counted_errors_equal_the_injected_ones():
     assert c.ber == pytest.approx(expected_bits / c.n_bits)
     lo, hi = c.ber_interval
     assert lo < c.ber < hi
+
+
+def test_decide_counts_the_thresholds_at_or_below_each_value():
+    rng = np.random.default_rng(11)
+    thr = np.array([-0.5, 0.1, 0.7])
+    values = np.concatenate((rng.uniform(-2.0, 2.0, 5000), thr, np.nextafter(thr, -np.inf)))
+    got = decide(values, thr)
+    # reference: the insertion point to the right (a value on a threshold goes above it)
+    np.testing.assert_array_equal(got, np.searchsorted(thr, values, side="right"))
+    assert got.dtype == np.uint8
+    with pytest.raises(InvalidParameter, match="finite"):
+        decide(np.array([0.0, np.nan]), thr)
+
+
+def test_default_thresholds_are_the_midpoints_of_measure_levels():
+    rng = np.random.default_rng(12)
+    pat = rng.integers(0, 4, 2047).astype(np.uint8)
+    wf = step_wf(np.tile(pat, 3), noise_w=90e-6, rng=rng, pattern=pat)
+    lv = measure_levels(wf)
+    c = count_errors(wf)
+    np.testing.assert_allclose(c.thresholds, lv.thresholds, rtol=1e-15)
+    assert c == count_errors(wf, levels=lv)
+    assert c.symbol_errors > 20  # the count is not trivially zero
+
+
+def test_counting_with_a_timing_that_has_no_pattern_offset_names_it():
+    rng = np.random.default_rng(13)
+    pat = rng.integers(0, 4, 511).astype(np.uint8)
+    wf = step_wf(np.tile(pat, 2), pattern=pat)
+    timing = dataclasses.replace(recover_timing(wf), pattern_offset=None)
+    with pytest.raises(InvalidWaveform, match="pattern_offset"):
+        count_errors(wf, timing)
 
 
 def test_counted_needs_a_pattern():
