@@ -262,27 +262,31 @@ class Transmitter:
                 "driver jitter/noise needs an rng: simulate_lane calls Pam4Driver.drive(..., rng=rng) for it"
             )
         single = is_single_precision(precision) and self.host_channel is None
-        staircase = np.repeat(drv.symbol_voltages(symbols).astype(np.float32 if single else np.float64), sps)
+        levels_v = drv.symbol_voltages(symbols)
         if self.host_channel is None:
-            # modulator EO and driver Gaussian on the grid of response.real_spectrum (the
-            # four-step layout for long records), kept for the next lane or temperature
-            key = (self.modulator, drv.bandwidth_hz if drv.rise_time_s > 0.0 else None, n, fs, single)
+            # modulator EO, driver Gaussian and the staircase's hold response on the grid of
+            # response.real_spectrum (the four-step layout for long records), kept for the next
+            # lane or temperature; the staircase's spectrum comes from the symbols' DFT
+            # (response.staircase_grid: exact, an n_sym-point transform instead of an n-point one)
+            key = (self.modulator, drv.bandwidth_hz if drv.rise_time_s > 0.0 else None, n_sym, sps, fs, single)
             h = _DRIVE_RESPONSES.get(key)
+            index, hold = response.staircase_grid(n_sym, sps)
             if h is None:
                 f = response.real_spectrum_freqs(n, fs)
-                h = self.modulator.eo_response(f)
+                h = self.modulator.eo_response(f) * hold
                 if drv.rise_time_s > 0.0:
-                    h = h * gaussian_response(f, drv.bandwidth_hz)
+                    h *= gaussian_response(f, drv.bandwidth_hz)
                 if single:
                     h = h.astype(np.complex64)
                 h.setflags(write=False)
                 if len(_DRIVE_RESPONSES) >= 4:
                     _DRIVE_RESPONSES.pop(next(iter(_DRIVE_RESPONSES)))
                 _DRIVE_RESPONSES[key] = h
-            spec = response.real_spectrum(staircase)
+            spec = sfft.fft(levels_v).astype(np.complex64 if single else np.complex128)[index]
             spec *= h
             v = response.real_inverse(spec, n)
         else:
+            staircase = np.repeat(levels_v, sps)
             f = sfft.rfftfreq(n, 1.0 / fs)
             h = self.modulator.eo_response(f)
             if drv.rise_time_s > 0.0:

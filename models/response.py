@@ -207,6 +207,58 @@ def real_spectrum_freqs(n: int, sample_rate_hz: float) -> np.ndarray:
     return sfft.rfftfreq(n, 1.0 / sample_rate_hz)
 
 
+@functools.lru_cache(maxsize=4)
+def staircase_grid(n_symbols: int, samples_per_symbol: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where a staircase's spectrum comes from in its symbols' DFT, on the :func:`real_spectrum` grid.
+
+    A staircase ``x[i] = s[i // L]`` (``L`` samples per symbol, ``M`` symbols, ``N = M·L``)
+    has the DFT ``X[k] = S[k mod M]·P[k]`` with ``S`` the ``M``-point DFT of ``s`` and the
+    hold response
+
+    ``P[k] = Σ_{j<L} exp(−2πj·k·j/N) = exp(−jπk(L−1)/N)·sin(πkL/N)/sin(πk/N)``,  ``P[0] = L``
+
+    (split ``i = m·L + j`` in the DFT sum), evaluated at the signed bin ``k`` in
+    ``(−N/2, N/2]`` where the sines are accurate.  So ``real_spectrum(np.repeat(s, L))`` is
+    ``fft(s)[index]·hold`` (:func:`staircase_spectrum`): an ``M``-point transform and a gather
+    instead of an ``N``-point transform.
+
+    Returns
+    -------
+    index : numpy.ndarray
+        ``k mod M`` (int32) for every entry of the :func:`real_spectrum` layout (read-only, kept).
+    hold : numpy.ndarray
+        ``P[k]`` (complex128) on the same layout (read-only, kept).
+    """
+    m = validate.integer("n_symbols", n_symbols, 1)
+    big_l = validate.integer("samples_per_symbol", samples_per_symbol, 1)
+    n = m * big_l
+    k = np.rint(real_spectrum_freqs(n, float(n))).astype(np.int64)  # signed bins, exact integers
+    index = (k % m).astype(np.int32)
+    theta = (math.pi / n) * k
+    hold = np.empty(k.shape, dtype=np.complex128)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.sin(theta * big_l) / np.sin(theta)
+    ratio[k == 0] = big_l
+    np.cos(theta * (big_l - 1), out=hold.real)
+    np.sin(theta * (1 - big_l), out=hold.imag)
+    hold *= ratio
+    for a in (index, hold):
+        a.setflags(write=False)
+    return index, hold
+
+
+def staircase_spectrum(values: np.ndarray, samples_per_symbol: int, *, dtype: type = np.complex128) -> np.ndarray:
+    """:func:`real_spectrum` of ``np.repeat(values, samples_per_symbol)``, from the DFT of ``values``.
+
+    See :func:`staircase_grid`.  ``dtype`` complex64 rounds the (double-precision) result.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    index, hold = staircase_grid(v.size, samples_per_symbol)
+    spec = sfft.fft(v).astype(dtype)[index]
+    spec *= hold
+    return spec
+
+
 def white_noise_spectrum(
     n: int, sigma: float, rng: np.random.Generator, *, dtype: type = np.complex128
 ) -> np.ndarray:

@@ -74,3 +74,23 @@ def test_real_white_noise_is_white_with_the_asked_variance():
     p = np.abs(np.fft.rfft(w)[1:-1]) ** 2 / n
     for band in np.array_split(p, 8):
         assert band.mean() == pytest.approx(sigma**2, rel=0.05)
+
+
+@pytest.mark.parametrize("m, sps", [(1 << 16, 16), (4096, 8), (1000, 7), (2047, 32), (5, 3)])
+def test_staircase_spectrum_equals_the_transform_of_the_repeated_symbols(m, sps):
+    # four-step (2^20), plain rfft, Good-Thomas 2-D and tiny layouts: X[k] = S[k mod M]·P[k]
+    rng = np.random.default_rng(m)
+    s = rng.standard_normal(m)
+    direct = response.real_spectrum(np.repeat(s, sps))
+    via_symbols = response.staircase_spectrum(s, sps)
+    assert via_symbols.shape == direct.shape
+    np.testing.assert_allclose(via_symbols, direct, rtol=0, atol=1e-12 * np.abs(direct).max())
+    index, hold = response.staircase_grid(m, sps)
+    # the hold response is sps at DC and zero at every multiple of the symbol rate
+    k = np.rint(response.real_spectrum_freqs(m * sps, float(m * sps))).astype(np.int64)
+    assert hold[k == 0] == pytest.approx(sps)
+    zeros = (k % m == 0) & (k != 0)
+    if zeros.any():
+        assert np.abs(hold[zeros]).max() < 1e-12 * sps
+    with pytest.raises(InvalidParameter, match="samples_per_symbol"):
+        response.staircase_grid(m, 0)
