@@ -83,6 +83,10 @@ class DrawsAhead:
         self._futures.append(fut)
         return fut
 
+    def idle(self) -> bool:
+        """True when every job submitted so far has finished (the draw thread is free for this lane)."""
+        return all(f.done() for f in self._futures)
+
     def wait(self) -> None:
         """Block until every submitted job has finished (their errors are left in their futures)."""
         wait(self._futures)

@@ -240,8 +240,24 @@ class Transmitter:
     def drive(
         self, symbols: np.ndarray, symbol_rate_baud: float, samples_per_symbol: int, *, precision: str = "double",
     ) -> tuple[np.ndarray, Waveform]:
+        """Drive voltage after the driver, the host channel and the EO response, and that drive
+        as a waveform: :meth:`drive_voltage` and a :class:`optics.Waveform` of it (float64)."""
+        v, meta = self.drive_voltage(symbols, symbol_rate_baud, samples_per_symbol, precision=precision)
+        wf = Waveform(
+            samples=v,
+            sample_rate_hz=symbol_rate_baud * samples_per_symbol,
+            quantity=Quantity.VOLTAGE,
+            symbol_rate_baud=symbol_rate_baud,
+            pattern=symbols,
+            meta=meta,
+        )
+        return v, wf
+
+    def drive_voltage(
+        self, symbols: np.ndarray, symbol_rate_baud: float, samples_per_symbol: int, *, precision: str = "double",
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         """Drive voltage after the driver, the host channel and the modulator's EO response,
-        and that drive as a waveform.
+        and the meta :meth:`drive` gives its waveform.
 
         With no jitter and no driver noise the driver's staircase (levels and FFE from
         :meth:`Pam4Driver.symbol_voltages`) is filtered by the host channel (if any), the
@@ -249,7 +265,7 @@ class Transmitter:
         :meth:`Pam4Driver.drive` is used and then filtered.  Both give the same samples
         (tests/models/test_link.py).  ``precision="single"`` filters in float32 without a host
         channel (the drive then moves by ~1e-7 of its swing; see :class:`SimulationSettings`);
-        the returned voltage is float32 then, the waveform float64 either way.
+        the returned voltage is float32 then.
         """
         drv = self._effective_driver
         sps = samples_per_symbol
@@ -304,15 +320,7 @@ class Transmitter:
             meta.update(model="Pam4Driver+host channel+EO", host_channel=self.host_channel.name)
         if self.level_predistortion is not None:
             meta["level_predistortion"] = list(drv.levels)
-        wf = Waveform(
-            samples=v,
-            sample_rate_hz=fs,
-            quantity=Quantity.VOLTAGE,
-            symbol_rate_baud=symbol_rate_baud,
-            pattern=symbols,
-            meta=meta,
-        )
-        return v, wf
+        return v, meta
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -429,9 +437,11 @@ class SimulationSettings:
         received power within 1e-5 dB (tests/models/test_link.py; the 1.6TBASE-DR8 preset at
         SSPRQ × 32 samples/UI: 1.1e-6 of the swing, BER estimate 3e-6 relative).  The noise
         draws are the same in both.  The transmitter is double precision but for its drive
-        filter (without a host channel) and the Mach-Zehnder transfer's cosine and sine, which
-        single precision runs in float32 (2-20x faster): the Tx field moves by ~1e-7 of its
-        peak, its power, OMA and TDECQ by < 1e-6 relative (tests/models/test_link.py).
+        filter (without a host channel), the Mach-Zehnder transfer's cosine and sine and the
+        field itself (complex64, the channel's input), which single precision runs in float32
+        (2-20x faster): the Tx field moves by ~1e-7 of its peak, its power (``|t|²·a²`` in
+        float64, ``a`` the laser amplitude), OMA and TDECQ by < 1e-6 relative
+        (tests/models/test_link.py).
     threads : int or None
         Threads one lane may use, 1...64: with 2 or more, its noise (laser RIN, shot and TIA
         noise) is drawn ahead on a background thread while the field is propagated, and the

@@ -15,6 +15,7 @@ is computed there too, and long records go through the four-step transforms of
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from concurrent.futures import Future
@@ -38,8 +39,8 @@ from models.lane import (
     w_to_dbm,
 )
 from models.lane_metrics import rx_metrics, scale_tx_metrics, tx_metrics
-from models.laser import OpticalField
-from models.modulator import MicroringModulator
+from models.laser import OpticalField, power_waveform
+from models.modulator import MicroringModulator, is_single_precision
 from models.receiver import Receiver, adapt_ffe_taps, apply_ffe_taps
 from optics import validate
 from optics.errors import InvalidParameter
@@ -49,14 +50,15 @@ from optics.waveform import Quantity, Waveform
 def transmitter_transfer(
     tx: Transmitter, symbols: np.ndarray, symbol_rate_baud: float, samples_per_symbol: int,
     rng: np.random.Generator | None = None, *, precision: str = "double",
-) -> tuple[np.ndarray, Waveform]:
-    """Complex field transmission of the modulator driven by the symbols, and the drive waveform.
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Complex field transmission of the modulator driven by the symbols, and the drive's meta.
 
     ``E_tx(t) = E_laser(t)·t(t)`` with ``t = modulator.transfer(v)``, ``v`` the driver output
     filtered by the host channel (if any) and the modulator's EO response
-    (:meth:`Transmitter.drive`).  A driver with jitter or noise uses
+    (:meth:`Transmitter.drive_voltage`).  A driver with jitter or noise uses
     :meth:`Pam4Driver.drive` with ``rng``.  ``precision`` goes to the modulator's transfer
-    (see :class:`SimulationSettings`).
+    (see :class:`SimulationSettings`); the transfer is complex64 in single precision, else
+    complex128.
     """
     mod = tx.modulator
     fs = symbol_rate_baud * samples_per_symbol
@@ -69,9 +71,11 @@ def transmitter_transfer(
         if tx.host_channel is not None:
             h = h * host_channel_response(tx.host_channel, f)
         v = sfft.irfft(sfft.rfft(drive_wf.samples) * h, drive_wf.n_samples)
+        meta = dict(drive_wf.meta)
     else:
-        v, drive_wf = tx.drive(symbols, symbol_rate_baud, samples_per_symbol, precision=precision)
-    return mod.transfer(v, precision=precision), drive_wf
+        v, meta = tx.drive_voltage(symbols, symbol_rate_baud, samples_per_symbol, precision=precision)
+    cdt = np.complex64 if is_single_precision(precision) else np.complex128
+    return mod.transfer(v, precision=precision).astype(cdt, copy=False), meta
 
 
 def simulate_lane(
@@ -159,7 +163,7 @@ def simulate_lane(
     noisy_driver = tx.driver.rj_rms_s > 0.0 or tx.driver.noise_rms_v > 0.0
     # cache entries keyed by id(sym) hold sym itself: a live entry's id cannot be reused
     cached = None if cache is None else cache.get(key)
-    if cached is not None and cached[2] is not sym:
+    if cached is not None and cached.symbols is not sym:
         cached = None
     n = sym.size * sps
     fast = lane.channel.mpi_ratio == 0.0
@@ -168,21 +172,22 @@ def simulate_lane(
     # fast path: the noise is drawn ahead (same generator, same order) while the field propagates
     draws = DrawsAhead(rng, background=n_threads > 1 and n >= _BACKGROUND_MIN_SAMPLES) if fast else None
     laser = tx.laser
-    # a transmitter still to compute that draws nothing: its noise (RIN, shot, TIA, in that
-    # order) is drawn meanwhile; otherwise the RIN is drawn first and the field's first half
-    # computed on the draw thread before the receiver noise
+    # a transmitter still to compute that draws nothing: the RIN and the shot noise are drawn
+    # meanwhile, then the field's first half is computed on the draw thread, then the TIA noise
+    # drawn; otherwise the RIN is drawn first, then the field's first half, then the shot and
+    # TIA noise (the generator's order is RIN, shot, TIA either way)
     early = draws is not None and cached is None and not noisy_driver
     try:
         if early:
             rin = draws.submit(lambda r: laser.rin_draws(n, fs, r))
-            noise_jobs = _receiver_noise_jobs(draws, lane.receiver, n, fs, single=single, temperature_c=t_chip)
+            response.check_sampling("tia.bandwidth_hz", lane.receiver.tia.bandwidth_hz, fs)
+            shot_job = _shot_noise_job(draws, lane.receiver, n, single=single)
         if cached is None:
-            transfer, drive_wf = transmitter_transfer(tx, sym, symbol_rate_baud, sps, rng, precision=settings.precision)
-            # the splitter loss is folded into the (cached) transfer: one complex multiply per lane
-            cached = (transfer * gain if gain != 1.0 else transfer, drive_wf, sym)
+            cached = TransmitterEntry(*transmitter_transfer(tx, sym, symbol_rate_baud, sps, rng,
+                                                            precision=settings.precision), sym)
             if cache is not None and not noisy_driver:
                 cache[key] = cached
-        transfer, drive_wf, _ = cached
+        transfer, drive_meta = cached.transfer, cached.drive_meta
         p_laser = laser.output_power_w(t_chip)
         wavelength = laser.wavelength_at(t_chip)
         pkey = ("period", id(sym))
@@ -193,7 +198,8 @@ def simulate_lane(
                 cache[pkey] = pentry
         period = pentry[1]
         meta = {"laser_power_w": p_laser, "laser_temperature_c": t_chip, "modulator": type(mod).__name__,
-                "drive": dict(drive_wf.meta)}
+                "drive": dict(drive_meta)}
+        tx_meta = {**meta, "source": "model", "lane": lane.name, "chip_temperature_c": t_chip, **dict(extra_meta or {})}
         skey = None
         if fast and spectrum_key is not None and cache is not None and not noisy_driver:
             skey = ("tx spectrum", key, spectrum_key, settings.precision)
@@ -201,53 +207,72 @@ def simulate_lane(
         if entry is not None and entry[2] is not sym:
             entry = None
         need_tx = need_tx_waveform or (metrics and tx_reference is None)
-        tx_light = tx_wf = tx_job = None
-        x_in = None  # the channel's input field when made here in single precision
+        tx_wf = tx_job = None
+        x_in = None  # the channel's input field, made here in the working precision (the channel's own)
         if draws is not None:
             if not early:
                 # the RIN's standard normals (kept in step even when the field comes from a kept
                 # spectrum, so that the shot and TIA noise that follow get the same draws)
                 rin = draws.submit(lambda r: laser.rin_draws(n, fs, r))
             if need_tx or entry is None:
-                # E = transfer·sqrt(P)(1 + n/2): the first half of the record on the draw thread,
-                # the second here (each sample is computed alike: the same values either way)
-                field = np.empty(n, dtype=np.complex128)
-                x_in = np.empty(n, dtype=np.complex64) if single else None
+                # E = gain·sqrt(P)(1 + n/2)·transfer and the Tx power |E|², in two halves: the
+                # first on the draw thread when it is free, the second here (each sample is
+                # computed alike: the same values either way)
+                x_in = np.empty(n, dtype=transfer.dtype)
+                p_tx = np.empty(n) if need_tx else None
+                power_t = cached.power_transfer if need_tx else None
+                fill_power_t = need_tx and power_t is None
+                if fill_power_t:
+                    power_t = np.empty(n)
 
                 def field_part(lo: int, hi: int) -> None:
-                    part = laser.rin_noise(n, fs, draws=rin.result(), start=lo, stop=hi)
-                    amp = laser.amplitude(hi - lo, fs, temperature_c=t_chip, rin=part)
-                    np.multiply(transfer[lo:hi], amp, out=field[lo:hi])
-                    if x_in is not None:
-                        x_in[lo:hi] = field[lo:hi]
+                    a = laser.amplitude_from_draws(n, fs, rin.result(), temperature_c=t_chip, start=lo, stop=hi,
+                                                   scale=gain)
+                    np.multiply(transfer[lo:hi], a.astype(np.float32) if single else a, out=x_in[lo:hi])
+                    if p_tx is not None:  # |E|² = |t|²·a², |t|² kept with the transfer
+                        if fill_power_t:
+                            part = transfer[lo:hi]
+                            np.multiply(part.real, part.real, out=power_t[lo:hi], dtype=np.float64)
+                            power_t[lo:hi] += np.multiply(part.imag, part.imag, dtype=np.float64)
+                        np.multiply(a, a, out=p_tx[lo:hi])
+                        p_tx[lo:hi] *= power_t[lo:hi]
 
                 half = n // 2
-                first_half = draws.submit(lambda r: field_part(0, half))
+                first_half = draws.submit(lambda r: field_part(0, half)) if draws.background else None
+            # the TIA noise after the field's first half (a cold lane drew the shot noise already)
             if not early:
-                noise_jobs = _receiver_noise_jobs(draws, lane.receiver, n, fs, single=single, temperature_c=t_chip)
-        if need_tx or entry is None:
-            if draws is not None:
-                field_part(half, n)
-                first_half.result()
+                shot_job = _shot_noise_job(draws, lane.receiver, n, single=single)
+            noise_jobs = (shot_job, _tia_noise_job(draws, lane.receiver, n, fs, single=single))
+            if x_in is not None:
+                if draws.background:
+                    field_part(half, n)
+                    first_half.result()
+                else:
+                    field_part(0, n)
+                if fill_power_t:
+                    power_t.setflags(write=False)
+                    cached.power_transfer = power_t
+                if p_tx is not None:
+                    def tx_waveform(r: np.random.Generator) -> Waveform:
+                        return power_waveform(p_tx, sample_rate_hz=fs, wavelength_m=wavelength,
+                                              symbol_rate_baud=symbol_rate_baud, pattern=period, meta=tx_meta)
+
+                    # built on the draw thread once it is done with the noise (off the main path)
+                    tx_job = draws.submit(tx_waveform)
             else:
-                # real laser amplitude (with RIN) times the complex transfer: no complex laser array
-                amp = tx.laser.amplitude(n, fs, temperature_c=t_chip, rng=rng)
-                field = np.multiply(transfer, amp)
-                del amp
-            tx_light = OpticalField(field=field, sample_rate_hz=fs, wavelength_m=wavelength,
-                                    symbol_rate_baud=symbol_rate_baud, pattern=period, meta=meta)
-            del field
-            if need_tx:
-                # built on the draw thread once it is done with the noise (off the main path)
-                light, wf_meta = tx_light, dict(extra_meta or {})
-                tx_job = draws.submit(lambda r: light.to_waveform(source="model", lane=lane.name,
-                                                                  chip_temperature_c=t_chip, **wf_meta)) \
-                    if draws is not None else None
-                if tx_job is None:
-                    tx_wf = tx_light.to_waveform(source="model", lane=lane.name, chip_temperature_c=t_chip,
-                                                 **dict(extra_meta or {}))
+                rin.result()
         else:
-            rin.result()
+            # the block-by-block path (MPI): real laser amplitude (with RIN) times the complex
+            # transfer, no complex laser array
+            amp = laser.amplitude(n, fs, temperature_c=t_chip, rng=rng)
+            if gain != 1.0:
+                amp *= gain
+            tx_light = OpticalField(field=np.multiply(transfer, amp), sample_rate_hz=fs, wavelength_m=wavelength,
+                                    symbol_rate_baud=symbol_rate_baud, pattern=period, meta=meta)
+            del amp
+            if need_tx:
+                tx_wf = tx_light.to_waveform(source="model", lane=lane.name, chip_temperature_c=t_chip,
+                                             **dict(extra_meta or {}))
         if not fast:
             # MPI adds a delayed copy of the field (np.roll in time): the block-by-block path
             rx_light = lane.channel.propagate(tx_light, rng=rng)
@@ -260,16 +285,14 @@ def simulate_lane(
             rx_v, rx_meta = np.asarray(rx_wf.samples), dict(rx_wf.meta)
         else:
             spectrum = None if entry is None else (entry[0], math.sqrt(p_laser / entry[1]))
+            # the fibre's transforms share the cores with the draw thread while it still draws
+            busy = draws.background and not draws.idle()
             rx_v, rx_meta, p_rx, kept = _channel_and_receiver(
-                x_in if x_in is not None else None if tx_light is None else tx_light.field,
-                spectrum, n, fs, wavelength, dict(meta),
+                x_in, spectrum, n, fs, wavelength, dict(meta),
                 symbol_rate_baud, period, lane.channel, lane.receiver, noise=noise_jobs, temperature_c=t_chip,
-                rx_power_dbm=settings.rx_power_dbm, single=settings.precision == "single",
-                keep_spectrum=skey is not None and entry is None, field_private=x_in is not None,
-                # the fibre's transforms run while the draw thread is busy with the receiver
-                # noise (one core less for them); the receiver's, later, when it is done
-                workers=n_threads,
-                fibre_workers=max(1, n_threads - 1) if draws is not None and draws.background else n_threads,
+                rx_power_dbm=settings.rx_power_dbm, single=single,
+                keep_spectrum=skey is not None and entry is None, field_private=True,
+                workers=n_threads, fibre_workers=max(1, n_threads - 1) if busy else n_threads,
             )
             if kept is not None:
                 kept.setflags(write=False)
@@ -523,37 +546,67 @@ def _channel_and_receiver(
 _BACKGROUND_MIN_SAMPLES = 1 << 16
 
 
+@dataclasses.dataclass(eq=False)
+class TransmitterEntry:
+    """A noise-free transmitter's transfer as a lane cache keeps it (:func:`simulate_lane`).
+
+    ``transfer`` (read-only) and ``drive_meta`` from :func:`transmitter_transfer` for
+    ``symbols``; ``power_transfer`` is ``|transfer|²`` (float64, read-only), filled by the first
+    lane that needs the Tx power.
+    """
+
+    transfer: np.ndarray
+    drive_meta: dict[str, Any]
+    symbols: np.ndarray
+    power_transfer: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.transfer.setflags(write=False)
+
+
 def _receiver_noise_jobs(
     draws: DrawsAhead, receiver: Receiver, n: int, fs: float, *, single: bool, temperature_c: float,
 ) -> tuple[Future[np.ndarray] | None, Future[np.ndarray] | None]:
     """Queue the receiver's noise on ``draws``: shot-noise normals, then the TIA noise spectrum.
 
     The order (and the draws) are those of :meth:`Receiver.detect`: ``n`` standard normals for
-    the shot noise (if the photodiode has it), then :func:`models.response.white_noise_spectrum`
-    of rms ``i_n·sqrt(fs/2)``, here already multiplied by ``Z_T·H_tia`` (if the TIA is noisy).
+    the shot noise (if the photodiode has it, :func:`_shot_noise_job`), then
+    :func:`models.response.white_noise_spectrum` of rms ``i_n·sqrt(fs/2)``, here already
+    multiplied by ``Z_T·H_tia`` (if the TIA is noisy, :func:`_tia_noise_job`).  Jobs that draw
+    nothing may be queued between the two.
     """
-    pd, tia = receiver.photodiode, receiver.tia
+    return (_shot_noise_job(draws, receiver, n, single=single),
+            _tia_noise_job(draws, receiver, n, fs, single=single))
+
+
+def _shot_noise_job(draws: DrawsAhead, receiver: Receiver, n: int, *, single: bool) -> Future[np.ndarray] | None:
+    """Queue the shot noise's ``n`` standard normals (None without shot noise)."""
+    if not receiver.photodiode.shot_noise:
+        return None
+    # rounded to the photocurrent's precision on the draw thread (the same draws either way)
+    return draws.submit(lambda r: gaussian.standard_normal(r, n).astype(np.float32) if single
+                        else gaussian.standard_normal(r, n))
+
+
+def _tia_noise_job(
+    draws: DrawsAhead, receiver: Receiver, n: int, fs: float, *, single: bool,
+) -> Future[np.ndarray] | None:
+    """Queue the TIA noise spectrum, shaped by ``Z_T·H_tia`` (None for a noiseless TIA)."""
+    tia = receiver.tia
     response.check_sampling("tia.bandwidth_hz", tia.bandwidth_hz, fs)
-    if pd.shot_noise:
-        # rounded to the photocurrent's precision on the draw thread (the same draws either way)
-        shot = draws.submit(lambda r: gaussian.standard_normal(r, n).astype(np.float32) if single
-                            else gaussian.standard_normal(r, n))
-    else:
-        shot = None
-    tia_job = None
-    if tia.input_noise_density_a_per_rthz > 0.0:
-        sigma = tia.input_noise_density_a_per_rthz * math.sqrt(fs / 2.0)
-        h_tia = response.rfft_grid_response(n, fs, ((tia.bandwidth_hz, tia.shape),), gain=float(tia.transimpedance_ohm))
-        cdt = np.complex64 if single else np.complex128
-        h = _as_single(h_tia) if single else h_tia
+    if tia.input_noise_density_a_per_rthz <= 0.0:
+        return None
+    sigma = tia.input_noise_density_a_per_rthz * math.sqrt(fs / 2.0)
+    h_tia = response.rfft_grid_response(n, fs, ((tia.bandwidth_hz, tia.shape),), gain=float(tia.transimpedance_ohm))
+    cdt = np.complex64 if single else np.complex128
+    h = _as_single(h_tia) if single else h_tia
 
-        def tia_noise(r: np.random.Generator) -> np.ndarray:
-            spec = response.white_noise_spectrum(n, sigma, r, dtype=cdt)
-            spec *= h
-            return spec
+    def tia_noise(r: np.random.Generator) -> np.ndarray:
+        spec = response.white_noise_spectrum(n, sigma, r, dtype=cdt)
+        spec *= h
+        return spec
 
-        tia_job = draws.submit(tia_noise)
-    return shot, tia_job
+    return draws.submit(tia_noise)
 
 
 def _period_fast(sym: np.ndarray) -> np.ndarray:

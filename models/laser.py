@@ -106,19 +106,30 @@ class OpticalField:
 
     def to_waveform(self, **meta: Any) -> Waveform:
         """Optical power as an :class:`optics.Waveform` (W) carrying rate, pattern and meta."""
-        m = dict(self.meta)
-        m.update(meta)
-        m.setdefault("wavelength_m", self.wavelength_m)
-        power = self.power_w
-        power.setflags(write=False)  # a fresh array: the Waveform keeps it without a copy
-        return Waveform(
-            samples=power,
-            sample_rate_hz=self.sample_rate_hz,
-            quantity=Quantity.OPTICAL_POWER,
-            symbol_rate_baud=self.symbol_rate_baud,
-            pattern=self.pattern,
-            meta=m,
-        )
+        return power_waveform(self.power_w, sample_rate_hz=self.sample_rate_hz, wavelength_m=self.wavelength_m,
+                              symbol_rate_baud=self.symbol_rate_baud, pattern=self.pattern, meta={**self.meta, **meta})
+
+
+def power_waveform(
+    power_w: np.ndarray, *, sample_rate_hz: float, wavelength_m: float, symbol_rate_baud: float | None,
+    pattern: np.ndarray | None, meta: Mapping[str, Any],
+) -> Waveform:
+    """The optical power ``|E|²`` (W) of a field as an :class:`optics.Waveform`, as
+    :meth:`OpticalField.to_waveform` makes it (``meta`` plus ``wavelength_m`` unless given).
+
+    ``power_w`` is handed over: the Waveform keeps it (read-only) without a copy.
+    """
+    m = dict(meta)
+    m.setdefault("wavelength_m", wavelength_m)
+    power_w.setflags(write=False)
+    return Waveform(
+        samples=power_w,
+        sample_rate_hz=sample_rate_hz,
+        quantity=Quantity.OPTICAL_POWER,
+        symbol_rate_baud=symbol_rate_baud,
+        pattern=pattern,
+        meta=m,
+    )
 
 
 def rin_variance(rin_db_per_hz: float, bandwidth_hz: float) -> float:
@@ -243,10 +254,6 @@ class DfbLaser:
         of the record (the same values as those of the whole record, so that parts of it can
         be computed on different threads).
         """
-        duration = n_samples / sample_rate_hz
-        n_low = self._rin_points(n_samples, sample_rate_hz)
-        f_low = n_low / duration
-        rin = 10.0 ** (self.rin_db_per_hz / 10.0)
         stop = n_samples if stop is None else stop
         if not 0 <= start < stop <= n_samples:
             raise InvalidParameter(f"start, stop = {start}, {stop}; need 0 <= start < stop <= n_samples = {n_samples}")
@@ -254,19 +261,69 @@ class DfbLaser:
             if rng is None:
                 raise InvalidParameter("rin_noise needs rng or draws")
             draws = self.rin_draws(n_samples, sample_rate_hz, rng)
-        elif draws.shape != (self._rin_draw_count(n_samples, sample_rate_hz),):
-            raise InvalidParameter(
-                f"draws has shape {draws.shape}; ({self._rin_draw_count(n_samples, sample_rate_hz)},) expected "
-                "(from rin_draws with the same record)"
-            )
+        else:
+            self._check_draws(n_samples, sample_rate_hz, draws)
+        return self._rin_affine(n_samples, sample_rate_hz, draws, 1.0, 0.0, start, stop)
+
+    def _rin_affine(
+        self, n_samples: int, sample_rate_hz: float, draws: np.ndarray, gain: float, offset: float, start: int, stop: int,
+    ) -> np.ndarray:
+        """``offset + gain·n(t)`` at samples ``start ... stop − 1`` (``n`` the RIN of :meth:`rin_noise`).
+
+        Linear interpolation commutes with an affine map, so the map is applied to the
+        ``n_low + 1`` coarse values and the result interpolated once.
+        """
+        n_low = self._rin_points(n_samples, sample_rate_hz)
+        rin = 10.0 ** (self.rin_db_per_hz / 10.0)
         if n_low == n_samples:
-            return math.sqrt(rin * sample_rate_hz / 2.0) * draws[start:stop]
-        x = math.sqrt(rin * f_low / 2.0) * draws
+            x = (gain * math.sqrt(rin * sample_rate_hz / 2.0)) * draws[start:stop]
+            x += offset
+            return x
+        f_low = n_low / (n_samples / sample_rate_hz)
+        x = (gain * math.sqrt(rin * f_low / 2.0)) * draws
+        x += offset
         x[-1] = x[0]
         # a float arange: the same positions as an integer one times the ratio, 8x faster
         pos = np.arange(start, stop, dtype=np.float64)
         pos *= n_low / n_samples
         return np.interp(pos, np.arange(n_low + 1.0), x)
+
+    def amplitude_from_draws(
+        self, n_samples: int, sample_rate_hz: float, draws: np.ndarray, *, temperature_c: float | None = None,
+        start: int = 0, stop: int | None = None, scale: float = 1.0,
+    ) -> np.ndarray:
+        """``scale·sqrt(P)·(1 + n/2)`` at samples ``start ... stop − 1``: :meth:`amplitude` with
+        the RIN ``n`` of :meth:`rin_noise` from ``draws`` (what :meth:`rin_draws` took), times a
+        real ``scale`` (e.g. a splitter's field loss), in one interpolation pass.
+
+        Equal to ``scale·amplitude(n_samples, sample_rate_hz, rin=rin_noise(..., draws=draws))[start:stop]``
+        up to rounding (~1e-16 relative).  Same errors as :meth:`amplitude` and :meth:`rin_noise`.
+        """
+        stop = n_samples if stop is None else stop
+        p, _ = self._lit_power(temperature_c)
+        if not 0 <= start < stop <= n_samples:
+            raise InvalidParameter(f"start, stop = {start}, {stop}; need 0 <= start < stop <= n_samples = {n_samples}")
+        self._check_draws(n_samples, sample_rate_hz, draws)
+        amp = validate.real("scale", scale) * math.sqrt(p)
+        return self._rin_affine(n_samples, sample_rate_hz, draws, 0.5 * amp, amp, start, stop)
+
+    def _lit_power(self, temperature_c: float | None) -> tuple[float, float]:
+        """Output power (W) and temperature (°C, default ``temperature_ref_c``); raises when dark."""
+        t = self.temperature_ref_c if temperature_c is None else validate.real("temperature_c", temperature_c)
+        p = self.output_power_w(t)
+        if p <= 0.0:
+            raise InvalidParameter(
+                f"laser bias_current_a = {self.bias_current_a:g} A is not above the threshold "
+                f"{self.threshold_current_at(t):g} A at {t:g} °C: no light"
+            )
+        return p, t
+
+    def _check_draws(self, n_samples: int, sample_rate_hz: float, draws: np.ndarray) -> None:
+        expected = self._rin_draw_count(n_samples, sample_rate_hz)
+        if draws.shape != (expected,):
+            raise InvalidParameter(
+                f"draws has shape {draws.shape}; ({expected},) expected (from rin_draws with the same record)"
+            )
 
     def _rin_points(self, n_samples: int, sample_rate_hz: float) -> int:
         """White RIN samples per record (``3·B_rin·T``, 2...n_samples)."""
@@ -355,13 +412,7 @@ class DfbLaser:
     ) -> tuple[np.ndarray, float]:
         n = validate.integer("n_samples", n_samples, 2)
         fs = validate.positive("sample_rate_hz", sample_rate_hz, "Hz")
-        t = self.temperature_ref_c if temperature_c is None else validate.real("temperature_c", temperature_c)
-        p = self.output_power_w(t)
-        if p <= 0.0:
-            raise InvalidParameter(
-                f"laser bias_current_a = {self.bias_current_a:g} A is not above the threshold "
-                f"{self.threshold_current_at(t):g} A at {t:g} °C: no light"
-            )
+        p, t = self._lit_power(temperature_c)
         amp = math.sqrt(p)
         if rin is not None:
             if rin.shape != (n,):

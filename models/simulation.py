@@ -19,7 +19,7 @@ import numpy as np
 from models import draws_ahead
 from models.lane import LaneResult, LinkModule, ModuleResult, SimulationSettings
 from models.lane_metrics import _failed_metrics, _tx_reference, module_power_at
-from models.lane_simulation import _period_fast, simulate_lane, transmitter_transfer
+from models.lane_simulation import TransmitterEntry, _period_fast, simulate_lane, transmitter_transfer
 from optics import validate
 from optics.errors import InvalidParameter, InvalidType
 from optics.waveform import Waveform
@@ -115,13 +115,13 @@ def _prepare_transmitters(module: LinkModule, settings: SimulationSettings, sym:
         gain = 10.0 ** (-tx.split_loss_db / 20.0)
         key = (*tx.transfer_key, gain, module.symbol_rate_baud, settings.samples_per_symbol, settings.precision,
                id(sym))
-        if key not in cache or cache[key][2] is not sym:
+        if key not in cache or cache[key].symbols is not sym:
             try:
-                transfer, drive_wf = transmitter_transfer(tx, sym, module.symbol_rate_baud, settings.samples_per_symbol,
-                                                          precision=settings.precision)
+                transfer, drive_meta = transmitter_transfer(tx, sym, module.symbol_rate_baud,
+                                                            settings.samples_per_symbol, precision=settings.precision)
             except InvalidParameter:
                 continue  # the lane reports it
-            cache[key] = (transfer * gain if gain != 1.0 else transfer, drive_wf, sym)
+            cache[key] = TransmitterEntry(transfer, drive_meta, sym)  # as simulate_lane keeps it
     pkey = ("period", id(sym))
     if pkey not in cache or cache[pkey][0] is not sym:
         cache[pkey] = (sym, _period_fast(sym))

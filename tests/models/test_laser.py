@@ -150,3 +150,36 @@ def test_rin_noise_in_parts_equals_the_whole_record():
         laser.amplitude(n, fs, rin=whole[:-1])
     with pytest.raises(InvalidParameter, match="rng or draws"):
         laser.rin_noise(n, fs)
+
+
+@pytest.mark.parametrize("rin_bandwidth_hz", [20e9, 100e9])  # interpolated RIN, and white RIN at the full rate
+def test_amplitude_from_draws_equals_scaled_amplitude_in_any_parts(rin_bandwidth_hz):
+    laser = DfbLaser(rin_db_per_hz=-140.0, rin_bandwidth_hz=rin_bandwidth_hz)
+    n, fs = 10_000, 200e9
+    draws = laser.rin_draws(n, fs, np.random.default_rng(4))
+    scale = 0.47
+    ref = scale * laser.amplitude(n, fs, temperature_c=40.0, rin=laser.rin_noise(n, fs, draws=draws))
+    parts = np.concatenate([laser.amplitude_from_draws(n, fs, draws, temperature_c=40.0, start=a, stop=b, scale=scale)
+                            for a, b in ((0, 4999), (4999, 5000), (5000, n))])
+    # the affine map applied to the knots before interpolating: equal up to rounding
+    np.testing.assert_allclose(parts, ref, rtol=1e-14, atol=0)
+    assert np.std(parts) > 1e-4 * np.mean(parts)  # the RIN is there
+    with pytest.raises(InvalidParameter, match="draws has shape"):
+        laser.amplitude_from_draws(n, fs, draws[:-1])
+    with pytest.raises(InvalidParameter, match="start, stop"):
+        laser.amplitude_from_draws(n, fs, draws, start=10, stop=n + 1)
+    with pytest.raises(InvalidParameter, match="no light"):
+        DfbLaser(bias_current_a=1e-3).amplitude_from_draws(n, fs, draws)
+
+
+def test_power_waveform_is_what_to_waveform_makes():
+    from models.laser import power_waveform
+
+    rng = np.random.default_rng(6)
+    f = OpticalField(field=rng.standard_normal(64) + 1j * rng.standard_normal(64), sample_rate_hz=8e9,
+                     wavelength_m=1.31e-6, symbol_rate_baud=1e9, pattern=np.arange(8) % 4, meta={"a": 1})
+    ref = f.to_waveform(b=2)
+    wf = power_waveform(np.abs(f.field) ** 2, sample_rate_hz=8e9, wavelength_m=1.31e-6, symbol_rate_baud=1e9,
+                        pattern=np.arange(8) % 4, meta={"a": 1, "b": 2})
+    np.testing.assert_allclose(wf.samples, ref.samples, rtol=1e-15)
+    assert dict(wf.meta) == dict(ref.meta) and wf.unit == "W" and wf.symbol_rate_baud == 1e9
