@@ -40,6 +40,11 @@ from optics.errors import InvalidParameter
 #: Records shorter than this are transformed in one 1-D call (they fit in cache anyway).
 MIN_FOUR_STEP_LENGTH = 1 << 17
 
+#: Extra elements per row of the buffers the column transforms run on.  A row of a power of
+#: two elements puts the elements of a column at addresses that map to the same few cache
+#: sets; with padded rows the strided column pass runs about twice as fast (in place).
+ROW_PAD = 8
+
 
 @functools.lru_cache(maxsize=8)
 def four_step_split(n: int) -> tuple[int, int] | None:
@@ -106,17 +111,40 @@ class FourStep:
         k2 = np.arange(self.n2)[None, :]
         return sfft.fftfreq(self.n, 1.0)[k1 + self.n1 * k2]
 
+    def _padded(self, values: np.ndarray, rows: int) -> np.ndarray:
+        """``values`` (``rows × N2``) copied into a new buffer whose rows are :data:`ROW_PAD`
+        elements longer, as an ``rows × N2`` view of it."""
+        buf = np.empty((rows, self.n2 + ROW_PAD), dtype=values.dtype)
+        view = buf[:, : self.n2]
+        np.copyto(view, values)
+        return view
+
+    def _in_place(self, fn, a: np.ndarray, axis: int, workers: int) -> np.ndarray:
+        out = fn(a, axis=axis, workers=workers, overwrite_x=True)
+        if not np.shares_memory(out, a):  # pocketfft works in place on these strides; kept safe
+            np.copyto(a, out)
+        return a
+
     def forward(self, x: np.ndarray, *, workers: int = 1, overwrite_x: bool = False) -> np.ndarray:
-        """The DFT of the complex record ``x`` (length ``n``) in the ``N1 × N2`` four-step layout."""
-        a = sfft.fft(x.reshape(self.n1, self.n2), axis=0, workers=workers, overwrite_x=overwrite_x)
+        """The DFT of the complex record ``x`` (length ``n``) in the ``N1 × N2`` four-step layout.
+
+        The result is a view of a buffer with padded rows (see :data:`ROW_PAD`); ``x`` is never
+        changed (``overwrite_x`` is accepted for the common signature).
+        """
+        a = self._padded(x.reshape(self.n1, self.n2), self.n1)
+        self._in_place(sfft.fft, a, 0, workers)
         a *= self.twiddle(a.dtype)
-        return sfft.fft(a, axis=1, workers=workers, overwrite_x=True)
+        return self._in_place(sfft.fft, a, 1, workers)
 
     def inverse(self, spec: np.ndarray, *, workers: int = 1) -> np.ndarray:
         """The record (length ``n``, time order) whose :meth:`forward` is ``spec`` (overwritten)."""
-        a = sfft.ifft(spec, axis=1, workers=workers, overwrite_x=True)
+        base = spec.base
+        if base is None or base.shape != (self.n1, self.n2 + ROW_PAD) or not spec.flags.writeable:
+            spec = self._padded(spec, self.n1)
+        a = self._in_place(sfft.ifft, spec, 1, workers)
         a *= self.twiddle(a.dtype, conjugate=True)
-        return sfft.ifft(a, axis=0, workers=workers, overwrite_x=True).reshape(self.n)
+        self._in_place(sfft.ifft, a, 0, workers)
+        return a.reshape(self.n)  # a contiguous copy in time order
 
     # --- real records: the column transforms are real (rfft), half the rows are kept ----------
     @property
@@ -136,7 +164,7 @@ class FourStep:
         rows ``N1 − k1`` and are never formed; every other bin of the spectrum is in the
         ``(N1/2 + 1) × N2`` result once (rows 0 and ``N1/2`` hold both ``k`` and ``N − k``).
         """
-        a = sfft.rfft(x.reshape(self.n1, self.n2), axis=0, workers=workers)
+        a = sfft.rfft(self._padded(x.reshape(self.n1, self.n2), self.n1), axis=0, workers=workers)
         a *= self.twiddle(a.dtype)[: self.n1 // 2 + 1]
         return sfft.fft(a, axis=1, workers=workers, overwrite_x=True)
 
@@ -148,14 +176,20 @@ class FourStep:
         """
         a = sfft.ifft(spec, axis=1, workers=workers, overwrite_x=True)
         a *= self.twiddle(a.dtype, conjugate=True)[: self.n1 // 2 + 1]
-        return sfft.irfft(a, n=self.n1, axis=0, workers=workers, overwrite_x=True).reshape(self.n)
+        # the real column transforms written into padded rows (numpy's irfft takes ``out``;
+        # scipy's would write power-of-two rows, at about three times the cost)
+        out = np.empty((self.n1, self.n2 + ROW_PAD), dtype=np.float32 if a.dtype == np.complex64 else np.float64)
+        view = out[:, : self.n2]
+        np.fft.irfft(a, n=self.n1, axis=0, out=view)
+        return view.reshape(self.n)  # a contiguous copy in time order
 
     def real_frequencies(self) -> np.ndarray:
         """Frequency (cycles/sample) of each entry of :meth:`real_forward`'s layout."""
         return self.frequencies()[: self.n1 // 2 + 1]
 
-    def real_white_noise(self, sigma: float, rng: np.random.Generator) -> np.ndarray:
-        """:meth:`real_forward` of a real white Gaussian record of rms ``sigma`` (complex128).
+    def real_white_noise(self, sigma: float, rng: np.random.Generator, *, dtype: type = np.complex128) -> np.ndarray:
+        """:meth:`real_forward` of a real white Gaussian record of rms ``sigma`` (``dtype``:
+        complex128, or complex64 for the same draws in single precision).
 
         Drawn in the layout: rows ``1 ... N1/2 − 1`` hold independent bins (no bin's conjugate
         partner is among them), complex Gaussian with ``E|X|² = N·σ²``.  Row 0 is the row
@@ -166,10 +200,14 @@ class FourStep:
         array), row 0's sums, row ``N1/2``'s sums.
         """
         rows, n2 = self.real_shape
-        out = np.empty((rows, n2), dtype=np.complex128)
-        interior = out[1:-1].view(np.float64).reshape(-1)  # contiguous (re, im) pairs
-        gaussian.standard_normal(rng, interior.size, out=interior)
-        interior *= sigma * math.sqrt(self.n / 2.0)
+        cdt = np.dtype(dtype)
+        rdt = np.float64 if cdt == np.complex128 else np.float32
+        if cdt not in (np.complex128, np.complex64):
+            raise InvalidParameter(f"dtype = {cdt} is not supported; complex128 or complex64")
+        out = np.empty((rows, n2), dtype=cdt)
+        interior = out[1:-1].view(rdt).reshape(-1)  # contiguous (re, im) pairs
+        gaussian.standard_normal(rng, interior.size, out=interior, dtype=rdt)
+        interior *= rdt(sigma * math.sqrt(self.n / 2.0))
         col = sigma * math.sqrt(self.n1)
         out[0] = sfft.fft(col * gaussian.standard_normal(rng, n2))
         b = np.arange(n2)

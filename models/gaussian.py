@@ -6,13 +6,16 @@ normal deviates", Ann. Math. Statist. 29(2), 610 (1958)): for independent unifor
 
 ``Z1 = sqrt(−2 ln U1)·cos(2π U2)``,  ``Z2 = sqrt(−2 ln U1)·sin(2π U2)``
 
-are independent standard normals.  The uniforms are ``Generator.random`` doubles (steps of
-2^-53, so ``|Z| <= 8.57``: the truncated tail, ``P(|Z| > 8.57) ≈ 1e-17``, is never reached
-in a record); the radius is computed in float64 and the cosine and sine of the angle in
-float32 (numpy's SIMD kernels), which moves each draw by about 1e-7 of its value, far below
-the accuracy of any noise parameter.  Vectorised this way it takes about half the time of
-``Generator.standard_normal`` (ziggurat, one draw at a time) on this project's machines:
-4-5 ms against 9-11 ms for 2^20 draws (``benchmarks/bench_models.py`` prints the figure).
+are independent standard normals.  The uniforms of the radius are ``Generator.random``
+doubles (steps of 2^-53, so ``|Z| <= 8.57``: the truncated tail, ``P(|Z| > 8.57) ≈ 1e-17``,
+is never reached in a record); those of the angle are single-precision ones (steps of 2^-24,
+half the generator output each).  The radius is computed in float64 and the cosine and sine
+of the angle in float32 (numpy's SIMD kernels), which moves each draw by about 1e-7 of its
+value, far below the accuracy of any noise parameter; ``dtype=float32`` returns the same
+draws rounded to single precision without a float64 array (for the single-precision
+channel).  Vectorised this way it takes a half (float64) to a third (float32) of the time of
+``Generator.standard_normal`` (ziggurat, one draw at a time) on this project's machines
+(``benchmarks/bench_models.py`` [1a] prints the figures).
 
 Every noise source of the signal chain (:meth:`models.laser.DfbLaser.rin_draws`,
 :meth:`models.receiver.Receiver.detect`, :func:`models.response.white_noise_spectrum`, the
@@ -32,19 +35,24 @@ _TWO_PI_F32 = np.float32(2.0 * math.pi)
 
 
 def standard_normal(
-    rng: np.random.Generator, size: int | tuple[int, ...], *, out: np.ndarray | None = None
+    rng: np.random.Generator, size: int | tuple[int, ...], *, out: np.ndarray | None = None,
+    dtype: type = np.float64,
 ) -> np.ndarray:
-    """``size`` standard normal draws (float64) from ``rng`` by the Box–Muller transform.
+    """``size`` standard normal draws from ``rng`` by the Box–Muller transform.
 
     Parameters
     ----------
     rng : numpy.random.Generator
-        Source of the uniforms: ``2·ceil(N/2)`` doubles for ``N`` draws (for odd ``N`` the
-        last sine value is dropped).
+        Source of the uniforms: ``ceil(N/2)`` doubles for the radii, then ``ceil(N/2)``
+        single-precision uniforms for the angles, for ``N`` draws (for odd ``N`` the last sine
+        value is dropped).
     size : int or tuple of int
         Shape of the result.
     out : ndarray, optional
-        C-contiguous float64 array of that shape to write the draws into.
+        C-contiguous array of that shape and of ``dtype`` to write the draws into.
+    dtype : numpy dtype
+        float64 (default) or float32: the same draws, rounded to single precision (the radius
+        is rounded before its square root; each draw within a few float32 ulps of the float64 one).
 
     Returns
     -------
@@ -55,26 +63,31 @@ def standard_normal(
     Raises
     ------
     InvalidParameter
-        A negative size, or an ``out`` of the wrong shape, type or layout.
+        A negative size, a dtype other than float32/float64, or an ``out`` of the wrong shape,
+        type or layout.
     """
     shape = (int(size),) if np.ndim(size) == 0 else tuple(int(s) for s in size)  # type: ignore[arg-type]
     if any(s < 0 for s in shape):
         raise InvalidParameter(f"size = {size} must not be negative")
+    dt = np.dtype(dtype)
+    if dt not in (np.float64, np.float32):
+        raise InvalidParameter(f"dtype = {dt} is not supported; float64 or float32")
     n = math.prod(shape)
-    if out is not None and (out.shape != shape or out.dtype != np.float64 or not out.flags.c_contiguous):
+    if out is not None and (out.shape != shape or out.dtype != dt or not out.flags.c_contiguous):
         raise InvalidParameter(
-            f"out must be a C-contiguous float64 array of shape {shape}, got {out.dtype} {out.shape}"
+            f"out must be a C-contiguous {dt} array of shape {shape}, got {out.dtype} {out.shape}"
         )
     m = (n + 1) // 2
-    u = rng.random(2 * m)
-    radius = u[:m]
+    radius = rng.random(m)
     np.subtract(1.0, radius, out=radius)  # (0, 1]: no log(0)
     np.log(radius, out=radius)
     radius *= -2.0
+    if dt == np.float32:
+        radius = radius.astype(np.float32)
     np.sqrt(radius, out=radius)
-    angle = u[m:].astype(np.float32)
+    angle = rng.random(m, dtype=np.float32)
     angle *= _TWO_PI_F32
-    flat = np.empty(n) if out is None else out.reshape(n)
+    flat = np.empty(n, dtype=dt) if out is None else out.reshape(n)
     np.multiply(radius, np.cos(angle), out=flat[:m])
     np.multiply(radius[: n - m], np.sin(angle[: n - m]), out=flat[m:])
     return flat.reshape(shape) if out is None else out

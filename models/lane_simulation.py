@@ -583,9 +583,8 @@ def _shot_noise_job(draws: DrawsAhead, receiver: Receiver, n: int, *, single: bo
     """Queue the shot noise's ``n`` standard normals (None without shot noise)."""
     if not receiver.photodiode.shot_noise:
         return None
-    # rounded to the photocurrent's precision on the draw thread (the same draws either way)
-    return draws.submit(lambda r: gaussian.standard_normal(r, n).astype(np.float32) if single
-                        else gaussian.standard_normal(r, n))
+    # in the photocurrent's precision (the same draws either way, rounded in single precision)
+    return draws.submit(lambda r: gaussian.standard_normal(r, n, dtype=np.float32 if single else np.float64))
 
 
 def _tia_noise_job(

@@ -268,21 +268,24 @@ def white_noise_spectrum(
     ``E|X|² = n·σ²``; self-conjugate bins are real with variance ``n·σ²``.  In the 2-D layout
     the ``k2 = 0`` (and, for even n2, ``k2 = n2/2``) column is the DFT along axis 0 of real
     column sums, drawn as ``fft(sqrt(n2)·σ·N(0,1))``; the four-step layout is drawn by
-    :meth:`FourStep.real_white_noise`.  ``dtype`` complex64 rounds the same draws to single
-    precision.
+    :meth:`FourStep.real_white_noise`.  ``dtype`` complex64 draws the same numbers in single
+    precision (:func:`models.gaussian.standard_normal` with ``dtype=float32``).
     """
+    cdt = np.dtype(dtype)
+    if cdt not in (np.complex128, np.complex64):
+        raise InvalidParameter(f"dtype = {cdt} is not supported; complex128 or complex64")
+    rdt = np.float64 if cdt == np.complex128 else np.float32
     plan = pfa_plan(n)
     four = real_four_step(n) if plan is None else None
     if four is not None:
-        x = four.real_white_noise(sigma, rng)
-        return x if np.dtype(dtype) == np.complex128 else x.astype(dtype)
+        return four.real_white_noise(sigma, rng, dtype=cdt)
     shape = (n // 2 + 1,) if plan is None else (plan[0], plan[1] // 2 + 1)
-    x = np.empty(shape, dtype=np.complex128)
-    xr = x.view(np.float64).reshape(-1)
+    x = np.empty(shape, dtype=cdt)
+    xr = x.view(rdt).reshape(-1)
     # (real, imaginary) pairs of every bin, drawn straight into the array; then the
     # self-conjugate bins (1-D) or columns (2-D) are drawn again as real ones
-    gaussian.standard_normal(rng, xr.size, out=xr)
-    xr *= sigma * math.sqrt(n / 2.0)
+    gaussian.standard_normal(rng, xr.size, out=xr, dtype=rdt)
+    xr *= rdt(sigma * math.sqrt(n / 2.0))
     if plan is None:
         x[0] = sigma * math.sqrt(n) * gaussian.standard_normal(rng, 1)[0]
         if n % 2 == 0:
@@ -292,7 +295,7 @@ def white_noise_spectrum(
         x[:, 0] = sfft.fft((sigma * math.sqrt(n2)) * gaussian.standard_normal(rng, n1))
         if n2 % 2 == 0:
             x[:, -1] = sfft.fft((sigma * math.sqrt(n2)) * gaussian.standard_normal(rng, n1))
-    return x if np.dtype(dtype) == np.complex128 else x.astype(dtype)
+    return x
 
 
 _RESPONSE_CACHE: dict[tuple[object, ...], np.ndarray] = {}

@@ -94,3 +94,13 @@ def test_staircase_spectrum_equals_the_transform_of_the_repeated_symbols(m, sps)
         assert np.abs(hold[zeros]).max() < 1e-12 * sps
     with pytest.raises(InvalidParameter, match="samples_per_symbol"):
         response.staircase_grid(m, 0)
+
+
+@pytest.mark.parametrize("n", [1 << 20, 4096, 3 * 5 * 7 * 11 * 13])  # four-step, plain rfft, Good-Thomas
+def test_white_noise_spectrum_in_single_precision_is_the_double_one_rounded(n):
+    s64 = response.white_noise_spectrum(n, 2.5, np.random.default_rng(7))
+    s32 = response.white_noise_spectrum(n, 2.5, np.random.default_rng(7), dtype=np.complex64)
+    assert s32.dtype == np.complex64 and s32.shape == s64.shape
+    np.testing.assert_allclose(s32, s64, rtol=1e-6, atol=1e-6 * np.abs(s64).max())
+    with pytest.raises(InvalidParameter, match="dtype"):
+        response.white_noise_spectrum(n, 2.5, np.random.default_rng(7), dtype=np.float64)

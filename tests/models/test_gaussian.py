@@ -42,12 +42,25 @@ def test_shapes_out_and_reproducibility():
     b = standard_normal(np.random.default_rng(9), 1001, out=buf)
     assert b is buf
     np.testing.assert_array_equal(a, b)
-    # 2*ceil(N/2) uniforms per call: the generator is left in a known state
+    # ceil(N/2) doubles, then ceil(N/2) single-precision uniforms per call: a known state after
     g1, g2 = np.random.default_rng(5), np.random.default_rng(5)
     standard_normal(g1, 7)
-    g2.random(8)
+    g2.random(4)
+    g2.random(4, dtype=np.float32)
     assert g1.random() == g2.random()
     with pytest.raises(InvalidParameter, match="size"):
         standard_normal(rng, -1)
     with pytest.raises(InvalidParameter, match="out"):
         standard_normal(rng, 4, out=np.empty(4, dtype=np.float32))
+    with pytest.raises(InvalidParameter, match="dtype"):
+        standard_normal(rng, 4, dtype=np.int32)
+
+
+def test_single_precision_draws_are_the_double_ones_rounded():
+    a = standard_normal(np.random.default_rng(11), 100_001)
+    buf = np.empty(100_001, dtype=np.float32)
+    b = standard_normal(np.random.default_rng(11), 100_001, out=buf, dtype=np.float32)
+    assert b is buf and b.dtype == np.float32
+    # the radius is rounded before its square root and the product is rounded: a few ulps
+    np.testing.assert_allclose(b, a, rtol=4 * np.finfo(np.float32).eps, atol=1e-30)
+    assert stats.kstest(b.astype(np.float64), "norm").pvalue > 1e-3
