@@ -136,15 +136,19 @@ class FourStep:
         a *= self.twiddle(a.dtype)
         return self._in_place(sfft.fft, a, 1, workers)
 
-    def inverse(self, spec: np.ndarray, *, workers: int = 1) -> np.ndarray:
-        """The record (length ``n``, time order) whose :meth:`forward` is ``spec`` (overwritten)."""
+    def inverse(self, spec: np.ndarray, *, workers: int = 1, as_rows: bool = False) -> np.ndarray:
+        """The record (length ``n``, time order) whose :meth:`forward` is ``spec`` (overwritten).
+
+        ``as_rows``: the record as an ``N1 × N2`` view of consecutive rows of ``N2`` samples
+        (time order row by row) in a padded buffer, without the copy into one contiguous array.
+        """
         base = spec.base
         if base is None or base.shape != (self.n1, self.n2 + ROW_PAD) or not spec.flags.writeable:
             spec = self._padded(spec, self.n1)
         a = self._in_place(sfft.ifft, spec, 1, workers)
         a *= self.twiddle(a.dtype, conjugate=True)
         self._in_place(sfft.ifft, a, 0, workers)
-        return a.reshape(self.n)  # a contiguous copy in time order
+        return a if as_rows else a.reshape(self.n)  # reshape: a contiguous copy in time order
 
     # --- real records: the column transforms are real (rfft), half the rows are kept ----------
     @property
@@ -164,15 +168,18 @@ class FourStep:
         rows ``N1 − k1`` and are never formed; every other bin of the spectrum is in the
         ``(N1/2 + 1) × N2`` result once (rows 0 and ``N1/2`` hold both ``k`` and ``N − k``).
         """
+        # (a record of n samples, or its N1 × N2 rows)
         a = sfft.rfft(self._padded(x.reshape(self.n1, self.n2), self.n1), axis=0, workers=workers)
         a *= self.twiddle(a.dtype)[: self.n1 // 2 + 1]
         return sfft.fft(a, axis=1, workers=workers, overwrite_x=True)
 
-    def real_inverse(self, spec: np.ndarray, *, workers: int = 1) -> np.ndarray:
+    def real_inverse(self, spec: np.ndarray, *, workers: int = 1, dtype: type | None = None) -> np.ndarray:
         """The real record whose :meth:`real_forward` is ``spec`` (overwritten), in time order.
 
         Exact for the spectrum of a real record times a Hermitian response: the rows it holds
         are then those of a real record's column transforms, which ``irfft`` inverts.
+        ``dtype``: of the returned record (default: the transform's precision), converted in
+        the one copy into time order.
         """
         a = sfft.ifft(spec, axis=1, workers=workers, overwrite_x=True)
         a *= self.twiddle(a.dtype, conjugate=True)[: self.n1 // 2 + 1]
@@ -181,7 +188,7 @@ class FourStep:
         out = np.empty((self.n1, self.n2 + ROW_PAD), dtype=np.float32 if a.dtype == np.complex64 else np.float64)
         view = out[:, : self.n2]
         np.fft.irfft(a, n=self.n1, axis=0, out=view)
-        return view.reshape(self.n)  # a contiguous copy in time order
+        return view.astype(view.dtype if dtype is None else dtype).reshape(self.n)  # one contiguous copy
 
     def real_frequencies(self) -> np.ndarray:
         """Frequency (cycles/sample) of each entry of :meth:`real_forward`'s layout."""

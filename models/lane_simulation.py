@@ -181,7 +181,7 @@ def simulate_lane(
         if early:
             rin = draws.submit(lambda r: laser.rin_draws(n, fs, r))
             response.check_sampling("tia.bandwidth_hz", lane.receiver.tia.bandwidth_hz, fs)
-            shot_job = _shot_noise_job(draws, lane.receiver, n, single=single)
+            shot_job = _shot_noise_job(draws, lane.receiver, n, fs, single=single)
         if cached is None:
             cached = TransmitterEntry(*transmitter_transfer(tx, sym, symbol_rate_baud, sps, rng,
                                                             precision=settings.precision), sym)
@@ -231,9 +231,7 @@ def simulate_lane(
                     np.multiply(transfer[lo:hi], a.astype(np.float32) if single else a, out=x_in[lo:hi])
                     if p_tx is not None:  # |E|² = |t|²·a², |t|² kept with the transfer
                         if fill_power_t:
-                            part = transfer[lo:hi]
-                            np.multiply(part.real, part.real, out=power_t[lo:hi], dtype=np.float64)
-                            power_t[lo:hi] += np.multiply(part.imag, part.imag, dtype=np.float64)
+                            np.square(np.abs(transfer[lo:hi]), out=power_t[lo:hi])
                         np.multiply(a, a, out=p_tx[lo:hi])
                         p_tx[lo:hi] *= power_t[lo:hi]
 
@@ -241,7 +239,7 @@ def simulate_lane(
                 first_half = draws.submit(lambda r: field_part(0, half)) if draws.background else None
             # the TIA noise after the field's first half (a cold lane drew the shot noise already)
             if not early:
-                shot_job = _shot_noise_job(draws, lane.receiver, n, single=single)
+                shot_job = _shot_noise_job(draws, lane.receiver, n, fs, single=single)
             noise_jobs = (shot_job, _tia_noise_job(draws, lane.receiver, n, fs, single=single))
             if x_in is not None:
                 if draws.background:
@@ -440,7 +438,6 @@ def _channel_and_receiver(
     fibre_workers = workers if fibre_workers is None else fibre_workers
     from models.fiber import _dispersion_response
     from models.laser import C_M_PER_S
-    from models.receiver import Q_E
 
     pd, tia = receiver.photodiode, receiver.tia
     response.check_sampling("photodiode.bandwidth_hz", pd.bandwidth_hz, fs)
@@ -489,26 +486,26 @@ def _channel_and_receiver(
                 spec *= gain
     if spec is not None:
         if four is not None:
-            x = four.inverse(spec, workers=fibre_workers)
+            x = four.inverse(spec, workers=fibre_workers, as_rows=True)  # rows in time order
         elif plan is None:
             x = sfft.ifft(spec, overwrite_x=True, workers=fibre_workers)
         else:
             x = sfft.ifft2(spec, overwrite_x=True, workers=fibre_workers)
         del spec
 
-    # --- square law, received power
-    current = np.multiply(x.real, x.real)
-    current += np.multiply(x.imag, x.imag)
+    # --- square law |E|² (as |E| squared: one pass over the field), received power
+    current = np.abs(x)  # in the layout of x (four-step rows, Good-Thomas 2-D, or 1-D)
     del x
+    np.square(current, out=current)
     p_rx = float(np.mean(current, dtype=np.float64))
+    scale = 1.0
     if rx_power_dbm is not None:
         # the ideal attenuator sets the power: report it (in single precision, re-measuring
         # the rounded samples would be off by ~1e-7 relative)
         scale = dbm_to_w(rx_power_dbm) / p_rx
-        current *= scale
         p_rx *= scale
     # --- photodiode and TIA (models.receiver.Receiver.detect)
-    current *= pd.responsivity_a_per_w
+    current *= scale * pd.responsivity_a_per_w
     current += pd.dark_current_at(temperature_c)
     peak = float(np.max(current))
     if peak > tia.overload_current_a:
@@ -518,8 +515,8 @@ def _channel_and_receiver(
         )
     shot_job, tia_job = noise
     if shot_job is not None:
-        shot = np.multiply(current, Q_E * fs)
-        np.sqrt(shot, out=shot)
+        # sqrt(q·I·fs)·z, with z already scaled by sqrt(q·fs) on the draw thread
+        shot = np.sqrt(current)
         shot *= shot_job.result().reshape(current.shape)  # the same draws in both precisions
         current += shot
         del shot
@@ -534,7 +531,7 @@ def _channel_and_receiver(
     if tia_job is not None:
         spec += tia_job.result()
     if plan is None:
-        v = response.real_inverse(spec, n, workers=workers).astype(np.float64, copy=False)
+        v = response.real_inverse(spec, n, workers=workers, dtype=np.float64)
     else:
         v = np.empty(n)
         v[plan[2]] = sfft.irfft2(spec, s=(plan[0], plan[1]), overwrite_x=True, workers=workers)
@@ -575,16 +572,29 @@ def _receiver_noise_jobs(
     multiplied by ``Z_T·H_tia`` (if the TIA is noisy, :func:`_tia_noise_job`).  Jobs that draw
     nothing may be queued between the two.
     """
-    return (_shot_noise_job(draws, receiver, n, single=single),
+    return (_shot_noise_job(draws, receiver, n, fs, single=single),
             _tia_noise_job(draws, receiver, n, fs, single=single))
 
 
-def _shot_noise_job(draws: DrawsAhead, receiver: Receiver, n: int, *, single: bool) -> Future[np.ndarray] | None:
-    """Queue the shot noise's ``n`` standard normals (None without shot noise)."""
+def _shot_noise_job(
+    draws: DrawsAhead, receiver: Receiver, n: int, fs: float, *, single: bool,
+) -> Future[np.ndarray] | None:
+    """Queue the shot noise's ``n`` standard normals times ``sqrt(q·fs)`` (None without shot
+    noise): the shot noise is then ``sqrt(I)`` times them (``q·I·fs`` per sample)."""
+    from models.receiver import Q_E
+
     if not receiver.photodiode.shot_noise:
         return None
-    # in the photocurrent's precision (the same draws either way, rounded in single precision)
-    return draws.submit(lambda r: gaussian.standard_normal(r, n, dtype=np.float32 if single else np.float64))
+    dt = np.float32 if single else np.float64
+    k = dt(math.sqrt(Q_E * fs))
+
+    def shot(r: np.random.Generator) -> np.ndarray:
+        # in the photocurrent's precision (the same draws either way, rounded in single precision)
+        z = gaussian.standard_normal(r, n, dtype=dt)
+        z *= k
+        return z
+
+    return draws.submit(shot)
 
 
 def _tia_noise_job(

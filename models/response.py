@@ -183,17 +183,19 @@ def real_spectrum(x: np.ndarray, *, workers: int = 1) -> np.ndarray:
     return sfft.rfft(x, workers=workers)
 
 
-def real_inverse(spec: np.ndarray, n: int, *, workers: int = 1) -> np.ndarray:
-    """Inverse of :func:`real_spectrum` (overwrites ``spec``)."""
+def real_inverse(spec: np.ndarray, n: int, *, workers: int = 1, dtype: type | None = None) -> np.ndarray:
+    """Inverse of :func:`real_spectrum` (overwrites ``spec``); ``dtype`` of the result (default:
+    the transform's precision for the four-step and plain layouts, float64 for Good-Thomas)."""
     plan = pfa_plan(n)
     if plan is not None:
-        out = np.empty(n)
+        out = np.empty(n, dtype=np.float64 if dtype is None else dtype)
         out[plan[2]] = sfft.irfft2(spec, s=(plan[0], plan[1]), overwrite_x=True, workers=workers)
         return out
     four = real_four_step(n)
     if four is not None:
-        return four.real_inverse(spec, workers=workers)
-    return sfft.irfft(spec, n, overwrite_x=True, workers=workers)
+        return four.real_inverse(spec, workers=workers, dtype=dtype)
+    out = sfft.irfft(spec, n, overwrite_x=True, workers=workers)
+    return out if dtype is None else out.astype(dtype, copy=False)
 
 
 def real_spectrum_freqs(n: int, sample_rate_hz: float) -> np.ndarray:
