@@ -177,9 +177,14 @@ def simulate_lane(
     # drawn; otherwise the RIN is drawn first, then the field's first half, then the shot and
     # TIA noise (the generator's order is RIN, shot, TIA either way)
     early = draws is not None and cached is None and not noisy_driver
+
+    def rin_knots(r: np.random.Generator) -> Any:
+        # the RIN's draws and the field amplitude at its knots (laser.amplitude_knots)
+        return laser.amplitude_knots(n, fs, laser.rin_draws(n, fs, r), temperature_c=t_chip, scale=gain)
+
     try:
         if early:
-            rin = draws.submit(lambda r: laser.rin_draws(n, fs, r))
+            rin = draws.submit(rin_knots)
             response.check_sampling("tia.bandwidth_hz", lane.receiver.tia.bandwidth_hz, fs)
             shot_job = _shot_noise_job(draws, lane.receiver, n, fs, single=single)
         if cached is None:
@@ -213,27 +218,24 @@ def simulate_lane(
             if not early:
                 # the RIN's standard normals (kept in step even when the field comes from a kept
                 # spectrum, so that the shot and TIA noise that follow get the same draws)
-                rin = draws.submit(lambda r: laser.rin_draws(n, fs, r))
+                rin = draws.submit(rin_knots)
             if need_tx or entry is None:
                 # E = gain·sqrt(P)(1 + n/2)·transfer and the Tx power |E|², in two halves: the
                 # first on the draw thread when it is free, the second here (each sample is
                 # computed alike: the same values either way)
                 x_in = np.empty(n, dtype=transfer.dtype)
                 p_tx = np.empty(n) if need_tx else None
-                power_t = cached.power_transfer if need_tx else None
-                fill_power_t = need_tx and power_t is None
-                if fill_power_t:
-                    power_t = np.empty(n)
+                rdt = np.float32 if single else np.float64
 
                 def field_part(lo: int, hi: int) -> None:
-                    a = laser.amplitude_from_draws(n, fs, rin.result(), temperature_c=t_chip, start=lo, stop=hi,
-                                                   scale=gain)
-                    np.multiply(transfer[lo:hi], a.astype(np.float32) if single else a, out=x_in[lo:hi])
-                    if p_tx is not None:  # |E|² = |t|²·a², |t|² kept with the transfer
-                        if fill_power_t:
-                            np.square(np.abs(transfer[lo:hi]), out=power_t[lo:hi])
-                        np.multiply(a, a, out=p_tx[lo:hi])
-                        p_tx[lo:hi] *= power_t[lo:hi]
+                    # in pieces that stay in cache: amplitude, field, |E|² (the Tx power)
+                    knots = rin.result()
+                    for a in range(lo, hi, _FIELD_PIECE):
+                        b = min(hi, a + _FIELD_PIECE)
+                        np.multiply(transfer[a:b], knots.at(a, b, dtype=rdt), out=x_in[a:b])
+                        if p_tx is not None:
+                            mag = np.abs(x_in[a:b])
+                            np.square(mag, out=p_tx[a:b])
 
                 half = n // 2
                 first_half = draws.submit(lambda r: field_part(0, half)) if draws.background else None
@@ -247,9 +249,6 @@ def simulate_lane(
                     first_half.result()
                 else:
                     field_part(0, n)
-                if fill_power_t:
-                    power_t.setflags(write=False)
-                    cached.power_transfer = power_t
                 if p_tx is not None:
                     def tx_waveform(r: np.random.Generator) -> Waveform:
                         return power_waveform(p_tx, sample_rate_hz=fs, wavelength_m=wavelength,
@@ -539,23 +538,21 @@ def _channel_and_receiver(
     return v, meta, p_rx, kept
 
 
+#: Samples of the Tx field computed at a time (its temporaries stay in the L2 cache).
+_FIELD_PIECE = 1 << 16
+
 #: Records shorter than this draw their noise inline (a thread hand-off costs ~0.1 ms).
 _BACKGROUND_MIN_SAMPLES = 1 << 16
 
 
 @dataclasses.dataclass(eq=False)
 class TransmitterEntry:
-    """A noise-free transmitter's transfer as a lane cache keeps it (:func:`simulate_lane`).
-
-    ``transfer`` (read-only) and ``drive_meta`` from :func:`transmitter_transfer` for
-    ``symbols``; ``power_transfer`` is ``|transfer|²`` (float64, read-only), filled by the first
-    lane that needs the Tx power.
-    """
+    """A noise-free transmitter's transfer as a lane cache keeps it (:func:`simulate_lane`):
+    ``transfer`` (read-only) and ``drive_meta`` from :func:`transmitter_transfer` for ``symbols``."""
 
     transfer: np.ndarray
     drive_meta: dict[str, Any]
     symbols: np.ndarray
-    power_transfer: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.transfer.setflags(write=False)

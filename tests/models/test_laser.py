@@ -183,3 +183,29 @@ def test_power_waveform_is_what_to_waveform_makes():
                         pattern=np.arange(8) % 4, meta={"a": 1, "b": 2})
     np.testing.assert_allclose(wf.samples, ref.samples, rtol=1e-15)
     assert dict(wf.meta) == dict(ref.meta) and wf.unit == "W" and wf.symbol_rate_baud == 1e9
+
+
+def test_knots_interpolate_alike_in_any_pieces_and_in_single_precision():
+    from models.laser import Knots
+
+    laser = DfbLaser(rin_db_per_hz=-130.0, rin_bandwidth_hz=30e9)
+    n, fs = 50_000, 400e9  # 11 250 knot intervals: positions up to 1e4, fractions to 1e-16
+    knots = laser.amplitude_knots(n, fs, laser.rin_draws(n, fs, np.random.default_rng(2)), scale=0.8)
+    whole = knots.at(0, n)
+    pieces = np.concatenate([knots.at(a, min(n, a + 4096)) for a in range(0, n, 4096)])
+    np.testing.assert_array_equal(pieces, whole)
+    single = np.concatenate([knots.at(a, min(n, a + 4096), dtype=np.float32) for a in range(0, n, 4096)])
+    assert single.dtype == np.float32
+    # the fraction is formed in double precision: the float32 values are the float64 ones rounded
+    np.testing.assert_allclose(single, whole, rtol=3e-7, atol=0)
+    # second method: numpy.interp at the knot positions j·n/n_low
+    n_low = knots.values.size - 1
+    j = np.arange(0, n_low, 97)
+    pos = np.round(j * n / n_low).astype(int)
+    np.testing.assert_allclose(whole[pos], np.interp(pos * n_low / n, np.arange(n_low + 1), knots.values), rtol=1e-11)
+    with pytest.raises(InvalidParameter, match="knots needed"):
+        Knots(values=np.ones(2), n_samples=10)
+    with pytest.raises(InvalidParameter, match="samples needed"):
+        Knots(values=np.ones(9), n_samples=10, at_samples=True)
+    with pytest.raises(InvalidParameter, match="start, stop"):
+        knots.at(5, 5)
