@@ -492,33 +492,45 @@ def _channel_and_receiver(
             x = sfft.ifft2(spec, overwrite_x=True, workers=fibre_workers)
         del spec
 
-    # --- square law |E|² (as |E| squared: one pass over the field), received power
-    current = np.abs(x)  # in the layout of x (four-step rows, Good-Thomas 2-D, or 1-D)
+    # --- square law |E|², received power; then the photodiode and TIA input (as
+    # models.receiver.Receiver.detect).  Both passes go piece by piece (rows of a 2-D layout),
+    # so that each piece's temporaries stay in cache.
+    current = np.empty(x.shape, dtype=np.float32 if single else np.float64)  # in the layout of x
+    pieces = _pieces(x.shape)
+    total = 0.0
+    for sl in pieces:
+        mag = np.abs(x[sl])
+        np.square(mag, out=current[sl])
+        total += float(np.sum(current[sl], dtype=np.float64))
     del x
-    np.square(current, out=current)
-    p_rx = float(np.mean(current, dtype=np.float64))
+    p_rx = total / n
     scale = 1.0
     if rx_power_dbm is not None:
         # the ideal attenuator sets the power: report it (in single precision, re-measuring
         # the rounded samples would be off by ~1e-7 relative)
         scale = dbm_to_w(rx_power_dbm) / p_rx
         p_rx *= scale
-    # --- photodiode and TIA (models.receiver.Receiver.detect)
-    current *= scale * pd.responsivity_a_per_w
-    current += pd.dark_current_at(temperature_c)
-    peak = float(np.max(current))
+    gain_a = scale * pd.responsivity_a_per_w
+    dark = pd.dark_current_at(temperature_c)
+    shot_job, tia_job = noise
+    # shot noise sqrt(q·I·fs)·z: z comes already scaled by sqrt(q·fs) from the draw thread
+    z_shot = None if shot_job is None else shot_job.result().reshape(current.shape)
+    peak = -math.inf
+    for sl in pieces:
+        c = current[sl]
+        c *= gain_a
+        c += dark
+        peak = max(peak, float(np.max(c)))
+        if z_shot is not None:
+            shot = np.sqrt(c)
+            shot *= z_shot[sl]
+            c += shot
+    del z_shot
     if peak > tia.overload_current_a:
         raise InvalidParameter(
             f"TIA overload: peak photocurrent {peak * 1e3:.3g} mA exceeds overload_current_a = "
             f"{tia.overload_current_a * 1e3:.3g} mA (reduce the received power)"
         )
-    shot_job, tia_job = noise
-    if shot_job is not None:
-        # sqrt(q·I·fs)·z, with z already scaled by sqrt(q·fs) on the draw thread
-        shot = np.sqrt(current)
-        shot *= shot_job.result().reshape(current.shape)  # the same draws in both precisions
-        current += shot
-        del shot
     z = float(tia.transimpedance_ohm)
     h_all = response.rfft_grid_response(n, fs, ((pd.bandwidth_hz, pd.shape), (tia.bandwidth_hz, tia.shape)), gain=z)
     if plan is not None:  # the current is in the Good-Thomas order already
@@ -540,6 +552,15 @@ def _channel_and_receiver(
 
 #: Samples of the Tx field computed at a time (its temporaries stay in the L2 cache).
 _FIELD_PIECE = 1 << 16
+
+
+def _pieces(shape: tuple[int, ...]) -> list[tuple[slice, ...]]:
+    """Index tuples cutting an array of ``shape`` (1-D, or 2-D by rows) into pieces of about
+    :data:`_FIELD_PIECE` elements."""
+    if len(shape) == 1:
+        return [(slice(a, min(shape[0], a + _FIELD_PIECE)),) for a in range(0, shape[0], _FIELD_PIECE)]
+    rows = max(1, _FIELD_PIECE // max(1, math.prod(shape[1:])))
+    return [(slice(a, min(shape[0], a + rows)),) for a in range(0, shape[0], rows)]
 
 #: Records shorter than this draw their noise inline (a thread hand-off costs ~0.1 ms).
 _BACKGROUND_MIN_SAMPLES = 1 << 16
