@@ -5,14 +5,16 @@ Run: ``.venv/bin/python benchmarks/bench_models.py [--runs N] [--sweep-points N]
 1. One 53.125 GBd lane, 2^16 PAM4 symbols at 16 samples/symbol: laser → MZM → 2 km fibre →
    PD/TIA at -10 dBm received (a point of a sensitivity curve, ~1e-3 BER) → counted BER
    (:func:`optics.ber.count_errors`, timing recovered from the waveform as for a measured one).
-   Target >= 1.5 M symbols/s.  Two figures: a cold lane (everything computed) and one BER
+   Target >= 1.5 M symbols/s.  Two figures: a cold lane (everything computed but what
+   depends only on the parameters and record length — the filter responses, FFT twiddles and
+   the staircase grid, kept between lanes after the warm-up run) and one BER
    point of a series on the same lane (the deterministic transmitter — driver, EO response,
    modulator transfer — computed once and reused; laser RIN, shot and thermal noise drawn
    afresh, as in a BER sweep).  The lane uses both cores (``SimulationSettings.threads``
    default): its noise is drawn ahead on a second thread (:mod:`models.draws_ahead`).
    The building blocks are timed too: 2^20 Gaussian draws (numpy's ziggurat against
-   :func:`models.gaussian.standard_normal`) and 2^20-point transforms (one 1-D pocketfft call
-   against the four-step layout of :mod:`models.fft_layout`).
+   :func:`models.gaussian.standard_normal`, in float64 and float32) and 2^20-point transforms
+   (one 1-D pocketfft call against the four-step layout of :mod:`models.fft_layout`).
 2. A 1.6TBASE-DR8 module (8 lanes, SSPRQ, 32 samples/UI) end to end with TDECQ per lane.
    Target < 5 s.
 3. A temperature sweep of that module over 15 case temperatures.  Target < 30 s.
@@ -130,8 +132,9 @@ def bench_blocks() -> None:
     rng = np.random.default_rng(1)
     zig = _median_ms(lambda: rng.standard_normal(n))
     bm = _median_ms(lambda: standard_normal(rng, n))
+    bm32 = _median_ms(lambda: standard_normal(rng, n, dtype=np.float32))
     print(f"[1a] 2^20 Gaussian draws: numpy ziggurat {zig:.1f} ms, Box-Muller (models.gaussian) {bm:.1f} ms "
-          f"({zig / bm:.1f}x; {_load()})")
+          f"({zig / bm:.1f}x), in float32 {bm32:.1f} ms ({_load()})")
     fs = four_step(n)
     x = (rng.standard_normal(n) + 1j * rng.standard_normal(n)).astype(np.complex64)
     r = rng.standard_normal(n).astype(np.float32)

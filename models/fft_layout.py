@@ -19,10 +19,12 @@ With ``x`` read as an ``N1 × N2`` array, ``x[a, b] = x[N2·a + b]``,
 which leaves ``X[k1 + N1·k2]`` at ``[k1, k2]``.  The usual last step, a transpose into bin
 order, is skipped; the inverse undoes steps 3, 2, 1 in that order and returns the samples in
 time order.  Real records (:meth:`FourStep.real_forward`) take real column transforms and keep
-the rows ``k1 <= N1/2``.  On this project's 2-core machines a 2^20-point complex64 transform
-pair takes about half the time of one 1-D pocketfft call each way, a float32 real pair about
-0.8 of it (``benchmarks/bench_models.py`` [1b]), and the short transforms split over
-threads (``workers``).
+the rows ``k1 <= N1/2``.  The column transforms run in place on a copy whose rows are padded
+(:data:`ROW_PAD`): with rows of a power of two elements, a column's elements fall into the
+same few cache sets and the strided pass runs at half speed.  On this project's 2-core
+machines a 2^20-point complex64 transform pair takes about 0.4 of the time of one 1-D
+pocketfft call each way, a float32 real pair about 0.55 of it (``benchmarks/bench_models.py``
+[1b]), and the short transforms split over threads (``workers``).
 """
 
 from __future__ import annotations
