@@ -39,7 +39,7 @@ from models.lane import (
     w_to_dbm,
 )
 from models.lane_metrics import rx_metrics, scale_tx_metrics, tx_metrics
-from models.laser import OpticalField, power_waveform
+from models.laser import Knots, OpticalField, power_waveform
 from models.modulator import MicroringModulator, is_single_precision
 from models.receiver import Receiver, adapt_ffe_taps, apply_ffe_taps
 from optics import validate
@@ -178,7 +178,7 @@ def simulate_lane(
     # TIA noise (the generator's order is RIN, shot, TIA either way)
     early = draws is not None and cached is None and not noisy_driver
 
-    def rin_knots(r: np.random.Generator) -> Any:
+    def rin_knots(r: np.random.Generator) -> Knots:
         # the RIN's draws and the field amplitude at its knots (laser.amplitude_knots)
         return laser.amplitude_knots(n, fs, laser.rin_draws(n, fs, r), temperature_c=t_chip, scale=gain)
 
@@ -221,8 +221,8 @@ def simulate_lane(
                 rin = draws.submit(rin_knots)
             if need_tx or entry is None:
                 # E = gain·sqrt(P)(1 + n/2)·transfer and the Tx power |E|², in two halves: the
-                # first on the draw thread when it is free, the second here (each sample is
-                # computed alike: the same values either way)
+                # first on the draw thread (after the draws queued before it), the second here
+                # (each sample is computed alike: the same values either way)
                 x_in = np.empty(n, dtype=transfer.dtype)
                 p_tx = np.empty(n) if need_tx else None
                 rdt = np.float32 if single else np.float64
