@@ -145,7 +145,15 @@ class CountedBer:
 
 
 def decide(values: np.ndarray, thresholds: Any) -> np.ndarray:
-    """Decide PAM4 symbols 0..3 from sample values with three increasing thresholds."""
+    """Decide PAM4 symbols 0..3 from sample values with three increasing thresholds.
+
+    A value on a threshold goes to the level above it.  Returns uint8 symbols, one per value.
+
+    Raises
+    ------
+    InvalidParameter
+        Thresholds not three finite increasing values, or a value that is NaN or infinite.
+    """
     thr = np.asarray(thresholds, dtype=np.float64)
     if thr.shape != (3,) or not np.all(np.isfinite(thr)) or not np.all(np.diff(thr) > 0):
         raise InvalidParameter(f"thresholds must be 3 finite increasing values, got {thr.tolist()}")
@@ -193,9 +201,16 @@ def count_errors(
     Raises
     ------
     InvalidWaveform
-        No known pattern, or it is not found in the waveform.
+        No known pattern, it is not found in the waveform, or a given ``timing`` without
+        its pattern offset.
     NoEyeFound
         No PAM4 eye at the symbol rate.
+
+    Notes
+    -----
+    The default thresholds are the midpoints of the mean eye-centre values of symbols 0..3
+    (:func:`optics.levels.pattern_level_means`), the ``thresholds`` of
+    :func:`optics.levels.measure_levels` for a waveform with a known pattern.
     """
     if wf.pattern is None:
         raise InvalidWaveform("counting errors needs the known pattern (Waveform.pattern)")
