@@ -121,6 +121,12 @@ class FourStep:
         np.copyto(view, values)
         return view
 
+    def _time_order(self, rows: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        """The ``N1 × N2`` rows copied into one new record of ``n`` samples (an array of its own)."""
+        out = np.empty(self.n, dtype=dtype)
+        np.copyto(out.reshape(self.n1, self.n2), rows, casting="same_kind")
+        return out
+
     def _in_place(self, fn, a: np.ndarray, axis: int, workers: int) -> np.ndarray:
         out = fn(a, axis=axis, workers=workers, overwrite_x=True)
         if not np.shares_memory(out, a):  # pocketfft works in place on these strides; kept safe
@@ -150,7 +156,7 @@ class FourStep:
         a = self._in_place(sfft.ifft, spec, 1, workers)
         a *= self.twiddle(a.dtype, conjugate=True)
         self._in_place(sfft.ifft, a, 0, workers)
-        return a if as_rows else a.reshape(self.n)  # reshape: a contiguous copy in time order
+        return a if as_rows else self._time_order(a, a.dtype)
 
     # --- real records: the column transforms are real (rfft), half the rows are kept ----------
     @property
@@ -190,7 +196,7 @@ class FourStep:
         out = np.empty((self.n1, self.n2 + ROW_PAD), dtype=np.float32 if a.dtype == np.complex64 else np.float64)
         view = out[:, : self.n2]
         np.fft.irfft(a, n=self.n1, axis=0, out=view)
-        return view.astype(view.dtype if dtype is None else dtype).reshape(self.n)  # one contiguous copy
+        return self._time_order(view, view.dtype if dtype is None else dtype)
 
     def real_frequencies(self) -> np.ndarray:
         """Frequency (cycles/sample) of each entry of :meth:`real_forward`'s layout."""
