@@ -68,20 +68,51 @@ def _find_run(store: ResultStore, run_id: str) -> RunRecord:
     raise InvalidParameter(f"no run with run_id {run_id!r} in the store")
 
 
+#: First characters that make a spreadsheet read a cell as a formula (or start one).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(text: str) -> str:
+    """``text`` made safe for a CSV cell that a spreadsheet may open (no formula injection).
+
+    A text that starts like a formula (``= + - @``, tab, carriage return) and is not a plain
+    number gets a leading apostrophe, which spreadsheets show as text: a serial scanned as
+    ``=HYPERLINK(...)`` or an instrument reply ``@SUM(...)`` stays a string.  Numbers
+    (``-3.5``, ``+1e-3``) are left alone.  (OWASP, "CSV Injection".)
+
+    Examples
+    --------
+    >>> csv_text("=1+2"), csv_text("-3.5"), csv_text("SN-01")
+    ("'=1+2", '-3.5', 'SN-01')
+    """
+    if text.startswith(_FORMULA_START):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
+
+
 def write_csv(run: RunRecord, records: Sequence[MeasurementRecord], path: str | Path) -> Path:
-    """Write one CSV row per measurement record (columns :data:`CSV_COLUMNS`)."""
+    """Write one CSV row per measurement record (columns :data:`CSV_COLUMNS`).
+
+    Text fields go through :func:`csv_text` (no formula injection); numbers are written as
+    numbers.
+    """
     path = Path(path)
+    t = csv_text
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(CSV_COLUMNS)
         for r in records:
             w.writerow([
-                r.serial, r.run_id, run.plan_name, run.plan_hash, run.toolkit_version, r.step, r.name,
-                "" if r.lane is None else r.lane, "" if r.temperature_c is None else r.temperature_c,
-                "" if r.value is None else repr(r.value), r.unit,
+                t(r.serial), t(r.run_id), t(run.plan_name), t(run.plan_hash), t(run.toolkit_version), t(r.step),
+                t(r.name), "" if r.lane is None else r.lane, "" if r.temperature_c is None else r.temperature_c,
+                "" if r.value is None else repr(r.value), t(r.unit),
                 "" if r.low_limit is None else r.low_limit, "" if r.high_limit is None else r.high_limit,
-                "" if r.margin is None else repr(r.margin), r.outcome.value, r.spec_ref, int(r.verified),
-                ";".join(f"{k}={v}" for k, v in sorted(r.instruments.items())), _utc(r.taken_at_s), r.message,
+                "" if r.margin is None else repr(r.margin), r.outcome.value, t(r.spec_ref), int(r.verified),
+                t(";".join(f"{k}={v}" for k, v in sorted(r.instruments.items()))), _utc(r.taken_at_s),
+                t(r.message),
             ])
     return path
 
@@ -293,4 +324,4 @@ def write_report(store: ResultStore, run_id: str, out_dir: str | Path, *, artifa
     return ReportPaths(html=html_path, csv=csv_path)
 
 
-__all__ = ["CSV_COLUMNS", "ReportPaths", "file_stem", "render_html", "write_csv", "write_report"]
+__all__ = ["CSV_COLUMNS", "ReportPaths", "csv_text", "file_stem", "render_html", "write_csv", "write_report"]

@@ -396,6 +396,32 @@ class _Run:
                         message=f"module reports serial {reported!r}, expected {self.run.serial!r}")
             raise _Abort(f"wrong module in the socket: it reports serial {reported!r}, expected {self.run.serial!r}")
 
+    def flag_concurrent_runs(self) -> None:
+        """An ERROR record when another run of this serial overlapped this one in time.
+
+        One module cannot sit in two fixtures at once: two labels carry one serial, or one label
+        was scanned at two stations.  Overlapping: started before now and still running (its
+        process alive, or on another host) or ended after this run began.  Each of the two runs
+        finds the other when it ends, so both are flagged; runs an invalid plan stopped are not
+        counted (no module was tested).
+        """
+        me = self.run
+        self.temperature_c = None  # a record of the run, not of a temperature
+        now = time.time()
+        others = [
+            r for r in self.store.runs(serial=me.serial)
+            if r.run_id != me.run_id and not r.note.startswith(PLAN_ERROR_NOTE) and r.started_at_s <= now
+            and (r.status is RunStatus.RUNNING or (r.ended_at_s is not None and r.ended_at_s >= me.started_at_s))
+        ]
+        if others:
+            seen = "; ".join(
+                f"run {r.run_id} at station {r.station_id!r} (host {r.host or '?'}), started "
+                f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(r.started_at_s))} UTC, {r.status.value}"
+                for r in others)
+            self.record("identify", "concurrent_run", None, Outcome.ERROR,
+                        message=f"serial {me.serial!r} was under test elsewhere during this run ({seen}): "
+                                "two modules carry this serial, or one label was scanned twice")
+
     # --- steps ---------------------------------------------------------------------------------
     def run_step(self, step: Step) -> None:
         lanes = range(self.plan.lanes) if step.kind != "ddm" else (None,)
@@ -757,6 +783,10 @@ def run_plan(
             note = "; ".join(([note] if note else []) + state.notes)
         if problems:
             note = (note + "; " if note else "") + "safe-state problems: " + "; ".join(problems)
+        try:
+            state.flag_concurrent_runs()
+        except Exception as exc:  # the store failed: end_run below meets it too (and says so)
+            note = (note + "; " if note else "") + f"concurrent-run check failed: {type(exc).__name__}: {exc}"
         # ERROR/INCOMPLETE > FAIL > MARGINAL > PASS: a run that did not finish is ERROR even with
         # a FAIL among its records (the module was not fully tested: retest, not a final reject)
         outcome = overall_outcome(state.records)

@@ -25,11 +25,12 @@ import io
 import json
 import math
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from optics.station.records import Outcome, RunStatus
+from optics.station.records import Outcome, RunRecord, RunStatus
 from optics.station.store import SQLiteStore
 
 _PASSING = {Outcome.PASS, Outcome.MARGINAL}
@@ -212,6 +213,17 @@ def _run_passed(outcome: Outcome | None, status: RunStatus) -> bool:
     return status is RunStatus.COMPLETE and outcome in _PASSING
 
 
+def _module_runs(runs: Sequence[RunRecord]) -> dict[str, list[RunRecord]]:
+    """Runs by serial, oldest first, without the runs an invalid plan stopped (no module tested)."""
+    from optics.station.runner import PLAN_ERROR_NOTE
+
+    by_serial: dict[str, list[RunRecord]] = {}
+    for r in runs:
+        if not r.note.startswith(PLAN_ERROR_NOTE):
+            by_serial.setdefault(r.serial, []).append(r)
+    return by_serial
+
+
 def lot_stats(
     store: SQLiteStore,
     *,
@@ -229,7 +241,9 @@ def lot_stats(
         Only runs of this plan.
     since_s : float, optional
         Only runs started at or after this time, s since the epoch (yield and measurement
-        statistics over the same runs).
+        statistics over the same runs).  A module counts as a first pass only if its first
+        run ever (of the plan) is in the window and passed: a module first tested before
+        the window and retested in it is in the yield but not a first pass.
     bins : int
         Histogram bins per measurement.
     """
@@ -237,14 +251,12 @@ def lot_stats(
         from optics.errors import InvalidParameter
 
         raise InvalidParameter(f"bins = {bins} must be >= 1")
-    from optics.station.runner import PLAN_ERROR_NOTE
-
     runs = store.runs(plan_name=plan_name, since_s=since_s)
-    by_serial: dict[str, list] = {}
-    for r in runs:
-        if r.note.startswith(PLAN_ERROR_NOTE):
-            continue      # the plan was invalid: no module was tested (counted in n_runs only)
-        by_serial.setdefault(r.serial, []).append(r)
+    by_serial = _module_runs(runs)
+    # a module's first pass is its first run ever (of the plan), even when --since starts later:
+    # a retest inside the window of a module first tested before it is no first pass
+    first_ever = by_serial if since_s is None else {
+        serial: rs[0].run_id for serial, rs in _module_runs(store.runs(plan_name=plan_name)).items()}
     module_outcomes: dict[str, str] = {}
     n_pass = n_first = 0
     for serial, rs in by_serial.items():
@@ -252,7 +264,9 @@ def lot_stats(
         last = closed[-1] if closed else rs[-1]
         final_ok = _run_passed(last.outcome, last.status)
         n_pass += final_ok
-        n_first += _run_passed(rs[0].outcome, rs[0].status)
+        first = rs[0]
+        is_first = since_s is None or first_ever.get(serial) == first.run_id
+        n_first += is_first and _run_passed(first.outcome, first.status)
         if last.status is RunStatus.INCOMPLETE:
             module_outcomes[serial] = "INCOMPLETE"
         else:

@@ -96,3 +96,24 @@ def test_report_of_a_killed_run_says_error_incomplete_not_running(tmp_path):
     assert back.status is RunStatus.INCOMPLETE and back.outcome is Outcome.ERROR
     text = paths.html.read_text()
     assert "ERROR (incomplete)" in text and "RUNNING" not in text
+
+
+@pytest.mark.parametrize("serial", ["=HYPERLINK(\"http://x\",\"y\")", "+cmd|' /C calc'!A0", "@SUM(1,2)", "-2+3"])
+def test_csv_cells_never_start_a_formula(tmp_path, serial):
+    # OWASP CSV injection: a scanned serial or an instrument reply must stay text in a spreadsheet
+    with SQLiteStore(tmp_path / "r.sqlite") as store:
+        run = make_run(store, serial=serial)
+        store.add_measurement(MeasurementRecord(
+            run_id=run.run_id, serial=serial, step="rx", name="rx_sensitivity_oma_dbm", value=-7.25, unit="dBm",
+            outcome="FAIL", lane=0, low_limit=-9.0, margin=-1.75, message="=1+1 from the instrument"))
+        paths = write_report(store, run.run_id, tmp_path)
+    rows = list(csv.DictReader(paths.csv.open(encoding="utf-8", newline="")))
+    assert {r["serial"] for r in rows} == {"'" + serial}
+    assert rows[-1]["message"] == "'=1+1 from the instrument"
+    # numbers stay numbers: a negative value, limit and margin are not escaped
+    assert float(rows[-1]["value"]) == -7.25 and float(rows[-1]["low_limit"]) == -9.0
+    assert float(rows[-1]["margin"]) == -1.75
+    for row in rows:
+        for key, cell in row.items():
+            if key not in ("value", "low_limit", "high_limit", "margin", "temperature_c", "lane"):
+                assert not cell.startswith(("=", "+", "-", "@")), (key, cell)

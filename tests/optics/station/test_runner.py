@@ -221,3 +221,38 @@ def test_manual_lane_switch_prompts_once_per_lane():
     assert len(asked) == 3 and "connect lane 3" in asked[-1] and sw.position == 3
     sw.shutdown()
     assert sw.position is None
+
+
+def test_the_same_serial_under_test_at_two_stations_is_flagged(tmp_path):
+    """One module cannot be in two fixtures at once: a run overlapping another run of its serial
+    ends in an ERROR record naming that run; a run of that serial that ended before does not."""
+    import os
+    import socket
+    import time
+    import uuid
+
+    from optics.station.records import RunRecord
+
+    plan = plan_file(tmp_path, lanes=1, temps=())
+    with SQLiteStore(tmp_path / "r.sqlite") as store:
+        def other_run(serial, station):
+            run = RunRecord(run_id=str(uuid.uuid4()), serial=serial, plan_name="dr8-test", plan_hash="h",
+                            station_id=station, started_at_s=time.time(), toolkit_version="t", pid=os.getpid(),
+                            host=socket.gethostname())
+            store.begin_run(run)
+            return run
+
+        earlier = other_run("SNDUP", "st-old")
+        store.end_run(earlier.run_id, status=RunStatus.COMPLETE, outcome=Outcome.PASS)  # over before ours
+        running = other_run("SNDUP", "st-9")        # still under test at another station (process alive)
+        other_run("SNOTHER", "st-8")                # another serial: no concern
+        with open_bench(FAST, module=nominal_module("SNDUP", n_lanes=1)) as bench:
+            result = run_plan(plan, bench, store, serial="SNDUP")
+        with open_bench(FAST, module=nominal_module("SNSOLO", n_lanes=1)) as bench:
+            solo = run_plan(plan, bench, store, serial="SNSOLO")
+    flags = [r for r in result.records if r.name == "concurrent_run"]
+    assert len(flags) == 1 and flags[0].outcome is Outcome.ERROR
+    assert running.run_id in flags[0].message and "st-9" in flags[0].message
+    assert earlier.run_id not in flags[0].message
+    assert result.status is RunStatus.COMPLETE and result.outcome is Outcome.ERROR
+    assert solo.outcome is not Outcome.ERROR and not any(r.name == "concurrent_run" for r in solo.records)

@@ -111,3 +111,17 @@ def test_a_run_stopped_by_an_invalid_plan_is_not_the_modules_first_pass(tmp_path
     assert s.n_modules == 2 and set(s.module_outcomes) == {"A", "B"}
     assert s.first_pass_yield == pytest.approx(0.5) and s.yield_fraction == pytest.approx(0.5)
     assert s.n_runs == 4
+
+
+def test_since_counts_no_retest_as_a_first_pass(tmp_path):
+    """A module failed before the window and passed on retest inside it: in the yield, not a first pass."""
+    with SQLiteStore(tmp_path / "lot.sqlite") as st:
+        t0 = time.time() - 3600.0
+        add_run(st, "B", [3.9], Outcome.FAIL, t=t0)                 # before the window
+        add_run(st, "B", [2.0], Outcome.PASS, t=t0 + 1800.0)        # retest in the window
+        add_run(st, "C", [1.0], Outcome.PASS, t=t0 + 1900.0)        # first tested in the window
+        window = lot_stats(st, since_s=t0 + 60.0)
+        whole = lot_stats(st)
+    assert window.n_modules == 2 and window.yield_fraction == pytest.approx(1.0)
+    assert window.first_pass_yield == pytest.approx(1 / 2)          # C only
+    assert whole.first_pass_yield == pytest.approx(1 / 2) and whole.yield_fraction == pytest.approx(1.0)
