@@ -32,7 +32,9 @@ def tx_metrics(tx_wf: Waveform, *, compute_tdecq: bool = True) -> dict[str, Any]
     """Transmitter metrics of an optical waveform, measured by :mod:`optics`.
 
     Returns ``average_power_w/_dbm, oma_outer_w/_dbm, extinction_ratio_db, rlm, levels_w``
-    and (if ``compute_tdecq``) ``tdecq_db, ceq_db``.  A waveform without an open eye gives
+    and (if ``compute_tdecq``) ``tdecq_db, ceq_db`` and ``transition_time_s``
+    (:func:`optics.transition.transition_time`, None when the pattern has no long 0 ↔ 3
+    edges, e.g. PRBS13Q).  A waveform without an open eye gives
     ``tx_eye_closed = True`` and None for the eye metrics (the error text in ``tx_error``).
     """
     from optics.levels import measure_levels
@@ -55,8 +57,14 @@ def tx_metrics(tx_wf: Waveform, *, compute_tdecq: bool = True) -> dict[str, Any]
         "rlm": float(lv.rlm),
         "levels_w": [float(x) for x in lv.levels],
     }
-    out["tdecq_db"] = out["ceq_db"] = None
+    out["tdecq_db"] = out["ceq_db"] = out["transition_time_s"] = None
     if compute_tdecq:
+        from optics.transition import transition_time
+
+        try:
+            out["transition_time_s"] = transition_time(tx_wf).transition_time_s
+        except InvalidWaveform as exc:
+            out["tx_error"] = str(exc)
         try:
             res = tdecq(tx_wf, timing=timing)
         except InvalidWaveform as exc:
@@ -70,14 +78,15 @@ def tx_metrics(tx_wf: Waveform, *, compute_tdecq: bool = True) -> dict[str, Any]
 #: Keys of :func:`tx_metrics` that scale with the optical power (W) or shift with it (dBm).
 _TX_KEYS_W = ("average_power_w", "oma_outer_w")
 _TX_KEYS_DBM = ("average_power_dbm", "oma_outer_dbm")
-_TX_KEYS_SAME = ("tx_eye_closed", "extinction_ratio_db", "rlm", "tdecq_db", "ceq_db")
+_TX_KEYS_SAME = ("tx_eye_closed", "extinction_ratio_db", "rlm", "tdecq_db", "ceq_db", "transition_time_s")
 
 
 def scale_tx_metrics(metrics: Mapping[str, Any], k: float) -> dict[str, Any]:
     """:func:`tx_metrics` of a Tx waveform scaled by ``k`` > 0, from those of the unscaled one.
 
     Powers, OMA and levels scale by ``k`` (dBm values shift by ``10·log10 k``); the extinction
-    ratio, RLM, TDECQ and Ceq are ratios of optical powers and do not change (TDECQ: OMA over
+    ratio, RLM, TDECQ and Ceq are ratios of optical powers and do not change, nor does the
+    transition time (between fixed fractions of the swing) (TDECQ: OMA over
     the noise the equalised eye tolerates, both proportional to ``k``; checked against a full
     measurement in tests/models/test_link.py).  Only open eyes with a TDECQ (or none asked
     for) are accepted.

@@ -64,6 +64,10 @@ class AnalysisResult:
         Why ``tdecq`` is None (empty otherwise).
     verdict : Verdict or None
         PHY verdict when ``phy`` was given.
+    transition : TransitionTime or None
+        Transmitter transition time (:func:`optics.transition.transition_time`) of an
+        optical-power waveform with a known pattern, through the same reference receiver
+        as TDECQ; None otherwise (``transition.note`` says why a time is missing).
     """
 
     waveform: Waveform = dataclasses.field(repr=False)
@@ -75,6 +79,7 @@ class AnalysisResult:
     tdecq: Any
     tdecq_note: str
     verdict: Any
+    transition: Any = None
 
     @property
     def is_optical(self) -> bool:
@@ -86,7 +91,8 @@ class AnalysisResult:
 
         Optical power: ``tdecq_db, ceq_db, oma_outer_dbm, oma_outer_w, extinction_ratio_db,
         average_power_dbm, average_power_w, rlm, levels_w, eye_heights, eye_widths_ui,
-        ber_estimate`` and, with a known pattern, ``ber_counted, ser``.  A closed-eye TDECQ
+        ber_estimate`` and, with a known pattern, ``ber_counted, ser`` and (when the pattern
+        has long 0 ↔ 3 edges) ``transition_time_s``.  A closed-eye TDECQ
         (infinite) is given as None.  Voltage/current: ``oma_outer_v``, ``average_v``,
         ``levels_v`` (``_a``) instead of the W/dBm keys, no ER or TDECQ.
         """
@@ -103,6 +109,8 @@ class AnalysisResult:
             out["average_power_w"] = lv.average
             out["rlm"] = lv.rlm
             out["levels_w"] = [float(v) for v in lv.levels]
+            if self.transition is not None and self.transition.transition_time_s is not None:
+                out["transition_time_s"] = self.transition.transition_time_s
         else:
             sfx = _SUFFIX[self.waveform.quantity]
             out[f"oma_outer_{sfx}"] = lv.oma_outer
@@ -140,6 +148,8 @@ class AnalysisResult:
             out["n_bits"] = self.ber_counted.n_bits
         if self.tdecq_note:
             out["tdecq_note"] = self.tdecq_note
+        if self.transition is not None:
+            out["transition"] = self.transition.to_dict()
         if self.verdict is not None:
             out["verdict"] = self.verdict.to_dict()
         return out
@@ -170,6 +180,13 @@ class AnalysisResult:
             add("extinction ratio", m["extinction_ratio_db"], "dB", "{:.2f}")
             add("average power", m["average_power_dbm"], "dBm", "{:.2f}")
             add("average power", _milli(m["average_power_w"]), "mW")
+            tr = self.transition
+            if tr is not None and tr.transition_time_s is not None:
+                rows.append(("transition time", f"{tr.transition_time_s * 1e12:.2f}",
+                             f"ps (rise {tr.rise_time_s * 1e12:.2f}, fall {tr.fall_time_s * 1e12:.2f}; "
+                             f"{tr.n_rising}+{tr.n_falling} edges)"))
+            elif tr is not None:
+                rows.append(("transition time", "n/a", tr.note))
             unit = "mW"
         else:
             sfx = _SUFFIX[wf.quantity]
@@ -317,6 +334,14 @@ def analyze(
             except InvalidWaveform as exc:  # e.g. fewer symbols than TDECQ needs
                 note = f"not computed: {exc}"
 
+    transition = None
+    if wf.pattern is not None and wf.quantity is Quantity.OPTICAL_POWER:
+        from optics.transition import transition_time
+
+        try:
+            transition = transition_time(wf, reference_filter=reference_filter)
+        except InvalidWaveform:  # the filtered record has no recoverable eye: no time to give
+            transition = None
     result = AnalysisResult(
         waveform=wf,
         timing=timing,
@@ -327,6 +352,7 @@ def analyze(
         tdecq=result_tdecq,
         tdecq_note=note,
         verdict=None,
+        transition=transition,
     )
     if spec is None:
         return result

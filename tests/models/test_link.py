@@ -405,3 +405,16 @@ def test_single_precision_mzm_transfer_moves_the_tx_by_less_than_1e_6():
     assert np.max(np.abs(t32 - t64)) < 3e-7 * np.max(np.abs(t64))
     with pytest.raises(InvalidParameter, match="precision"):
         transmitter_transfer(lane.transmitter, pattern("PRBS9Q", 511), BAUD, 16, precision="half")
+
+
+def test_tx_transition_time_is_the_optics_measurement_and_scales_unchanged():
+    from models.link import scale_tx_metrics
+    from optics.transition import transition_time
+
+    s = SimulationSettings(pattern="SSPRQ", samples_per_symbol=8, count_errors=False)
+    res = simulate(preset("800GBASE-DR8"), s, seed=4, workers=1)
+    lane = res.lanes[0]
+    t = lane.metrics["transition_time_s"]
+    assert t == transition_time(lane.tx_waveform).transition_time_s
+    assert 5e-12 < t < 17e-12     # through the reference receiver (8.9 ps alone), under the 17 ps limit
+    assert scale_tx_metrics(lane.metrics, 0.5)["transition_time_s"] == t

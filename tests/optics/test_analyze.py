@@ -166,3 +166,23 @@ def test_timing_of_large_samples_has_no_overflow():
     assert recover_timing(wf).pattern_offset is not None
     with pytest.raises(InvalidWaveform, match="allowed range"):
         Waveform(samples=np.repeat(sym * 1e297, 8), sample_rate_hz=8e9)
+
+
+def test_transition_time_with_ssprq_and_its_absence_without_long_edges(optical_result):
+    from optics.patterns import pattern
+    from optics.transition import transition_time
+
+    sym = pattern("SSPRQ")
+    x = gaussian_filter1d(np.repeat(P_W[sym], 16).astype(float), 3.0, mode="wrap")
+    wf = Waveform(samples=x, sample_rate_hz=16 * 53.125e9, symbol_rate_baud=53.125e9, pattern=sym)
+    r = analyze(wf, run_tdecq=False, phy="400GBASE-DR4")
+    m = r.metrics()
+    direct = transition_time(wf)
+    assert m["transition_time_s"] == direct.transition_time_s and 5e-12 < direct.transition_time_s < 17e-12
+    row = [x for x in r.verdict.to_records() if x["metric"] == "transition_time_s"][0]
+    assert row["status"] != "NOT TESTED" and row["value"] == m["transition_time_s"]
+    assert "transition time" in r.to_text() and r.to_dict()["transition"]["n_rising"] == 2
+    # a random 2047-symbol pattern has no 5 zeros straight into 6 threes: no number, a reason
+    assert "transition_time_s" not in optical_result.metrics()
+    assert optical_result.transition.transition_time_s is None
+    assert "no rising edge" in optical_result.to_text()
