@@ -8,7 +8,8 @@ the AQ6370 remote-control manual was not reachable): ``CFORM1`` (SCPI mode),
 ``:CALC:CAT SMSR``, ``:CALC``, ``:CALC:DATA?`` -> ``peak_wl,peak_dBm,side_wl,side_dBm,dwl,SMSR``.
 
 Over Ethernet the AQ6370 listens on port 10001 and wants ``OPEN "user"`` and a password
-first (:meth:`AQ6370.login`).  Trace samples at -210 dBm are the OSA's "no data" marker.
+first (:meth:`AQ6370.login`), on every connection: :meth:`AQ6370.on_new_session` logs in
+again (and selects the SCPI format again) when ``reconnect()`` reopens it.  Trace samples at -210 dBm are the OSA's "no data" marker.
 Not confirmed: the sign convention of the SMSR field (we report it as a positive dB ratio,
 taking the magnitude), and whether ``:CALC:DATA?`` lists the side mode before or after
 ``dwl`` on every firmware.
@@ -98,6 +99,8 @@ class AQ6370(ScpiInstrument):
         "Control automatic sampling-point count (bool).", kind=bool, validator=boolean)
 
     def __init__(self, resource: str | Adapter, *, sweep_timeout_s: float = 120.0, **kwargs: Any) -> None:
+        self._login: tuple[str, str] | None = None
+        self._scpi_format = False
         super().__init__(resource, **kwargs)
         self.sweep_timeout_s = float(sweep_timeout_s)
 
@@ -113,10 +116,23 @@ class AQ6370(ScpiInstrument):
         reply = strip_reply(self.ask(password))
         if reply.lower() != "ready":
             raise ConnectionLost(f"{self.resource_name}: login as {user!r} refused (reply {reply!r})")
+        self._login = (user, password)  # for the next session (on_new_session)
 
     def select_scpi(self) -> None:
         """Select the SCPI-compatible command format (``CFORM1``)."""
         self.write_checked("CFORM1")
+        self._scpi_format = True
+
+    def on_new_session(self) -> None:
+        """Log in again and select the SCPI format again on a reopened connection.
+
+        The OSA forgets both with the connection; :meth:`ScpiInstrument.reconnect` calls this
+        before it reads ``*IDN?``, with the credentials of the last successful :meth:`login`.
+        """
+        if self._login is not None:
+            self.login(*self._login)
+        if self._scpi_format:
+            self.select_scpi()
 
     def sweep(self) -> None:
         """Run one single sweep and wait for it (``:STAT:OPER:EVEN?`` bit 0).

@@ -30,6 +30,7 @@ class _State:
         self.log: list[tuple[int, str]] = []
         self.n_connections = 0
         self.sockets: list[socket.socket] = []
+        self.login_required = False
 
     def lines(self, connection):
         return [line for n, line in self.log if n == connection]
@@ -53,11 +54,20 @@ class _Handler(socketserver.StreamRequestHandler):
             state.n_connections += 1
             me = state.n_connections
             state.sockets.append(self.connection)
+        awaiting_password = logged_in = False
         for raw in self.rfile:
             line = raw.decode().strip()
             with state.lock:
                 state.log.append((me, line))
-            if line == "*IDN?":
+            if awaiting_password:                         # AQ6370-style login: OPEN "user", password
+                awaiting_password, logged_in = False, True
+                self.wfile.write(b"ready\n")
+            elif line.startswith("OPEN "):
+                awaiting_password = True
+                self.wfile.write(b"AUTHENTICATE CRAM-MD5.\n")
+            elif state.login_required and not logged_in:  # refuses everything before the login
+                self.wfile.write(b"ERROR\n")
+            elif line == "*IDN?":
                 self.wfile.write(state.idn.encode() + b"\n")
             elif line == "*OPC?":
                 self.wfile.write(b"1\n")
@@ -310,3 +320,25 @@ def test_protocol_adapter_cannot_reconnect_and_scripted_faults_pass_unchanged():
             inst.ask(":X?")
         with pytest.raises(ConnectionLost, match="cannot reopen"):
             inst.reconnect()
+
+
+def test_aq6370_logs_in_again_on_the_reconnected_session(bench):
+    """The AQ6370 wants a login (and the SCPI format) on every connection: reconnect() repeats
+    both before the identity check, with the credentials of the last login."""
+    from instruments.yokogawa.aq6370 import AQ6370
+
+    state, resource, _ = bench
+    state.idn = "YOKOGAWA,AQ6370D,91N000000,01.01"
+    state.login_required = True
+    osa = AQ6370(resource, timeout_s=TIMEOUT_S)
+    try:
+        osa.login("anonymous", "secret")
+        osa.select_scpi()
+        assert osa.idn.model == "AQ6370D"
+        state.drop_all()
+        identity = osa.reconnect()
+        assert (identity.model, identity.serial) == ("AQ6370D", "91N000000")
+        # the new session: login, SCPI format, then the identity check
+        assert state.lines(2)[:5] == ['OPEN "anonymous"', "secret", "CFORM1", ":SYST:ERR?", "*IDN?"]
+    finally:
+        osa.close()
