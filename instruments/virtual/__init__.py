@@ -13,7 +13,10 @@ is a simulated I2C bus whose monitors follow the same physics (:class:`VirtualCm
 
 Modules: :mod:`~instruments.virtual.grammar` (SCPI parsing and formatting),
 :mod:`~instruments.virtual.server` (engine, TCP server, fault injection),
-:mod:`~instruments.virtual.physics` (the link) and one module per instrument.
+:mod:`~instruments.virtual.physics` (the link) with its parts
+:mod:`~instruments.virtual.bench_params` (parameter sets), :mod:`~instruments.virtual.transmitter`,
+:mod:`~instruments.virtual.receiver` and :mod:`~instruments.virtual.dut`, and one module per
+instrument.
 :class:`instruments.bench.VirtualBench` starts a whole bench.
 """
 

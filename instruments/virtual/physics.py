@@ -34,6 +34,10 @@ The transmitter sits behind a small interface, :class:`Transmitter` (``symbol_ra
 four equally spaced levels, a 4th-order Bessel-Thomson bandwidth, additive Gaussian noise
 from a seeded generator); :class:`~instruments.virtual.model_transmitter.ModelTransmitter`
 puts a lane of :mod:`models.link` behind the same interface (``BenchParams.model_preset``).
+
+The parameter sets live in :mod:`instruments.virtual.bench_params`, the transmitter in
+:mod:`instruments.virtual.transmitter`, the receiver's BER in :mod:`instruments.virtual.receiver`
+and the device under test in :mod:`instruments.virtual.dut`; this module re-exports them.
 """
 
 from __future__ import annotations
@@ -43,525 +47,32 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from typing import Protocol
 
 import numpy as np
-import scipy.special
 
+from instruments.virtual.bench_params import (
+    SCOPE_POSITIONS,
+    BenchParams,
+    PathParams,
+    ReceiverParams,
+    ScopeParams,
+    ThermalParams,
+    TransmitterParams,
+    dbm_to_w,
+    w_to_dbm,
+)
+from instruments.virtual.dut import LANE_SIDES, DutIdentity, DutLane
+from instruments.virtual.receiver import ReceivedSignal, pam4_ber
+from instruments.virtual.transmitter import SimpleTransmitter, Transmitter
 from optics import validate
 from optics.errors import InvalidParameter, InvalidType
-from optics.waveform import Quantity, Waveform
+from optics.waveform import Waveform
 
 #: Temperatures are quantised to this step (K) when waveforms are cached.
 WAVEFORM_TEMPERATURE_STEP_K = 0.25
 #: Speed of light in vacuum, m/s.
 C_M_PER_S = 299_792_458.0
 
-
-def dbm_to_w(power_dbm: float) -> float:
-    """Convert dBm to W: ``P = 1 mW · 10^(dBm/10)``."""
-    return 1e-3 * 10.0 ** (power_dbm / 10.0)
-
-
-def w_to_dbm(power_w: float) -> float:
-    """Convert W to dBm (``-inf`` is never returned: powers <= 1e-20 W give -170 dBm)."""
-    return 10.0 * math.log10(max(power_w, 1e-20) / 1e-3)
-
-
-# --- parameter sets ------------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class TransmitterParams:
-    """The stand-in PAM4 transmitter (values at 25 °C plus linear temperature coefficients).
-
-    Parameters
-    ----------
-    symbol_rate_baud : float
-        Symbol rate, Bd (default 53.125 GBd, 100G per lane).
-    samples_per_symbol : int
-        Samples per symbol of the generated pattern waveform, 4..64 (default 16).
-    pattern_name : str
-        :func:`optics.patterns.pattern` name (default ``"PRBS13Q"``, 8191 symbols).
-    average_power_dbm : float
-        Launch average power at 25 °C, dBm.
-    extinction_ratio_db : float
-        Outer extinction ratio ``10 log10(P3/P0)`` at 25 °C, dB, > 0.
-    bandwidth_hz : float
-        -3 dB bandwidth of the 4th-order Bessel-Thomson transmitter response at 25 °C, Hz.
-    power_tempco_db_per_k, extinction_tempco_db_per_k : float
-        Changes of average power and ER per kelvin, dB/K.
-    bandwidth_tempco_per_k : float
-        Relative bandwidth change per kelvin, 1/K (-0.004 = -0.4 %/K).
-    noise_rms_rel_oma : float
-        Additive Gaussian noise, rms, as a fraction of the outer OMA, >= 0.
-    bandwidth_limited : bool
-        True (default): the levels pass the Bessel-Thomson response of ``bandwidth_hz``.
-        False: ideal NRZ-held levels plus the white noise only -- a "noise-only" waveform
-        whose TDECQ has a closed form, ``-5 log10(1 - (σ/σ_ideal)²)`` with
-        ``σ_ideal = OMA/(6 Q_t)`` (IEEE 802.3 121.8.5.3 with an ideal eye).
-    noise_per_symbol : bool
-        False (default): an independent noise value per sample.  True: one value per symbol,
-        held for its samples (white at the symbol rate), so every sampling phase inside a
-        symbol sees the full σ -- a TDECQ analysis that interpolates between samples
-        (``optics.tdecq`` does) would average sample-independent noise down by
-        ``sqrt(w² + (1 - w)²)`` at a fractional position ``w``.
-    wavelength_m, wavelength_tempco_m_per_k : float
-        Lasing wavelength at 25 °C (m) and its drift (m/K; ~0.09 nm/K for a DFB).
-    smsr_db : float
-        Side-mode suppression ratio of the laser, dB.
-    seed : int
-        Seed of the noise generator (with the temperature bin, see :meth:`SimpleTransmitter.waveform`).
-    """
-
-    symbol_rate_baud: float = 53.125e9
-    samples_per_symbol: int = 16
-    pattern_name: str = "PRBS13Q"
-    average_power_dbm: float = 2.0
-    extinction_ratio_db: float = 5.0
-    bandwidth_hz: float = 32e9
-    power_tempco_db_per_k: float = -0.03
-    extinction_tempco_db_per_k: float = -0.01
-    bandwidth_tempco_per_k: float = -0.004
-    noise_rms_rel_oma: float = 0.02
-    wavelength_m: float = 1311e-9
-    wavelength_tempco_m_per_k: float = 0.09e-9
-    smsr_db: float = 45.0
-    seed: int = 1
-    bandwidth_limited: bool = True
-    noise_per_symbol: bool = False
-
-    def __post_init__(self) -> None:
-        validate.positive("symbol_rate_baud", self.symbol_rate_baud, "Bd")
-        validate.integer("samples_per_symbol", self.samples_per_symbol, 4, 64)
-        if not isinstance(self.pattern_name, str):
-            raise InvalidParameter(f"pattern_name must be a string, got {self.pattern_name!r}")
-        validate.in_range("average_power_dbm", self.average_power_dbm, -30.0, 20.0, unit="dBm")
-        validate.in_range("extinction_ratio_db", self.extinction_ratio_db, 0.5, 30.0, unit="dB")
-        validate.positive("bandwidth_hz", self.bandwidth_hz, "Hz")
-        validate.in_range("power_tempco_db_per_k", self.power_tempco_db_per_k, -1.0, 1.0, unit="dB/K")
-        validate.in_range("extinction_tempco_db_per_k", self.extinction_tempco_db_per_k, -1.0, 1.0, unit="dB/K")
-        validate.in_range("bandwidth_tempco_per_k", self.bandwidth_tempco_per_k, -0.01, 0.01, unit="1/K")
-        validate.in_range("noise_rms_rel_oma", self.noise_rms_rel_oma, 0.0, 0.5)
-        validate.in_range("wavelength_m", self.wavelength_m, 600e-9, 1700e-9, unit="m")
-        validate.in_range("wavelength_tempco_m_per_k", self.wavelength_tempco_m_per_k, -1e-9, 1e-9, unit="m/K")
-        validate.in_range("smsr_db", self.smsr_db, 0.0, 80.0, unit="dB")
-        validate.integer("seed", self.seed, 0)
-        for name in ("bandwidth_limited", "noise_per_symbol"):
-            if not isinstance(getattr(self, name), bool):
-                raise InvalidType(f"{name} must be True or False, got {getattr(self, name)!r}")
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class ReceiverParams:
-    """Receiver behind the attenuator (the BERT's error detector input).
-
-    Parameters
-    ----------
-    responsivity_a_per_w : float
-        Photodiode responsivity, A/W.
-    noise_current_a_rms : float
-        Input-referred rms noise current, A (sets the sensitivity, see :func:`pam4_ber`).
-    los_threshold_dbm : float
-        Below this average power the receiver reports loss of signal, dBm.
-    """
-
-    responsivity_a_per_w: float = 0.8
-    noise_current_a_rms: float = 3e-6
-    los_threshold_dbm: float = -30.0
-
-    def __post_init__(self) -> None:
-        validate.positive("responsivity_a_per_w", self.responsivity_a_per_w, "A/W")
-        validate.positive("noise_current_a_rms", self.noise_current_a_rms, "A")
-        validate.in_range("los_threshold_dbm", self.los_threshold_dbm, -80.0, 0.0, unit="dBm")
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class PathParams:
-    """Fixed optical losses of the bench, dB (all >= 0)."""
-
-    attenuator_insertion_loss_db: float = 1.5
-    rx_path_loss_db: float = 0.5
-    meter_path_loss_db: float = 0.0
-    monitor_path_loss_db: float = 10.0
-    osa_path_loss_db: float = 10.0
-    scope_path_loss_db: float = 0.0
-
-    def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            validate.in_range(f.name, getattr(self, f.name), 0.0, 60.0, unit="dB")
-
-
-#: Where the scope can sit (see :class:`ScopeParams`).
-SCOPE_POSITIONS = ("transmitter", "receiver")
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class ScopeParams:
-    """Where the scope (FlexDCA) is connected and the noise it adds (bench TOML ``[virtual.scope]``).
-
-    Parameters
-    ----------
-    position : str
-        ``"transmitter"`` (default): the scope sees the transmitter through
-        ``PathParams.scope_path_loss_db`` (transmitter compliance: TDECQ, OMA, ER at TP2).
-        ``"receiver"``: the attenuator output goes through a 1x2 splitter; the fraction
-        ``splitter_ratio`` goes to the scope (then ``scope_path_loss_db``), ``1 - splitter_ratio``
-        on to the power meter and the receiver, each arm with ``splitter_excess_loss_db``
-        (a receiver-sensitivity bench, where the scope reads the OMA the receiver gets).
-    splitter_ratio : float
-        Power fraction of the scope arm, in (0, 1) (default 0.5, a 3 dB coupler).
-    splitter_excess_loss_db : float
-        Excess (insertion) loss of each splitter arm beyond the split, dB, 0..10.
-    noise_rms_w : float
-        The scope's own noise σ_S: rms (W, >= 0) of the Gaussian noise the O/E and sampler
-        add to the record, specified as it appears in the record (after the SIRC reference
-        receiver when that is on), as IEEE 802.3 121.8.5.3 defines σ_S.  Default 0.
-    noise_bandwidth_hz : float or None
-        The scope noise is white noise shaped by a 4th-order Bessel-Thomson response of this
-        -3 dB bandwidth (None, default: half the symbol rate, the reference receiver's),
-        then scaled to rms ``noise_rms_w`` over the record.  Band-limited noise keeps its rms
-        when an analysis interpolates between samples (``optics.tdecq`` does).
-    noise_compensation : bool
-        True: the scope credits σ_S in TDECQ (``optics.tdecq.tdecq(..., sigma_scope=noise_rms_w)``,
-        i.e. ``TDECQ = 10 log10(OMA/(6 Q_t sqrt(σ_G² + σ_S²)))``), so its own noise does not
-        count against the transmitter.  False (default): σ_S is reported as transmitter noise.
-    noise_seed : int
-        Seed of the scope-noise generator (with the temperature bin and the scope's input
-        power, so a given state always gives the same record; recorded in ``meta``).
-    """
-
-    position: str = "transmitter"
-    splitter_ratio: float = 0.5
-    splitter_excess_loss_db: float = 0.3
-    noise_rms_w: float = 0.0
-    noise_bandwidth_hz: float | None = None
-    noise_compensation: bool = False
-    noise_seed: int = 7
-
-    def __post_init__(self) -> None:
-        if self.position not in SCOPE_POSITIONS:
-            raise InvalidParameter(f"scope position {self.position!r} unknown; allowed: {', '.join(SCOPE_POSITIONS)}")
-        validate.in_range("splitter_ratio", self.splitter_ratio, 0.0, 1.0, low_inclusive=False, high_inclusive=False)
-        validate.in_range("splitter_excess_loss_db", self.splitter_excess_loss_db, 0.0, 10.0, unit="dB")
-        validate.in_range("noise_rms_w", self.noise_rms_w, 0.0, 1e-2, unit="W")
-        if self.noise_bandwidth_hz is not None:
-            validate.in_range("noise_bandwidth_hz", self.noise_bandwidth_hz, 1e8, 1e12, unit="Hz")
-        if not isinstance(self.noise_compensation, bool):
-            raise InvalidType(f"noise_compensation must be True or False, got {self.noise_compensation!r}")
-        validate.integer("noise_seed", self.noise_seed, 0)
-
-    @property
-    def at_receiver(self) -> bool:
-        """True when the scope sits behind the attenuator (``position == "receiver"``)."""
-        return self.position == "receiver"
-
-    def scope_arm_factor(self) -> float:
-        """Linear power factor of the splitter's scope arm, ``r · 10^(-IL/10)``."""
-        return self.splitter_ratio * 10.0 ** (-self.splitter_excess_loss_db / 10.0)
-
-    def through_arm_factor(self) -> float:
-        """Linear power factor of the splitter's other arm, ``(1 - r) · 10^(-IL/10)``."""
-        return (1.0 - self.splitter_ratio) * 10.0 ** (-self.splitter_excess_loss_db / 10.0)
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class ThermalParams:
-    """Thermal forcer and module (two cascaded first-order lags).
-
-    Parameters
-    ----------
-    ambient_c : float
-        Room temperature, °C (where the air goes with the flow off).
-    air_time_constant_s, dut_time_constant_s : float
-        Time constants of the air stream and of the module, s (must differ).
-    module_power_w, module_power_tempco_w_per_k : float
-        Module electrical power at 25 °C (W) and its change per kelvin (W/K), drawn from
-        the supply.
-    """
-
-    ambient_c: float = 25.0
-    air_time_constant_s: float = 10.0
-    dut_time_constant_s: float = 40.0
-    module_power_w: float = 12.0
-    module_power_tempco_w_per_k: float = 0.02
-
-    def __post_init__(self) -> None:
-        validate.in_range("ambient_c", self.ambient_c, -40.0, 60.0, unit="°C")
-        a = validate.positive("air_time_constant_s", self.air_time_constant_s, "s")
-        d = validate.positive("dut_time_constant_s", self.dut_time_constant_s, "s")
-        if abs(a - d) < 1e-6 * max(a, d):
-            raise InvalidParameter(f"air_time_constant_s and dut_time_constant_s must differ, both are {a} s")
-        validate.positive("module_power_w", self.module_power_w, "W")
-        validate.real("module_power_tempco_w_per_k", self.module_power_tempco_w_per_k)
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class BenchParams:
-    """Everything that defines a virtual bench's physics.
-
-    Parameters
-    ----------
-    transmitter, receiver, path, thermal, scope
-        The parameter sets above.
-    time_scale : float
-        Simulated seconds per wall-clock second (default 100), >= 1.
-    model_preset : str or None
-        If given, the transmitter is lane ``model_lane`` of this :func:`models.presets.preset`
-        (:class:`~instruments.virtual.model_transmitter.ModelTransmitter`, using the pattern,
-        samples per symbol and seed of ``transmitter``); otherwise :class:`SimpleTransmitter`.
-    model_lane : int
-        Lane of the preset, 0-based.
-    """
-
-    transmitter: TransmitterParams = dataclasses.field(default_factory=TransmitterParams)
-    receiver: ReceiverParams = dataclasses.field(default_factory=ReceiverParams)
-    path: PathParams = dataclasses.field(default_factory=PathParams)
-    thermal: ThermalParams = dataclasses.field(default_factory=ThermalParams)
-    scope: ScopeParams = dataclasses.field(default_factory=ScopeParams)
-    time_scale: float = 100.0
-    model_preset: str | None = None
-    model_lane: int = 0
-
-    def __post_init__(self) -> None:
-        validate.in_range("time_scale", self.time_scale, 1.0, 1e6)
-        if self.model_preset is not None and not isinstance(self.model_preset, str):
-            raise InvalidParameter(f"model_preset must be a preset name, got {self.model_preset!r}")
-        validate.integer("model_lane", self.model_lane, 0)
-
-
-# --- transmitter --------------------------------------------------------------------------
-class Transmitter(Protocol):
-    """What :class:`BenchLink` needs from a transmitter model (temperatures in °C).
-
-    Implementations: :class:`SimpleTransmitter`,
-    :class:`instruments.virtual.model_transmitter.ModelTransmitter` (:mod:`models.link`).
-    """
-
-    @property
-    def symbol_rate_baud(self) -> float:
-        """Symbol rate, Bd."""
-
-    def waveform(self, temperature_c: float) -> Waveform:
-        """Optical power waveform (W), one or more whole periods of a known pattern."""
-
-    def average_power_w(self, temperature_c: float) -> float:
-        """Average launched power, W."""
-
-    def oma_outer_w(self, temperature_c: float) -> float:
-        """Outer OMA ``P3 - P0``, W."""
-
-    def wavelength_m(self, temperature_c: float) -> float:
-        """Lasing wavelength, m."""
-
-
-class SimpleTransmitter:
-    """The stand-in transmitter: pattern, four equal levels, Bessel-Thomson bandwidth, noise.
-
-    Level equations (outer levels from average power and extinction ratio ``r``):
-    ``P0 = 2 Pavg/(r + 1)``, ``P3 = r P0``, ``Pk = P0 + k (P3 - P0)/3``.  The NRZ-held
-    symbol sequence is filtered (periodically, one pattern period) by a 4th-order
-    Bessel-Thomson response of bandwidth ``B(T)`` (:func:`optics.reference_receiver.bessel_thomson`;
-    skipped when ``bandwidth_limited`` is False), then white Gaussian noise of rms
-    ``noise_rms_rel_oma · OMA`` is added (one value per sample, or per symbol with
-    ``noise_per_symbol``).
-
-    Parameters
-    ----------
-    params : TransmitterParams
-    """
-
-    def __init__(self, params: TransmitterParams | None = None) -> None:
-        self.params = params or TransmitterParams()
-        from optics.patterns import pattern
-
-        self._symbols = np.asarray(pattern(self.params.pattern_name), dtype=np.uint8)
-
-    @property
-    def symbols(self) -> np.ndarray:
-        """The repeating PAM4 pattern (one period)."""
-        return self._symbols
-
-    @property
-    def symbol_rate_baud(self) -> float:
-        """Symbol rate, Bd."""
-        return self.params.symbol_rate_baud
-
-    def _dt(self, temperature_c: float) -> float:
-        return validate.in_range("temperature_c", temperature_c, -60.0, 200.0, unit="°C") - 25.0
-
-    def average_power_w(self, temperature_c: float) -> float:
-        """``Pavg(T) = Pavg(25 °C) · 10^(k_P (T - 25)/10)``, W."""
-        p = self.params
-        return dbm_to_w(p.average_power_dbm + p.power_tempco_db_per_k * self._dt(temperature_c))
-
-    def extinction_ratio_db(self, temperature_c: float) -> float:
-        """``ER(T) = ER(25 °C) + k_ER (T - 25)``, dB, never below 0.5 dB."""
-        p = self.params
-        return max(0.5, p.extinction_ratio_db + p.extinction_tempco_db_per_k * self._dt(temperature_c))
-
-    def levels_w(self, temperature_c: float) -> np.ndarray:
-        """The four nominal power levels, W, lowest first."""
-        r = 10.0 ** (self.extinction_ratio_db(temperature_c) / 10.0)
-        p0 = 2.0 * self.average_power_w(temperature_c) / (r + 1.0)
-        return p0 + (r * p0 - p0) * np.arange(4) / 3.0
-
-    def oma_outer_w(self, temperature_c: float) -> float:
-        """Nominal outer OMA ``P3 - P0``, W."""
-        lv = self.levels_w(temperature_c)
-        return float(lv[3] - lv[0])
-
-    def bandwidth_hz(self, temperature_c: float) -> float:
-        """``B(T) = B(25 °C) · (1 + k_B (T - 25))``, Hz (at least 10 % of B(25 °C))."""
-        p = self.params
-        return p.bandwidth_hz * max(0.1, 1.0 + p.bandwidth_tempco_per_k * self._dt(temperature_c))
-
-    def wavelength_m(self, temperature_c: float) -> float:
-        """``λ(T) = λ(25 °C) + dλ/dT · (T - 25)``, m."""
-        p = self.params
-        return p.wavelength_m + p.wavelength_tempco_m_per_k * self._dt(temperature_c)
-
-    def waveform(self, temperature_c: float) -> Waveform:
-        """One pattern period of the transmitter's optical power, W.
-
-        The noise generator is ``numpy.random.default_rng([seed, round(4 T) + 10000])``, so a
-        given temperature always gives the same record (recorded in ``meta``).
-        """
-        from optics.reference_receiver import bessel_thomson
-
-        p = self.params
-        sps = p.samples_per_symbol
-        levels = self.levels_w(temperature_c)
-        held = np.repeat(levels[self._symbols], sps)
-        clean = Waveform(
-            samples=held,
-            sample_rate_hz=p.symbol_rate_baud * sps,
-            quantity=Quantity.OPTICAL_POWER,
-            symbol_rate_baud=p.symbol_rate_baud,
-            pattern=self._symbols,
-        )
-        if p.bandwidth_limited:
-            filtered = bessel_thomson(clean, self.bandwidth_hz(temperature_c), order=4)
-        else:
-            filtered = clean
-        seed = [p.seed, int(round(4.0 * temperature_c)) + 10000]
-        rng = np.random.default_rng(seed)
-        sigma = p.noise_rms_rel_oma * float(levels[3] - levels[0])
-        if p.noise_per_symbol:
-            noise = np.repeat(rng.normal(0.0, sigma, self._symbols.size), sps)
-        else:
-            noise = rng.normal(0.0, sigma, held.size)
-        meta = {
-            "source": "virtual-bench",
-            "model": "SimpleTransmitter",
-            "seed": seed,
-            "temperature_c": float(temperature_c),
-            "settings": dataclasses.asdict(p),
-        }
-        return filtered.with_samples(filtered.samples + noise, meta=meta)
-
-
-# --- receiver --------------------------------------------------------------------------------
-def pam4_ber(oma_outer_w: float, *, responsivity_a_per_w: float, noise_current_a_rms: float) -> float:
-    """Bit error ratio of a Gray-coded PAM4 receiver with Gaussian noise.
-
-    Equally spaced levels with thresholds midway: each of the 3 eyes is ``R·OMA/3`` high,
-    so the distance to a threshold is ``d = R·OMA/6``.  With ``M = 4`` levels,
-    ``SER = 2 (M-1)/M · Q(d/σ) = 1.5 Q(d/σ)`` and, Gray-coded, ``BER = SER / log2 M``
-    (one bit per symbol error).  ``Q(x) = erfc(x/√2)/2``.  (Proakis, *Digital
-    Communications*, 5th ed., §4.3-2, PAM symbol error probability.)
-
-    Parameters
-    ----------
-    oma_outer_w : float
-        Received outer OMA, W (>= 0; 0 gives 0.375).
-    responsivity_a_per_w, noise_current_a_rms : float
-        Photodiode responsivity (A/W) and rms noise current (A).
-
-    Returns
-    -------
-    float
-        BER in [0, 0.375].
-
-    Examples
-    --------
-    >>> round(pam4_ber(0.0, responsivity_a_per_w=0.8, noise_current_a_rms=3e-6), 3)
-    0.375
-    """
-    oma = validate.non_negative("oma_outer_w", oma_outer_w, "W")
-    r = validate.positive("responsivity_a_per_w", responsivity_a_per_w, "A/W")
-    sigma = validate.positive("noise_current_a_rms", noise_current_a_rms, "A")
-    q = r * oma / 6.0 / sigma
-    ser = 1.5 * 0.5 * float(scipy.special.erfc(q / math.sqrt(2.0)))
-    return ser / 2.0
-
-
-@dataclasses.dataclass(frozen=True)
-class ReceivedSignal:
-    """What reaches the receiver (after the attenuator and the receive path)."""
-
-    average_power_w: float
-    oma_outer_w: float
-    ber: float
-    loss_of_signal: bool
-
-    @property
-    def average_power_dbm(self) -> float:
-        """Average power in dBm."""
-        return w_to_dbm(self.average_power_w)
-
-
-# --- the device under test -------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class DutLane:
-    """One lane of a multi-lane device under test: its transmitter and its receiver.
-
-    Parameters
-    ----------
-    transmitter : Transmitter
-        What the scope, power meters and OSA see when this lane is routed to them.
-    receiver : ReceiverParams
-        The lane's receiver (what the BERT's signal reaches when this lane is routed).
-    tx_bias_a : float
-        Laser bias current the module reports for this lane (CMIS monitor), A.
-    """
-
-    transmitter: Transmitter
-    receiver: ReceiverParams
-    tx_bias_a: float = 40e-3
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.receiver, ReceiverParams):
-            raise InvalidType(f"receiver must be a ReceiverParams, got {type(self.receiver).__name__}")
-        for name in ("waveform", "average_power_w", "oma_outer_w", "wavelength_m"):
-            if not callable(getattr(self.transmitter, name, None)):
-                raise InvalidType(f"transmitter {type(self.transmitter).__name__} has no {name}() (see Transmitter)")
-        validate.in_range("tx_bias_a", self.tx_bias_a, 0.0, 0.131, unit="A")
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class DutIdentity:
-    """What a module reports about itself on its management interface (CMIS page 00h).
-
-    ``vcc_v`` is the supply voltage its monitor reads, V.
-    """
-
-    serial: str = "VIRTUAL00001"
-    vendor_name: str = "OPTICS-SIM"
-    part_number: str = "VIRTUAL-DUT"
-    revision: str = "A1"
-    date_code: str = "261123  "
-    vcc_v: float = 3.3
-
-    def __post_init__(self) -> None:
-        for name, length in (("serial", 16), ("vendor_name", 16), ("part_number", 16), ("revision", 2),
-                             ("date_code", 8)):
-            value = getattr(self, name)
-            if not isinstance(value, str) or len(value) > length:
-                raise InvalidParameter(f"{name} = {value!r} must be a string of at most {length} characters")
-        validate.in_range("vcc_v", self.vcc_v, 0.0, 6.5, unit="V")
-
-
-#: ``select_lane`` sides: both switches, only the transmit or only the receive direction.
-LANE_SIDES = ("both", "tx", "rx")
 
 
 # --- the shared link ---------------------------------------------------------------------
@@ -1046,4 +557,12 @@ __all__ = [
     "dbm_to_w",
     "pam4_ber",
     "w_to_dbm",
+]
+
+
+# the names this module held before its parts moved to bench_params, transmitter, receiver, dut
+__all__ = [
+    "C_M_PER_S", "LANE_SIDES", "SCOPE_POSITIONS", "WAVEFORM_TEMPERATURE_STEP_K", "BenchLink", "BenchParams",
+    "DutIdentity", "DutLane", "PathParams", "ReceivedSignal", "ReceiverParams", "ScopeParams", "SimpleTransmitter",
+    "ThermalParams", "Transmitter", "TransmitterParams", "dbm_to_w", "pam4_ber", "w_to_dbm",
 ]

@@ -1,0 +1,281 @@
+"""Parameter sets of the virtual bench (:class:`BenchParams` and its parts) and the dBm/W
+conversions they are written in.  The link they describe is :class:`instruments.virtual.physics.BenchLink`."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from optics import validate
+from optics.errors import InvalidParameter, InvalidType
+
+
+def dbm_to_w(power_dbm: float) -> float:
+    """Convert dBm to W: ``P = 1 mW · 10^(dBm/10)``."""
+    return 1e-3 * 10.0 ** (power_dbm / 10.0)
+
+
+def w_to_dbm(power_w: float) -> float:
+    """Convert W to dBm (``-inf`` is never returned: powers <= 1e-20 W give -170 dBm)."""
+    return 10.0 * math.log10(max(power_w, 1e-20) / 1e-3)
+
+
+
+# --- parameter sets ------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TransmitterParams:
+    """The stand-in PAM4 transmitter (values at 25 °C plus linear temperature coefficients).
+
+    Parameters
+    ----------
+    symbol_rate_baud : float
+        Symbol rate, Bd (default 53.125 GBd, 100G per lane).
+    samples_per_symbol : int
+        Samples per symbol of the generated pattern waveform, 4..64 (default 16).
+    pattern_name : str
+        :func:`optics.patterns.pattern` name (default ``"PRBS13Q"``, 8191 symbols).
+    average_power_dbm : float
+        Launch average power at 25 °C, dBm.
+    extinction_ratio_db : float
+        Outer extinction ratio ``10 log10(P3/P0)`` at 25 °C, dB, > 0.
+    bandwidth_hz : float
+        -3 dB bandwidth of the 4th-order Bessel-Thomson transmitter response at 25 °C, Hz.
+    power_tempco_db_per_k, extinction_tempco_db_per_k : float
+        Changes of average power and ER per kelvin, dB/K.
+    bandwidth_tempco_per_k : float
+        Relative bandwidth change per kelvin, 1/K (-0.004 = -0.4 %/K).
+    noise_rms_rel_oma : float
+        Additive Gaussian noise, rms, as a fraction of the outer OMA, >= 0.
+    bandwidth_limited : bool
+        True (default): the levels pass the Bessel-Thomson response of ``bandwidth_hz``.
+        False: ideal NRZ-held levels plus the white noise only -- a "noise-only" waveform
+        whose TDECQ has a closed form, ``-5 log10(1 - (σ/σ_ideal)²)`` with
+        ``σ_ideal = OMA/(6 Q_t)`` (IEEE 802.3 121.8.5.3 with an ideal eye).
+    noise_per_symbol : bool
+        False (default): an independent noise value per sample.  True: one value per symbol,
+        held for its samples (white at the symbol rate), so every sampling phase inside a
+        symbol sees the full σ -- a TDECQ analysis that interpolates between samples
+        (``optics.tdecq`` does) would average sample-independent noise down by
+        ``sqrt(w² + (1 - w)²)`` at a fractional position ``w``.
+    wavelength_m, wavelength_tempco_m_per_k : float
+        Lasing wavelength at 25 °C (m) and its drift (m/K; ~0.09 nm/K for a DFB).
+    smsr_db : float
+        Side-mode suppression ratio of the laser, dB.
+    seed : int
+        Seed of the noise generator (with the temperature bin, see :meth:`SimpleTransmitter.waveform`).
+    """
+
+    symbol_rate_baud: float = 53.125e9
+    samples_per_symbol: int = 16
+    pattern_name: str = "PRBS13Q"
+    average_power_dbm: float = 2.0
+    extinction_ratio_db: float = 5.0
+    bandwidth_hz: float = 32e9
+    power_tempco_db_per_k: float = -0.03
+    extinction_tempco_db_per_k: float = -0.01
+    bandwidth_tempco_per_k: float = -0.004
+    noise_rms_rel_oma: float = 0.02
+    wavelength_m: float = 1311e-9
+    wavelength_tempco_m_per_k: float = 0.09e-9
+    smsr_db: float = 45.0
+    seed: int = 1
+    bandwidth_limited: bool = True
+    noise_per_symbol: bool = False
+
+    def __post_init__(self) -> None:
+        validate.positive("symbol_rate_baud", self.symbol_rate_baud, "Bd")
+        validate.integer("samples_per_symbol", self.samples_per_symbol, 4, 64)
+        if not isinstance(self.pattern_name, str):
+            raise InvalidParameter(f"pattern_name must be a string, got {self.pattern_name!r}")
+        validate.in_range("average_power_dbm", self.average_power_dbm, -30.0, 20.0, unit="dBm")
+        validate.in_range("extinction_ratio_db", self.extinction_ratio_db, 0.5, 30.0, unit="dB")
+        validate.positive("bandwidth_hz", self.bandwidth_hz, "Hz")
+        validate.in_range("power_tempco_db_per_k", self.power_tempco_db_per_k, -1.0, 1.0, unit="dB/K")
+        validate.in_range("extinction_tempco_db_per_k", self.extinction_tempco_db_per_k, -1.0, 1.0, unit="dB/K")
+        validate.in_range("bandwidth_tempco_per_k", self.bandwidth_tempco_per_k, -0.01, 0.01, unit="1/K")
+        validate.in_range("noise_rms_rel_oma", self.noise_rms_rel_oma, 0.0, 0.5)
+        validate.in_range("wavelength_m", self.wavelength_m, 600e-9, 1700e-9, unit="m")
+        validate.in_range("wavelength_tempco_m_per_k", self.wavelength_tempco_m_per_k, -1e-9, 1e-9, unit="m/K")
+        validate.in_range("smsr_db", self.smsr_db, 0.0, 80.0, unit="dB")
+        validate.integer("seed", self.seed, 0)
+        for name in ("bandwidth_limited", "noise_per_symbol"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidType(f"{name} must be True or False, got {getattr(self, name)!r}")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReceiverParams:
+    """Receiver behind the attenuator (the BERT's error detector input).
+
+    Parameters
+    ----------
+    responsivity_a_per_w : float
+        Photodiode responsivity, A/W.
+    noise_current_a_rms : float
+        Input-referred rms noise current, A (sets the sensitivity, see :func:`pam4_ber`).
+    los_threshold_dbm : float
+        Below this average power the receiver reports loss of signal, dBm.
+    """
+
+    responsivity_a_per_w: float = 0.8
+    noise_current_a_rms: float = 3e-6
+    los_threshold_dbm: float = -30.0
+
+    def __post_init__(self) -> None:
+        validate.positive("responsivity_a_per_w", self.responsivity_a_per_w, "A/W")
+        validate.positive("noise_current_a_rms", self.noise_current_a_rms, "A")
+        validate.in_range("los_threshold_dbm", self.los_threshold_dbm, -80.0, 0.0, unit="dBm")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PathParams:
+    """Fixed optical losses of the bench, dB (all >= 0)."""
+
+    attenuator_insertion_loss_db: float = 1.5
+    rx_path_loss_db: float = 0.5
+    meter_path_loss_db: float = 0.0
+    monitor_path_loss_db: float = 10.0
+    osa_path_loss_db: float = 10.0
+    scope_path_loss_db: float = 0.0
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            validate.in_range(f.name, getattr(self, f.name), 0.0, 60.0, unit="dB")
+
+
+#: Where the scope can sit (see :class:`ScopeParams`).
+SCOPE_POSITIONS = ("transmitter", "receiver")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ScopeParams:
+    """Where the scope (FlexDCA) is connected and the noise it adds (bench TOML ``[virtual.scope]``).
+
+    Parameters
+    ----------
+    position : str
+        ``"transmitter"`` (default): the scope sees the transmitter through
+        ``PathParams.scope_path_loss_db`` (transmitter compliance: TDECQ, OMA, ER at TP2).
+        ``"receiver"``: the attenuator output goes through a 1x2 splitter; the fraction
+        ``splitter_ratio`` goes to the scope (then ``scope_path_loss_db``), ``1 - splitter_ratio``
+        on to the power meter and the receiver, each arm with ``splitter_excess_loss_db``
+        (a receiver-sensitivity bench, where the scope reads the OMA the receiver gets).
+    splitter_ratio : float
+        Power fraction of the scope arm, in (0, 1) (default 0.5, a 3 dB coupler).
+    splitter_excess_loss_db : float
+        Excess (insertion) loss of each splitter arm beyond the split, dB, 0..10.
+    noise_rms_w : float
+        The scope's own noise σ_S: rms (W, >= 0) of the Gaussian noise the O/E and sampler
+        add to the record, specified as it appears in the record (after the SIRC reference
+        receiver when that is on), as IEEE 802.3 121.8.5.3 defines σ_S.  Default 0.
+    noise_bandwidth_hz : float or None
+        The scope noise is white noise shaped by a 4th-order Bessel-Thomson response of this
+        -3 dB bandwidth (None, default: half the symbol rate, the reference receiver's),
+        then scaled to rms ``noise_rms_w`` over the record.  Band-limited noise keeps its rms
+        when an analysis interpolates between samples (``optics.tdecq`` does).
+    noise_compensation : bool
+        True: the scope credits σ_S in TDECQ (``optics.tdecq.tdecq(..., sigma_scope=noise_rms_w)``,
+        i.e. ``TDECQ = 10 log10(OMA/(6 Q_t sqrt(σ_G² + σ_S²)))``), so its own noise does not
+        count against the transmitter.  False (default): σ_S is reported as transmitter noise.
+    noise_seed : int
+        Seed of the scope-noise generator (with the temperature bin and the scope's input
+        power, so a given state always gives the same record; recorded in ``meta``).
+    """
+
+    position: str = "transmitter"
+    splitter_ratio: float = 0.5
+    splitter_excess_loss_db: float = 0.3
+    noise_rms_w: float = 0.0
+    noise_bandwidth_hz: float | None = None
+    noise_compensation: bool = False
+    noise_seed: int = 7
+
+    def __post_init__(self) -> None:
+        if self.position not in SCOPE_POSITIONS:
+            raise InvalidParameter(f"scope position {self.position!r} unknown; allowed: {', '.join(SCOPE_POSITIONS)}")
+        validate.in_range("splitter_ratio", self.splitter_ratio, 0.0, 1.0, low_inclusive=False, high_inclusive=False)
+        validate.in_range("splitter_excess_loss_db", self.splitter_excess_loss_db, 0.0, 10.0, unit="dB")
+        validate.in_range("noise_rms_w", self.noise_rms_w, 0.0, 1e-2, unit="W")
+        if self.noise_bandwidth_hz is not None:
+            validate.in_range("noise_bandwidth_hz", self.noise_bandwidth_hz, 1e8, 1e12, unit="Hz")
+        if not isinstance(self.noise_compensation, bool):
+            raise InvalidType(f"noise_compensation must be True or False, got {self.noise_compensation!r}")
+        validate.integer("noise_seed", self.noise_seed, 0)
+
+    @property
+    def at_receiver(self) -> bool:
+        """True when the scope sits behind the attenuator (``position == "receiver"``)."""
+        return self.position == "receiver"
+
+    def scope_arm_factor(self) -> float:
+        """Linear power factor of the splitter's scope arm, ``r · 10^(-IL/10)``."""
+        return self.splitter_ratio * 10.0 ** (-self.splitter_excess_loss_db / 10.0)
+
+    def through_arm_factor(self) -> float:
+        """Linear power factor of the splitter's other arm, ``(1 - r) · 10^(-IL/10)``."""
+        return (1.0 - self.splitter_ratio) * 10.0 ** (-self.splitter_excess_loss_db / 10.0)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ThermalParams:
+    """Thermal forcer and module (two cascaded first-order lags).
+
+    Parameters
+    ----------
+    ambient_c : float
+        Room temperature, °C (where the air goes with the flow off).
+    air_time_constant_s, dut_time_constant_s : float
+        Time constants of the air stream and of the module, s (must differ).
+    module_power_w, module_power_tempco_w_per_k : float
+        Module electrical power at 25 °C (W) and its change per kelvin (W/K), drawn from
+        the supply.
+    """
+
+    ambient_c: float = 25.0
+    air_time_constant_s: float = 10.0
+    dut_time_constant_s: float = 40.0
+    module_power_w: float = 12.0
+    module_power_tempco_w_per_k: float = 0.02
+
+    def __post_init__(self) -> None:
+        validate.in_range("ambient_c", self.ambient_c, -40.0, 60.0, unit="°C")
+        a = validate.positive("air_time_constant_s", self.air_time_constant_s, "s")
+        d = validate.positive("dut_time_constant_s", self.dut_time_constant_s, "s")
+        if abs(a - d) < 1e-6 * max(a, d):
+            raise InvalidParameter(f"air_time_constant_s and dut_time_constant_s must differ, both are {a} s")
+        validate.positive("module_power_w", self.module_power_w, "W")
+        validate.real("module_power_tempco_w_per_k", self.module_power_tempco_w_per_k)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BenchParams:
+    """Everything that defines a virtual bench's physics.
+
+    Parameters
+    ----------
+    transmitter, receiver, path, thermal, scope
+        The parameter sets above.
+    time_scale : float
+        Simulated seconds per wall-clock second (default 100), >= 1.
+    model_preset : str or None
+        If given, the transmitter is lane ``model_lane`` of this :func:`models.presets.preset`
+        (:class:`~instruments.virtual.model_transmitter.ModelTransmitter`, using the pattern,
+        samples per symbol and seed of ``transmitter``); otherwise :class:`SimpleTransmitter`.
+    model_lane : int
+        Lane of the preset, 0-based.
+    """
+
+    transmitter: TransmitterParams = dataclasses.field(default_factory=TransmitterParams)
+    receiver: ReceiverParams = dataclasses.field(default_factory=ReceiverParams)
+    path: PathParams = dataclasses.field(default_factory=PathParams)
+    thermal: ThermalParams = dataclasses.field(default_factory=ThermalParams)
+    scope: ScopeParams = dataclasses.field(default_factory=ScopeParams)
+    time_scale: float = 100.0
+    model_preset: str | None = None
+    model_lane: int = 0
+
+    def __post_init__(self) -> None:
+        validate.in_range("time_scale", self.time_scale, 1.0, 1e6)
+        if self.model_preset is not None and not isinstance(self.model_preset, str):
+            raise InvalidParameter(f"model_preset must be a preset name, got {self.model_preset!r}")
+        validate.integer("model_lane", self.model_lane, 0)
