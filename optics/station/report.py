@@ -1,4 +1,5 @@
-"""Per-module reports: a self-contained HTML page and a CSV of every measurement record.
+"""Per-module reports: a self-contained HTML page, a CSV of every measurement record and the
+run as an OpenHTF test record (:mod:`optics.station.openhtf`).
 
 The HTML report holds the run's verdict, the bench identities, per temperature a lane table
 (value, limits, margin and outcome of every judged measurement), the eye diagram of every
@@ -42,6 +43,7 @@ class ReportPaths:
 
     html: Path
     csv: Path
+    openhtf: Path
 
 
 def _utc(t: float | None) -> str:
@@ -290,8 +292,8 @@ def render_html(run: RunRecord, records: Sequence[MeasurementRecord], artifacts:
 
 
 def write_report(store: ResultStore, run_id: str, out_dir: str | Path, *, artifacts: Any = None) -> ReportPaths:
-    """Write ``<serial>_<run>.html`` and ``.csv`` for run ``run_id`` into ``out_dir``
-    (the serial made file-name safe by :func:`file_stem`).
+    """Write ``<serial>_<run>.html``, ``.csv`` and ``.openhtf.json`` for run ``run_id`` into
+    ``out_dir`` (the serial made file-name safe by :func:`file_stem`).
 
     Parameters
     ----------
@@ -321,7 +323,10 @@ def write_report(store: ResultStore, run_id: str, out_dir: str | Path, *, artifa
     csv_path = write_csv(run, records, out / f"{stem}.csv")
     html_path = out / f"{stem}.html"
     html_path.write_text(render_html(run, records, artifacts), encoding="utf-8")
-    return ReportPaths(html=html_path, csv=csv_path)
+    from optics.station.openhtf import write_openhtf_json
+
+    htf_path = write_openhtf_json(run, records, out / f"{stem}.openhtf.json")
+    return ReportPaths(html=html_path, csv=csv_path, openhtf=htf_path)
 
 
 __all__ = ["CSV_COLUMNS", "ReportPaths", "csv_text", "file_stem", "render_html", "write_csv", "write_report"]
