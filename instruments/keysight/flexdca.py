@@ -25,6 +25,8 @@ TDECQ / C_eq                   ``:FUNCtion1:FOPerator TEQualizer``, ``:FUNCtion1
                                ``:MEASure:EYE:CEQ:SOURce1 FUNCtion1`` (source node assumed), ``:CEQ?``
 Outer OMA / ER / RLM / power   ``:MEASure:EYE:OOMA`` (``:UNITs WATT``), ``:OER`` (``:UNITs DECibel``),
                                ``:PAM:LINearity`` (``:DEFinition RLMA120``), ``:APOWer`` (``:UNITs WATT``)
+Transition time                ``:MEASure:EYE:TTIMe`` (+ ``:SOURce1``), ``:TTIMe?`` (s; FlexDCA
+                               programmer's guide page for ``:MEASure:EYE:TTIMe``, A.06.00+)
 Validity                       ``<meas>:STATus?`` -> ``CORR`` | ``QUES`` | ``INV``;
                                ``<meas>:STATus:REASon?``
 Acquisition                    ``:ACQuire:EPATtern ON``, ``:ACQuire:STOP``, ``:ACQuire:CDISplay``,
@@ -303,6 +305,15 @@ class FlexDCA(ScpiInstrument):
         base = ":MEASure:EYE:CEQ"
         self.write_checked(f"{base}:SOURce1 FUNCtion1")
         self.write_checked(base)
+        return self.read_measurement(base)
+
+    def measure_transition_time_s(self, channel: str | None = None) -> float:
+        """Measure the IEEE 802.3cd PAM transition time in s (``:MEASure:EYE:TTIMe``, FlexDCA
+        A.06.00+): 20 %-80 % of the slowest long 0 <-> 3 edge, through the channel's SIRC
+        (:meth:`set_reference_receiver`).  Needs a pattern with such edges (SSPRQ); else the
+        scope reports the measurement invalid (``MeasurementInvalid`` with its reason)."""
+        base = ":MEASure:EYE:TTIMe"
+        self._prepare(base, channel)
         return self.read_measurement(base)
 
     def measure_outer_oma_w(self, channel: str | None = None) -> float:

@@ -20,7 +20,10 @@ Commands (Keysight ``kf.py`` sample, lightlab ``Keysight_86100D_Oscope.py``;
   ``<m>:SOURce#``, ``<m>:STATus?`` (``CORR`` / ``INV``), ``<m>:STATus:REASon?`` for
   ``<m>`` = ``TDEQ`` (dB), ``CEQ`` (dB), ``OOMA`` (``:UNITs WATT|DBM``), ``OER``
   (``:UNITs DECibel|RATio|PERCent``), ``PAM:LINearity`` (``:DEFinition RLMA120|RLMC94|EYE``;
-  always the Annex 120D R_LM) and ``APOWer`` (``:UNITs WATT|DBM``; ``APOWer[:MEAN]?``);
+  always the Annex 120D R_LM), ``APOWer`` (``:UNITs WATT|DBM``; ``APOWer[:MEAN]?``) and
+  ``TTIMe`` (IEEE 802.3cd PAM transition time, s, the slowest edge:
+  :func:`optics.transition.transition_time` of the recorded waveform; ``INV`` with the reason
+  when the pattern has no long 0 <-> 3 edges, e.g. PRBS13Q);
 * export: ``:WAVeform:SOURce``, ``:WAVeform:PATTern:COMPlete?``, ``:WAVeform:PATTern:BITS?``
   (pattern length, symbols), ``:WAVeform:XYFORmat:POINts?``,
   ``:WAVeform:XYFORmat:FLOat:XDATa?`` (s) / ``YDATa?`` (W), float32 blocks.
@@ -94,6 +97,7 @@ _MEASUREMENTS = {
     "OER": (("DECibel", "RATio", "PERCent"), "DEC"),
     "PAM:LINearity": (None, None),
     "APOWer": (("WATT", "DBM"), "WATT"),
+    "TTIMe": (None, None),
 }
 
 
@@ -301,10 +305,41 @@ class FlexDCA(VirtualInstrument):
         self._metrics_cache[key] = (wf, out)
         return out
 
+    def _transition(self, source: str):
+        """:func:`optics.transition.transition_time` of the recorded waveform (cached like the metrics)."""
+        from optics.errors import OpticsError
+        from optics.transition import transition_time
+
+        wf, ch = self._waveform(source)
+        key = ("TTIMe", id(wf), ch.sirc)
+        hit = self._metrics_cache.get(key)
+        if hit is not None and hit[0] is wf:
+            return hit[1]
+        try:
+            result = transition_time(wf, reference_filter=False)  # the record is SIRC-filtered already
+        except OpticsError as exc:
+            result = str(exc)
+        self._metrics_cache[key] = (wf, result)
+        return result
+
+    def _problem(self, name: str) -> str | None:
+        """Why measurement ``name`` has no valid value now (None when it has)."""
+        source = self.sources[name]
+        problem = self._data_problem(source)
+        if problem is None and name == "TTIMe":
+            tr = self._transition(source)
+            if isinstance(tr, str):
+                return tr
+            if tr.transition_time_s is None:
+                return tr.note
+        return problem
+
     def _value(self, name: str) -> float:
         source = self.sources[name]
-        if self._data_problem(source) is not None:
+        if self._problem(name) is not None:
             return math.inf
+        if name == "TTIMe":
+            return self._transition(source).transition_time_s
         m = self._metrics(source)
         unit = self.units[name]
         if name == "OER":
@@ -504,13 +539,13 @@ class FlexDCA(VirtualInstrument):
 
     def _status_handler(self, name: str):
         def handler(req: Request) -> str:
-            return "CORR" if self._data_problem(self.sources[name]) is None else "INV"
+            return "CORR" if self._problem(name) is None else "INV"
 
         return handler
 
     def _reason_handler(self, name: str):
         def handler(req: Request) -> str:
-            return quoted(self._data_problem(self.sources[name]) or "")
+            return quoted(self._problem(name) or "")
 
         return handler
 

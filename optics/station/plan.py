@@ -23,7 +23,9 @@ A plan is a TOML file, one per product::
     settings = { pattern = "PRBS13Q" }  # step settings, see STEP_SETTINGS
 
 Each limit names a row of the PHY table (see ``optics phys NAME``); the product guard band
-tightens it (a value inside the guard band is MARGINAL).  Everything is checked when the
+tightens it (a value inside the guard band is MARGINAL).  ``transition_time_s`` (the scope's
+PAM transition time) needs a pattern with long 0 <-> 3 edges: SSPRQ on the module and in the
+step's ``pattern`` setting.  Everything is checked when the
 plan is loaded, before any instrument is touched: unknown keys, a limit naming no PHY row,
 a step needing an instrument the bench lacks.  Errors name the file, the key and its line.
 """
@@ -50,7 +52,7 @@ STEP_INSTRUMENTS: Mapping[str, tuple[str, ...]] = {
 #: Measurements each step kind produces (limits must be among them).
 STEP_METRICS: Mapping[str, tuple[str, ...]] = {
     "tx": ("average_power_dbm", "oma_outer_dbm", "extinction_ratio_db", "tdecq_db", "ceq_db",
-           "tdecq_minus_ceq_db", "oma_minus_tdecq_dbm", "rlm"),
+           "tdecq_minus_ceq_db", "oma_minus_tdecq_dbm", "rlm", "transition_time_s"),
     "rx_sensitivity": ("rx_sensitivity_oma_dbm", "rx_sensitivity_average_dbm"),
     "ddm": ("module_temperature_c", "supply_voltage_v", "tx_power_dbm", "rx_power_dbm",
             "laser_bias_a"),

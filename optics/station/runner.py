@@ -268,9 +268,10 @@ class _Run:
                         verified=all(r.verified for r in rows))
 
     def judged_records(self, step: Step, lane: int | None, metrics: Mapping[str, float],
-                       scope: str, extra: Mapping[str, float] | None = None, message: str = "") -> None:
+                       scope: str, extra: Mapping[str, float] | None = None, message: str = "",
+                       notes: Mapping[str, str] | None = None) -> None:
         """Evaluate ``metrics`` against the plan's PHY rows and commit one record per metric
-        (``message`` goes into each judged record)."""
+        (``message`` goes into each judged record; ``notes``: why a metric has no value)."""
         from optics.verdict import evaluate
 
         verdict = evaluate(metrics, self.spec, guard_band_db=self.plan.guard_band,
@@ -299,7 +300,7 @@ class _Run:
                 made.append(self.make_record(
                     step, name, None if row.value is None else float(row.value), Outcome.ERROR, lane=lane,
                     spec_ref=row.row.clause, verified=row.row.verified, instruments=step.instruments,
-                    message=f"not judged: {row.note or 'no value'}"))
+                    message=f"not judged: {(notes or {}).get(name) or row.note or 'no value'}"))
                 continue
             made.append(self.make_record(
                 step, name, float(row.value), Outcome(row.status), lane=lane, low=row.min, high=row.max,
@@ -511,6 +512,13 @@ class _Run:
                    "extinction_ratio_db": m["extinction_ratio_db"], "tdecq_db": m["tdecq_db"]}
         if self._ceq:
             metrics["ceq_db"] = scope.read_measurement(":MEASure:EYE:CEQ")
+        notes = {}
+        if "transition_time_s" in step.limits:
+            # only when the plan limits it: the pattern needs long 0 <-> 3 edges (SSPRQ)
+            try:
+                metrics["transition_time_s"] = scope.measure_transition_time_s()
+            except MeasurementInvalid as exc:
+                notes["transition_time_s"] = str(exc)
         if step.settings.get("export_eye", True):
             try:
                 wf = scope.read_pattern_waveform(pattern=self._tx_pattern,
@@ -520,7 +528,7 @@ class _Run:
             except (MeasurementInvalid, GarbledReply, InvalidParameter):
                 pass  # the eye is for the report only; the measurements above stand
         self.artifacts.tx_metrics[(self.temperature_c, lane)] = {**metrics, "rlm": m["rlm"]}
-        self.judged_records(step, lane, metrics, "tx", extra={"rlm": m["rlm"]})
+        self.judged_records(step, lane, metrics, "tx", extra={"rlm": m["rlm"]}, notes=notes)
 
     def rx_setup(self, step: Step) -> None:
         bert = self.bench.get("bert")

@@ -197,3 +197,42 @@ def test_drivers_see_injected_faults(bench, drivers):
     bench.clear_faults()
     # every fault kind, recovery checked query by query, drops and unreachable resources:
     # test_virtual_driver_faults.py
+
+
+def test_flexdca_transition_time_is_the_optics_measurement_of_its_record():
+    """The scope's PAM transition time through the driver equals optics.transition on the exported
+    record (SSPRQ: 2+2 long edges); with PRBS13Q (no long edges) the scope says invalid, and why."""
+    import dataclasses
+
+    from instruments.bench import BenchConfig
+    from optics.transition import transition_time
+
+    base = BenchConfig.default()
+    cfg = dataclasses.replace(base, physics=dataclasses.replace(
+        base.physics, transmitter=dataclasses.replace(base.physics.transmitter, pattern_name="SSPRQ")))
+    with VirtualBench(cfg) as ssprq_bench:
+        dca = ssprq_bench.connect("scope", measurement_timeout_s=10.0)
+        try:
+            dca.mode = "eye"
+            dca.lock_pattern(symbol_rate_baud=53.125e9, pattern_length=65535)
+            dca.set_reference_receiver(symbol_rate_baud=53.125e9)
+            dca.acquire(1)
+            measured = dca.measure_transition_time_s()
+            wf = dca.read_pattern_waveform(pattern=pattern("SSPRQ"))
+        finally:
+            dca.close()
+    ours = transition_time(wf, reference_filter=False)
+    assert ours.n_rising == 2 and ours.n_falling == 2
+    # the export is float32: the same number to its rounding
+    assert measured == pytest.approx(ours.transition_time_s, rel=1e-4)
+    assert 5e-12 < measured < 30e-12
+
+
+def test_flexdca_transition_time_without_long_edges_is_invalid(bench, drivers):
+    dca = drivers("scope", measurement_timeout_s=0.5)
+    dca.mode = "eye"
+    dca.lock_pattern(symbol_rate_baud=53.125e9, pattern_length=8191)
+    dca.set_reference_receiver(symbol_rate_baud=53.125e9)
+    dca.acquire(1)
+    with pytest.raises(MeasurementInvalid, match="no rising edge"):
+        dca.measure_transition_time_s()

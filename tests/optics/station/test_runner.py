@@ -256,3 +256,25 @@ def test_the_same_serial_under_test_at_two_stations_is_flagged(tmp_path):
     assert earlier.run_id not in flags[0].message
     assert result.status is RunStatus.COMPLETE and result.outcome is Outcome.ERROR
     assert solo.outcome is not Outcome.ERROR and not any(r.name == "concurrent_run" for r in solo.records)
+
+
+def test_transition_time_step_with_an_ssprq_bench(tmp_path):
+    """A plan that limits transition_time_s on a bench sending SSPRQ: the scope's value, judged
+    against the PHY row, equals optics.transition on the eye record the run kept."""
+    from optics.transition import transition_time
+
+    p = tmp_path / "plan.toml"
+    p.write_text(PLAN.format(lanes=1, temps=[], retries=0)
+                 .replace('"oma_minus_tdecq_dbm"]', '"oma_minus_tdecq_dbm", "transition_time_s"]')
+                 .replace('guard_bands = { tdecq_db = 0.3 }', 'guard_bands = { tdecq_db = 0.3 }\nsettings = { pattern = "SSPRQ" }'))
+    plan = load_plan(p)
+    cfg = dataclasses.replace(FAST, physics=dataclasses.replace(
+        FAST.physics, transmitter=dataclasses.replace(FAST.physics.transmitter, pattern_name="SSPRQ")))
+    with open_bench(cfg, module=nominal_module("SNTT", n_lanes=1)) as bench, \
+            SQLiteStore(tmp_path / "r.sqlite") as store:
+        result = run_plan(plan, bench, store, serial="SNTT", artifacts_dir=tmp_path / "art")
+    (rec,) = [r for r in result.records if r.name == "transition_time_s"]
+    assert rec.outcome in (Outcome.PASS, Outcome.MARGINAL) and rec.high_limit == pytest.approx(17e-12)
+    eye = result.artifacts.eyes[(None, 0)]
+    assert rec.value == pytest.approx(transition_time(eye, reference_filter=False).transition_time_s, rel=1e-4)
+    assert 5e-12 < rec.value < 17e-12
