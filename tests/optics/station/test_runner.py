@@ -275,6 +275,7 @@ def test_transition_time_step_with_an_ssprq_bench(tmp_path):
         result = run_plan(plan, bench, store, serial="SNTT", artifacts_dir=tmp_path / "art")
     (rec,) = [r for r in result.records if r.name == "transition_time_s"]
     assert rec.outcome in (Outcome.PASS, Outcome.MARGINAL) and rec.high_limit == pytest.approx(17e-12)
+    assert rec.unit == "s"
     eye = result.artifacts.eyes[(None, 0)]
     assert rec.value == pytest.approx(transition_time(eye, reference_filter=False).transition_time_s, rel=1e-4)
     assert 5e-12 < rec.value < 17e-12
