@@ -321,13 +321,7 @@ class DfbLaser:
             draws = self.rin_draws(n_samples, sample_rate_hz, rng)
         else:
             self._check_draws(n_samples, sample_rate_hz, draws)
-        return self._rin_affine(n_samples, sample_rate_hz, draws, 1.0, 0.0, start, stop)
-
-    def _rin_affine(
-        self, n_samples: int, sample_rate_hz: float, draws: np.ndarray, gain: float, offset: float, start: int, stop: int,
-    ) -> np.ndarray:
-        """``offset + gain·n(t)`` at samples ``start ... stop − 1`` (``n`` the RIN of :meth:`rin_noise`)."""
-        return self._knots(n_samples, sample_rate_hz, draws, gain, offset).at(start, stop)
+        return self._knots(n_samples, sample_rate_hz, draws, 1.0, 0.0).at(start, stop)
 
     def _knots(self, n_samples: int, sample_rate_hz: float, draws: np.ndarray, gain: float, offset: float) -> Knots:
         # linear interpolation commutes with an affine map: the map is applied to the knots

@@ -31,7 +31,6 @@ result says so instead of giving a number.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -111,33 +110,27 @@ def _averaged_edge(x: np.ndarray, timing: SymbolTiming, boundaries: np.ndarray,
     return np.mean(x[i0] + frac * (x[i0 + 1] - x[i0]), axis=0)
 
 
-def _crossing(y: np.ndarray, t: np.ndarray, level: float, i_mid: int, direction: int) -> float | None:
-    """Time at which ``y`` crosses ``level`` nearest index ``i_mid``, searching ``direction`` (±1)."""
-    i = i_mid
-    while 0 <= i + direction < y.size:
-        j = i + direction
-        a, b = (y[i], y[j]) if direction > 0 else (y[j], y[i])
-        lo, hi = (j, i) if direction < 0 else (i, j)
+def _crossing(y: np.ndarray, t: np.ndarray, level: float, first: int, step: int) -> float | None:
+    """Time at which ``y`` crosses ``level``, in the first segment ``[i, i+1]`` met walking from
+    segment ``first`` by ``step`` (±1); linear between the points."""
+    i = first
+    while 0 <= i < y.size - 1:
+        a, b = y[i], y[i + 1]
         if (a - level) * (b - level) <= 0 and a != b:
-            return float(t[lo] + (level - y[lo]) / (y[hi] - y[lo]) * (t[hi] - t[lo]))
-        i = j
+            return float(t[i] + (level - a) / (b - a) * (t[i + 1] - t[i]))
+        i += step
     return None
 
 
 def _edge_time(edge: np.ndarray, t_ui: np.ndarray, rising: bool) -> float | None:
     """20 %–80 % time (UI) of a normalised edge (0 at level 0, 1 at level 3)."""
     y = edge if rising else 1.0 - edge  # a falling edge timed as the rise of its mirror
-    above = np.flatnonzero(y >= 0.5)
-    below = np.flatnonzero(y < 0.5)
-    if above.size == 0 or below.size == 0:
-        return None
-    # the 50 % crossing nearest the boundary (t = 0)
-    mid = int(np.argmin(np.abs(t_ui - 0.0)))
+    # the segment crossing 50 % nearest the boundary (t = 0)
     cands = np.flatnonzero((y[:-1] - 0.5) * (y[1:] - 0.5) <= 0)
     if cands.size == 0:
         return None
-    k = int(cands[np.argmin(np.abs(cands - mid))])
-    t_low = _crossing(y, t_ui, LOW_FRACTION, k + 1, -1)
+    k = int(cands[np.argmin(np.abs(t_ui[cands]))])
+    t_low = _crossing(y, t_ui, LOW_FRACTION, k, -1)
     t_high = _crossing(y, t_ui, HIGH_FRACTION, k, +1)
     if t_low is None or t_high is None:
         return None
@@ -216,7 +209,7 @@ def transition_time(
         raise InvalidWaveform(f"level 3 ({p3:.4g}) is not above level 0 ({p0:.4g}): no edges to time")
     ui_s = timing.samples_per_symbol / seen.sample_rate_hz
     # edges whose +-(lead, lag) UI window lies inside the record
-    span = (max(lead, lag) + 1)
+    span = max(lead, lag) + 1
     t_ui = np.arange(-POINTS_PER_UI * min(lead, 3), POINTS_PER_UI * min(lag, 3) + 1) / POINTS_PER_UI
     times: dict[bool, float | None] = {}
     counts: dict[bool, int] = {}
@@ -238,8 +231,6 @@ def transition_time(
     note = "; ".join(notes)
     rise, fall = times[True], times[False]
     slowest = None if rise is None or fall is None else max(rise, fall)
-    if slowest is not None and not math.isfinite(slowest):
-        slowest = None
     return TransitionTime(transition_time_s=slowest, rise_time_s=rise, fall_time_s=fall,
                           n_rising=counts[True], n_falling=counts[False], p0=p0, p3=p3, note=note)
 

@@ -59,6 +59,13 @@ def now_s() -> float:
     return time.time()
 
 
+def utc_text(t: float | None) -> str:
+    """``YYYY-MM-DD hh:mm:ss UTC`` of a time stamp in s since the epoch ('' for None)."""
+    if t is None:
+        return ""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class RunRecord:
     """One run of a test plan on one module.

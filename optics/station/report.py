@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import csv
 import dataclasses
-import datetime
 import html
 import io
 import re
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from optics.errors import InvalidParameter
-from optics.station.records import MeasurementRecord, Outcome, RunRecord
+from optics.station.records import MeasurementRecord, Outcome, RunRecord, utc_text
 from optics.station.store import ResultStore
 
 #: Columns of the CSV report, in order.
@@ -44,12 +43,6 @@ class ReportPaths:
     html: Path
     csv: Path
     openhtf: Path
-
-
-def _utc(t: float | None) -> str:
-    if t is None:
-        return ""
-    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def file_stem(serial: str, run_id: str) -> str:
@@ -113,7 +106,7 @@ def write_csv(run: RunRecord, records: Sequence[MeasurementRecord], path: str | 
                 "" if r.value is None else repr(r.value), t(r.unit),
                 "" if r.low_limit is None else r.low_limit, "" if r.high_limit is None else r.high_limit,
                 "" if r.margin is None else repr(r.margin), r.outcome.value, t(r.spec_ref), int(r.verified),
-                t(";".join(f"{k}={v}" for k, v in sorted(r.instruments.items()))), _utc(r.taken_at_s),
+                t(";".join(f"{k}={v}" for k, v in sorted(r.instruments.items()))), utc_text(r.taken_at_s),
                 t(r.message),
             ])
     return path
@@ -280,7 +273,7 @@ def render_html(run: RunRecord, records: Sequence[MeasurementRecord], artifacts:
         f"<div class='verdict' style='background:{colour}'>{outcome} ({run.status.value})</div>"
         f"<p>Plan <b>{html.escape(run.plan_name)}</b> (sha256 {run.plan_hash[:16]}…), run {run.run_id}, "
         f"station {html.escape(run.station_id)}, toolkit {html.escape(run.toolkit_version)}.<br>"
-        f"Started {_utc(run.started_at_s)}, ended {_utc(run.ended_at_s)}. Records: {len(records)} ({counts})."
+        f"Started {utc_text(run.started_at_s)}, ended {utc_text(run.ended_at_s)}. Records: {len(records)} ({counts})."
         + (f"<br>Note: {html.escape(run.note)}" if run.note else "") + "</p>"
         f"<h2>Per-lane results</h2>{_lane_tables(records)}"
         "<p><small>Cell: value, margin to the nearest limit (positive inside); colour: outcome "

@@ -26,7 +26,7 @@ from optics.errors import (
 )
 from optics.station.artifacts import RunArtifacts
 from optics.station.plan import Step, TestPlan
-from optics.station.records import MeasurementRecord, Outcome, RunRecord, RunStatus
+from optics.station.records import MeasurementRecord, Outcome, RunRecord, RunStatus, utc_text
 from optics.station.sensitivity import NoCrossing, SweepPoint, find_sensitivity
 from optics.station.store import ResultStore
 
@@ -292,7 +292,7 @@ class _Run:
         if others:
             seen = "; ".join(
                 f"run {r.run_id} at station {r.station_id!r} (host {r.host or '?'}), started "
-                f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(r.started_at_s))} UTC, {r.status.value}"
+                f"{utc_text(r.started_at_s)}, {r.status.value}"
                 for r in others)
             self.record("identify", "concurrent_run", None, Outcome.ERROR,
                         message=f"serial {me.serial!r} was under test elsewhere during this run ({seen}): "
