@@ -23,6 +23,7 @@ import dataclasses
 import math
 
 import numpy as np
+from scipy import optimize, special
 
 from models import gaussian, response
 from models.laser import OpticalField
@@ -223,6 +224,120 @@ class Receiver:
         return Waveform(
             samples=v, sample_rate_hz=fs, quantity=Quantity.VOLTAGE, symbol_rate_baud=baud, pattern=pattern, meta=meta
         )
+
+
+def _shot_noise_bandwidth_hz(receiver: Receiver) -> float:
+    """Noise bandwidth of the PD × TIA cascade, ``∫|H_pd H_tia|² df`` (the shot noise passes both), Hz."""
+    key = (receiver.photodiode.bandwidth_hz, receiver.photodiode.shape, receiver.tia.bandwidth_hz, receiver.tia.shape)
+    hit = _SHOT_BANDWIDTHS.get(key)
+    if hit is None:
+        fs = 16.0 * max(key[0], key[2])
+        n = 1 << 15
+        h = response.rfft_grid_response(n, fs, ((key[0], key[1]), (key[2], key[3])), gain=1.0)
+        hit = float(np.sum(np.abs(h) ** 2) * fs / n)
+        _SHOT_BANDWIDTHS[key] = hit
+    return hit
+
+
+_SHOT_BANDWIDTHS: dict[tuple[float, str, float, str], float] = {}
+
+
+def pam4_ber(receiver: Receiver, oma_outer_w: float, average_power_w: float, *,
+             temperature_c: float | None = None) -> float:
+    """Bit error ratio of the receiver for a PAM4 signal with Gaussian noise, closed form.
+
+    Four equally spaced power levels ``P_k = P_avg + OMA·(k/3 − 1/2)`` give the photocurrents
+    ``I_k = R·P_k + I_d(T)``; each level carries the TIA's thermal noise and its own shot noise,
+    ``σ_k² = σ_th² + 2q·I_k·B_shot`` (σ_th = :meth:`Tia.noise_rms_a`, B_shot the noise bandwidth
+    of the PD × TIA cascade; no shot term with ``shot_noise=False``).  With thresholds midway
+    between levels and equiprobable symbols,
+
+        SER = 1/4 · Σ_k [Q((I_k+1 − I_k)/(2σ_k)) (k < 3) + Q((I_k − I_k−1)/(2σ_k)) (k > 0)],
+        BER = SER / 2  (Gray coding: one bit per symbol error),
+
+    ``Q(x) = erfc(x/√2)/2`` (Proakis, *Digital Communications*, 5th ed., §4.3-2; shot and
+    thermal noise as in Agrawal, *Fiber-Optic Communication Systems*, §4.4).  Without shot
+    noise this is ``0.75·Q(R·OMA/(6σ_th))``.  The receiver's bandwidth limitation (ISI) and the
+    transmitter's noise are not included: it is the sensitivity to a clean signal.
+
+    Parameters
+    ----------
+    receiver : Receiver
+    oma_outer_w : float
+        Received outer OMA, W, >= 0.
+    average_power_w : float
+        Received average power, W, >= OMA/2 (the lowest level is not negative).
+    temperature_c : float, optional
+        Photodiode temperature for the dark current (default its reference temperature).
+
+    Returns
+    -------
+    float
+        BER in [0, 0.375] (0.375 for OMA = 0).
+
+    Raises
+    ------
+    InvalidParameter
+        Negative or non-finite powers, an average below OMA/2, a noiseless receiver at OMA 0.
+
+    Examples
+    --------
+    >>> r = Receiver(photodiode=Photodiode(shot_noise=False))
+    >>> round(pam4_ber(r, 0.0, 1e-4), 3)
+    0.375
+    """
+    if not isinstance(receiver, Receiver):
+        raise InvalidParameter(f"receiver must be a models.receiver.Receiver, got {type(receiver).__name__}")
+    oma = validate.non_negative("oma_outer_w", oma_outer_w, "W")
+    avg = validate.non_negative("average_power_w", average_power_w, "W")
+    if avg < 0.5 * oma * (1.0 - 1e-12):
+        raise InvalidParameter(f"average_power_w = {avg:.4g} W is below half the OMA ({0.5 * oma:.4g} W): "
+                               "the lowest level would be negative")
+    pd, tia = receiver.photodiode, receiver.tia
+    t = pd.temperature_ref_c if temperature_c is None else validate.real("temperature_c", temperature_c)
+    current = pd.responsivity_a_per_w * (avg + oma * (np.arange(4) / 3.0 - 0.5)) + pd.dark_current_at(t)
+    var = np.full(4, tia.noise_rms_a() ** 2)
+    if pd.shot_noise:
+        var = var + 2.0 * Q_E * np.maximum(current, 0.0) * _shot_noise_bandwidth_hz(receiver)
+    if oma == 0.0:
+        return 0.375
+    if not np.all(var > 0.0):
+        return 0.0
+    half = 0.5 * (current[1:] - current[:-1])          # half eye heights, A
+    sigma = np.sqrt(var)
+    up = 0.5 * special.erfc(half / sigma[:-1] / math.sqrt(2.0))      # level k crosses up (k = 0..2)
+    down = 0.5 * special.erfc(half / sigma[1:] / math.sqrt(2.0))     # level k crosses down (k = 1..3)
+    return float(0.25 * (up.sum() + down.sum()) / 2.0)
+
+
+def sensitivity_oma_w(receiver: Receiver, ber: float, *, extinction_ratio_db: float,
+                      temperature_c: float | None = None) -> float:
+    """Received outer OMA (W) at which :func:`pam4_ber` equals ``ber``, for a source of the
+    given extinction ratio (``P_avg = OMA·(r + 1)/(2(r − 1))``, r = 10^(ER/10)).
+
+    Solved by Brent's method on ``log BER`` (monotone in OMA at a fixed ER).
+
+    Raises
+    ------
+    InvalidParameter
+        BER outside (0, 0.375), ER <= 0 dB, or no OMA up to 1 W reaches the BER.
+    """
+    target = validate.in_range("ber", ber, 0.0, 0.375, low_inclusive=False, high_inclusive=False)
+    er = validate.in_range("extinction_ratio_db", extinction_ratio_db, 0.0, 60.0, low_inclusive=False, unit="dB")
+    r = 10.0 ** (er / 10.0)
+    avg_per_oma = (r + 1.0) / (2.0 * (r - 1.0))
+
+    def f(log_oma: float) -> float:
+        oma = math.exp(log_oma)
+        b = pam4_ber(receiver, oma, oma * avg_per_oma, temperature_c=temperature_c)
+        return math.log(max(b, 1e-300)) - math.log(target)
+
+    lo, hi = math.log(1e-12), math.log(1.0)
+    if f(hi) > 0.0:
+        raise InvalidParameter(f"the receiver does not reach BER {target:g} below 1 W OMA (ER {er:g} dB)")
+    if f(lo) < 0.0:
+        return 1e-12
+    return math.exp(optimize.brentq(f, lo, hi, xtol=1e-10, rtol=1e-12))
 
 
 def adapt_ffe_taps(

@@ -1,5 +1,6 @@
 """Tests of models.receiver: responsivity, dark current vs T, shot and thermal noise, PAM4 BER."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -172,3 +173,60 @@ def test_good_thomas_split_puts_the_slow_prime_on_its_own_axis():
     np.testing.assert_allclose(spec2, np.fft.fft(x)[k], rtol=0, atol=1e-9 * np.sqrt(n))
     np.testing.assert_allclose(response.real_inverse(spec2.copy(), n), x, atol=1e-12)
     assert plan[0] == 257
+
+
+# --- closed-form PAM4 BER and sensitivity of the model receiver ---------------------------------
+def test_closed_form_ber_without_shot_noise_is_0p75_q():
+    from models.receiver import pam4_ber
+
+    rx = Receiver(photodiode=Photodiode(shot_noise=False))
+    sigma = rx.tia.noise_rms_a()
+    for oma in (5e-5, 1e-4, 2e-4):
+        q = rx.photodiode.responsivity_a_per_w * oma / (6.0 * sigma)
+        assert pam4_ber(rx, oma, oma) == pytest.approx(0.75 * 0.5 * erfc(q / math.sqrt(2)), rel=1e-12)
+
+
+def test_closed_form_ber_with_shot_noise_matches_the_simulated_receiver():
+    """Second method: the model receiver's own noise (shot + thermal, filtered by PD and TIA)
+    on a slow four-level signal (no ISI), errors counted at the symbol centres."""
+    from models.receiver import pam4_ber
+
+    rx = Receiver(photodiode=Photodiode(bandwidth_hz=50e9, dark_current_a=1e-6),
+                  tia=Tia(input_noise_density_a_per_rthz=3e-12))       # shot noise is a visible share
+    baud, sps, n_sym = 5e9, 32, 60_000
+    rng = np.random.default_rng(11)
+    sym = rng.integers(0, 4, n_sym)
+    avg, oma = 0.5e-3, 0.1e-3
+    levels = avg + oma * (np.arange(4) / 3.0 - 0.5)
+    power = np.repeat(levels[sym], sps)
+    wf = Waveform(samples=power, sample_rate_hz=baud * sps, quantity="optical_power", symbol_rate_baud=baud)
+    v = rx.detect(wf, rng=rng).samples[sps // 2::sps] / rx.tia.transimpedance_ohm
+    i_levels = rx.photodiode.responsivity_a_per_w * levels + rx.photodiode.dark_current_a
+    thresholds = 0.5 * (i_levels[1:] + i_levels[:-1])
+    decided = np.searchsorted(thresholds, v)
+    errors = int(np.count_nonzero(decided != sym))
+    expected = 2.0 * pam4_ber(rx, oma, avg) * n_sym      # symbol errors (BER = SER/2)
+    shot_free = 2.0 * pam4_ber(Receiver(photodiode=dataclasses.replace(rx.photodiode, shot_noise=False),
+                                        tia=rx.tia), oma, avg) * n_sym
+    assert expected > 1.3 * shot_free                      # the shot term matters here
+    assert abs(errors - expected) < 4.0 * math.sqrt(expected) + 3
+
+
+def test_sensitivity_solves_the_ber_and_follows_the_extinction_ratio():
+    from models.receiver import pam4_ber, sensitivity_oma_w
+
+    rx = Receiver()
+    for er_db in (3.5, 5.0, 8.0):
+        oma = sensitivity_oma_w(rx, 2.4e-4, extinction_ratio_db=er_db)
+        r = 10 ** (er_db / 10)
+        assert pam4_ber(rx, oma, oma * (r + 1) / (2 * (r - 1))) == pytest.approx(2.4e-4, rel=1e-6)
+    # thermal noise alone: OMA = 6·Q·σ/R (the budget's closed form)
+    from optics.budget.model_physics import receiver_sensitivity_oma_dbm
+
+    quiet = Receiver(photodiode=Photodiode(shot_noise=False))
+    oma = sensitivity_oma_w(quiet, 2.4e-4, extinction_ratio_db=5.0)
+    assert 10 * math.log10(oma / 1e-3) == pytest.approx(receiver_sensitivity_oma_dbm(quiet, 2.4e-4), abs=1e-6)
+    with pytest.raises(InvalidParameter, match="ber"):
+        sensitivity_oma_w(rx, 0.5, extinction_ratio_db=5.0)
+    with pytest.raises(InvalidParameter, match="below half the OMA"):
+        pam4_ber(rx, 1e-3, 1e-4)

@@ -1,0 +1,280 @@
+"""One module of a population, tested as its plan would test it, straight through the models.
+
+:func:`evaluate_module` takes module *k* of a population (:mod:`models.population`), and for
+every temperature and step of the plan measures each lane as the station's instruments would:
+
+* **tx** step: the lane's transmitter output from the link models
+  (:func:`models.population.lane_tx_waveform`, the same waveform the virtual bench's scope
+  records, without the scope's own noise), filtered by the TDECQ reference receiver
+  (4th-order Bessel-Thomson at half the symbol rate), then average power, outer OMA, ER and
+  RLM (:func:`optics.levels.measure_levels`) and TDECQ/Ceq (:func:`optics.tdecq.tdecq` with the
+  step's ``tdecq_taps``/``tdecq_precursors``), as the virtual FlexDCA computes them;
+* **rx_sensitivity** step: the OMA at which the lane's model receiver reaches the step's BER
+  threshold (:func:`models.receiver.sensitivity_oma_w`, at the chip temperature, for a source
+  with the extinction ratio measured in the Tx step), the quantity the BERT sweep finds;
+* **ddm** steps record monitor values without limits and are not evaluated.
+
+Every value is judged by :func:`optics.station.judging.judge_step` (the station's own
+judging), so a value gets the verdict the station would give it.  A lane whose eye is too
+closed to measure is an ERROR (the station's scope reads 9.91E37 there and the step ends in
+ERROR).
+
+The result, :class:`ModuleOutcome`, is small and picklable: the records as plain tuples, no
+waveforms, so populations of any size stream through :mod:`optics.volume.engine`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from optics.errors import ConfigError, InvalidParameter, OpticsError
+
+#: Samples per symbol of the simulated Tx records (the virtual bench's default).
+DEFAULT_SAMPLES_PER_SYMBOL = 16
+#: Order of the verdicts, worst first.
+VERDICT_ORDER = ("ERROR", "FAIL", "MARGINAL", "PASS")
+
+
+class Record(NamedTuple):
+    """One judged measurement of a module (plain values only)."""
+
+    step: str
+    name: str
+    lane: int | None
+    temperature_c: float | None
+    value: float | None
+    outcome: str            # PASS | MARGINAL | FAIL | ERROR | RECORDED
+    low: float | None
+    high: float | None
+    margin: float | None
+    guard_band: float
+    note: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ModuleOutcome:
+    """What :func:`evaluate_module` found for one module.
+
+    Attributes
+    ----------
+    index, serial : int, str
+    verdict : str
+        ERROR > FAIL > MARGINAL > PASS over the records (as the station's run outcome).
+    defects : str
+        The module's drawn defects in words ("" for none).
+    records : tuple of Record
+    seconds : float
+        Wall time spent on it.
+    """
+
+    index: int
+    serial: str
+    verdict: str
+    defects: str
+    records: tuple[Record, ...]
+    seconds: float
+
+    @property
+    def passed(self) -> bool:
+        """PASS or MARGINAL (the station's passing outcomes)."""
+        return self.verdict in ("PASS", "MARGINAL")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``serial, index, verdict, defects, failed`` (names of FAIL/ERROR records)."""
+        failed = sorted({r.name for r in self.records if r.outcome in ("FAIL", "ERROR")})
+        return {"serial": self.serial, "index": self.index, "verdict": self.verdict, "defects": self.defects,
+                "failed": failed}
+
+
+@dataclasses.dataclass(frozen=True)
+class YieldJob:
+    """Everything a worker needs to evaluate modules: the population as text, the plan's
+    path and text (a worker reads the plan from the same path and checks it is the same
+    text: workers on other hosts need the plan, and a link design's own files, at the same
+    paths), the records' samples per symbol.  Hashable: workers cache what they build from it."""
+
+    population_text: str
+    population_source: str
+    population_dir: str
+    plan_text: str
+    plan_source: str
+    samples_per_symbol: int = DEFAULT_SAMPLES_PER_SYMBOL
+
+    @classmethod
+    def from_files(cls, population: str | Path, plan: str | Path, *,
+                   samples_per_symbol: int = DEFAULT_SAMPLES_PER_SYMBOL) -> YieldJob:
+        """Read the two files (the population may be a shipped name, e.g. ``"800g-dr8"``).
+
+        Raises
+        ------
+        ConfigError
+            A file cannot be read, or is invalid (both are fully validated here, before any
+            module is evaluated).
+        """
+        from models.population import shipped_population
+
+        pop_path = shipped_population(str(population))
+        plan_path = Path(plan)
+        texts = []
+        for p, what in ((pop_path, "population"), (plan_path, "plan")):
+            try:
+                texts.append(p.read_bytes().decode("utf-8"))
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"{what} file {p}: {getattr(exc, 'strerror', None) or exc}") from None
+        if not 4 <= samples_per_symbol <= 64:
+            raise InvalidParameter(f"samples_per_symbol = {samples_per_symbol!r} must be in [4, 64]")
+        job = cls(population_text=texts[0], population_source=str(pop_path),
+                  population_dir=str(pop_path.resolve().parent), plan_text=texts[1], plan_source=str(plan_path.resolve()),
+                  samples_per_symbol=int(samples_per_symbol))
+        context(job)    # validate now, in the caller's process
+        return job
+
+
+@dataclasses.dataclass(frozen=True)
+class _Context:
+    population: Any
+    plan: Any
+    spec: Any
+
+
+_CONTEXTS: dict[YieldJob, _Context] = {}
+
+
+def context(job: YieldJob) -> _Context:
+    """The population, plan and PHY table of ``job`` (built once per process)."""
+    hit = _CONTEXTS.get(job)
+    if hit is not None:
+        return hit
+    from models.population import loads_population
+    from optics.phy import load_phy
+    from optics.station.plan import load_plan
+    from optics.station.records import plan_hash
+
+    pop = loads_population(job.population_text, source=job.population_source, base_dir=job.population_dir)
+    plan = load_plan(job.plan_source)
+    if plan.sha256 != plan_hash(job.plan_text):
+        raise ConfigError(f"{job.plan_source}: the plan file changed while the prediction ran "
+                          "(workers read it from the same path)")
+    if plan.lanes > pop.base.n_lanes:
+        raise ConfigError(f"{job.plan_source}: plan {plan.name!r} tests {plan.lanes} lanes but population "
+                          f"{pop.name!r} ({pop.design}) has {pop.base.n_lanes}")
+    ctx = _Context(population=pop, plan=plan, spec=load_phy(plan.phy))
+    if len(_CONTEXTS) > 8:
+        _CONTEXTS.clear()
+    _CONTEXTS[job] = ctx
+    return ctx
+
+
+def _worst(outcomes: Iterable[str]) -> str:
+    seen = set(outcomes)
+    return next((v for v in VERDICT_ORDER if v in seen), "PASS")
+
+
+def _tx_metrics(wf: Any, step: Any) -> tuple[dict[str, float | None], dict[str, float], dict[str, str]]:
+    """What the virtual FlexDCA measures on a pattern-locked capture, without its noise."""
+    from optics.levels import measure_levels
+    from optics.reference_receiver import bessel_thomson
+    from optics.tdecq import tdecq
+
+    filtered = bessel_thomson(wf)
+    levels = measure_levels(filtered)
+    metrics: dict[str, float | None] = {
+        "average_power_dbm": 10.0 * math.log10(levels.average / 1e-3) if levels.average > 0 else None,
+        "oma_outer_dbm": 10.0 * math.log10(levels.oma_outer / 1e-3) if levels.oma_outer > 0 else None,
+        "extinction_ratio_db": levels.extinction_ratio_db if levels.p0 > 0 else None,
+    }
+    notes: dict[str, str] = {}
+    try:
+        res = tdecq(filtered, reference_filter=False, n_taps=int(step.settings.get("tdecq_taps", 5)),
+                    n_precursors=int(step.settings.get("tdecq_precursors", 1)))
+    except OpticsError as exc:
+        metrics["tdecq_db"] = metrics["ceq_db"] = None
+        notes["tdecq_db"] = f"eye too closed for TDECQ: {exc}"
+    else:
+        metrics["tdecq_db"], metrics["ceq_db"] = float(res.tdecq_db), float(res.ceq_db)
+    return metrics, {"rlm": float(levels.rlm)}, notes
+
+
+def _records(step: Any, lane: int, temperature_c: float | None, judged: Sequence[Any]) -> list[Record]:
+    out = []
+    for j in judged:
+        outcome = "ERROR" if j.outcome == "NOT TESTED" else j.outcome
+        out.append(Record(step.name, j.name, lane, temperature_c, j.value, outcome, j.low, j.high, j.margin,
+                          j.guard_band, j.note))
+    return out
+
+
+def evaluate_module(job: YieldJob, index: int) -> ModuleOutcome:
+    """Evaluate module ``index`` of the job's population against its plan (module docstring).
+
+    Raises
+    ------
+    InvalidParameter
+        A bad index, or a drawn module the models refuse (the message names it).
+    """
+    from models.population import lane_tx_waveform
+    from models.receiver import sensitivity_oma_w
+    from optics.station.judging import judge_step
+
+    t0 = time.perf_counter()
+    ctx = context(job)
+    pop, plan, spec = ctx.population, ctx.plan, ctx.spec
+    pm = pop.module(index)
+    temperatures: tuple[float | None, ...] = tuple(plan.temperatures_c) or (None,)
+    records: list[Record] = []
+    for t_case in temperatures:
+        t = 25.0 if t_case is None else float(t_case)
+        t_chip = t + pm.module.chip_temperature_rise_k
+        er_db: dict[int, float | None] = {}
+        for step in plan.steps:
+            for lane in range(plan.lanes):
+                if step.kind == "tx":
+                    wf = lane_tx_waveform(pm, lane, t, pattern=str(step.settings.get("pattern", "PRBS13Q")),
+                                          samples_per_symbol=job.samples_per_symbol)
+                    if wf is None:
+                        metrics, extra, notes = {}, {}, {n: "no light" for n in step.limits}
+                    else:
+                        try:
+                            metrics, extra, notes = _tx_metrics(wf, step)
+                        except OpticsError as exc:
+                            metrics, extra, notes = {}, {}, {n: f"no eye: {exc}" for n in step.limits}
+                    er_db[lane] = metrics.get("extinction_ratio_db")
+                    judged = judge_step(spec, plan, step, metrics, scope="tx", extra=extra, notes=notes)
+                elif step.kind == "rx_sensitivity":
+                    er = er_db.get(lane)
+                    if er is None or not er > 0.0:
+                        judged = judge_step(spec, plan, step, {}, scope="rx", notes={
+                            "rx_sensitivity_oma_dbm": "no source extinction ratio from a Tx step"})
+                    else:
+                        threshold = float(step.settings.get("ber_threshold", spec.ber_limit))
+                        oma_w = sensitivity_oma_w(pm.module.lanes[lane].receiver, threshold,
+                                                  extinction_ratio_db=er, temperature_c=t_chip)
+                        r = 10.0 ** (er / 10.0)
+                        oma_dbm = 10.0 * math.log10(oma_w / 1e-3)
+                        avg_dbm = oma_dbm - 10.0 * math.log10(2.0 * (r - 1.0) / (r + 1.0))
+                        secq = step.settings.get("reference_secq_db")
+                        values = {"rx_sensitivity_oma_dbm": oma_dbm}
+                        if secq is not None:
+                            values["secq_db"] = float(secq)
+                        judged = judge_step(spec, plan, step, values, scope="rx",
+                                            extra={"rx_sensitivity_average_dbm": avg_dbm})
+                else:
+                    break       # ddm: monitor readings, nothing judged
+                records.extend(_records(step, lane, t_case, judged))
+    verdict = _worst(r.outcome for r in records)
+    return ModuleOutcome(index=pm.index, serial=pm.serial, verdict=verdict, defects=pm.note,
+                         records=tuple(records), seconds=time.perf_counter() - t0)
+
+
+def evaluate_chunk(job: YieldJob, indices: Sequence[int]) -> list[ModuleOutcome]:
+    """:func:`evaluate_module` for each index, in order (the unit of work of the engine)."""
+    return [evaluate_module(job, int(k)) for k in indices]
+
+
+__all__ = ["DEFAULT_SAMPLES_PER_SYMBOL", "ModuleOutcome", "Record", "VERDICT_ORDER", "YieldJob", "context",
+           "evaluate_chunk", "evaluate_module"]
