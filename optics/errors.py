@@ -122,6 +122,34 @@ class MeasurementInvalid(InstrumentError):
     """The instrument reported its measurement as invalid or never became valid."""
 
 
+def value_text(value: object) -> str:
+    """``repr(value)`` for an error message, a NumPy scalar shown as the Python value it holds.
+
+    NumPy 2 prints its scalars as ``np.float64(inf)``; a message names the value a user
+    wrote or measured, so it shows ``inf``, ``0.5`` or ``3`` instead.  Anything else is
+    shown as ``repr`` shows it.
+
+    Parameters
+    ----------
+    value : object
+        The value to show.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> value_text(np.float64("inf")), value_text(np.int64(3)), value_text("abc")
+    ('inf', '3', "'abc'")
+    """
+    item = getattr(value, "item", None)
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0 and callable(item):
+        value = item()
+    return repr(value)
+
+
 __all__ = [
     "OpticsError",
     "InvalidParameter",
@@ -140,4 +168,5 @@ __all__ = [
     "ScpiError",
     "SafetyLimitError",
     "MeasurementInvalid",
+    "value_text",
 ]

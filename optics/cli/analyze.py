@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from optics.errors import InvalidParameter
+from optics.errors import InvalidParameter, value_text
 
 
 def register(subparsers: Any) -> None:
@@ -109,7 +109,9 @@ def analyze_file(
 
     out = stream if stream is not None else sys.stdout
     if symbol_rate_baud is not None and not (math.isfinite(symbol_rate_baud) and symbol_rate_baud > 0):
-        raise InvalidParameter(f"--symbol-rate must be a positive number of Bd, got {symbol_rate_baud!r}")
+        raise InvalidParameter(
+            f"--symbol-rate must be a positive number of Bd, got {value_text(symbol_rate_baud)}"
+        )
     if phy is not None:
         try:
             import optics.verdict  # noqa: F401

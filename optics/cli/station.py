@@ -113,12 +113,13 @@ def run(args: argparse.Namespace) -> int:
     import sqlite3
     import traceback
 
+    from optics.cli import command_path
     from optics.errors import OpticsError
 
     try:
         return _run(args)
     except sqlite3.Error as exc:
-        print(f"optics station: error: results database {args.db}: {type(exc).__name__}: {exc}; the records "
+        print(f"{command_path(args)}: error: results database {args.db}: {type(exc).__name__}: {exc}; the records "
               "committed before it are in the database, the run is closed incomplete (or reported so once "
               "this process has ended)", file=sys.stderr)
         return 2
@@ -126,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         raise                     # clear messages: printed by optics.cli.main (exit 2)
     except Exception as exc:
         traceback.print_exc()
-        print(f"optics station: internal error: {type(exc).__name__}: {exc}; a run in progress was closed "
+        print(f"{command_path(args)}: internal error: {type(exc).__name__}: {exc}; a run in progress was closed "
               "incomplete (ERROR) with the records taken before it in the database", file=sys.stderr)
         return 2
 

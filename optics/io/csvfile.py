@@ -51,6 +51,7 @@ from optics.errors import FileFormatError
 from optics.io.fields import (
     TIME_GRID_TOLERANCE,
     _build,
+    _check_not_empty,
     _check_uniform_time,
     _coerce_pattern,
     _float_field,
@@ -90,8 +91,9 @@ def read_csv(path: str | os.PathLike, *, symbol_rate_baud: float | None = None,
     Raises
     ------
     FileFormatError
-        Unknown column or unit (the message names it and the allowed columns), non-numeric
-        or empty cells and truncated lines (with the line number), fewer than 2 data rows,
+        An empty file, unknown column or unit (the message names it and the allowed
+        columns), non-numeric, non-finite (``nan``, ``inf``) or empty cells and truncated
+        lines (with the line and column and the cell's text), fewer than 2 data rows,
         a non-uniform or non-increasing time column, inconsistent header values.
 
     Examples
@@ -100,6 +102,7 @@ def read_csv(path: str | os.PathLike, *, symbol_rate_baud: float | None = None,
     """
     p = _path(path)
     where = f"{p.name}: "
+    _check_not_empty(p, where)
     meta: dict[str, Any] = {}
     fields: dict[str, tuple[str, int]] = {}
     header_line = None

@@ -28,7 +28,7 @@ from typing import Any
 
 from optics.errors import FileFormatError
 from optics.io.csvfile import TIME_COLUMN, read_csv
-from optics.io.fields import _path
+from optics.io.fields import _check_not_empty, _path
 from optics.io.flexdca import _FLEXDCA_KEYS, _looks_like_wfmx, _norm_key, read_flexdca
 from optics.io.npz import read_npz
 from optics.waveform import Waveform
@@ -85,8 +85,8 @@ def read_waveform(path: str | os.PathLike, *, symbol_rate_baud: float | None = N
     Raises
     ------
     FileFormatError
-        Unsupported suffix, unrecognised content, content that does not match the suffix,
-        or any error of the selected reader.
+        Unsupported suffix, an empty file, unrecognised content, content that does not
+        match the suffix, or any error of the selected reader.
 
     Examples
     --------
@@ -101,6 +101,7 @@ def read_waveform(path: str | os.PathLike, *, symbol_rate_baud: float | None = N
         )
     if not p.is_file():
         raise FileFormatError(f"{p.name}: no such file")
+    _check_not_empty(p, f"{p.name}: ")
     kind = _sniff(p)
     if kind is None:
         raise FileFormatError(

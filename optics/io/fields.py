@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from optics import patterns as _patterns
-from optics.errors import FileFormatError, InvalidType, InvalidWaveform
+from optics.errors import FileFormatError, InvalidType, InvalidWaveform, value_text
 from optics.waveform import Quantity, Waveform
 
 #: Allowed deviation of a time value from the uniform grid, in sample intervals.
@@ -32,6 +32,24 @@ def _path(path: Any) -> Path:
     if not isinstance(path, (str, os.PathLike)):
         raise InvalidType(f"path must be a str or os.PathLike, got {type(path).__name__}")
     return Path(path)
+
+
+#: Bytes read to tell an empty (blank) file from a file with content.
+_EMPTY_PROBE_BYTES = 4096
+
+
+def _check_not_empty(p: Path, where: str) -> None:
+    """Raise FileFormatError, saying so, if ``p`` is empty: 0 bytes, or only blank space (and
+    a UTF-8 byte-order mark)."""
+    try:
+        with open(p, "rb") as f:
+            head = f.read(_EMPTY_PROBE_BYTES)
+    except OSError as exc:
+        raise FileFormatError(f"{where}cannot read ({exc.strerror})") from None
+    if not head:
+        raise FileFormatError(f"{where}the file is empty (0 bytes)")
+    if len(head) < _EMPTY_PROBE_BYTES and not head.removeprefix(b"\xef\xbb\xbf").strip():
+        raise FileFormatError(f"{where}the file is empty (only blank lines)")
 
 
 def _require_waveform(wf: Any) -> Waveform:
@@ -113,7 +131,7 @@ def _check_uniform_time(t: np.ndarray, *, atol: float = 0.0, first_line: int | N
         k = int(np.flatnonzero(~(steps > 0))[0]) + 1
         raise FileFormatError(
             f"{where}time values must increase strictly: sample {k}{_at_line(first_line, k)} "
-            f"has t = {t[k]!r} s after t = {t[k - 1]!r} s"
+            f"has t = {value_text(t[k])} s after t = {value_text(t[k - 1])} s"
         )
     dt = (t[-1] - t[0]) / (n - 1)
     resid = np.abs(t - (t[0] + np.arange(n) * dt))
@@ -122,7 +140,7 @@ def _check_uniform_time(t: np.ndarray, *, atol: float = 0.0, first_line: int | N
     if resid[worst] > tol:
         raise FileFormatError(
             f"{where}time axis is not uniformly sampled: sample {worst}{_at_line(first_line, worst)} "
-            f"at t = {t[worst]!r} s is {resid[worst] / dt:.3g} sample intervals from the uniform grid t0 + k*{dt:.6g} s "
+            f"at t = {value_text(t[worst])} s is {resid[worst] / dt:.3g} sample intervals from the uniform grid t0 + k*{dt:.6g} s "
             f"(tolerance {tol / dt:.3g}); resample the waveform, or print time with more digits"
         )
     return float(dt)

@@ -51,11 +51,12 @@ from typing import Any
 import numpy as np
 
 from optics import validate
-from optics.errors import FileFormatError, InvalidParameter, InvalidType
+from optics.errors import FileFormatError, InvalidParameter, InvalidType, value_text
 from optics.io.fields import (
     TIME_GRID_TOLERANCE,
     _at_line,
     _build,
+    _check_not_empty,
     _check_uniform_time,
     _coerce_pattern,
     _float_field,
@@ -75,6 +76,9 @@ _FLEXDCA_YUNITS = {"watt": Quantity.OPTICAL_POWER, "w": Quantity.OPTICAL_POWER,
                    "volt": Quantity.VOLTAGE, "v": Quantity.VOLTAGE,
                    "ampere": Quantity.CURRENT, "amp": Quantity.CURRENT, "a": Quantity.CURRENT}
 _FLEXDCA_YUNIT_OF = {Quantity.OPTICAL_POWER: "Watt", Quantity.VOLTAGE: "Volt", Quantity.CURRENT: "Ampere"}
+#: What to do about a clipped (``Infinity``) sample or a hole (NaN) in a FlexDCA export.
+_CLIPPED_HINT = ("; FlexDCA writes clipped samples as Infinity: re-save with 'convert holes and clipped "
+                 "values', or widen the vertical range")
 
 
 def _norm_key(key: str) -> str:
@@ -158,8 +162,8 @@ def _flexdca_waveform(x: np.ndarray | None, y: np.ndarray, pattern_length: int |
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
         raise FileFormatError(
-            f"{where}sample {k}{_at_line(first_line, k)} is {y[k]!r}: a clipped value or a hole; "
-            "re-save with 'convert holes and clipped values', or widen the vertical range"
+            f"{where}sample {k}{_at_line(first_line, k)} is {value_text(y[k])}: a clipped value or a "
+            f"hole{_CLIPPED_HINT}"
         )
     if x is not None:
         if not np.all(np.isfinite(x)):
@@ -321,16 +325,9 @@ def _read_flexdca_text(p: Path, symbol_rate_baud: float | None, pattern: Any) ->
 
 
 def _read_numeric_block_flexdca(p: Path, skip: int, where: str) -> np.ndarray:
-    """Like :func:`_read_numeric_block` but reports clipped 'Infinity' cells as such."""
-    try:
-        return _read_numeric_block(p, skip, None, where)
-    except FileFormatError as exc:
-        if "Infinity" in str(exc) or "inf" in str(exc):
-            raise FileFormatError(
-                f"{exc}; FlexDCA writes clipped samples as Infinity: re-save with 'convert holes and "
-                "clipped values', or widen the vertical range"
-            ) from None
-        raise
+    """:func:`_read_numeric_block` with the FlexDCA remedy for ``Infinity`` (clipped) and NaN
+    (hole) cells."""
+    return _read_numeric_block(p, skip, None, where, nonfinite_hint=_CLIPPED_HINT)
 
 
 def _read_flexdca_wfmx(p: Path, raw: bytes, symbol_rate_baud: float | None, pattern: Any) -> Waveform:
@@ -395,7 +392,7 @@ def read_flexdca(path: str | os.PathLike, *, symbol_rate_baud: float | None = No
     Raises
     ------
     FileFormatError
-        Missing ``Data,`` line or ``YUnits``, clipped (``Infinity``) samples or holes,
+        An empty file, missing ``Data,`` line or ``YUnits``, clipped (``Infinity``) samples or holes,
         ``Points`` disagreeing with the data (truncation), non-uniform x data.
 
     Examples
@@ -411,6 +408,7 @@ def read_flexdca(path: str | os.PathLike, *, symbol_rate_baud: float | None = No
         ...
     """
     p = _path(path)
+    _check_not_empty(p, f"{p.name}: ")
     try:
         raw = p.read_bytes()
     except OSError as exc:
@@ -460,7 +458,9 @@ def write_flexdca(wf: Waveform, path: str | os.PathLike, *, pattern_length_ui: i
             pattern_length_ui = int(round(wf.n_symbols))
     if isinstance(pattern_length_ui, bool) or not isinstance(pattern_length_ui, (int, np.integer)) \
             or pattern_length_ui < 1:
-        raise InvalidParameter(f"pattern_length_ui must be a positive integer, got {pattern_length_ui!r}")
+        raise InvalidParameter(
+            f"pattern_length_ui must be a positive integer, got {value_text(pattern_length_ui)}"
+        )
     header = [
         ("FileType", "WaveformPatternXYValues"),
         ("Instrument", str(wf.meta.get("instrument", "pam4-optics"))),

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from optics.errors import FileFormatError, InvalidParameter
-from optics.io.fields import _build, _coerce_pattern, _meta_json, _path, _require_waveform
+from optics.io.fields import _build, _check_not_empty, _coerce_pattern, _meta_json, _path, _require_waveform
 from optics.waveform import Quantity, Waveform
 
 _NPZ_VERSION = 1
@@ -94,10 +94,11 @@ def read_npz(path: str | os.PathLike, *, symbol_rate_baud: float | None = None,
     Raises
     ------
     FileFormatError
-        Not a zip/npz archive, missing arrays (listed), bad values.
+        An empty file, not a zip/npz archive, missing arrays (listed), bad values.
     """
     p = _path(path)
     where = f"{p.name}: "
+    _check_not_empty(p, where)
     try:
         # open the file here: np.load(path) leaks its handle when the zip is corrupt
         with open(p, "rb") as fh:

@@ -85,6 +85,15 @@ def test_errors_exit_2_with_one_line(files, capsys, argv, message):
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
+@pytest.mark.parametrize("rate, text", [(np.float64(-5.0), "-5.0"), (np.float64("inf"), "inf")])
+def test_bad_symbol_rate_of_a_script_is_a_plain_number(files, rate, text):
+    from optics.cli.analyze import analyze_file
+    from optics.errors import InvalidParameter
+
+    with pytest.raises(InvalidParameter, match=rf"positive number of Bd, got {text}$"):
+        analyze_file(files["good"], symbol_rate_baud=rate)
+
+
 def test_missing_file_and_missing_rate_exit_2(files, capsys):
     assert main(["analyze", str(files["dir"] / "nope.csv")]) == 2
     assert "no such file" in capsys.readouterr().err
