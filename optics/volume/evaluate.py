@@ -104,11 +104,13 @@ class YieldJob:
     plan_text: str
     plan_source: str
     samples_per_symbol: int = DEFAULT_SAMPLES_PER_SYMBOL
+    seed: int | None = None
 
     @classmethod
     def from_files(cls, population: str | Path, plan: str | Path, *,
-                   samples_per_symbol: int = DEFAULT_SAMPLES_PER_SYMBOL) -> YieldJob:
-        """Read the two files (the population may be a shipped name, e.g. ``"800g-dr8"``).
+                   samples_per_symbol: int = DEFAULT_SAMPLES_PER_SYMBOL, seed: int | None = None) -> YieldJob:
+        """Read the two files (the population may be a shipped name, e.g. ``"800g-dr8"``);
+        ``seed`` replaces the population's seed.
 
         Raises
         ------
@@ -126,11 +128,14 @@ class YieldJob:
                 texts.append(p.read_bytes().decode("utf-8"))
             except (OSError, UnicodeDecodeError) as exc:
                 raise ConfigError(f"{what} file {p}: {getattr(exc, 'strerror', None) or exc}") from None
-        if not 4 <= samples_per_symbol <= 64:
-            raise InvalidParameter(f"samples_per_symbol = {samples_per_symbol!r} must be in [4, 64]")
+        if isinstance(samples_per_symbol, bool) or not isinstance(samples_per_symbol, int) \
+                or not 4 <= samples_per_symbol <= 64:
+            raise InvalidParameter(f"samples_per_symbol = {samples_per_symbol!r} must be an integer in [4, 64]")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+            raise InvalidParameter(f"seed = {seed!r} must be a non-negative integer")
         job = cls(population_text=texts[0], population_source=str(pop_path),
                   population_dir=str(pop_path.resolve().parent), plan_text=texts[1], plan_source=str(plan_path.resolve()),
-                  samples_per_symbol=int(samples_per_symbol))
+                  samples_per_symbol=int(samples_per_symbol), seed=seed)
         context(job)    # validate now, in the caller's process
         return job
 
@@ -156,6 +161,8 @@ def context(job: YieldJob) -> _Context:
     from optics.station.records import plan_hash
 
     pop = loads_population(job.population_text, source=job.population_source, base_dir=job.population_dir)
+    if job.seed is not None:
+        pop = dataclasses.replace(pop, seed=job.seed)
     plan = load_plan(job.plan_source)
     if plan.sha256 != plan_hash(job.plan_text):
         raise ConfigError(f"{job.plan_source}: the plan file changed while the prediction ran "

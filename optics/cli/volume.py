@@ -1,0 +1,149 @@
+"""``optics yield``: yield prediction at volume for a population and a test plan.
+
+::
+
+    optics yield --population POP.toml --plan PLAN.toml --modules N [--seed S] [--workers K]
+                 [--scheduler tcp://HOST:PORT] [--chunk-size C] [--per-module] [--report DIR]
+                 [--repeatability NAME=SIGMA ...] [--samples-per-symbol N] [--json] [--quiet]
+    optics yield --list-parameters DESIGN [--json]
+
+Each module of the population is evaluated as the plan would test it, straight through the
+models (:mod:`optics.volume.evaluate`), on local processes or a Dask cluster
+(:mod:`optics.volume.engine`); the summary (:mod:`optics.volume.summary`) is printed, or as
+JSON with ``--json`` (keys ``modules, yield, yield_ci95, by_temperature, failures,
+measurements, guard_bands, seconds, modules_per_s`` and with ``--per-module`` a
+``per_module`` list of ``{serial, verdict, defects, failed}``).  Progress goes to stderr;
+Ctrl-C stops the run and reports the modules finished (``interrupted: true``).
+
+Exit status 0 whatever the yield (a prediction is not a verdict), 2 on an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``yield``."""
+    p = subparsers.add_parser("yield", help="predict the yield of a population of simulated modules under a plan")
+    p.add_argument("--population", metavar="POP", help="population TOML, or a shipped one: 800g-dr8, 1.6t-dr8")
+    p.add_argument("--plan", metavar="PLAN", help="the station's test plan (TOML)")
+    p.add_argument("--modules", type=int, default=100, metavar="N", help="modules to evaluate (default 100)")
+    p.add_argument("--first", type=int, default=0, metavar="K", help="index of the first module (default 0)")
+    p.add_argument("--seed", type=int, default=None, metavar="S", help="replace the population's seed")
+    p.add_argument("--workers", type=int, default=None, metavar="K", help="local processes (default: the cores)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on a Dask distributed cluster (tcp://host:port)")
+    p.add_argument("--chunk-size", type=int, default=None, metavar="C", help="modules per task")
+    p.add_argument("--samples-per-symbol", type=int, default=16, metavar="N",
+                   help="samples per symbol of the Tx records (default 16, as the virtual bench)")
+    p.add_argument("--repeatability", action="append", default=[], metavar="NAME=SIGMA",
+                   help="measurement repeatability σ of the station (repeatable), e.g. tdecq_db=0.15: "
+                        "enables the guard-band / test-escape analysis")
+    p.add_argument("--per-module", action="store_true", help="list every module's verdict (JSON: per_module)")
+    p.add_argument("--report", default=None, metavar="DIR", help="write yield.html and yield.json into DIR")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--list-parameters", default=None, metavar="DESIGN",
+                   help="list the parameters a population of DESIGN (preset or link TOML) can spread")
+    p.set_defaults(func=run)
+
+
+def parse_repeatability(items: list[str]) -> dict[str, float]:
+    """``["tdecq_db=0.15", ...]`` → ``{"tdecq_db": 0.15}``.
+
+    Raises
+    ------
+    InvalidParameter
+        An item that is not NAME=SIGMA with a finite σ >= 0.
+    """
+    from optics.errors import InvalidParameter
+
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            sigma = float(value)
+        except ValueError:
+            sigma = math.nan
+        if not sep or not name.strip() or not (math.isfinite(sigma) and sigma >= 0):
+            raise InvalidParameter(f"--repeatability {item!r}: expected NAME=SIGMA with a finite SIGMA >= 0, "
+                                   "e.g. tdecq_db=0.15")
+        out[name.strip()] = sigma
+    return out
+
+
+def _list_parameters(design: str, as_json: bool) -> int:
+    from pathlib import Path
+
+    from models.config import load_link
+    from models.population import parameter_table
+    from models.presets import preset
+
+    module = load_link(design).module if Path(design).suffix == ".toml" else preset(design)
+    rows = parameter_table(module)
+    if as_json:
+        print(json.dumps([{"parameter": r.path, "unit": r.unit, "low": r.low, "high": r.high,
+                           "nominal": r.nominal} for r in rows], indent=1))
+        return 0
+    print(f"Parameters of {module.name} a population can spread (nominal: lane 0 of the design):")
+    print(f"{'parameter':<42} {'unit':<12} {'nominal':>12} {'allowed range':>26}")
+    for r in rows:
+        print(f"{r.path:<42} {r.unit:<12} {r.nominal:12.5g} {f'[{r.low:g}, {r.high:g}]':>26}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``optics yield``."""
+    from optics.errors import ConfigError, InvalidParameter
+    from optics.volume.engine import run_modules, text_progress
+    from optics.volume.evaluate import YieldJob
+    from optics.volume.summary import YieldSummary, json_ready
+
+    if args.list_parameters:
+        return _list_parameters(args.list_parameters, args.json)
+    if not args.population or not args.plan:
+        raise ConfigError("give --population POP and --plan PLAN (or --list-parameters DESIGN)")
+    if not 1 <= args.modules <= 10**8:
+        raise InvalidParameter(f"--modules {args.modules} must be in [1, 10^8]")
+    if args.first < 0:
+        raise InvalidParameter(f"--first {args.first} must be >= 0")
+    repeat = parse_repeatability(args.repeatability)
+    job = YieldJob.from_files(args.population, args.plan, samples_per_symbol=args.samples_per_symbol, seed=args.seed)
+    summary = YieldSummary(repeat, keep_modules=args.per_module)
+    progress = None if args.quiet else text_progress(sys.stderr)
+    t0 = time.perf_counter()
+    state = run_modules(job, range(args.first, args.first + args.modules), workers=args.workers,
+                        scheduler=args.scheduler, chunk_size=args.chunk_size, progress=progress)
+    for outcome in state:
+        summary.add(outcome)
+    wall = time.perf_counter() - t0
+    interrupted = bool(getattr(state, "interrupted", False))
+    from optics.volume.evaluate import context
+
+    title = f"Yield of {context(job).population.name} under plan {context(job).plan.name}"
+    if args.report:
+        from optics.volume.report import write_yield_report
+
+        page, _ = write_yield_report(summary, args.report, title=title, wall_seconds=wall)
+        if not args.json:
+            print(f"report: {page}", file=sys.stderr)
+    if args.json:
+        d = summary.to_dict(wall_seconds=wall)
+        d["interrupted"] = interrupted
+        print(json.dumps(json_ready(d), indent=1, allow_nan=False))
+    else:
+        print(title)
+        print(summary.to_text(wall_seconds=wall))
+        if args.per_module:
+            for m in summary.modules:
+                why = f"  <- {', '.join(m['failed'])}" if m["failed"] else ""
+                note = f"  [{m['defects']}]" if m["defects"] else ""
+                print(f"  {m['serial']}: {m['verdict']:<8}{note}{why}")
+        if interrupted:
+            print(f"interrupted: {summary.n} of {args.modules} modules finished", file=sys.stderr)
+    return 0
