@@ -392,6 +392,12 @@ def noise_bandwidth_hz(bandwidth_hz: float, shape: str = "first-order") -> float
         return f3 * 0.5 * math.sqrt(math.pi / (0.3 * math.log(10.0)))
     if shape == "skin-effect":
         return f3 / (2.0 * _K_3DB**2)
+    return _unit_noise_bandwidth(shape) * f3
+
+
+@functools.lru_cache(maxsize=None)
+def _unit_noise_bandwidth(shape: str) -> float:
+    """ENBW of a shape at ``f3 = 1`` Hz by numerical integration (once per shape)."""
     f = np.linspace(0.0, 200.0, 400_001)
     h2 = np.abs(lowpass_response(f, 1.0, shape)) ** 2
-    return float(np.trapezoid(h2, f) * f3)
+    return float(np.trapezoid(h2, f))

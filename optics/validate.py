@@ -13,13 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from optics.errors import InvalidParameter, InvalidType
+from optics.errors import InvalidParameter, InvalidType, value_text
 
 
 def real(name: str, value: Any) -> float:
     """Return ``value`` as a finite float, or raise naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (Real, np.floating, np.integer)):
-        raise InvalidType(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
+        raise InvalidType(f"{name} must be a real number, got {value_text(value)} ({type(value).__name__})")
     out = float(value)
     if not math.isfinite(out):
         raise InvalidParameter(f"{name} must be finite, got {out!r}")
@@ -61,7 +61,7 @@ def non_negative(name: str, value: Any, unit: str = "") -> float:
 def integer(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
     """Return ``value`` as int if it is an integer within ``[low, high]``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InvalidType(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+        raise InvalidType(f"{name} must be an integer, got {value_text(value)} ({type(value).__name__})")
     out = int(value)
     if (low is not None and out < low) or (high is not None and out > high):
         raise InvalidParameter(

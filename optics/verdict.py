@@ -382,7 +382,7 @@ def evaluate(
             expected = float(fn(given))
             if abs(expected - given[name]) > 1e-6 * max(1.0, abs(expected)):
                 raise InvalidParameter(
-                    f"metrics are inconsistent: {name} = {given[name]!r} but {text} = {expected!r}"
+                    f"metrics are inconsistent: {name} = {given[name]:.6g} but {text} = {expected:.6g}"
                 )
     rows = list(spec.rows_in(scope))
     results: list[RowResult] = []
