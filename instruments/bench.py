@@ -23,6 +23,11 @@ servers; only the resource strings differ.
     noise_rms_w = 2e-6             # the scope's own noise sigma_S, W rms (default 0)
     noise_compensation = false     # credit sigma_S in TDECQ (IEEE 121.8.5.3 sigma_S term)
 
+    [server]                       # bounds of every virtual server (all keys optional)
+    max_line_bytes = 65536         # longer program messages are discarded (-223)
+    max_connections = 16           # clients served at once per instrument
+    idle_timeout_s = 300.0         # a client silent this long is disconnected
+
     [instruments.scope]            # one table per instrument on the bench
     driver = "instruments.keysight.flexdca:FlexDCA"   # optional, default per name
     resource = "virtual"           # or e.g. "TCPIP0::10.0.0.9::hislip0::INSTR"
@@ -75,7 +80,7 @@ from instruments.virtual.optical_switch import N7734A as VirtualN7734A
 from instruments.virtual.osa import AQ6370
 from instruments.virtual.pm100d import PM100D
 from instruments.virtual.power_meter import Keysight8163B, N7744A, N7745A
-from instruments.virtual.server import ScpiServer, VirtualInstrument
+from instruments.virtual.server import ScpiServer, ServerLimits, VirtualInstrument
 from instruments.virtual.smu import Keithley2400
 from instruments.virtual.supply import E36312A
 from instruments.virtual.thermostream import ThermoStream
@@ -181,6 +186,8 @@ class BenchConfig:
     source: str = "<default>"
     #: The device under test's CMIS bus (``[instruments.module]``), or None.
     module: InstrumentConfig | None = None
+    #: Bounds of every virtual server (``[server]``).
+    server: ServerLimits = dataclasses.field(default_factory=ServerLimits)
 
     @classmethod
     def default(cls) -> BenchConfig:
@@ -199,8 +206,9 @@ class BenchConfig:
         """
         if not isinstance(data, Mapping):
             raise ConfigError(f"{source}: the bench configuration must be a table")
-        _reject_unknown(data, ("virtual", "instruments"), source, "")
+        _reject_unknown(data, ("virtual", "instruments", "server"), source, "")
         physics_params = _physics(data.get("virtual", {}), source)
+        limits = _server_limits(data.get("server", {}), source)
         table = data.get("instruments")
         if table is None:
             table = {name: {} for name in (*DEFAULTS, MODULE)}
@@ -213,7 +221,8 @@ class BenchConfig:
                 module = _instrument(name, entry, source)
             else:
                 instruments[name] = _instrument(name, entry, source)
-        return cls(instruments=MappingProxyType(instruments), physics=physics_params, source=source, module=module)
+        return cls(instruments=MappingProxyType(instruments), physics=physics_params, source=source, module=module,
+                   server=limits)
 
     @property
     def virtual_names(self) -> list[str]:
@@ -255,6 +264,16 @@ def _physics(table: Any, source: str) -> vphysics.BenchParams:
         return vphysics.BenchParams(**kwargs)
     except (InvalidParameter, InvalidType) as exc:
         raise ConfigError(f"{source}: [virtual]: {exc}") from None
+
+
+def _server_limits(table: Any, source: str) -> ServerLimits:
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{source}: [server] must be a table")
+    _reject_unknown(table, [f.name for f in dataclasses.fields(ServerLimits)], source, "server")
+    try:
+        return ServerLimits(**table)
+    except (InvalidParameter, InvalidType) as exc:
+        raise ConfigError(f"{source}: [server]: {exc}") from None
 
 
 def _instrument(name: str, entry: Any, source: str) -> InstrumentConfig:
@@ -405,7 +424,7 @@ class VirtualBench:
                 entry = self.config.instruments[name]
                 try:
                     inst = VIRTUAL_MODELS[entry.model](self.link)
-                    server = ScpiServer(inst, host=self._host, port=entry.port).start()
+                    server = ScpiServer(inst, host=self._host, port=entry.port, limits=self.config.server).start()
                 except Exception as exc:
                     raise ConfigError(f"{self.config.source}: virtual instrument {name!r} (model {entry.model}) "
                                       f"failed to start: {type(exc).__name__}: {exc}") from exc

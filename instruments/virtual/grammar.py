@@ -46,11 +46,18 @@ STANDARD_ERRORS: dict[int, str] = {
     -200: "Execution error",
     -221: "Settings conflict",
     -222: "Data out of range",
+    -223: "Too much data",
     -224: "Illegal parameter value",
     -230: "Data corrupt or stale",
     -350: "Queue overflow",
     -400: "Query error",
 }
+
+#: Longest error text (description plus device-dependent info) a ``:SYSTem:ERRor?`` reply
+#: carries, characters (SCPI-99 Vol. 2 §21.8, SYSTem:ERRor: at most 255).
+MAX_ERROR_TEXT = 255
+#: Longest excerpt of a client's text (a header, a parameter) quoted in an error message.
+MAX_QUOTED_TEXT = 40
 
 #: Reply of Keysight (and SCPI-99 §7.2.1.5) for a value that is not available.
 INVALID_VALUE = 9.91e37
@@ -73,6 +80,27 @@ MULTIPLIERS: dict[str, float] = {
 
 #: Units that take no multiplier.
 _LOGARITHMIC_UNITS = frozenset({"DB", "DBM", "DBW", "PCT"})
+
+
+def excerpt(text: str, limit: int = MAX_QUOTED_TEXT) -> str:
+    """Return ``text`` cut to its first ``limit`` characters plus ``...`` when longer.
+
+    For quoting what a client sent in an error message without echoing a huge line.
+
+    Examples
+    --------
+    >>> excerpt(":SENS:POW:WAV", 8)
+    ':SENS:PO...'
+    """
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def error_text(message: str) -> str:
+    """Return an error-queue text cut to :data:`MAX_ERROR_TEXT` characters (ending ``...``)."""
+    message = str(message)
+    if len(message) <= MAX_ERROR_TEXT:
+        return message
+    return message[: MAX_ERROR_TEXT - 3] + "..."
 
 
 class CommandError(Exception):
@@ -271,14 +299,14 @@ def parse_message(message: str) -> list[ParsedCommand]:
             header = header[:-1]
         args = tuple(a.strip() for a in split_outside_quotes(argtext, ",")) if argtext else ()
         if any(a == "" for a in args):
-            raise CommandError(-102, f"empty parameter in {unit!r}")
+            raise CommandError(-102, f"empty parameter in {excerpt(unit)!r}")
         if header.startswith("*"):
             commands.append(ParsedCommand(True, (header.upper(),), query, args, unit))
             continue
         absolute = header.startswith(":") or index == 0
         words = tuple(w.upper() for w in header.lstrip(":").split(":"))
         if any(w == "" for w in words):
-            raise CommandError(-102, f"bad header {header!r}")
+            raise CommandError(-102, f"bad header {excerpt(header)!r}")
         full = words if absolute else path + words
         path = full[:-1]
         commands.append(ParsedCommand(False, full, query, args, unit))
@@ -314,7 +342,7 @@ def unit_scale(suffix: str, units: Sequence[str]) -> tuple[float, str]:
                 return 1e-3, u
             if prefix in MULTIPLIERS:
                 return MULTIPLIERS[prefix], u
-    raise CommandError(-131, f"{suffix!r} is not a unit of {'/'.join(units)}")
+    raise CommandError(-131, f"{excerpt(suffix)!r} is not a unit of {'/'.join(units)}")
 
 
 class Args:
@@ -388,19 +416,19 @@ class Args:
             return float(default), None
         m = _NUMBER.match(text)
         if m is None:
-            raise CommandError(-104, f"{text!r} is not a number")
+            raise CommandError(-104, f"{excerpt(text)!r} is not a number")
         value = float(m.group(1))
         suffix = m.group(2)
         unit: str | None = None
         if suffix:
             if not units:
-                raise CommandError(-138, f"{text!r} takes no unit")
+                raise CommandError(-138, f"{excerpt(text)!r} takes no unit")
             scale, unit = unit_scale(suffix, [units] if isinstance(units, str) else list(units))
             value *= scale
         else:
             value *= scale_without_unit
         if not math.isfinite(value):
-            raise CommandError(-222, f"{text!r} is not finite")
+            raise CommandError(-222, f"{excerpt(text)!r} is not finite")
         if not (low <= value <= high):
             raise CommandError(-222, f"{value:g} outside [{low:g}, {high:g}]")
         return value, unit
@@ -411,7 +439,7 @@ class Args:
         hi = math.inf if high is None else high
         value = self.number(i, low=lo, high=hi)
         if value != round(value):
-            raise CommandError(-104, f"{self.tokens[i]!r} is not an integer")
+            raise CommandError(-104, f"{excerpt(self.tokens[i])!r} is not an integer")
         return int(round(value))
 
     def boolean(self, i: int) -> bool:
@@ -423,7 +451,7 @@ class Args:
             return False
         m = _NUMBER.match(text)
         if m is None or m.group(2):
-            raise CommandError(-224, f"{self.tokens[i]!r} is not ON, OFF, 1 or 0")
+            raise CommandError(-224, f"{excerpt(self.tokens[i])!r} is not ON, OFF, 1 or 0")
         return round(float(m.group(1))) != 0
 
     def choice(self, i: int, options: Iterable[str]) -> str:
@@ -439,7 +467,7 @@ class Args:
             listed.append(option)
             if text in (short.upper(), option.upper()):
                 return short.upper()
-        raise CommandError(-224, f"{self.tokens[i]!r} not one of {', '.join(listed)}")
+        raise CommandError(-224, f"{excerpt(self.tokens[i])!r} not one of {', '.join(listed)}")
 
     def string(self, i: int) -> str:
         """Return the quoted string parameter ``i`` without its quotes (-104 if unquoted)."""
@@ -447,13 +475,13 @@ class Args:
         if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
             q = text[0]
             return text[1:-1].replace(q + q, q)
-        raise CommandError(-104, f"{text!r} is not a quoted string")
+        raise CommandError(-104, f"{excerpt(text)!r} is not a quoted string")
 
     def channel_list(self, i: int) -> list[int]:
         """Return the channels of a ``(@1,2)`` / ``(@1:3)`` channel list."""
         text = self.token(i).replace(" ", "")
         if not (text.startswith("(@") and text.endswith(")")):
-            raise CommandError(-104, f"{text!r} is not a channel list (@n)")
+            raise CommandError(-104, f"{excerpt(text)!r} is not a channel list (@n)")
         out: list[int] = []
         for part in text[2:-1].split(","):
             try:
@@ -463,7 +491,7 @@ class Args:
                 else:
                     out.append(int(part))
             except ValueError:
-                raise CommandError(-104, f"{text!r} is not a channel list (@n)") from None
+                raise CommandError(-104, f"{excerpt(text)!r} is not a channel list (@n)") from None
         return out
 
 
@@ -522,12 +550,16 @@ __all__ = [
     "CommandError",
     "HeaderPattern",
     "INVALID_VALUE",
+    "MAX_ERROR_TEXT",
+    "MAX_QUOTED_TEXT",
     "MULTIPLIERS",
     "Node",
     "ParsedCommand",
     "STANDARD_ERRORS",
     "boolean",
     "definite_block",
+    "error_text",
+    "excerpt",
     "float32_block",
     "float64_block",
     "nr1",

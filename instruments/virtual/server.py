@@ -6,26 +6,48 @@ query and/or set handler), an error queue and the IEEE 488.2 status bytes.  A
 terminated, to any number of clients (the instrument state is shared, as on real gear),
 the way pyvisa-py's ``TCPIP::host::port::SOCKET`` resource expects.
 
-Fault injection (:meth:`ScpiServer.inject_fault`) makes the server misbehave on purpose so
-that driver error handling can be tested: no reply, dropped connection, garbage, a SCPI
-error in the queue, slow replies.
+A server is bounded (:class:`ServerLimits`): a program message longer than
+``max_line_bytes`` is read and discarded in bounded memory and queues ``-223,"Too much
+data"`` quoting its first characters; every error text is cut to 255 characters (SCPI-99)
+and the error queue holds :data:`ERROR_QUEUE_DEPTH` entries, the last one becoming ``-350,
+"Queue overflow"``; at most ``max_connections`` clients are served at once (one more is
+accepted and closed at once); a client silent for ``idle_timeout_s`` is disconnected.
+
+Fault injection makes an instrument misbehave on purpose so that error handling can be
+tested: no reply, slow replies, dropped connection, garbage, a SCPI error in the queue,
+invalid values.  Faults are armed from Python (:meth:`ScpiServer.inject_fault`) or by any
+client with ``:VIRTual:FAULt <kind>,<count>[,<delay_s>]`` (every virtual instrument has it;
+see :mod:`instruments.virtual.faults`).
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
-import enum
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
+from instruments.virtual.faults import (
+    DEFAULT_ERROR_CODE,
+    DEFAULT_ERROR_MESSAGE,
+    GARBAGE_REPLY,
+    SCPI_INVALID_REPLY,
+    FaultKind,
+    FaultPlan,
+    add_fault_commands,
+    invalidated,
+    is_fault_command,
+)
 from instruments.virtual.grammar import (
     Args,
     CommandError,
     HeaderPattern,
+    MAX_QUOTED_TEXT,
     ParsedCommand,
+    error_text,
+    excerpt,
     nr1,
     parse_message,
     parse_pattern,
@@ -70,8 +92,10 @@ class VirtualInstrument:
     """Base class of a virtual SCPI instrument.
 
     Subclasses set :attr:`idn` and register commands in :meth:`build` with :meth:`add`.
-    The base provides ``*IDN? *RST *CLS *OPC *OPC? *WAI *ESR? *ESE *STB? *TST?`` and
-    ``:SYSTem:ERRor[:NEXT]?`` / ``:SYSTem:ERRor:COUNt?``.
+    The base provides ``*IDN? *RST *CLS *OPC *OPC? *WAI *ESR? *ESE *STB? *TST?``,
+    ``:SYSTem:ERRor[:NEXT]?`` / ``:SYSTem:ERRor:COUNt?`` and the fault commands
+    ``:VIRTual:FAULt``, ``:VIRTual:FAULt?``, ``:VIRTual:FAULt:CLEar`` acting on
+    :attr:`faults` (see :mod:`instruments.virtual.faults`).
 
     Parameters
     ----------
@@ -81,6 +105,8 @@ class VirtualInstrument:
 
     #: ``*IDN?`` reply: manufacturer, model, serial, firmware.
     idn: str = "Virtual,Instrument,0,0"
+    #: What an ``invalid`` fault puts in place of every number of a reply (SCPI NaN).
+    invalid_marker: str = SCPI_INVALID_REPLY
 
     def __init__(self, link=None) -> None:
         self.link = link
@@ -90,6 +116,8 @@ class VirtualInstrument:
         self._errors: collections.deque[tuple[int, str]] = collections.deque()
         self.esr = 0
         self.ese = 0
+        #: The faults armed on this instrument, shared by every connection to it.
+        self.faults = FaultPlan()
         self.add("*IDN", query=lambda r: self.idn)
         self.add("*RST", set=self._rst)
         self.add("*CLS", set=self._cls)
@@ -101,6 +129,7 @@ class VirtualInstrument:
         self.add("*TST", query=lambda r: "0")
         self.add(":SYSTem:ERRor[:NEXT]", query=self._error_next)
         self.add(":SYSTem:ERRor:COUNt", query=lambda r: nr1(len(self._errors)))
+        add_fault_commands(self)
         self.build()
         self.reset()
 
@@ -133,15 +162,20 @@ class VirtualInstrument:
             if suffixes is not None:
                 self._cache[key] = (entry, suffixes)
                 return entry, suffixes
-        raise CommandError(-113, ":".join(key))
+        raise CommandError(-113, excerpt(":".join(key)))
 
     # --- error queue and status ----------------------------------------------------------
     def push_error(self, code: int, message: str) -> None:
-        """Append an error to the queue (the last slot becomes -350 when it is full)."""
+        """Append an error to the queue.
+
+        The text is cut to 255 characters (:func:`~instruments.virtual.grammar.error_text`);
+        when the queue holds :data:`ERROR_QUEUE_DEPTH` entries the last one becomes
+        ``-350,"Queue overflow"`` instead (SCPI-99 Vol. 2 §21.8, SYSTem:ERRor).
+        """
         if len(self._errors) >= ERROR_QUEUE_DEPTH:
             self._errors[-1] = (-350, "Queue overflow")
             return
-        self._errors.append((int(code), str(message)))
+        self._errors.append((int(code), error_text(message)))
         if -199 <= code <= -100:
             self.esr |= 0x20  # command error
         elif -299 <= code <= -200:
@@ -225,28 +259,105 @@ class VirtualInstrument:
         return out
 
 
-# --- fault injection -----------------------------------------------------------------------
-class FaultKind(enum.Enum):
-    """Ways a :class:`ScpiServer` can be told to misbehave."""
-
-    NO_REPLY = "no_reply"  # execute queries but send no reply (the client times out)
-    DROP = "drop"  # close the connection when the next message arrives
-    GARBAGE = "garbage"  # replace query replies with unparsable bytes
-    ERROR = "error"  # push a SCPI error after the next message(s)
-    SLOW = "slow"  # delay every reply by delay_s
-
-
-#: What a garbled reply looks like on the wire (printable, so it reaches the parser).
-GARBAGE_REPLY = b"#?\x15GARBLED~~%%;;,,\x7f!"
+# --- limits --------------------------------------------------------------------------------
+#: Default longest program message, bytes (64 KiB).
+MAX_LINE_BYTES = 65536
+#: Default most clients served at once by one server.
+MAX_CONNECTIONS = 16
+#: Default time a client may stay silent before it is disconnected, s.
+IDLE_TIMEOUT_S = 300.0
+#: Bytes read from a socket at a time.
+_RECV_BYTES = 65536
 
 
-@dataclasses.dataclass
-class _Fault:
-    kind: FaultKind
-    remaining: int | None  # None: until cleared
-    delay_s: float = 0.0
-    code: int = -300
-    message: str = "Device-specific error"
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ServerLimits:
+    """Bounds of one :class:`ScpiServer`, so no client can exhaust memory or threads.
+
+    Parameters
+    ----------
+    max_line_bytes : int
+        Longest program message in bytes, terminator excluded (default 65536).  A longer
+        one is discarded as it arrives (never held in memory) and queues ``-223,"Too much
+        data"`` naming its length and its first characters.
+    max_connections : int
+        Clients served at once (default 16); a client beyond is accepted and closed at once.
+    idle_timeout_s : float or None
+        A client that sends nothing for this long is disconnected, s (default 300);
+        None: never.
+
+    Raises
+    ------
+    InvalidParameter
+        ``max_line_bytes`` outside 64 .. 2**30, ``max_connections`` outside 1 .. 1024, or
+        ``idle_timeout_s`` not > 0.
+    """
+
+    max_line_bytes: int = MAX_LINE_BYTES
+    max_connections: int = MAX_CONNECTIONS
+    idle_timeout_s: float | None = IDLE_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        validate.integer("max_line_bytes", self.max_line_bytes, 64, 2**30)
+        validate.integer("max_connections", self.max_connections, 1, 1024)
+        if self.idle_timeout_s is not None:
+            object.__setattr__(self, "idle_timeout_s", validate.positive("idle_timeout_s", self.idle_timeout_s, "s"))
+
+
+@dataclasses.dataclass(frozen=True)
+class OverlongLine:
+    """A program message longer than the line limit, already discarded.
+
+    Attributes
+    ----------
+    head : bytes
+        Its first bytes (at most ``MAX_QUOTED_TEXT + 1``, enough to quote its header).
+    length : int
+        Its full length in bytes, terminator excluded.
+    """
+
+    head: bytes
+    length: int
+
+
+def read_lines(recv: Callable[[int], bytes], max_line_bytes: int) -> Iterator[bytes | OverlongLine]:
+    """Yield the newline-terminated lines read with ``recv`` in bounded memory.
+
+    A line longer than ``max_line_bytes`` is not accumulated: its bytes are counted and
+    dropped as they arrive and an :class:`OverlongLine` is yielded at its terminator.  At
+    most ``max_line_bytes`` plus one ``recv`` chunk is held at any time.  Ends when ``recv``
+    returns ``b""`` (a partial last line is dropped); ``recv``'s errors propagate.
+    """
+    head_bytes = MAX_QUOTED_TEXT + 1
+    buffer = bytearray()
+    overlong: OverlongLine | None = None
+    while True:
+        chunk = recv(_RECV_BYTES)
+        if not chunk:
+            return
+        start = 0
+        while True:
+            newline = chunk.find(b"\n", start)
+            stop = len(chunk) if newline < 0 else newline
+            size = stop - start
+            if overlong is not None:
+                overlong = OverlongLine(overlong.head, overlong.length + size)
+            elif len(buffer) + size > max_line_bytes:
+                head = bytes(buffer[:head_bytes]) + chunk[start : start + max(0, head_bytes - len(buffer))]
+                overlong = OverlongLine(head, len(buffer) + size)
+                buffer = bytearray()
+            else:
+                buffer += chunk[start:stop]
+            if newline < 0:
+                break
+            start = newline + 1
+            if overlong is not None:
+                yield overlong
+                overlong = None
+            else:
+                line = bytes(buffer)
+                buffer.clear()
+                yield line
 
 
 class ScpiServer:
@@ -262,6 +373,8 @@ class ScpiServer:
         TCP port; 0 (default) picks a free ephemeral port.
     latency_s : float, optional
         Delay before every reply, s (default 0), to mimic an instrument's response time.
+    limits : ServerLimits, optional
+        Line length, connection count and idle timeout (default :class:`ServerLimits()`).
 
     Examples
     --------
@@ -272,19 +385,26 @@ class ScpiServer:
     """
 
     def __init__(self, instrument: VirtualInstrument, *, host: str = "127.0.0.1", port: int = 0,
-                 latency_s: float = 0.0) -> None:
+                 latency_s: float = 0.0, limits: ServerLimits | None = None) -> None:
         self.instrument = instrument
         self.latency_s = validate.non_negative("latency_s", latency_s, "s")
+        if limits is None:
+            limits = ServerLimits()
+        if not isinstance(limits, ServerLimits):
+            raise InvalidParameter(f"limits must be a ServerLimits, got {type(limits).__name__}")
+        self.limits = limits
         self._host = host
         self._port = validate.integer("port", port, 0, 65535)
         self._listener: socket.socket | None = None
         self._accept_thread: threading.Thread | None = None
         self._clients: dict[socket.socket, threading.Thread] = {}
         self._clients_lock = threading.Lock()
-        self._faults: list[_Fault] = []
-        self._fault_lock = threading.Lock()
         self._running = threading.Event()
         self.messages_served = 0
+        #: Clients closed at once because ``limits.max_connections`` were connected.
+        self.connections_refused = 0
+        #: Clients disconnected after ``limits.idle_timeout_s`` of silence.
+        self.idle_disconnects = 0
 
     # --- life cycle ---------------------------------------------------------------------
     def start(self) -> ScpiServer:
@@ -356,58 +476,43 @@ class ScpiServer:
         kind: FaultKind | str,
         *,
         count: int | None = 1,
-        delay_s: float = 0.5,
-        code: int = -300,
-        message: str = "Device-specific error",
+        delay_s: float | None = None,
+        code: int = DEFAULT_ERROR_CODE,
+        message: str = DEFAULT_ERROR_MESSAGE,
     ) -> None:
-        """Arm a fault for the next ``count`` events (None: until :meth:`clear_faults`).
+        """Arm a fault on the instrument for its next ``count`` events (None: until cleared).
+
+        The same as ``:VIRTual:FAULt <kind>,<count>[,<delay_s>]`` sent by a client, plus the
+        choice of the error of an ``"error"`` fault; see :meth:`FaultPlan.arm
+        <instruments.virtual.faults.FaultPlan.arm>`.
 
         Parameters
         ----------
         kind : FaultKind or str
-            ``"no_reply"`` (the next ``count`` query replies are swallowed),
-            ``"drop"`` (the next ``count`` messages close their connection unanswered),
-            ``"garbage"`` (the next ``count`` replies are replaced by :data:`GARBAGE_REPLY`),
-            ``"error"`` (``(code, message)`` is queued after each of the next ``count``
-            messages), ``"slow"`` (the next ``count`` replies wait ``delay_s`` first).
+            ``"timeout"`` (or ``"no_reply"``: the next ``count`` query replies are not
+            sent), ``"slow"`` (they wait ``delay_s`` first), ``"drop"`` (the next ``count``
+            messages close their connection unexecuted), ``"garbage"`` (replies replaced by
+            :data:`GARBAGE_REPLY`), ``"error"`` (``(code, message)`` queued after each of the
+            next ``count`` messages), ``"invalid"`` (numbers of numeric replies replaced by
+            :attr:`VirtualInstrument.invalid_marker`).
         count : int or None
             How many events the fault lasts, >= 1, or None for "until cleared".
-        delay_s : float
-            Delay of a ``"slow"`` reply in s, >= 0.
+        delay_s : float, optional
+            Delay of a ``"slow"`` reply (default 0.5 s) or stall of a ``"timeout"``
+            (default 0), s.
         code, message
-            The SCPI error of an ``"error"`` fault.
+            The SCPI error of an ``"error"`` fault (default ``-200,"Execution error;..."``).
 
         Raises
         ------
         InvalidParameter
-            Unknown kind, count < 1 or negative delay.
+            Unknown kind, count < 1, a delay out of range or for a kind without one.
         """
-        try:
-            fk = kind if isinstance(kind, FaultKind) else FaultKind(str(kind).lower())
-        except ValueError:
-            allowed = ", ".join(k.value for k in FaultKind)
-            raise InvalidParameter(f"unknown fault kind {kind!r}; allowed: {allowed}") from None
-        if count is not None:
-            validate.integer("count", count, 1)
-        delay = validate.non_negative("delay_s", delay_s, "s")
-        with self._fault_lock:
-            self._faults.append(_Fault(fk, count, delay, int(code), str(message)))
+        self.instrument.faults.arm(kind, count=count, delay_s=delay_s, code=code, message=message)
 
     def clear_faults(self) -> None:
-        """Disarm every fault."""
-        with self._fault_lock:
-            self._faults.clear()
-
-    def _take_fault(self, kind: FaultKind) -> _Fault | None:
-        with self._fault_lock:
-            for fault in self._faults:
-                if fault.kind is kind:
-                    if fault.remaining is not None:
-                        fault.remaining -= 1
-                        if fault.remaining <= 0:
-                            self._faults.remove(fault)
-                    return fault
-        return None
+        """Disarm every fault of the instrument."""
+        self.instrument.faults.clear()
 
     # --- serving ------------------------------------------------------------------------
     def _accept_loop(self) -> None:
@@ -419,55 +524,87 @@ class ScpiServer:
                 continue
             except OSError:
                 break
+            with self._clients_lock:
+                full = len(self._clients) >= self.limits.max_connections
+            if full:
+                self.connections_refused += 1
+                _close(conn)
+                continue
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn.settimeout(self.limits.idle_timeout_s)
             thread = threading.Thread(target=self._serve_client, args=(conn,), daemon=True)
             with self._clients_lock:
                 self._clients[conn] = thread
             thread.start()
 
     def _serve_client(self, conn: socket.socket) -> None:
-        buffer = b""
         try:
-            while self._running.is_set():
-                try:
-                    chunk = conn.recv(65536)
-                except OSError:
+            for line in read_lines(conn.recv, self.limits.max_line_bytes):
+                if not self._running.is_set():
                     break
-                if not chunk:
+                if isinstance(line, OverlongLine):
+                    self._discarded(line)
+                elif not self._serve_line(conn, line):
                     break
-                buffer += chunk
-                while b"\n" in buffer:
-                    line, buffer = buffer.split(b"\n", 1)
-                    if not self._serve_line(conn, line):
-                        return
+        except TimeoutError:
+            with self._clients_lock:
+                self.idle_disconnects += 1
+        except OSError:
+            pass
         finally:
             with self._clients_lock:
                 self._clients.pop(conn, None)
             _close(conn)
 
+    def _discarded(self, line: OverlongLine) -> None:
+        """Queue -223 for a program message over the line limit (it was not executed)."""
+        words = line.head.decode("latin-1").split()
+        header = excerpt(words[0] if words else "")
+        with self.instrument.lock:
+            self.instrument.push_error(
+                -223,
+                f"Too much data;program message of {line.length} bytes > {self.limits.max_line_bytes} "
+                f"bytes discarded, header {header!r}",
+            )
+
     def _serve_line(self, conn: socket.socket, line: bytes) -> bool:
         """Execute one message; return False if the connection must close."""
-        if self._take_fault(FaultKind.DROP) is not None:
+        if is_fault_command(line):
+            return self._send(conn, self.instrument.handle(line.decode("latin-1").rstrip("\r")), 0.0)
+        faults = self.instrument.faults
+        if faults.take(FaultKind.DROP) is not None:
             return False
-        text = line.decode("latin-1").rstrip("\r")
-        reply = self.instrument.handle(text)
+        reply = self.instrument.handle(line.decode("latin-1").rstrip("\r"))
         self.messages_served += 1
-        error = self._take_fault(FaultKind.ERROR)
+        error = faults.take(FaultKind.ERROR)
         if error is not None:
             with self.instrument.lock:
                 self.instrument.push_error(error.code, error.message)
         if reply is None:
             return True
-        if self._take_fault(FaultKind.NO_REPLY) is not None:
+        timeout = faults.take(FaultKind.TIMEOUT)
+        if timeout is not None:
+            if timeout.delay_s > 0:
+                time.sleep(timeout.delay_s)
             return True
-        if self._take_fault(FaultKind.GARBAGE) is not None:
+        if faults.is_armed(FaultKind.INVALID):
+            invalid = invalidated(reply, self.instrument.invalid_marker.encode("ascii"))
+            if invalid is not None and faults.take(FaultKind.INVALID) is not None:
+                reply = invalid
+        if faults.take(FaultKind.GARBAGE) is not None:
             reply = GARBAGE_REPLY
         delay = self.latency_s
-        slow = self._take_fault(FaultKind.SLOW)
+        slow = faults.take(FaultKind.SLOW)
         if slow is not None:
             delay += slow.delay_s
-        if delay > 0:
-            time.sleep(delay)
+        return self._send(conn, reply, delay)
+
+    @staticmethod
+    def _send(conn: socket.socket, reply: bytes | None, delay_s: float) -> bool:
+        if reply is None:
+            return True
+        if delay_s > 0:
+            time.sleep(delay_s)
         try:
             conn.sendall(reply + b"\n")
         except OSError:
@@ -483,12 +620,12 @@ def _close(conn: socket.socket) -> None:
     conn.close()
 
 
-def serve_all(instruments: Sequence[VirtualInstrument]) -> list[ScpiServer]:
+def serve_all(instruments: Sequence[VirtualInstrument], *, limits: ServerLimits | None = None) -> list[ScpiServer]:
     """Start one server per instrument; returns them started (stop each when done)."""
     servers = []
     try:
         for inst in instruments:
-            servers.append(ScpiServer(inst).start())
+            servers.append(ScpiServer(inst, limits=limits).start())
     except BaseException:
         for srv in servers:
             srv.stop()
@@ -501,8 +638,14 @@ __all__ = [
     "ERROR_QUEUE_DEPTH",
     "FaultKind",
     "GARBAGE_REPLY",
+    "IDLE_TIMEOUT_S",
+    "MAX_CONNECTIONS",
+    "MAX_LINE_BYTES",
+    "OverlongLine",
     "Request",
     "ScpiServer",
+    "ServerLimits",
     "VirtualInstrument",
+    "read_lines",
     "serve_all",
 ]
