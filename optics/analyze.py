@@ -2,7 +2,9 @@
 
 :func:`analyze` runs, on one :class:`~optics.Waveform` from a model, a file or a scope:
 
-1. symbol timing and pattern alignment (:mod:`optics.timing`);
+1. symbol timing and pattern alignment (:mod:`optics.timing`), recovered once and handed
+   to every step below (TDECQ and the transition time re-phase it on the filtered
+   waveform, :func:`optics.timing.rephase_timing`);
 2. levels, OMA_outer, ER, average power and RLM (:mod:`optics.levels`);
 3. eye heights and widths (:mod:`optics.eye`);
 4. TDECQ and C_eq (:func:`optics.tdecq.tdecq`, optical-power waveforms only);
@@ -26,7 +28,7 @@ from optics.ber import CountedBer, StatisticalBer, count_errors, estimate_ber
 from optics.errors import InvalidWaveform
 from optics.eye import EyeResult, measure_eye
 from optics.levels import Pam4Levels, measure_levels
-from optics.timing import SymbolTiming, recover_timing
+from optics.timing import SymbolTiming, recover_timing, rephase_timing
 from optics.waveform import Quantity, Waveform
 
 _SUFFIX = {Quantity.OPTICAL_POWER: "w", Quantity.VOLTAGE: "v", Quantity.CURRENT: "a"}
@@ -329,6 +331,7 @@ def analyze(
         except ImportError:
             note = "optics.tdecq is not available in this installation"
         else:
+            options.setdefault("timing", timing)  # its rate and alignment, not recovered again
             try:
                 result_tdecq = tdecq(wf, reference_filter=reference_filter, **options)
             except InvalidWaveform as exc:  # e.g. fewer symbols than TDECQ needs
@@ -336,12 +339,8 @@ def analyze(
 
     transition = None
     if wf.pattern is not None and wf.quantity is Quantity.OPTICAL_POWER:
-        from optics.transition import transition_time
-
-        try:
-            transition = transition_time(wf, reference_filter=reference_filter)
-        except InvalidWaveform:  # the filtered record has no recoverable eye: no time to give
-            transition = None
+        transition = _transition(wf, timing, levels, reference_filter, result_tdecq,
+                                 tdecq_options or {})
     result = AnalysisResult(
         waveform=wf,
         timing=timing,
@@ -357,6 +356,35 @@ def analyze(
     if spec is None:
         return result
     return dataclasses.replace(result, verdict=_verdict(result, spec, guard_band_db))
+
+
+def _transition(wf: Waveform, timing: SymbolTiming, levels: Pam4Levels, reference_filter: bool,
+                result_tdecq: Any, tdecq_options: dict[str, Any]) -> Any:
+    """Transition time of ``wf`` from the timing already recovered (None without an eye).
+
+    Without the reference filter the waveform's own timing and levels are used.  Through
+    it, the filtered waveform and its timing that TDECQ used when its filter was the
+    default one (``optics.transition``'s: 4th order at half the symbol rate); else the
+    waveform is filtered here and the timing re-phased on it
+    (:func:`optics.timing.rephase_timing`), never recovered again.
+    """
+    from optics.reference_receiver import bessel_thomson
+    from optics.transition import transition_time
+
+    try:
+        if not reference_filter:
+            return transition_time(wf, timing, levels, reference_filter=False)
+        default_filter = (tdecq_options.get("bandwidth_hz") in (None, 0.5 * wf.symbol_rate_baud)
+                          and tdecq_options.get("filter_order", 4) == 4)
+        if (result_tdecq is not None and result_tdecq.reference_filter and default_filter
+                and result_tdecq.waveform is not None and result_tdecq.timing is not None):
+            seen, seen_timing = result_tdecq.waveform, result_tdecq.timing
+        else:
+            seen = bessel_thomson(wf)
+            seen_timing = rephase_timing(seen, timing)
+        return transition_time(seen, seen_timing, reference_filter=False)
+    except InvalidWaveform:  # the filtered record has no recoverable eye: no time to give
+        return None
 
 
 def _verdict(result: AnalysisResult, spec: Any, guard_band_db: float) -> Any:

@@ -4,7 +4,10 @@ Three estimates, all at one sampling phase unless stated:
 
 **Counted** (:func:`count_errors`): decide every symbol with three thresholds, compare with
 the known pattern after alignment (:func:`optics.timing.recover_timing`), and count symbol
-and bit errors.  Bits follow the IEEE 802.3 120.5.7.1 Gray map (first bit is the MSB):
+and bit errors.  A symbol's value is the recorded sample nearest its sampling instant
+(:func:`optics.timing.sample_symbols`), so the count is that of the samples' own noise at
+any sampling phase, and any record of at least one pattern period is counted.  Bits
+follow the IEEE 802.3 120.5.7.1 Gray map (first bit is the MSB):
 ``0 -> 00, 1 -> 01, 2 -> 11, 3 -> 10``.  The confidence interval is Clopper-Pearson
 (exact binomial): ``[B(a/2; k, n-k+1), B(1-a/2; k+1, n-k)]`` with ``B`` the beta quantile
 and ``a = 1 - confidence``; for ``k = 0`` the one-sided upper bound ``1 - a^(1/n)`` (about

@@ -10,7 +10,10 @@ Eye height and width definitions (per adjacent level pair, "eye k" lies between 
 
 - at sampling phase ``phi`` the *top of level j* is the ``1 - p`` quantile and the *bottom
   of level j* the ``p`` quantile of the samples of the symbols sent at level ``j`` (known
-  pattern) or decided at level ``j`` at the eye centre (no pattern);
+  pattern) or decided at level ``j`` at the eye centre (no pattern); a symbol's sample at
+  ``phi`` is the recorded one nearest it (:func:`optics.timing.sample_symbols`: values
+  interpolated between samples would have less noise than the samples), so the heights
+  hold the noise of real samples and the widths resolve one sample spacing;
 - **eye height** ``EH_k = bottom(k, phi) - top(k-1, phi)`` at ``phi = 0.5 UI``; negative
   means closed at that probability;
 - **eye width** is the length, in UI, of the interval of phases around the centre over which
@@ -359,9 +362,9 @@ def measure_eye(
     >>> lv = np.array([0.2e-3, 0.6e-3, 1.0e-3, 1.4e-3])
     >>> wf = Waveform(samples=np.repeat(lv[rng.integers(0, 4, 2000)], 16), sample_rate_hz=16e9,
     ...               symbol_rate_baud=1e9)
-    >>> eye = measure_eye(wf)
+    >>> eye = measure_eye(wf)       # ideal steps: open wherever the nearest sample is inside
     >>> np.round(eye.heights * 1e3, 3).tolist(), eye.widths_ui.round(2).tolist()
-    ([0.4, 0.4, 0.4], [0.95, 0.95, 0.95])
+    ([0.4, 0.4, 0.4], [0.97, 0.97, 0.97])
     """
     p = validate.in_range("probability", probability, 0.0, 0.25, low_inclusive=False,
                           high_inclusive=False)

@@ -5,7 +5,10 @@ into a small frozen :class:`Pam4Levels`.  Two ways to find the levels:
 
 ``"pattern-runs"`` (``wf.pattern`` known and aligned)
     The four levels and their standard deviations are the statistics of the eye-centre
-    samples grouped by the symbol sent.  The outer levels ``P0`` and ``P3`` used for
+    samples grouped by the symbol sent (for each symbol the recorded sample nearest its eye
+    centre, :func:`optics.timing.sample_symbols`: no value interpolated between two samples,
+    whose independent noise would average down, so a sigma is the noise of real samples at
+    any sampling phase).  The outer levels ``P0`` and ``P3`` used for
     OMA_outer and ER follow IEEE 802.3 121.8.4 / 802.3 §2.4 of our notes: the mean of the
     waveform over the *central portion of long runs* of 0s and of 3s.  The rule used here:
     every run of at least ``RUN_MIN_SYMBOLS`` = 4 equal outer symbols contributes all its
@@ -43,19 +46,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from optics.errors import InvalidWaveform, NoEyeFound
+from optics.level_clusters import MAX_VALLEY_RATIO, cluster_levels, eye_valley_ratios
+from optics.timing import SymbolTiming, recover_timing, sample_symbols, symbols_of
 
 if TYPE_CHECKING:
-    from optics.timing import SymbolTiming
     from optics.waveform import Waveform
 
 #: Shortest run of equal outer symbols whose centre is used for P0 / P3.
 RUN_MIN_SYMBOLS = 4
-
-#: Largest allowed ratio of the sample density between two levels to that at the levels;
-#: above it the eye is taken as closed (about a per-eye Q of 1.4 for Gaussian levels).
-MAX_VALLEY_RATIO = 0.75
-
-_KMEANS_MAX_ITER = 100
 
 
 def _readonly(a: Any) -> np.ndarray:
@@ -64,93 +62,6 @@ def _readonly(a: Any) -> np.ndarray:
     a = np.array(a, dtype=np.float64, copy=True)
     a.setflags(write=False)
     return a
-
-
-def cluster_levels(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Split 1-D samples into four clusters by k-means (Lloyd), lowest first.
-
-    Parameters
-    ----------
-    values : numpy.ndarray
-        Eye-centre samples, at least 8.
-
-    Returns
-    -------
-    levels : numpy.ndarray
-        The 4 cluster means, increasing.
-    sigmas : numpy.ndarray
-        The 4 cluster standard deviations.
-    thresholds : numpy.ndarray
-        The 3 decision thresholds (midpoints between adjacent means).
-
-    Raises
-    ------
-    NoEyeFound
-        Fewer than four distinct levels (e.g. NRZ without noise, a constant).
-    """
-    x = np.sort(np.asarray(values, dtype=np.float64))
-    n = x.size
-    if n < 8:
-        raise InvalidWaveform(f"{n} samples are too few to find 4 levels (at least 8 needed)")
-    span = x[-1] - x[0]
-    if span <= 0:
-        raise NoEyeFound("the samples at the eye centre are all equal: no PAM4 levels")
-    z = (x - x[0]) / span  # normalised to [0, 1] for well-conditioned sums
-    cs = np.concatenate(([0.0], np.cumsum(z)))
-    # start from the means of the four quartile slices of the sorted samples
-    start = (np.arange(5) * n) // 4
-    means = (cs[start[1:]] - cs[start[:-1]]) / np.diff(start)
-    thr = 0.5 * (means[1:] + means[:-1])
-    bounds = None
-    for _ in range(_KMEANS_MAX_ITER):
-        new = np.concatenate(([0], np.searchsorted(z, thr, side="right"), [n]))
-        counts = np.diff(new)
-        if np.any(counts == 0):
-            raise NoEyeFound(
-                "fewer than 4 distinct levels at the eye centre: not a PAM4 signal "
-                f"(cluster sizes {counts.tolist()})"
-            )
-        means = (cs[new[1:]] - cs[new[:-1]]) / counts
-        thr = 0.5 * (means[1:] + means[:-1])
-        if bounds is not None and np.array_equal(new, bounds):
-            break
-        bounds = new
-    parts = [x[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:])]
-    levels = np.array([p.mean() for p in parts])
-    sigmas = np.array([p.std() for p in parts])
-    return levels, sigmas, 0.5 * (levels[1:] + levels[:-1])
-
-
-def eye_valley_ratios(values: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    """Ratio of the sample density inside each of the 3 eyes to that at its two levels.
-
-    For each eye ``k`` (between levels ``k-1`` and ``k``) with gap ``g``, samples are
-    counted in windows of width ``0.2 g`` centred on the two levels and at 0.3, 0.4, 0.5,
-    0.6, 0.7 of the gap; the ratio is the smallest in-eye count over the smaller level
-    count.  Near 0 for an open eye; about ``2 exp(-Q^2/2)`` for Gaussian levels of per-eye
-    Q factor ``Q = g/(2 sigma)``; >= 1 for a unimodal distribution (noise, a level split
-    in two).
-
-    Returns
-    -------
-    numpy.ndarray
-        Three ratios (inf when a level window is empty).
-    """
-    x = np.sort(np.asarray(values, dtype=np.float64))
-    lv = np.asarray(levels, dtype=np.float64)
-    out = np.empty(3)
-    for k in range(3):
-        lo, hi = lv[k], lv[k + 1]
-        g = hi - lo
-        half = 0.1 * g
-
-        def count(c: float) -> int:
-            return int(np.searchsorted(x, c + half, "right") - np.searchsorted(x, c - half, "left"))
-
-        peak = min(count(lo), count(hi))
-        valley = min(count(lo + f * g) for f in (0.3, 0.4, 0.5, 0.6, 0.7))
-        out[k] = valley / peak if peak > 0 else math.inf
-    return out
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -338,8 +249,6 @@ def measure_levels(wf: Waveform, timing: SymbolTiming | None = None) -> Pam4Leve
     >>> round(lv.oma_outer * 1e3, 3), round(lv.extinction_ratio_db, 2), round(lv.rlm, 3)
     (1.2, 6.99, 1.0)
     """
-    from optics.timing import recover_timing, sample_symbols, symbols_of
-
     if timing is None:
         timing = recover_timing(wf)
     values = sample_symbols(wf, timing)

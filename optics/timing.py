@@ -16,13 +16,25 @@ symbol, at least 2), :func:`recover_timing` finds
    pattern-locked captures) keeps it;
 2. whether there is a **PAM4 eye** at all: the spectral line must stand clearly above the
    noise, and the samples taken at the eye centre must form four separated clusters
-   (:func:`optics.levels.cluster_levels`, :func:`optics.levels.eye_valley_ratios`).  With a
+   (:func:`optics.level_clusters.cluster_levels`,
+   :func:`optics.level_clusters.eye_valley_ratios`).  With a
    known pattern a closed eye is accepted (e.g. ISI that the TDECQ reference equalizer
    removes) provided the pattern aligns and the mean eye-centre values of symbols 0..3 are
    four ordered, distinct levels;
 3. when ``wf.pattern`` is known, the **pattern offset**: the index in the pattern of the
    first sampled symbol, from the peak of the circular cross-correlation (by FFT) of the
-   sampled values with the pattern, which must be decisive.
+   sampled values with the pattern, which must be decisive.  A pattern array holding more
+   than one period (the symbols sent during a record) is aligned with its period
+   (:func:`pattern_period`), so a record of any length of at least one period aligns;
+4. when there is no eye at the given rate, whether there is one at **half or twice** it
+   (a PAM4 bit rate given as the symbol rate, or half the rate): the error then says that
+   the symbol rate looks wrong and where the record's clock line is.  Without a pattern,
+   twice the true rate gives an eye whose every symbol is sampled twice; that is caught
+   too (decided symbols equal in pairs) and checked at half the rate.
+
+The value of a symbol is always a recorded sample, the one nearest the sampling instant
+(:func:`sample_symbols`), never a value interpolated between two samples, whose
+independent noise it would average down.
 
 The eye centre returned is the midpoint between crossings (0.5 UI), the reference time the
 IEEE 802.3 TDECQ windows (0.45/0.55 UI) are placed around; metrics that want the phase of
@@ -45,7 +57,7 @@ import scipy.fft
 
 from optics import validate
 from optics.errors import InvalidWaveform, NoEyeFound
-from optics.levels import MAX_VALLEY_RATIO, cluster_levels, eye_valley_ratios
+from optics.level_clusters import MAX_VALLEY_RATIO, cluster_levels, eye_valley_ratios
 from optics.waveform import MIN_SAMPLES_PER_SYMBOL, Waveform
 
 #: Fewest whole symbols for which timing, levels and eyes are estimated.
@@ -72,6 +84,15 @@ MAX_PHASE_SPREAD_UI = 0.25
 #: Smallest allowed phase coherence of the segments (0.8: a linear drift of about +-0.17 UI).
 MIN_PHASE_COHERENCE = 0.8
 
+#: Multiples of the given symbol rate at which a record without an eye is timed again, to
+#: tell the user that the rate looks wrong (the bit rate of PAM4 given as its symbol rate,
+#: or half the rate).
+RATE_MULTIPLES_TRIED = (0.5, 2.0)
+
+#: Without a pattern, an eye whose decided symbols repeat in pairs (2i, 2i+1) more often
+#: than this is checked at half the rate (random data: about 1/4).
+MAX_PAIRED_FRACTION = 0.9
+
 #: With a known pattern, each gap between the mean levels of symbols 0..3 must exceed this
 #: fraction of the mean gap (rejects NRZ sent with a PAM4 pattern, inverted signals).
 MIN_LEVEL_GAP_FRACTION = 0.2
@@ -92,7 +113,8 @@ class SymbolTiming:
     n_symbols : int
         Symbols whose centre +- 0.5 UI lies in the record, counted from ``centre_index``.
     pattern_offset : int or None
-        Index in ``wf.pattern`` of the symbol sent in the first slot; None without pattern.
+        Index in ``wf.pattern`` of the symbol sent in the first slot, within the pattern's
+        period (:func:`pattern_period`); None without pattern.
     """
 
     samples_per_symbol: float
@@ -241,13 +263,64 @@ def n_whole_symbols(n_samples: int, samples_per_symbol: float, centre_index: flo
     return _n_symbols(n_samples, samples_per_symbol, centre_index)
 
 
+def rephase_timing(filtered: Waveform, timing: SymbolTiming) -> SymbolTiming:
+    """The timing of a filtered copy of a waveform, from the timing of the original.
+
+    A filter (the TDECQ reference receiver, an equalizer) keeps the symbol rate and the
+    pattern but moves the eye centre by a fraction of a UI; instead of a second
+    :func:`recover_timing`, the rate and the pattern alignment of ``timing`` are kept and
+    only the clock phase is measured again on ``filtered`` (:func:`clock_phase`, one pass
+    of the baud-line estimate at the known rate).  The pattern offset moves by the whole
+    symbols the eye centre moved (e.g. one when it wraps around the start of the UI).
+
+    Parameters
+    ----------
+    filtered : Waveform
+        The filtered waveform (same sample rate and length as the original).
+    timing : SymbolTiming
+        :func:`recover_timing` of the original waveform.
+
+    Returns
+    -------
+    SymbolTiming
+
+    Raises
+    ------
+    NoEyeFound
+        No baud-rate line in the filtered waveform.
+    """
+    sps = float(timing.samples_per_symbol)
+    centre, line_snr = clock_phase(filtered.samples, sps)
+    if line_snr < LINE_SNR_MIN:
+        raise NoEyeFound(
+            f"no symbol-rate spectral line at {filtered.symbol_rate_baud:g} Bd in the filtered "
+            "waveform: wrong symbol rate, or not a data signal"
+        )
+    n_sym = _n_symbols(filtered.n_samples, sps, centre)
+    offset = timing.pattern_offset
+    if offset is not None and filtered.pattern is not None:
+        # slot 0 of the new timing is slot k of the given one
+        k = int(round((centre - float(timing.centre_index)) / sps))
+        offset = (int(offset) + k) % pattern_period(filtered.pattern)
+    return SymbolTiming(sps, centre, n_sym, offset)
+
+
 def _n_symbols(n_samples: int, sps: float, centre: float) -> int:
     # the last symbol's centre + 0.5 UI must not pass the last sample
     return int(math.floor((n_samples - 1 - centre - 0.5 * sps) / sps)) + 1
 
 
 def sample_symbols(wf: Waveform, timing: SymbolTiming, phase_ui: float = 0.0) -> np.ndarray:
-    """Return one value per symbol, linearly interpolated at ``centre + phase_ui * sps``.
+    """Return one recorded sample per symbol: the one nearest ``centre + phase_ui * sps``.
+
+    No value is interpolated between samples.  Interpolating between the two samples
+    around an instant averages their noise: with independent noise per sample (an
+    equivalent-time scope record, a simulation's white noise) the value half-way between
+    them has ``1/sqrt(2)`` of the noise of a real sample, and every statistic taken from
+    it (level sigmas, counted and statistical BER, eye heights) would depend on where the
+    eye centre falls between samples.  The nearest sample is at most half a sample period
+    (``0.5/sps`` UI) from the instant asked for, as with the recorded samples of the TDECQ
+    histogram windows.
 
     Parameters
     ----------
@@ -261,98 +334,185 @@ def sample_symbols(wf: Waveform, timing: SymbolTiming, phase_ui: float = 0.0) ->
     Returns
     -------
     numpy.ndarray
-        ``timing.n_symbols`` values in the unit of ``wf``.  A sampling instant before the
-        first sample (possible only for the first symbol at negative phase) takes the
-        first sample's value.
+        ``timing.n_symbols`` values in the unit of ``wf``: ``x[floor(t + 1/2)]`` at the
+        instants ``t = centre_index + (k + phase_ui) * sps`` (a tie goes to the later
+        sample).  An instant before the first sample (possible only for the first symbol at
+        negative phase) takes the first sample.
 
     Raises
     ------
     InvalidParameter
         ``phase_ui`` outside ``[-0.5, 0.5]``.
-    """
-    from optics import validate
 
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from optics import Waveform
+    >>> wf = Waveform(samples=np.arange(40.0), sample_rate_hz=4e9, symbol_rate_baud=1e9)
+    >>> sample_symbols(wf, SymbolTiming(4.0, 1.5, 9, None)).tolist()    # ties: later sample
+    [2.0, 6.0, 10.0, 14.0, 18.0, 22.0, 26.0, 30.0, 34.0]
+    >>> sample_symbols(wf, SymbolTiming(4.0, 1.4, 9, None), 0.25)[:3].tolist()
+    [2.0, 6.0, 10.0]
+    """
     phase = validate.in_range("phase_ui", phase_ui, -0.5, 0.5, unit="UI")
     sps = timing.samples_per_symbol
     x = wf.samples
     n_sym = timing.n_symbols
     start = timing.centre_index + phase * sps
-    if float(sps).is_integer() and n_sym > 0 and start >= 0.0:
-        # whole samples per symbol: every instant has the same fraction, so two strided
-        # slices replace the gathers (same values as the general rule below)
+    if float(sps).is_integer() and n_sym > 0:
+        # whole samples per symbol: every instant has the same fraction, so one strided
+        # slice replaces the gather (same samples as the general rule below)
         step = int(sps)
-        i_first = int(math.floor(start))
-        frac = start - i_first
-        last = i_first + step * (n_sym - 1)
-        if last + 1 <= wf.n_samples - 1:
-            a = x[i_first: last + 1: step]
-            if frac == 0.0:
-                return a.copy()
-            b = x[i_first + 1: last + 2: step]
-            return a + frac * (b - a)
-    idx = np.clip(timing.centres() + phase * timing.samples_per_symbol, 0.0, wf.n_samples - 1)
-    i0 = np.minimum(idx.astype(np.int64), wf.n_samples - 2)
-    frac = idx - i0
-    x = wf.samples
-    return x[i0] + frac * (x[i0 + 1] - x[i0])
+        first = int(math.floor(start + 0.5))
+        last = first + step * (n_sym - 1)
+        if first >= 0 and last <= wf.n_samples - 1:
+            return x[first: last + 1: step].copy()
+    idx = np.floor(start + sps * np.arange(n_sym) + 0.5)
+    return x[np.clip(idx, 0, wf.n_samples - 1).astype(np.int64)]
 
 
 def symbols_of(wf: Waveform, timing: SymbolTiming) -> np.ndarray | None:
     """Return the known symbol sent in each of the ``timing.n_symbols`` slots, or None.
 
-    None when the waveform carries no pattern or the timing has no pattern offset.
+    The pattern repeats with its period (:func:`pattern_period`: the whole ``wf.pattern``,
+    or its first period when the array holds several, e.g. the symbols written for a record
+    of 8.4 periods), starting at ``timing.pattern_offset``.  None when the waveform carries
+    no pattern or the timing has no pattern offset.
     """
     if wf.pattern is None or timing.pattern_offset is None:
         return None
-    pat = wf.pattern
-    # the pattern rotated to the offset, repeated cyclically to the length (a copy, no gather)
-    return np.resize(np.roll(pat, -(timing.pattern_offset % pat.size)), timing.n_symbols)
+    base = _pattern_entry(wf.pattern).base
+    # the period rotated to the offset, repeated cyclically to the length (a copy, no gather)
+    return np.resize(np.roll(base, -(timing.pattern_offset % base.size)), timing.n_symbols)
 
 
-_PATTERN_SPECTRA: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+#: A pattern array is read as repeats of a shorter period only when the repeated part
+#: (array length minus period) holds at least this many symbols: 4^-64 is the chance that
+#: the ends of an unrepeated PAM4 pattern agree that far.
+MIN_PATTERN_REPEAT_SYMBOLS = 64
 
 
-def _pattern_spectrum(pattern: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The zero-mean pattern and its ``rfft`` (kept for the last 4 patterns, keyed by content)."""
-    p = np.asarray(pattern, dtype=np.float64)
-    key = p.tobytes()
-    entry = _PATTERN_SPECTRA.get(key)
+class _PatternEntry:
+    """A pattern's first period (read-only) and, once asked for, its zero-mean spectrum."""
+
+    __slots__ = ("base", "_spectrum")
+
+    def __init__(self, base: np.ndarray) -> None:
+        base.setflags(write=False)
+        self.base = base
+        self._spectrum: tuple[np.ndarray, np.ndarray] | None = None
+
+    def spectrum(self) -> tuple[np.ndarray, np.ndarray]:
+        """The period less its mean (float64) and its ``rfft``."""
+        if self._spectrum is None:
+            p0 = self.base.astype(np.float64) - float(self.base.mean())
+            spec = scipy.fft.rfft(p0)
+            for arr in (p0, spec):
+                arr.setflags(write=False)
+            self._spectrum = (p0, spec)
+        return self._spectrum
+
+
+_PATTERNS: dict[tuple[str, bytes], _PatternEntry] = {}
+
+#: Shifts at which the pattern's first 32 symbols recur that are checked as its period.
+_PERIOD_CANDIDATES = 16
+
+
+def _smallest_period(p: np.ndarray) -> int:
+    """Smallest ``P`` with ``p[i + P] == p[i]`` for every ``i`` and at least
+    ``MIN_PATTERN_REPEAT_SYMBOLS`` repeated symbols; ``p.size`` when there is none.
+
+    Candidates are the shifts at which the first 32 symbols recur (32 symbols of 2 bits
+    packed into one 64-bit word per position, five shifted ORs); the first few are checked
+    against the whole array.  O(n): 50 ms for the 8.4 M symbols of PRBS23Q.
+    """
+    n = p.size
+    if n <= MIN_PATTERN_REPEAT_SYMBOLS or not np.issubdtype(p.dtype, np.integer) \
+            or int(p.min()) < 0 or int(p.max()) > 3:
+        return n
+    words = p.astype(np.uint64)
+    span = 1
+    while span < 32:  # words[i] packs symbols i .. i + 2 span - 1
+        words = words[:-span] | (words[span:] << np.uint64(2 * span))
+        span *= 2
+    for lag in (np.flatnonzero(words[1:] == words[0]) + 1)[:_PERIOD_CANDIDATES]:
+        if n - lag < MIN_PATTERN_REPEAT_SYMBOLS:
+            break
+        if np.array_equal(p[lag:], p[: n - lag]):
+            return int(lag)
+    return n
+
+
+def _pattern_entry(pattern: np.ndarray) -> _PatternEntry:
+    """The period (and spectrum) of a pattern; the last 4 patterns are kept, by content."""
+    p = np.asarray(pattern)
+    key = (p.dtype.str, p.tobytes())
+    entry = _PATTERNS.get(key)
     if entry is None:
-        p0 = p - p.mean()
-        entry = (p0, scipy.fft.rfft(p0))
-        for a in entry:
-            a.setflags(write=False)
-        if len(_PATTERN_SPECTRA) >= 4:
-            _PATTERN_SPECTRA.pop(next(iter(_PATTERN_SPECTRA)))
-        _PATTERN_SPECTRA[key] = entry
+        entry = _PatternEntry(np.array(p[: _smallest_period(p)]))
+        if len(_PATTERNS) >= 4:
+            _PATTERNS.pop(next(iter(_PATTERNS)))
+        _PATTERNS[key] = entry
     return entry
+
+
+def pattern_period(pattern: np.ndarray) -> int:
+    """Length of the pattern's period: ``pattern.size``, or less when the array repeats.
+
+    A pattern array may hold more than one period: the symbols sent during a whole record
+    (``patterns.pattern("PRBS13Q", n)``, a generator's symbol file) repeat every 8191
+    symbols whatever their number.  Aligned as if it were one period, such an array is
+    found at several equally good offsets (the record matches it a period further on as
+    well); the record is aligned with, and counted against, its period instead.
+
+    Parameters
+    ----------
+    pattern : numpy.ndarray
+        Symbols 0..3 (any other values: no period is looked for).
+
+    Returns
+    -------
+    int
+        The smallest ``P`` with ``pattern[i + P] == pattern[i]`` wherever both exist and at
+        least ``MIN_PATTERN_REPEAT_SYMBOLS`` (64) symbols repeated; ``pattern.size`` if
+        there is none.
+
+    Examples
+    --------
+    >>> from optics.patterns import pattern
+    >>> pattern_period(pattern("PRBS9Q")), pattern_period(pattern("PRBS9Q", 1300))
+    (511, 511)
+    """
+    return int(_pattern_entry(pattern).base.size)
 
 
 def align_pattern(values: np.ndarray, pattern: np.ndarray) -> tuple[int, float, float]:
     """Find where ``values`` (one per symbol) sit in the periodic ``pattern``.
 
     The circular cross-correlation ``r[k] = sum_i v[i] p[(i + k) mod L]`` of the zero-mean
-    values (folded modulo the pattern length ``L`` when longer) with the zero-mean pattern
-    is computed by FFT; its peak gives the offset.
+    values (folded modulo the pattern period ``L`` when longer, whatever their number of
+    periods) with the zero-mean period is computed by FFT; its peak gives the offset.
 
     Parameters
     ----------
     values : numpy.ndarray
         Sampled symbol values (any monotonic mapping of the symbols).
     pattern : numpy.ndarray
-        The known pattern, symbols 0..3.
+        The known pattern, symbols 0..3; an array of several periods is aligned with its
+        period (:func:`pattern_period`).
 
     Returns
     -------
     offset : int
-        Index in ``pattern`` of the symbol in ``values[0]``.
+        Index in ``pattern`` (in its first period) of the symbol in ``values[0]``.
     correlation : float
         Normalised (Pearson) correlation at the peak, <= 1.
     second_peak_ratio : float
         Second-highest correlation divided by the highest (1 when ambiguous).
     """
     v = np.asarray(values, dtype=np.float64)
-    p0, p_spectrum = _pattern_spectrum(pattern)
+    p0, p_spectrum = _pattern_entry(pattern).spectrum()
     length = p0.size
     m = min(v.size, length)
     v0 = v - v.mean()
@@ -401,7 +561,11 @@ def recover_timing(wf: Waveform) -> SymbolTiming:
         No baud-rate spectral line within +-200 ppm of the symbol rate (wrong symbol rate,
         noise, a sine), a line whose phase wanders over the record (wrong rate), no four
         separated levels at the eye centre (not PAM4, e.g. NRZ, or too noisy) without a
-        pattern that aligns, or symbol means that are not four ordered levels.
+        pattern that aligns, or symbol means that are not four ordered levels.  When the
+        record times as PAM4 at half or twice the given rate, the message says so instead
+        ("the record's clock line is at 26.5625 GBd, half the given 53.125 GBd: is the
+        symbol rate right?"); that also replaces a result at twice the true rate without
+        a pattern (every symbol sampled twice).
 
     Notes
     -----
@@ -431,6 +595,73 @@ def recover_timing(wf: Waveform) -> SymbolTiming:
 def _timing_and_centre_values(wf: Waveform) -> tuple[SymbolTiming, np.ndarray]:
     """:func:`recover_timing`, and the eye-centre values it sampled (phase 0, one per symbol)."""
     sps = _check_sampling(wf)
+    try:
+        timing, values, levels = _recover(wf, sps)
+    except InvalidWaveform as exc:  # NoEyeFound included
+        hint = _other_rate_hint(wf, RATE_MULTIPLES_TRIED, f"none at {_gbd(wf.symbol_rate_baud)}")
+        if hint:
+            raise NoEyeFound(hint) from exc
+        raise
+    if levels is not None and _paired_fraction(values, levels) > MAX_PAIRED_FRACTION:
+        # an eye, but every symbol repeats its neighbour: the record may be timed at twice
+        # its rate (each symbol sampled twice); without a pattern to disagree, ask half it
+        hint = _other_rate_hint(wf, (0.5,), f"at {_gbd(wf.symbol_rate_baud)} each symbol "
+                                "would be sampled twice")
+        if hint:
+            raise NoEyeFound(hint)
+    return timing, values
+
+
+def _paired_fraction(values: np.ndarray, levels: np.ndarray) -> float:
+    """Largest fraction of the pairs (2i, 2i+1) or (2i+1, 2i+2) of equal decided symbols.
+
+    About 1/4 for random PAM4 data at its rate; near 1 for a record timed at twice its
+    symbol rate, whose every symbol is sampled twice.
+    """
+    sym = np.searchsorted(0.5 * (levels[1:] + levels[:-1]), values)
+    same = sym[1:] == sym[:-1]
+    if same.size < 2:
+        return 0.0
+    return float(max(np.mean(same[0::2]), np.mean(same[1::2])))
+
+
+def _gbd(rate_baud: float) -> str:
+    return f"{rate_baud / 1e9:.6g} GBd"
+
+
+def _other_rate_hint(wf: Waveform, factors: tuple[float, ...], why: str) -> str:
+    """What to say when the record times as PAM4 at another multiple of its given rate.
+
+    A symbol rate given twice the true one (e.g. the bit rate of PAM4) or half of it gives
+    no eye at the given rate (or, twice the rate without a pattern, an eye whose every
+    symbol is sampled twice); the record is timed at each of ``factors`` times it (where
+    that leaves >= 2 samples per symbol and >= 65 symbols) and the first rate that gives
+    an eye (or aligns the pattern) is named, with ``why`` the given rate is not taken.
+    '' when none does.
+    """
+    baud = float(wf.symbol_rate_baud)
+    for factor in factors:
+        sps = wf.samples_per_symbol / factor
+        if sps < MIN_SAMPLES_PER_SYMBOL or wf.n_samples / sps < MIN_SYMBOLS + 1:
+            continue
+        try:
+            timing, values, levels = _recover(wf.replace(symbol_rate_baud=baud * factor), sps)
+        except InvalidWaveform:
+            continue
+        if levels is not None and _paired_fraction(values, levels) > MAX_PAIRED_FRACTION:
+            continue  # timed at twice the rate there as well
+        found = wf.sample_rate_hz / timing.samples_per_symbol
+        word = {0.5: "half", 2.0: "twice"}.get(factor, f"{factor:g} times")
+        return (
+            f"the record's clock line is at {_gbd(found)}, {word} the given {_gbd(baud)}: is "
+            f"the symbol rate right? (its samples form a PAM4 eye at {_gbd(found)}; {why})"
+        )
+    return ""
+
+
+def _recover(wf: Waveform, sps: float) -> tuple[SymbolTiming, np.ndarray, np.ndarray | None]:
+    """Timing and eye-centre values at the waveform's rate (+-200 ppm), ``sps`` checked;
+    and, without a pattern, the four cluster levels of the open eye."""
     x = wf.samples
     c, noise, z, block = _baud_line(x, sps)
     if noise == 0.0:
@@ -468,20 +699,20 @@ def _timing_and_centre_values(wf: Waveform) -> tuple[SymbolTiming, np.ndarray]:
 
     values = sample_symbols(wf, timing)
     if wf.pattern is None:
-        closed = _closed_eye_message(values, wf.symbol_rate_baud)
+        closed, levels = _closed_eye_message(values, wf.symbol_rate_baud)
         if closed:
             raise NoEyeFound(closed)
-        return timing, values
+        return timing, values, levels
 
     offset, rho, second = align_pattern(values, wf.pattern)
     if rho < PATTERN_CORRELATION_MIN or second > PATTERN_SECOND_PEAK_MAX:
         found = (
-            f"the known {wf.pattern.size}-symbol pattern was not found in the "
+            f"the known {pattern_period(wf.pattern)}-symbol pattern was not found in the "
             f"{timing.n_symbols} sampled symbols (correlation {rho:.2f}, at least "
             f"{PATTERN_CORRELATION_MIN:g} needed; second peak {second:.2f} of the first, at "
             f"most {PATTERN_SECOND_PEAK_MAX:g} allowed)"
         )
-        closed = _closed_eye_message(values, wf.symbol_rate_baud)  # only needed to explain the failure
+        closed, _ = _closed_eye_message(values, wf.symbol_rate_baud)  # only to explain the failure
         if closed:
             raise NoEyeFound(f"{closed}; and {found}")
         raise InvalidWaveform(f"{found}: wrong pattern, inverted signal or too short a record")
@@ -500,15 +731,15 @@ def _timing_and_centre_values(wf: Waveform) -> tuple[SymbolTiming, np.ndarray]:
             f"four ordered levels (each gap at least {MIN_LEVEL_GAP_FRACTION:g} of the mean "
             "gap), so not PAM4 (e.g. NRZ), inverted or mis-mapped"
         )
-    return timing, values
+    return timing, values, None
 
 
-def _closed_eye_message(values: np.ndarray, baud: float | None) -> str:
-    """Why the eye-centre samples show no open PAM4 eye ('' if they do)."""
+def _closed_eye_message(values: np.ndarray, baud: float | None) -> tuple[str, np.ndarray | None]:
+    """Why the eye-centre samples show no open PAM4 eye ('' if they do), and the 4 levels."""
     try:
         levels, _, _ = cluster_levels(values)
     except NoEyeFound as exc:
-        return str(exc)
+        return str(exc), None
     ratios = eye_valley_ratios(values, levels)
     if np.any(ratios > MAX_VALLEY_RATIO):
         worst = int(np.argmax(ratios))
@@ -517,8 +748,8 @@ def _closed_eye_message(values: np.ndarray, baud: float | None) -> str:
             f"separated levels (valley/peak ratio {ratios[worst]:.2f} in eye {worst + 1}, at "
             f"most {MAX_VALLEY_RATIO:g} allowed); wrong symbol rate, not PAM4 (e.g. NRZ) or "
             "too noisy"
-        )
-    return ""
+        ), levels
+    return "", levels
 
 
 __all__ = [
@@ -527,7 +758,9 @@ __all__ = [
     "align_pattern",
     "clock_phase",
     "n_whole_symbols",
+    "pattern_period",
     "recover_timing",
+    "rephase_timing",
     "sample_symbols",
     "symbols_of",
 ]

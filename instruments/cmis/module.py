@@ -17,7 +17,7 @@ Vendor revision        page 00h 164-165   ASCII
 Vendor serial number   page 00h 166-181   ASCII
 Date code              page 00h 182-189   ASCII YYMMDD + lot
 Banks supported        page 01h 142 b1-0  0: bank 0, 1: banks 0-1, 2: banks 0-3
-Tx bias scale          page 01h 160 b4-3  x1, x2, x4
+Tx bias scale          page 01h 160 b4-3  00b x1, 01b x2, 10b x4, 11b reserved (refused)
 Data-path state        page 11h 128-131   4 bits per lane (lane 1 = low nibble of 128)
 Rx LOS                 page 11h 147       bit per lane
 Tx power lane k        page 11h 154+2k    unsigned 16 bit, 0.1 uW
@@ -30,6 +30,18 @@ lanes 9-16 at the same offsets (lane 9 where lane 1 is); 16-lane reads need bank
 at 01h:142.  Offsets checked against ethtool ``cmis.h`` (0x8E banks, 0xA0 bias multiplier,
 0x9A/0xAA/0xBA monitors).  The brief's guess "148-163 name" was wrong: 148-163 is
 the part number; the name is 129-144.
+
+Fields confirmed by: sonic-net/sonic-platform-common ``sonic_xcvr`` CMIS memory map
+(lower page, page 00h identity, page 11h monitors and states); ethtool ``cmis.h``; a public
+transcription of OIF-CMIS 5.2 tables (§8.4.7 "Supported Monitors Advertisement": page 01h
+byte 160 bits 4-3 ``TxBiasCurrentScalingFactor`` = "multiplier for 2 uA bias current
+increment used in Tx bias current monitor and threshold registers", 00b x1, 01b x2, 10b x4,
+**11b reserved**; Table 8-82 "Media Lane-Specific Monitors": Tx/Rx power in 0.1 uW, bias in
+2 uA times that multiplier); the Linux ``qsfp`` debug driver, which prints code 3 as
+"Reserved".  A module advertising the reserved code 3 makes :attr:`CmisModule.tx_bias_scale`
+and :meth:`CmisModule.lane_monitors` raise :class:`~optics.errors.GarbledReply`: the bias
+current cannot be scaled.  (SONiC reads code 3 as x1; that is a guess that would report a
+bias current a factor 1, 2 or 4 off, so it is not followed.)
 """
 
 from __future__ import annotations
@@ -37,7 +49,7 @@ from __future__ import annotations
 import dataclasses
 
 from instruments.cmis.bus import BANK_SELECT, CMIS_ADDRESS, I2CBus
-from optics.errors import InstrumentError, InvalidParameter
+from optics.errors import GarbledReply, InstrumentError, InvalidParameter
 
 #: CMIS data-path states (Table 8-10 of CMIS 5).
 DATA_PATH_STATES = {
@@ -50,6 +62,9 @@ DATA_PATH_STATES = {
     7: "DPInitialized",
 }
 MODULE_STATES = {1: "ModuleLowPwr", 2: "ModulePwrUp", 3: "ModuleReady", 4: "ModulePwrDn", 5: "ModuleFault"}
+
+#: Tx bias multipliers by the code at page 01h byte 160, bits 4-3 (CMIS 5.2 §8.4.7; 3 is reserved).
+TX_BIAS_SCALES = {0b00: 1, 0b01: 2, 0b10: 4}
 
 #: Units of the lane monitors.
 POWER_LSB_W = 0.1e-6
@@ -172,11 +187,24 @@ class CmisModule:
     # --- lanes -------------------------------------------------------------------------
     @property
     def tx_bias_scale(self) -> int:
-        """Tx bias multiplier 1, 2 or 4 (page 01h byte 160, bits 4-3)."""
-        code = (self.read_page(0x01, 160, 1)[0] >> 3) & 0x03
-        if code == 3:
-            raise InstrumentError(f"{self.bus.name}: reserved Tx bias scale code 3 at 01h:160")
-        return 1 << code
+        """Tx bias multiplier 1, 2 or 4 (page 01h byte 160, bits 4-3; :data:`TX_BIAS_SCALES`).
+
+        Raises
+        ------
+        GarbledReply
+            The module advertises the reserved code 11b: the multiplier is undefined, so
+            no bias current can be reported (CMIS 5.2 §8.4.7).
+        """
+        byte = self.read_page(0x01, 160, 1)[0]
+        code = (byte >> 3) & 0x03
+        scale = TX_BIAS_SCALES.get(code)
+        if scale is None:
+            raise GarbledReply(
+                f"{self.bus.name}: page 01h byte 160 = 0x{byte:02X} advertises TxBiasCurrentScalingFactor "
+                f"(bits 4-3) = {code:02b}b, reserved in CMIS 5.2; defined are 00b (x1), 01b (x2), 10b (x4), "
+                "so the Tx bias monitor cannot be scaled"
+            )
+        return scale
 
     @property
     def banks_supported(self) -> int:
@@ -197,7 +225,15 @@ class CmisModule:
         return [(b, min(8, self.n_lanes - 8 * b)) for b in range(n_banks)]
 
     def lane_monitors(self) -> LaneMonitors:
-        """Read Tx power, Rx power (W) and Tx bias (A) of every lane from page 11h (banks 0, 1)."""
+        """Read Tx power, Rx power (W) and Tx bias (A) of every lane from page 11h (banks 0, 1).
+
+        Tx bias = raw x 2 uA x :attr:`tx_bias_scale`.
+
+        Raises
+        ------
+        GarbledReply
+            The reserved Tx bias scale code (see :attr:`tx_bias_scale`).
+        """
         scale = self.tx_bias_scale
         tx: list[float] = []
         bias: list[float] = []
@@ -244,4 +280,4 @@ class CmisModule:
         }
 
 
-__all__ = ["DATA_PATH_STATES", "MODULE_STATES", "CmisModule", "LaneMonitors"]
+__all__ = ["DATA_PATH_STATES", "MODULE_STATES", "TX_BIAS_SCALES", "CmisModule", "LaneMonitors"]

@@ -1,11 +1,19 @@
 """inTEST/Temptronic ThermoStream (ATS-525/545, ECO-560) temperature forcing system.
 
-Non-SCPI four-letter mnemonics (PyMeasure ``temptronic/temptronic_base.py``; the ThermoStream
-interface manual was not reachable): ``%RM``/``%GL`` (remote/local), ``HEAD 1|0``,
+Non-SCPI four-letter mnemonics: ``%RM``/``%GL`` (remote/local), ``HEAD 1|0``,
 ``FLOW 1|0``, ``SETN n`` (0 hot, 1 ambient, 2 cold) then ``SETP <degC>``, ``WNDW <K>``,
 ``SOAK <s>``, ``TEMP?`` (> 400 means invalid), ``TMPA?`` (air), ``TMPD?`` (DUT),
 ``TECR?`` (bit 0 = at temperature after the soak), ``EROR?`` (error bits), ``CLER``,
 ``RSTO`` (reset to the Operator screen; ``*RST`` would force the Cycle screen).
+
+Commands confirmed by: PyMeasure ``temptronic/temptronic_base.py`` (``ATSBase``, written
+from the ATS-515/615, 525/625 & 535/635 ThermoStream Systems Interface & Applications Manual,
+Rev. E, 2019): every mnemonic above, ``SETN`` 0..2 = hot/ambient/cold on the Operator screen
+(``WHAT?`` 5), and the set-point choice of its ``set_temperature``: cold (2) at or below
+20 degC, ambient (1) above 20 and below 30 degC, hot (0) at or above 30 degC, which
+:data:`SETPOINT_BOUNDS_C` and :meth:`ThermoStream.set_temperature` follow.  ``TEMP?`` > 400,
+``TECR?`` bit 0, ``EROR?`` bits, ``RSTO`` and ``FLOW?`` also as recorded in
+``reference/instruments-scpi-and-stations.md`` (appendix).
 
 There is no ``:SYST:ERR?``; the error check after each setting reads ``EROR?`` and raises
 :class:`~optics.errors.ScpiError` with the error bits as the code.  Safety limits:
@@ -21,6 +29,28 @@ from optics.errors import InstrumentTimeout, MeasurementInvalid, ScpiError
 
 #: Temperature readings above this (degC) mean "no valid sensor reading".
 INVALID_ABOVE_C = 400.0
+#: Set-point choice on the Operator screen: cold (SETN 2) at or below the first bound, hot
+#: (SETN 0) at or above the second, ambient (SETN 1) strictly between (degC).
+SETPOINT_BOUNDS_C = (20.0, 30.0)
+
+
+def setpoint_number(temperature_c: float) -> int:
+    """Return the Operator-screen set point for ``temperature_c``: 2 cold, 1 ambient, 0 hot.
+
+    Cold at or below 20 degC, hot at or above 30 degC, ambient in between
+    (:data:`SETPOINT_BOUNDS_C`, as PyMeasure's ATS driver chooses).
+
+    Examples
+    --------
+    >>> [setpoint_number(t) for t in (20.0, 20.1, 29.9, 30.0)]
+    [2, 1, 1, 0]
+    """
+    cold_max, hot_min = SETPOINT_BOUNDS_C
+    if temperature_c <= cold_max:
+        return 2
+    if temperature_c >= hot_min:
+        return 0
+    return 1
 
 
 class ThermoStream(ScpiInstrument):
@@ -72,16 +102,17 @@ class ThermoStream(ScpiInstrument):
     def set_temperature(self, temperature_c: float) -> None:
         """Select the hot/ambient/cold set point for ``temperature_c`` and set it.
 
-        Set point 0 (hot) is used above 25 degC, 2 (cold) below 20 degC, 1 (ambient) between.
-        Range -99.9 .. 225 degC; the set point is sent rounded to 0.1 degC and the range and
-        safety limits are checked on that rounded value before anything is sent.
+        Set point 2 (cold) at or below 20 degC, 0 (hot) at or above 30 degC, 1 (ambient)
+        between (:func:`setpoint_number`).  Range -99.9 .. 225 degC; the set point is sent
+        rounded to 0.1 degC, and the range, the safety limits and the set-point choice apply
+        to that rounded value (19.96 goes out as 20.0, cold) before anything is sent.
         """
         t = strict_range(-99.9, 225.0, "degC")(temperature_c, "temperature_c")
         # SETP has 0.1 degC resolution: range and limits apply to the value actually sent
         t = strict_range(-99.9, 225.0, "degC")(float(f"{t:.1f}"), "temperature_c (sent with 0.1 degC resolution)")
         self.check_safety("temperature_max_c", t)
         self.check_safety("temperature_min_c", t)
-        n = 0 if t > 25.0 else (2 if t < 20.0 else 1)
+        n = setpoint_number(t)
         self.write_checked(f"SETN {n}")
         self.write_checked(f"SETP {t:.1f}")
 
@@ -129,4 +160,4 @@ class ThermoStream(ScpiInstrument):
         self.flow_on = False
 
 
-__all__ = ["INVALID_ABOVE_C", "ThermoStream"]
+__all__ = ["INVALID_ABOVE_C", "SETPOINT_BOUNDS_C", "ThermoStream", "setpoint_number"]

@@ -8,12 +8,14 @@ DCA measured and compare.
 
 Command set (Keysight ``kf.py`` sample and ``Keysight_86100D_Oscope.py`` in lightwave-lab/
 lightlab; public FlexDCA scripts using ``:MEASure:EYE:OOMA``, ``:OER``, ``:PAM:LINearity``,
-``:APOWer``, ``:TDEQ``; the FlexDCA programmer's guide itself was not reachable):
+``:APOWer``, ``:TDEQ``; pages of the FlexDCA programmer's guide, helpfiles.keysight.com
+``FlexDCA-PG``, where cited below):
 
 =============================  ===========================================================
 Mode / set-up                  ``:SYSTem:MODE EYE|OSCilloscope|JITTer``, ``:SYSTem:DEFault``,
                                ``:SYSTem:AUToscale``, ``:TIMebase:UNITs UINTerval``, ``:TIMebase:UIRange``
-Pattern lock                   ``:TRIGger:MODE CLOCk``, ``:TIMebase:SRATe <Bd>``,
+Pattern lock                   ``:TRIGger:MODE CLOCk``, ``:TRIGger:SRATe:AUTodetect OFF``,
+                               ``:TRIGger:PLENgth:AUTodetect OFF``, ``:TIMebase:SRATe <Bd>``,
                                ``:TRIGger:PLENgth <n>``, ``:TRIGger:PLOCk ON`` + ``*OPC?``
 Reference receiver             ``:CHAN1A:SIRC ON``, ``:SIRC:FRATe <Bd>``, ``:SIRC:FBANdwidth <Hz>``
 TDECQ / C_eq                   ``:FUNCtion1:FOPerator TEQualizer``, ``:FUNCtion1:OPERand1``,
@@ -22,11 +24,11 @@ TDECQ / C_eq                   ``:FUNCtion1:FOPerator TEQualizer``, ``:FUNCtion1
                                ``:SPRocess1:TEQualizer:NPRecursors`` (as in Keysight's public
                                TDECQ example scripts; not under ``:TAPS``),
                                ``:MEASure:EYE:TDEQ:SOURce1 FUNCtion1``, ``:MEASure:EYE:TDEQ?``,
-                               ``:MEASure:EYE:CEQ:SOURce1 FUNCtion1`` (source node assumed), ``:CEQ?``
+                               ``:MEASure:EYE:CEQ:SOURce1 FUNCtion1``, ``:CEQ?``
 Outer OMA / ER / RLM / power   ``:MEASure:EYE:OOMA`` (``:UNITs WATT``), ``:OER`` (``:UNITs DECibel``),
                                ``:PAM:LINearity`` (``:DEFinition RLMA120``), ``:APOWer`` (``:UNITs WATT``)
-Transition time                ``:MEASure:EYE:TTIMe`` (+ ``:SOURce1``), ``:TTIMe?`` (s; FlexDCA
-                               programmer's guide page for ``:MEASure:EYE:TTIMe``, A.06.00+)
+Transition time                ``:MEASure:EYE:TTIMe:SOURce1 FUNCtion1`` (the TDECQ function, as
+                               for CEQ and TDEQ), ``:MEASure:EYE:TTIMe``, ``:TTIMe?`` (s)
 Validity                       ``<meas>:STATus?`` -> ``CORR`` | ``QUES`` | ``INV``;
                                ``<meas>:STATus:REASon?``
 Acquisition                    ``:ACQuire:EPATtern ON``, ``:ACQuire:STOP``, ``:ACQuire:CDISplay``,
@@ -38,9 +40,27 @@ Waveform export                ``:WAVeform:SOURce``, ``:SYSTem:BORDer LENDian``,
                                ``:WAVeform:XYFORmat:FLOat:XDATa?`` / ``YDATa?`` (float32 blocks)
 =============================  ===========================================================
 
-Not confirmed: the ``DECibel`` token of ``:OER:UNITs``, and
-whether ``:APOWer?`` or ``:APOWer:MEAN?`` is the preferred average-power query (we use the
-former, as public station code does).
+Commands confirmed by: FlexDCA-PG ``:MEASure:EYE:CEQ`` (A.06.00+; its example sources CEQ
+from a ``TEQualizer`` function: ``:MEASure:EYE:CEQ:SOURce1 FUNCtion2``);
+FlexDCA-PG ``:MEASure:EYE:TTIMe`` (A.06.00+; IEEE 802.3cd PAM transition time, 20-80 % of
+the long 0 <-> 3 edges through the SIRC filter "used with the TDECQ measurement"); the
+transition time's source being the TDECQ function like CEQ/TDEQ as recorded in
+``reference/instruments-scpi-and-stations.md`` (appendix); FlexDCA-PG
+``:SLOT:TRIGger:SRATe:AUTodetect`` (A.05.60+: "A default setup turns automatic detection on.
+When automatic detection is turned off, use the ... SRATe command to enter the symbol rate";
+it replaces the deprecated ``...:BRATe:AUTodetect``) and, for the mainframe commands
+``:TRIGger:SRATe:AUTodetect`` / ``:TRIGger:PLENgth:AUTodetect ON|OFF``, public FlexDCA drivers
+(a Python ``Keysight86100X`` driver; Keysight's MATLAB iqtools, which send
+``:TRIGger:BRATe:AUTodetect OFF`` and ``:TRIGger:PLENgth:AUTodetect OFF`` before entering rate
+and length); FlexDCA-PG ``:TIMebase:SRATe``.  :meth:`FlexDCA.lock_pattern` switches both
+autodetections off before it enters rate and length: with them on, ``:TRIGger:PLOCk ON``
+detects rate and length itself and ignores the values entered.
+
+Not confirmed: the ``DECibel`` token of ``:OER:UNITs``; whether ``:APOWer?`` or
+``:APOWer:MEAN?`` is the preferred average-power query (we use the former, as public station
+code does); whether pattern lock uses the rate of ``:TIMebase:SRATe`` (kf.py, iqtools'
+``:TIMebase:BRATe``) or of ``:TRIGger:SRATe`` (the Python driver) on every firmware -- the
+guide describes ``:TIMebase:SRATe`` as the symbol rate of the UI time axis; we send the former.
 """
 
 from __future__ import annotations
@@ -184,6 +204,10 @@ class FlexDCA(ScpiInstrument):
     def lock_pattern(self, *, symbol_rate_baud: float, pattern_length: int) -> None:
         """Set clock trigger, symbol rate and pattern length, then lock and wait (``*OPC?``).
 
+        Rate and length autodetection (``:TRIGger:SRATe:AUTodetect``,
+        ``:TRIGger:PLENgth:AUTodetect``) are switched off first, so the lock uses the values
+        given here rather than whatever the scope detects.
+
         Parameters
         ----------
         symbol_rate_baud : float
@@ -194,6 +218,9 @@ class FlexDCA(ScpiInstrument):
         strict_range(1e8, 2e11, "Bd")(symbol_rate_baud, "symbol_rate_baud")
         strict_int_range(1, 2**23)(pattern_length, "pattern_length")
         self.write_checked(":TRIGger:MODE CLOCk")
+        # with autodetection on, PLOCk ON would detect rate and length and ignore ours
+        self.write_checked(":TRIGger:SRATe:AUTodetect OFF")
+        self.write_checked(":TRIGger:PLENgth:AUTodetect OFF")
         self.symbol_rate_baud = symbol_rate_baud
         self.pattern_length = pattern_length
         self.write(":TRIGger:PLOCk ON")
@@ -307,13 +334,16 @@ class FlexDCA(ScpiInstrument):
         self.write_checked(base)
         return self.read_measurement(base)
 
-    def measure_transition_time_s(self, channel: str | None = None) -> float:
+    def measure_transition_time_s(self) -> float:
         """Measure the IEEE 802.3cd PAM transition time in s (``:MEASure:EYE:TTIMe``, FlexDCA
-        A.06.00+): 20 %-80 % of the slowest long 0 <-> 3 edge, through the channel's SIRC
-        (:meth:`set_reference_receiver`).  Needs a pattern with such edges (SSPRQ); else the
-        scope reports the measurement invalid (``MeasurementInvalid`` with its reason)."""
+        A.06.00+) on the TDECQ function ``FUNCtion1`` (as C_eq and TDECQ; set up by
+        :meth:`configure_tdecq`): 20 %-80 % of the slowest long 0 <-> 3 edge, through the
+        channel's SIRC (:meth:`set_reference_receiver`).  Needs a pattern with such edges
+        (SSPRQ); else the scope reports the measurement invalid (``MeasurementInvalid`` with
+        its reason)."""
         base = ":MEASure:EYE:TTIMe"
-        self._prepare(base, channel)
+        self.write_checked(f"{base}:SOURce1 FUNCtion1")
+        self.write_checked(base)
         return self.read_measurement(base)
 
     def measure_outer_oma_w(self, channel: str | None = None) -> float:

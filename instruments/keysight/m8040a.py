@@ -1,9 +1,7 @@
 """Keysight M8040A 64 GBd BERT (SCPI served by the M8070B system software): PAM4 PPG and ED.
 
 Locations are quoted strings: ``'M1.DataOut1'`` (generator output), ``'M1.DataIn1'``
-(analyzer input), ``'M1.ClkGen'``, ``'M1.System'``.  Commands (mikef5410/gpib
-``Keysight_M8070A_32G.pm``, a Keysight M8070B example script; the M8070B programming guide
-was not reachable):
+(analyzer input), ``'M1.ClkGen'``, ``'M1.System'``.  Commands:
 
 * PPG: ``:SOUR:FREQ 'M1.ClkGen',<Bd>``; ``:DATA:LIN:VAL '<loc>',NRZ|PAM4``;
   ``:DATA:SEQ:SET "Generator",PRBS,"2^13-1"`` (and ``"Analyzer"``);
@@ -14,14 +12,30 @@ was not reachable):
   ``:PLUG:ERAT:ACQ:DUR 'B',FTIM``, ``:PLUG:ERAT:ACQ:TIME 'B',<s>``, ``:PLUG:ERAT:STAR 'B'``,
   ``:PLUG:ERAT:RUN:STAT? 'B'``, ``:PLUG:ERAT:FETC:DATA? 'B'``, ``:PLUG:ERAT:DEL 'B'``.
 
+Commands confirmed by: mikef5410/gpib ``Keysight_M8070A_32G.pm`` and a Keysight
+field-engineer M8070B example script (as cited in ``reference/instruments-scpi-and-stations.md``
+§1.5 and its appendix); the Keysight M8070A Programming Guide (M8020-91040, Ed. 9.1, 2017),
+"SCPI Command Reference", ``:DATA:LINecoding[:VALue] 'identifier', NRZ | PAM4`` (identifiers
+``M*.DataOut1 .. M*.DataOut4`` and ``M*.DataIn``; applicable to the M8045A/M8046A modules of
+the M8040A) and ``:FETCh:BCO?`` (the PAM4 counters: compared/errored symbols in total and
+per symbol 0..3).
+
+**PAM4 line coding is set on both outputs of a generator pair in one compound write**
+(``:DATA:LIN:VAL 'M1.DataOut1',PAM4;:DATA:LIN:VAL 'M1.DataOut2',PAM4``): the M8070B
+example script notes that PAM4 set on a single output "will not work and will generate a
+warning".  :attr:`M8040A.coding` does that for the generator output and its pair
+(``DataOut1``/``DataOut2``, ``DataOut3``/``DataOut4``); the analyzer is set with
+:attr:`M8040A.analyzer_coding` or with both at once by :meth:`M8040A.set_coding`.
+
 ``FETC:DATA?`` answers ``(location,timestamp,compared_ones,compared_zeros,errored_ones,
-errored_zeros)`` for NRZ (confirmed by the Perl driver).  **Assumed, not confirmed**: for
-PAM4 the reply continues with ``compared_symbols,errored_symbols`` and then
-``compared_level_k,errored_level_k`` for k = 0..3 (16 fields in all); and
-``:PLUG:ERAT:RUN:STAT?`` answers 1 while the acquisition runs, 0 when it has stopped.  A public
-M8070B driver (mikef5410/gpib ``BERtime``) instead waits for ``RUN:STATus?`` to answer 1, so the
-polarity is doubtful: :meth:`M8040A.measure_ber` therefore waits the whole gate time before it
-polls the state at all.
+errored_zeros)`` for NRZ and, for PAM4, continues with ``compared_symbols,errored_symbols``
+and ``compared_level_k,errored_level_k`` for k = 0..3 (16 fields in all; the layout the
+reference notes record as confirmed, matching the ``:FETCh:BCO?`` PAM4 counters).
+``:PLUG:ERAT:RUN:STAT?`` answers 1 while the acquisition runs and 0 once it stopped (recorded
+as confirmed there); since a public M8070B driver (mikef5410/gpib ``BERtime``) reads it the
+other way round, :meth:`M8040A.measure_ber` still waits the whole gate time before it polls
+the state at all.  ``*OPC?`` does not wait for channels after rate or pattern changes
+(``:STAT:INST:RUN:WAIT?`` would).
 """
 
 from __future__ import annotations
@@ -31,11 +45,43 @@ import re
 from typing import Any
 
 from instruments.scpi import Adapter, ScpiInstrument, control, measurement
+from instruments.scpi.properties import match_choice
 from instruments.scpi.replies import parse_float, parse_int, strip_reply
-from instruments.scpi.validators import boolean, strict_range
+from instruments.scpi.validators import boolean, strict_discrete_set, strict_range
 from optics.errors import GarbledReply, InvalidParameter, MeasurementInvalid
 
 _PRBS = re.compile(r"^PRBS(7|9|10|11|13|15|20|23|31)Q?$", re.I)
+_DATA_OUT = re.compile(r"^(.+\.DataOut)([1-8])$")
+#: Line codings of :attr:`M8040A.coding`, as sent.
+CODINGS = ("NRZ", "PAM4")
+
+
+def output_pair(location: str) -> tuple[str, str]:
+    """Return the generator output ``location`` and the output it forms a PAM4 pair with.
+
+    Outputs pair as ``DataOut1``/``DataOut2``, ``DataOut3``/``DataOut4`` ... of one module.
+
+    Raises
+    ------
+    InvalidParameter
+        ``location`` is not a ``M<n>.DataOut<k>`` output.
+
+    Examples
+    --------
+    >>> output_pair("M1.DataOut1")
+    ('M1.DataOut1', 'M1.DataOut2')
+    >>> output_pair("M2.DataOut4")
+    ('M2.DataOut4', 'M2.DataOut3')
+    """
+    m = _DATA_OUT.match(location) if isinstance(location, str) else None
+    if not m:
+        raise InvalidParameter(
+            f"generator location {location!r} is not a data output 'M<n>.DataOut<k>'; give the PAM4 pair "
+            "explicitly with coding_outputs=(output, partner)"
+        )
+    k = int(m.group(2))
+    partner = k + 1 if k % 2 else k - 1
+    return location, f"{m.group(1)}{partner}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,6 +189,9 @@ class M8040A(ScpiInstrument):
         Usually ``"TCPIP::host::hislip0::INSTR"`` (M8070B).
     generator, analyzer, clock, system : str
         Locations of the PPG output, ED input, clock generator and system.
+    coding_outputs : tuple of 2 str, optional
+        The generator outputs whose line coding is set together (default: ``generator`` and
+        its pair, :func:`output_pair`).
     ber_margin_s : float
         Extra time allowed beyond the gate time for an acquisition to stop.
     align_timeout_s : float
@@ -164,9 +213,6 @@ class M8040A(ScpiInstrument):
     symbol_rate_baud = control(
         ":SOUR:FREQ? '{clk}'", ":SOUR:FREQ '{clk}',{value}",
         "Control the symbol rate in Bd (2e9 .. 64e9).", validator=strict_range(2e9, 64e9, "Bd"))
-    coding = control(
-        ":DATA:LIN:VAL? '{gen}'", ":DATA:LIN:VAL '{gen}',{value}",
-        'Control the generator line coding, "NRZ" or "PAM4".', choices={"NRZ": "NRZ", "PAM4": "PAM4"})
     analyzer_coding = control(
         ":DATA:LIN:VAL? '{ana}'", ":DATA:LIN:VAL '{ana}',{value}",
         'Control the analyzer line coding, "NRZ" or "PAM4".', choices={"NRZ": "NRZ", "PAM4": "PAM4"})
@@ -190,13 +236,58 @@ class M8040A(ScpiInstrument):
 
     def __init__(self, resource: str | Adapter, *, generator: str = "M1.DataOut1", analyzer: str = "M1.DataIn1",
                  clock: str = "M1.ClkGen", system: str = "M1.System", ber_margin_s: float = 30.0,
-                 align_timeout_s: float = 60.0, **kwargs: Any) -> None:
+                 align_timeout_s: float = 60.0, coding_outputs: tuple[str, str] | None = None,
+                 **kwargs: Any) -> None:
         align = strict_range(0.001, 1e5, "s")(align_timeout_s, "align_timeout_s")
+        pair = output_pair(generator) if coding_outputs is None else tuple(coding_outputs)
+        if len(pair) != 2 or generator not in pair or not all(isinstance(p, str) and p for p in pair):
+            raise InvalidParameter(f"coding_outputs = {coding_outputs!r} must be 2 locations including {generator!r}")
         super().__init__(resource, **kwargs)
+        self.coding_outputs: tuple[str, str] = (pair[0], pair[1])
         self.align_timeout_s = align
         self.context = {"gen": generator, "ana": analyzer, "clk": clock, "sys": system}
         self.ber_margin_s = float(ber_margin_s)
         self._erat: set[str] = set()
+
+    @property
+    def coding(self) -> str:
+        """Control the generator line coding, ``"NRZ"`` or ``"PAM4"``.
+
+        Reads the generator output; sets both outputs of :attr:`coding_outputs` in one
+        compound write (PAM4 on a single output does not take effect), then reads the error
+        queue.
+        """
+        command = ":DATA:LIN:VAL? '{gen}'".format(**self.context)
+        try:
+            return match_choice(self.ask(command), {c: c for c in CODINGS})
+        except GarbledReply as exc:
+            raise GarbledReply(f"{exc} (to {command!r} from {self.resource_name})") from None
+
+    @coding.setter
+    def coding(self, value: str) -> None:
+        self.set_coding(value, analyzer=False)
+
+    def set_coding(self, value: str, *, analyzer: bool = True) -> None:
+        """Set the line coding of the generator pair and (by default) the analyzer in one write.
+
+        Parameters
+        ----------
+        value : {"NRZ", "PAM4"}
+            Line coding.
+        analyzer : bool
+            Also set the analyzer input (so that it expects what the generator sends).
+
+        Raises
+        ------
+        InvalidParameter
+            ``value`` is not one of ``CODINGS`` (nothing was sent).
+        ScpiError
+            The instrument reported an error or warning for the write.
+        """
+        token = strict_discrete_set(CODINGS)(value, "coding")
+        targets = list(self.coding_outputs) + ([self.context["ana"]] if analyzer else [])
+        command = ";".join(f":DATA:LIN:VAL '{loc}',{token}" for loc in targets)
+        self.write_checked(command)
 
     @staticmethod
     def pattern_token(name: str) -> str:
@@ -278,4 +369,4 @@ class M8040A(ScpiInstrument):
         self.global_outputs_enabled = False
 
 
-__all__ = ["BerResult", "M8040A", "parse_erat_data"]
+__all__ = ["CODINGS", "BerResult", "M8040A", "output_pair", "parse_erat_data"]

@@ -1,18 +1,22 @@
 """Virtual Keysight N7764A variable optical attenuator (4 channels: 1, 3, 5, 7; power monitor).
 
-Commands (N776xA programming guide, ``reference/instruments-scpi-and-stations.md`` §1.4):
+Commands (N776xA programming guide, ``reference/instruments-scpi-and-stations.md`` §1.4 and
+its appendix; the 8163A/B attenuator command set of the Keysight 816x programming guide):
 ``:INPut#:ATTenuation`` (dB, MIN/MAX), ``:INPut#:ATTenuation:SPEed`` (dB/s),
 ``:INPut#:OFFSet`` (dB), ``:INPut#:WAVelength`` (m), ``:OUTPut#[:STATe]`` (shutter, ON =
-open), ``:OUTPut#:APOWeron`` (power-on shutter state), ``:OUTPut#:APMode 0|1``
-(attenuation / power mode), ``:OUTPut#:POWer`` (set point in the ``:OUTPut#:POWer:UNit``
-unit, ``DBM``/``W`` suffixes accepted), ``:OUTPut#:POWer:CONTRol`` (closed loop),
-``:OUTPut#:POWer:OFFSet`` (dB), ``:OUTPut#:POWer:UNit 0|1|DBM|W``, ``:OUTPut#:ATIMe`` (s),
-``:READ#[:SCALar]:POWer[:DC]?`` / ``:FETCh#...?`` (output power monitor).
+open), ``:OUTPut#:APOWeron`` (power-on shutter state), ``:OUTPut#:POWer`` (set point in the
+``:OUTPut#:POWer:UNit`` unit, ``DBM``/``W`` suffixes accepted), ``:OUTPut#:POWer:CONTRol``
+(power control: ON moves the attenuation until the monitored output equals the set point,
+and keeps it there), ``:OUTPut#:POWer:OFFSet`` (dB), ``:OUTPut#:POWer:UNit 0|1|DBM|W``,
+``:OUTPut#:ATIMe`` (s), ``:READ#[:SCALar]:POWer[:DC]?`` / ``:FETCh#...?`` (output power
+monitor), and ``:OUTPut#:APMode 0|1`` kept for 8156A compatibility: setting it has no effect,
+its query answers whether the power set point (1) or the attenuation (0) was changed last.
 
 Channel 1 is the bench link.  The attenuation shown is ``A = A_excess + offset`` where
-``A_excess`` (0..45 dB) is the attenuation above the insertion loss; in power mode the
-channel chooses ``A_excess`` so that the monitored output equals the set point (clipped to
-0..45 dB, as the instrument's range allows).
+``A_excess`` (0..45 dB) is the attenuation above the insertion loss; with power control on
+the channel chooses ``A_excess`` so that the monitored output equals the set point (clipped
+to 0..45 dB, as the instrument's range allows), and an attenuation setting is refused
+(-221) while it is on.  With power control off a set point is only stored.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ class _Channel:
     wavelength_m: float = 1550e-9
     shutter_open: bool = False
     power_on_open: bool = False
-    power_mode: bool = False
+    power_changed_last: bool = False
     setpoint_dbm: float = 0.0
     control: bool = False
     power_offset_db: float = 0.0
@@ -58,7 +62,7 @@ class N7764A(VirtualInstrument):
     CHANNELS: tuple[int, ...] = (1, 3, 5, 7)
 
     def reset(self) -> None:
-        """Every channel: 0 dB, shutter closed, attenuation mode, dBm."""
+        """Every channel: 0 dB, shutter closed, power control off, dBm."""
         self._channels = {n: _Channel() for n in self.CHANNELS}
         self._apply(1)
 
@@ -70,7 +74,7 @@ class N7764A(VirtualInstrument):
         self.add(":INPut#:WAVelength", set=self._set_wav, query=lambda r: nr3(self._ch(r).wavelength_m))
         self.add(":OUTPut#[:STATe]", set=self._set_shutter, query=lambda r: boolean(self._ch(r).shutter_open))
         self.add(":OUTPut#:APOWeron", set=self._set_apow, query=lambda r: boolean(self._ch(r).power_on_open))
-        self.add(":OUTPut#:APMode", set=self._set_mode, query=lambda r: nr1(int(self._ch(r).power_mode)))
+        self.add(":OUTPut#:APMode", set=self._set_mode, query=lambda r: nr1(int(self._ch(r).power_changed_last)))
         self.add(":OUTPut#:POWer", set=self._set_power, query=self._power_setpoint)
         self.add(":OUTPut#:POWer:CONTRol", set=self._set_control, query=lambda r: boolean(self._ch(r).control))
         self.add(":OUTPut#:POWer:OFFSet", set=self._set_power_offset, query=lambda r: nr3(self._ch(r).power_offset_db))
@@ -94,9 +98,9 @@ class N7764A(VirtualInstrument):
         return self.link.params.path.attenuator_insertion_loss_db if self.link is not None else 1.5
 
     def _apply(self, n: int) -> None:
-        """Recompute a channel in power mode and push channel 1's state into the link."""
+        """Recompute a channel under power control and push channel 1's state into the link."""
         ch = self._channels[n]
-        if ch.power_mode:
+        if ch.control:
             p_in = self._input_w(n)
             if p_in > 0:
                 target_dbm = ch.setpoint_dbm - ch.power_offset_db
@@ -114,7 +118,7 @@ class N7764A(VirtualInstrument):
 
     def _attenuation(self, req: Request) -> float:
         ch = self._ch(req)
-        if ch.power_mode and ch.control:
+        if ch.control:
             self._apply(int(req.suffix(0)))
         return ch.excess_db + ch.offset_db
 
@@ -124,9 +128,10 @@ class N7764A(VirtualInstrument):
         ch = self._ch(req)
         low, high = ch.offset_db, ch.offset_db + MAX_ATTENUATION_DB
         value = req.args.number(0, units="DB", low=low, high=high)
-        if ch.power_mode:
-            raise CommandError(-221, "channel is in power mode (:OUTPut:APMode 1)")
+        if ch.control:
+            raise CommandError(-221, "power control is on (:OUTPut:POWer:CONTRol ON)")
         ch.excess_db = value - ch.offset_db
+        ch.power_changed_last = False
         self._apply(int(req.suffix(0)))
 
     def _set_speed(self, req: Request) -> None:
@@ -151,9 +156,10 @@ class N7764A(VirtualInstrument):
         self._ch(req).power_on_open = req.args.boolean(0)
 
     def _set_mode(self, req: Request) -> None:
+        """``:OUTPut:APMode`` is accepted for 8156A compatibility and changes nothing."""
         req.args.expect(1)
-        self._ch(req).power_mode = req.args.boolean(0)
-        self._apply(int(req.suffix(0)))
+        req.args.boolean(0)
+        self._ch(req)
 
     def _set_power(self, req: Request) -> None:
         req.args.expect(1)
@@ -167,6 +173,7 @@ class N7764A(VirtualInstrument):
         if not -60.0 <= value <= 23.0:
             raise CommandError(-222, f"power set point {value:g} dBm outside [-60, 23] dBm")
         ch.setpoint_dbm = value
+        ch.power_changed_last = True
         self._apply(int(req.suffix(0)))
 
     def _power_setpoint(self, req: Request) -> str:
@@ -197,7 +204,7 @@ class N7764A(VirtualInstrument):
     def _monitor(self, req: Request) -> str:
         ch = self._ch(req)
         n = int(req.suffix(0))
-        if ch.power_mode and ch.control:
+        if ch.control:
             self._apply(n)
         p = self._output_w(n) * 10.0 ** (ch.power_offset_db / 10.0)
         if ch.unit_watt:

@@ -3,7 +3,12 @@
 Locations are quoted strings (``'M1.DataOut1'``, ``'M1.DataIn1'``, ``'M1.ClkGen'``,
 ``'M1.System'``).  Commands (``reference/instruments-scpi-and-stations.md`` §1.5):
 
-* PPG: ``:SOURce:FREQuency '<clk>',<Bd>``; ``:DATA:LINecoding:VALue '<loc>',NRZ|PAM4``;
+* PPG: ``:SOURce:FREQuency '<clk>',<Bd>``; ``:DATA:LINecoding:VALue '<loc>',NRZ|PAM4``
+  (PAM4 set on a generator output takes effect only if the other output of its pair --
+  ``DataOut1``/``DataOut2``, ``DataOut3``/``DataOut4`` of the module -- is PAM4 at the end of
+  the same program message, so a pair in NRZ goes to PAM4 only with both outputs in one
+  compound write; otherwise the output keeps its coding and -221 "Settings conflict" is
+  queued, like the warning the M8070B gives for PAM4 on a single output);
   ``:DATA:SEQuence:SET "Generator"|"Analyzer",PRBS,"2^13-1"``; ``:SOURce:VOLTage:AMPLitude``;
   ``:OUTPut:STATe '<loc>',1``; ``:OUTPut:GLOBal '<sys>',1``; de-emphasis
   ``:OUTPut:DEEMphasis:PRECursor#`` / ``:POSTcursor#``; jitter
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import re
 
 import numpy as np
 
@@ -41,6 +47,18 @@ from instruments.virtual.server import Request, VirtualInstrument
 
 #: Share of symbol errors per transmitted level (outer levels have one neighbour).
 LEVEL_ERROR_SHARE = np.array([1.0, 2.0, 2.0, 1.0]) / 6.0
+#: Line coding of a location never set (the instrument's default on the bench).
+DEFAULT_CODING = "PAM4"
+_DATA_OUT = re.compile(r"^(.+\.DataOut)([1-8])$", re.IGNORECASE)
+
+
+def _partner(location: str) -> str | None:
+    """The other output of a generator output's PAM4 pair (None for anything else)."""
+    m = _DATA_OUT.match(location)
+    if not m:
+        return None
+    k = int(m.group(2))
+    return f"{m.group(1)}{k + 1 if k % 2 else k - 1}"
 
 
 @dataclasses.dataclass
@@ -74,6 +92,7 @@ class M8040A(VirtualInstrument):
 
     def __init__(self, link=None, *, seed: int = 17) -> None:
         self._rng = np.random.default_rng(seed)
+        self._coded_pam4: list[str] = []  # outputs set to PAM4 by the message being executed
         super().__init__(link)
 
     def reset(self) -> None:
@@ -92,10 +111,28 @@ class M8040A(VirtualInstrument):
         self.clock_source: dict[str, str] = {}
         self.erats: dict[str, _Erat] = {}
 
+    def execute(self, message: str) -> list:
+        """Execute a program message, then undo PAM4 set on one output of a pair alone (-221)."""
+        with self.lock:
+            before = dict(self.coding)
+            self._coded_pam4 = []
+            replies = super().execute(message)
+            for loc in self._coded_pam4:
+                partner = _partner(loc)
+                if self.coding.get(partner, DEFAULT_CODING) != "PAM4":
+                    if loc in before:
+                        self.coding[loc] = before[loc]
+                    else:
+                        self.coding.pop(loc, None)
+                    self.push_error(-221, f"Settings conflict;PAM4 on {loc} needs {partner} set to PAM4 "
+                                          "in the same message")
+            self._coded_pam4 = []
+        return replies
+
     def build(self) -> None:
         """Register the BERT commands."""
         self.add(":SOURce:FREQuency", set=self._set_freq, query=lambda r: nr3(self.symbol_rate_baud))
-        self.add(":DATA:LINecoding[:VALue]", set=self._set_coding, query=lambda r: self.coding.get(self._loc(r), "PAM4"))
+        self.add(":DATA:LINecoding[:VALue]", set=self._set_coding, query=lambda r: self.coding.get(self._loc(r), DEFAULT_CODING))
         self.add(":DATA:SEQuence:SET", set=self._set_seq, query=self._get_seq)
         self.add(":SOURce:VOLTage:AMPLitude", set=self._set_ampl, query=lambda r: nr3(self.amplitude_v.get(self._loc(r), 0.5)))
         self.add(":OUTPut[:STATe]", set=self._set_out, query=lambda r: boolean(self.output.get(self._loc(r), False)))
@@ -172,7 +209,11 @@ class M8040A(VirtualInstrument):
 
     def _set_coding(self, req: Request) -> None:
         req.args.expect(2)
-        self.coding[self._loc(req)] = req.args.choice(1, ("NRZ", "PAM4"))
+        loc = self._loc(req)
+        value = req.args.choice(1, ("NRZ", "PAM4"))
+        self.coding[loc] = value
+        if value == "PAM4" and _partner(loc) is not None:
+            self._coded_pam4.append(loc)
 
     def _seq_name(self, req: Request) -> str:
         name = req.args.string(0).upper()
@@ -364,4 +405,4 @@ class M8040A(VirtualInstrument):
         return "(" + ",".join(fields) + ")"
 
 
-__all__ = ["LEVEL_ERROR_SHARE", "M8040A"]
+__all__ = ["DEFAULT_CODING", "LEVEL_ERROR_SHARE", "M8040A"]

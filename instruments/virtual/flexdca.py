@@ -8,9 +8,13 @@ Commands (Keysight ``kf.py`` sample, lightlab ``Keysight_86100D_Oscope.py``;
   ``:CHANnel#@:DISPlay``, ``:CHANnel#@:SIRC``, ``:CHANnel#@:SIRC:FRATe`` (Bd),
   ``:CHANnel#@:SIRC:FBANdwidth`` (Hz), ``:TIMebase:SRATe`` (Bd), ``:TIMebase:UNITs``,
   ``:TIMebase:UIRange``, ``:PTIMebase#:STATe``;
-* pattern lock: ``:TRIGger:MODE``, ``:TRIGger:PLENgth`` (symbols), ``:TRIGger:PLENgth:AUTodetect``,
-  ``:TRIGger:DCDRatio``, ``:TRIGger:PLOCk ON|OFF`` (locks only if the symbol rate is within
-  100 ppm of the signal's and the pattern length equals the transmitted pattern's);
+* pattern lock: ``:TRIGger:MODE``, ``:TRIGger:PLENgth`` (symbols),
+  ``:TRIGger:SRATe:AUTodetect ON|OFF`` and ``:TRIGger:PLENgth:AUTodetect ON|OFF`` (both ON after
+  ``*RST`` / ``:SYSTem:DEFault``, as on the DCA: ``:TRIGger:PLOCk ON`` then takes the symbol
+  rate and pattern length from the signal, overwriting ``:TIMebase:SRATe`` / ``:TRIGger:PLENgth``;
+  with them OFF it uses the values entered), ``:TRIGger:DCDRatio``, ``:TRIGger:PLOCk ON|OFF``
+  (locks only if the symbol rate is within 100 ppm of the signal's and the pattern length
+  equals the transmitted pattern's);
 * acquisition: ``:ACQuire:RUN|STOP|SINGle|CDISplay``, ``:ACQuire:EPATtern``,
   ``:LTESt:ACQuire:CTYPe:PATTerns|WAVeforms n``, ``:LTESt:ACQuire:STATe``;
 * TDECQ equaliser: ``:FUNCtion#:FOPerator``, ``:FUNCtion#:OPERand#``,
@@ -120,6 +124,8 @@ class FlexDCA(VirtualInstrument):
         self.symbol_rate_baud = 10.3125e9
         self.trigger_mode = "CLOC"
         self.pattern_length = 1
+        self.rate_autodetect = True
+        self.length_autodetect = True
         self.dcd_ratio = "UNIT"
         self.lock_requested = False
         self.locked = False
@@ -162,7 +168,10 @@ class FlexDCA(VirtualInstrument):
         self.add(":PTIMebase#:STATe", set=self._set_ptb, query=lambda r: boolean(self.ptimebase))
         self.add(":TRIGger:MODE", set=self._set_trig_mode, query=lambda r: self.trigger_mode)
         self.add(":TRIGger:PLENgth", set=self._set_plength, query=lambda r: nr1(self.pattern_length))
-        self.add(":TRIGger:PLENgth:AUTodetect", set=self._autodetect)
+        self.add(":TRIGger:PLENgth:AUTodetect", set=self._autodetect_setter("length_autodetect"),
+                 query=lambda r: boolean(self.length_autodetect))
+        self.add(":TRIGger:SRATe:AUTodetect", set=self._autodetect_setter("rate_autodetect"),
+                 query=lambda r: boolean(self.rate_autodetect))
         self.add(":TRIGger:DCDRatio", set=self._set_dcd, query=lambda r: self.dcd_ratio)
         self.add(":TRIGger:PLOCk", set=self._set_plock, query=lambda r: boolean(self._locked()))
         self.add(":ACQuire:RUN", set=self._run)
@@ -415,11 +424,12 @@ class FlexDCA(VirtualInstrument):
         self.pattern_length = req.args.integer(0, low=1, high=2**23)
         self._relock()
 
-    def _autodetect(self, req: Request) -> None:
-        req.args.expect(0)
-        if self.link is not None:
-            self.pattern_length = self._signal_pattern_length()
-        self._relock()
+    def _autodetect_setter(self, attr: str):
+        def handler(req: Request) -> None:
+            req.args.expect(1)
+            setattr(self, attr, req.args.boolean(0))
+
+        return handler
 
     def _set_dcd(self, req: Request) -> None:
         req.args.expect(1)
@@ -442,6 +452,12 @@ class FlexDCA(VirtualInstrument):
     def _set_plock(self, req: Request) -> None:
         req.args.expect(1)
         self.lock_requested = req.args.boolean(0)
+        if self.lock_requested and self.link is not None:
+            # autodetection replaces whatever was entered by what the signal has
+            if self.rate_autodetect:
+                self.symbol_rate_baud = self._signal_symbol_rate()
+            if self.length_autodetect:
+                self.pattern_length = self._signal_pattern_length()
         self._relock()
 
     def unlock(self) -> None:

@@ -2,10 +2,19 @@
 
 Commands (PyMeasure ``yokogawa/aq6370series.py``, LabExT ``OpticalSpectrumAnalyzerAQ6370C.py``;
 the AQ6370 remote-control manual was not reachable): ``CFORM1`` (SCPI mode),
-``:SENS:WAV:CENT|SPAN|STAR|STOP`` (m), ``:SENS:BWID:RES`` (m), ``:SENS:SENS NHLD|NAUT|NORM|MID|HIGH1|HIGH2|HIGH3``,
+``:SENS:WAV:CENT|SPAN|STAR|STOP`` (m), ``:SENS:BWID:RES`` (m, only the steps of
+:data:`RESOLUTIONS_M`), ``:SENS:SENS NHLD|NAUT|NORM|MID|HIGH1|HIGH2|HIGH3``,
 ``:SENS:SWE:POIN:AUTO 1``, ``:INIT:SMOD 1`` (single), ``*CLS``, ``:INIT``,
 ``:STAT:OPER:EVEN?`` (bit 0 = sweep done), ``:TRAC:X? TRA`` (m), ``:TRAC:Y? TRA`` (dBm),
 ``:CALC:CAT SMSR``, ``:CALC``, ``:CALC:DATA?`` -> ``peak_wl,peak_dBm,side_wl,side_dBm,dwl,SMSR``.
+
+Commands confirmed by: PyMeasure ``yokogawa/aq6370series.py`` (``AQ6370Series``: the
+wavelength, sensitivity, sweep and trace commands above; ``:SENSe:BWIDth:RESolution`` as a
+discrete set 0.02, 0.05, 0.1, 0.2, 0.5, 1 and 2 nm for the AQ6370C/D/E), LabExT and the
+appendix of ``reference/instruments-scpi-and-stations.md`` (resolution steps; ``:CALC:DATA?``
+SMSR order peak wl, peak dBm, 2nd wl, 2nd dBm, delta wl, SMSR).  A resolution between the
+steps is refused (:class:`~optics.errors.InvalidParameter` naming the steps), never rounded
+to one: the OSA would measure with another resolution bandwidth than the one asked for.
 
 Over Ethernet the AQ6370 listens on port 10001 and wants ``OPEN "user"`` and a password
 first (:meth:`AQ6370.login`), on every connection: :meth:`AQ6370.on_new_session` logs in
@@ -29,6 +38,40 @@ from optics.errors import ConnectionLost, GarbledReply, InvalidParameter, Measur
 
 #: Trace value meaning "no data" (dBm).
 EMPTY_DBM = -210.0
+#: Resolution bandwidths the AQ6370C/D/E offers, m.
+RESOLUTIONS_M = (0.02e-9, 0.05e-9, 0.1e-9, 0.2e-9, 0.5e-9, 1e-9, 2e-9)
+#: Relative tolerance within which a value is taken as one of the steps (float spelling only).
+_STEP_RTOL = 1e-9
+
+
+def resolution_step(value: Any, name: str = "resolution_m") -> float:
+    """Return the resolution step ``value`` (m) is, or refuse it.
+
+    Only the steps of :data:`RESOLUTIONS_M` exist; ``value`` must equal one of them up to
+    float spelling (relative 1e-9: ``1e-10`` and ``0.1e-9`` are the same step).
+
+    Raises
+    ------
+    InvalidParameter
+        ``value`` is no step (the message lists them, in nm); nothing is rounded.
+    InvalidType
+        ``value`` is not a real number.
+
+    Examples
+    --------
+    >>> resolution_step(0.1e-9)
+    1e-10
+    """
+    x = strict_range(0.0, 1.0, "m")(value, name)
+    for step in RESOLUTIONS_M:
+        if abs(x - step) <= _STEP_RTOL * step:
+            return step
+    steps = ", ".join(f"{v * 1e9:g}" for v in RESOLUTIONS_M)
+    raise InvalidParameter(
+        f"{name} = {x:g} m ({x * 1e9:g} nm) is not a resolution of the AQ6370; allowed: {steps} nm "
+        "(a value between steps is not rounded)"
+    )
+
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +132,8 @@ class AQ6370(ScpiInstrument):
         "Control the stop wavelength in m (600e-9 .. 1700e-9).", validator=strict_range(600e-9, 1700e-9, "m"))
     resolution_m = control(
         ":SENS:BWID:RES?", ":SENS:BWID:RES {value}",
-        "Control the resolution bandwidth in m (0.02e-9 .. 2e-9).", validator=strict_range(0.02e-9, 2e-9, "m"))
+        "Control the resolution bandwidth in m: 0.02, 0.05, 0.1, 0.2, 0.5, 1 or 2 nm (RESOLUTIONS_M).",
+        validator=resolution_step)
     sensitivity = setting(
         ":SENS:SENS {value}",
         'Set the sensitivity: "NHLD", "NAUT", "NORM", "MID", "HIGH1", "HIGH2" or "HIGH3".',
@@ -195,4 +239,4 @@ class AQ6370(ScpiInstrument):
         return self.smsr().peak_wavelength_m
 
 
-__all__ = ["AQ6370", "EMPTY_DBM", "SmsrResult", "Spectrum"]
+__all__ = ["AQ6370", "EMPTY_DBM", "RESOLUTIONS_M", "SmsrResult", "Spectrum", "resolution_step"]

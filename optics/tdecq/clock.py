@@ -108,38 +108,28 @@ def _check_timing(wf: Waveform, timing: Any) -> Any:
     elif off is None or isinstance(off, bool) or not isinstance(off, (int, np.integer)) \
             or not 0 <= off < wf.pattern.size:
         raise InvalidParameter(
-            f"timing.pattern_offset = {off!r}: the waveform carries a {wf.pattern.size}-symbol "
-            f"pattern, so an offset in 0..{wf.pattern.size - 1} (from recover_timing) is needed"
+            f"timing.pattern_offset = {_offset_text(off)}: the waveform carries a "
+            f"{wf.pattern.size}-symbol pattern, so an offset in 0..{wf.pattern.size - 1} (from "
+            "recover_timing) is needed"
         )
     return timing
 
 
-def _rephase(filt: Waveform, given: Any) -> Any:
-    """Symbol timing of the filtered waveform from the caller's timing of the unfiltered one.
+def _offset_text(off: Any) -> str:
+    """A pattern offset for a message: a NumPy integer as the Python int it holds."""
+    return repr(off.item() if isinstance(off, np.generic) else off)
 
-    The rate and the pattern alignment are kept; the clock phase is measured on ``filt``
-    exactly as :func:`optics.timing.recover_timing` measures it (baud-rate line of the
-    squared slope, at the given rate), and the pattern offset moves by one symbol when the
-    eye centre wraps around the start of the UI.
+
+def _rephase(filt: Waveform, given: Any) -> Any:
+    """Symbol timing of the filtered waveform from the caller's timing of the unfiltered one
+    (:func:`optics.timing.rephase_timing`: rate and pattern alignment kept, clock phase
+    measured on ``filt``).
 
     Raises
     ------
     NoEyeFound
         No baud-rate line in the filtered waveform.
     """
-    from optics.timing import LINE_SNR_MIN, SymbolTiming, clock_phase, n_whole_symbols
+    from optics.timing import rephase_timing
 
-    sps = float(given.samples_per_symbol)
-    centre, line_snr = clock_phase(filt.samples, sps)
-    if line_snr < LINE_SNR_MIN:
-        raise NoEyeFound(
-            f"no symbol-rate spectral line at {filt.symbol_rate_baud:g} Bd in the filtered "
-            "waveform: wrong symbol rate, or not a data signal"
-        )
-    n_sym = n_whole_symbols(filt.n_samples, sps, centre)
-    offset = given.pattern_offset
-    if offset is not None:
-        # slot 0 of the new timing is slot k of the given one
-        k = int(round((centre - float(given.centre_index)) / sps))
-        offset = (int(offset) + k) % filt.pattern.size
-    return SymbolTiming(sps, centre, n_sym, offset)
+    return rephase_timing(filt, given)

@@ -186,3 +186,61 @@ def test_transition_time_with_ssprq_and_its_absence_without_long_edges(optical_r
     assert "transition_time_s" not in optical_result.metrics()
     assert optical_result.transition.transition_time_s is None
     assert "no rising edge" in optical_result.to_text()
+
+
+@pytest.mark.parametrize("reference_filter", [True, False])
+def test_analyze_recovers_the_timing_once(monkeypatch, reference_filter):
+    # issue 11 item 3: the timing is recovered once per waveform and handed on (levels, eye,
+    # BER, TDECQ and the transition time; through the reference filter only the clock phase
+    # is measured again)
+    import sys
+
+    import optics.timing
+
+    original = optics.timing.recover_timing
+    calls = []
+
+    def counting(wf):
+        calls.append(wf.n_samples)
+        return original(wf)
+
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] in ("optics", "models") and \
+                getattr(module, "recover_timing", None) is original:
+            monkeypatch.setattr(module, "recover_timing", counting)
+    r = analyze(pam4(), reference_filter=reference_filter)
+    assert len(calls) == 1
+    assert r.tdecq is not None and r.transition is not None and r.ber_counted is not None
+    # handing the timing on changes no result: TDECQ and the transition time as recovered
+    # from scratch
+    from optics.tdecq import tdecq
+    from optics.transition import transition_time
+
+    assert r.tdecq.tdecq_db == pytest.approx(
+        tdecq(r.waveform, reference_filter=reference_filter).tdecq_db, rel=1e-9)
+    direct = transition_time(r.waveform, reference_filter=reference_filter)
+    assert (r.transition.n_rising, r.transition.n_falling) == (direct.n_rising, direct.n_falling)
+    assert r.transition.p0 == pytest.approx(direct.p0, rel=1e-9)
+
+
+def test_a_pattern_array_of_several_periods_gives_the_one_period_results():
+    # the symbols sent during the record (3.4 periods) as the pattern, instead of its period
+    from optics.patterns import pattern
+
+    sym = pattern("PRBS9Q")
+    x = gaussian_filter1d(np.repeat(P_W[np.tile(sym, 4)], 8).astype(float), 1.5, mode="wrap")
+    x = x + 10e-6 * np.random.default_rng(3).standard_normal(x.size)
+    one = Waveform(samples=x, sample_rate_hz=8 * 53.125e9, symbol_rate_baud=53.125e9, pattern=sym)
+    many = one.replace(pattern=pattern("PRBS9Q", int(3.4 * sym.size)))
+    a, b = analyze(one).to_dict(), analyze(many).to_dict()
+    assert a == b and a["n_bits"] > 0 and a["tdecq_db"] > 0
+
+
+@pytest.mark.parametrize("factor, word", [(2.0, "half"), (0.5, "twice")])
+def test_analyze_names_a_symbol_rate_twice_or_half_the_true_one(factor, word):
+    from optics.errors import NoEyeFound
+
+    wf = pam4()
+    with pytest.raises(NoEyeFound, match=f"clock line is at 53.125 GBd, {word} the given "
+                                         f"{53.125 * factor:g} GBd: is the symbol rate right"):
+        analyze(wf.replace(symbol_rate_baud=wf.symbol_rate_baud * factor))

@@ -149,6 +149,36 @@ def test_counted_errors_equal_the_injected_ones():
     assert lo < c.ber < hi
 
 
+@pytest.mark.parametrize("record_periods, pattern_periods", [
+    (8.4, 1.0),   # a capture of 8.4 periods, the pattern given by name (one period)
+    (8.4, 8.4),   # ... the pattern given as the symbols sent during the record
+    (3.0, 20.0),  # whole periods, the pattern array 20 periods long
+    (1.0, 8.4),   # one period, the shortest record counted
+    (2.37, 2.37),
+])
+def test_errors_counted_on_any_record_of_at_least_one_period(record_periods, pattern_periods):
+    # issue 11 item 2: "second peak 0.87 of the first" on a record that was not a whole
+    # number of pattern periods; the pattern array then repeats itself a period later
+    from optics.patterns import pattern
+
+    rng = np.random.default_rng(21)
+    period = 8191
+    start = 1234  # the record starts at this symbol of the pattern
+    n_rec = int(round(record_periods * period))
+    sent = pattern("PRBS13Q", start + n_rec + 1)[start:start + n_rec]
+    pos = rng.choice(np.arange(20, n_rec - 20), size=25, replace=False)
+    wrong = sent.copy()
+    wrong[pos] = np.where(sent[pos] < 3, sent[pos] + 1, 2)  # adjacent: one bit each
+    given = pattern("PRBS13Q", int(round(pattern_periods * period)))
+    wf = step_wf(wrong, noise_w=1e-5, rng=rng, pattern=given)
+    t = recover_timing(wf)
+    assert t.pattern_offset in (start % period, (start + 1) % period)
+    c = count_errors(wf, t)
+    assert c.n_symbols == t.n_symbols >= n_rec - 1
+    assert c.symbol_errors == 25 and c.bit_errors == 25
+    assert c == count_errors(wf)  # the same without a timing handed in
+
+
 def test_decide_counts_the_thresholds_at_or_below_each_value():
     rng = np.random.default_rng(11)
     thr = np.array([-0.5, 0.1, 0.7])

@@ -257,21 +257,33 @@ def test_clock_phase_agrees_with_recover_timing_and_names_bad_input():
         clock_phase(x, -1.0)
 
 
-def test_sample_symbols_whole_sps_shortcut_equals_interpolation():
-    # whole samples per symbol take two strided slices; they must give np.interp's values
+def _nearest_recorded(x, t):
+    """The recorded sample nearest each instant t (a tie to the later one), by brute force."""
+    grid = np.arange(x.size)
+    dist = np.abs(grid[None, :] - np.asarray(t)[:, None])
+    # the last of the nearest: argmin on the reversed grid
+    idx = x.size - 1 - np.argmin(dist[:, ::-1], axis=1)
+    return x[idx]
+
+
+def test_sample_symbols_takes_the_nearest_recorded_sample():
+    # whole samples per symbol take one strided slice, other rates a gather; both must give
+    # the recorded sample nearest each instant, never a value between samples
     rng = np.random.default_rng(8)
     x = rng.standard_normal(16 * 300 + 5)
     wf = Waveform(samples=x, sample_rate_hz=16e9, symbol_rate_baud=1e9)
-    for centre, phase in ((7.25, 0.0), (0.0, 0.0), (3.6, -0.2), (15.9, 0.5), (0.3, -0.5)):
+    for centre, phase in ((7.25, 0.0), (0.0, 0.0), (3.6, -0.2), (15.9, 0.5), (0.3, -0.5),
+                          (7.5, 0.0)):
         timing = SymbolTiming(16.0, centre, n_whole_symbols(x.size, 16.0, centre), None)
         t = np.clip(centre + 16.0 * (np.arange(timing.n_symbols) + phase), 0, x.size - 1)
-        np.testing.assert_allclose(sample_symbols(wf, timing, phase), np.interp(t, np.arange(x.size), x),
-                                   rtol=0, atol=1e-10)
+        got = sample_symbols(wf, timing, phase)
+        np.testing.assert_array_equal(got, _nearest_recorded(x, t))
+        assert np.all(np.isin(got, x))
     # non-integer samples per symbol: the general rule
     wf2 = Waveform(samples=x, sample_rate_hz=15.5e9, symbol_rate_baud=1e9)
     timing = SymbolTiming(15.5, 2.2, n_whole_symbols(x.size, 15.5, 2.2), None)
     t = 2.2 + 15.5 * np.arange(timing.n_symbols)
-    np.testing.assert_allclose(sample_symbols(wf2, timing), np.interp(t, np.arange(x.size), x), atol=1e-10)
+    np.testing.assert_array_equal(sample_symbols(wf2, timing), _nearest_recorded(x, t))
 
 
 def test_align_pattern_folds_records_of_any_length():
@@ -280,3 +292,132 @@ def test_align_pattern_folds_records_of_any_length():
         values = pat[(offset + np.arange(n)) % pat.size] * 1.0 + 0.01
         k, rho, second = align_pattern(values, pat)
         assert k == offset and rho > 0.9 and second < 0.5
+
+
+def test_pattern_period_of_standard_patterns_and_of_repeated_arrays():
+    from optics.patterns import pattern
+    from optics.timing import MIN_PATTERN_REPEAT_SYMBOLS, pattern_period
+
+    # one period of each standard pattern: 2^n - 1 symbols (PRBSnQ), 65535 (SSPRQ)
+    for name, length in (("PRBS7Q", 127), ("PRBS9Q", 511), ("PRBS13Q", 8191), ("SSPRQ", 65535)):
+        assert pattern_period(pattern(name)) == length
+        assert pattern_period(np.resize(pattern(name), int(3.6 * length))) == length
+    rng = np.random.default_rng(3)
+    random = rng.integers(0, 4, 3000).astype(np.uint8)
+    assert pattern_period(random) == 3000
+    # ends that agree on fewer than MIN_PATTERN_REPEAT_SYMBOLS symbols are no repetition
+    short = np.resize(random[:1000], 1000 + MIN_PATTERN_REPEAT_SYMBOLS - 1)
+    assert pattern_period(short) == short.size
+    assert pattern_period(np.resize(random[:1000], 1000 + MIN_PATTERN_REPEAT_SYMBOLS)) == 1000
+    assert pattern_period(np.zeros(200, dtype=np.uint8)) == 1
+
+
+def test_symbols_of_a_repeated_pattern_array_follow_its_period():
+    from optics.patterns import pattern
+
+    prbs = pattern("PRBS9Q")
+    sent = np.resize(np.roll(prbs, -300), 6 * 511 + 200)
+    given = pattern("PRBS9Q", 3 * 511 + 77)  # the symbols a generator wrote, 3.15 periods
+    wf = Waveform(samples=np.repeat(LEVELS_W[sent], 8), sample_rate_hz=8e9, symbol_rate_baud=1e9,
+                  pattern=given)
+    t = recover_timing(wf)
+    assert t.pattern_offset == 300
+    np.testing.assert_array_equal(symbols_of(wf, t), sent[: t.n_symbols])
+
+
+@pytest.mark.parametrize("with_pattern", [True, False])
+@pytest.mark.parametrize("factor, word", [(2.0, "half"), (0.5, "twice")])
+def test_symbol_rate_twice_or_half_the_true_one_is_named(factor, word, with_pattern):
+    # issue 11 item 16: a rate given 2x (e.g. the bit rate) or 1/2x the true one is
+    # diagnosed as a wrong rate, not as a closed eye
+    rng = np.random.default_rng(14)
+    pat = rng.integers(0, 4, 2047).astype(np.uint8)
+    wf = erf_pam4(np.tile(pat, 2), 16, delay_ui=0.3, noise_w=2e-5, rng=rng,
+                  pattern=pat if with_pattern else None)  # 6.25 GBd
+    bad = wf.replace(symbol_rate_baud=wf.symbol_rate_baud * factor)
+    with pytest.raises(NoEyeFound) as info:
+        recover_timing(bad)
+    msg = str(info.value)
+    given = f"{6.25 * factor:g}"
+    assert f"the record's clock line is at 6.25 GBd, {word} the given {given} GBd: is the " \
+           "symbol rate right?" in msg
+    assert "no open PAM4 eye" not in msg and "np." not in msg
+
+
+def test_messages_show_no_numpy_reprs():
+    # NumPy 2 prints its scalars as np.float64(inf); messages give plain numbers
+    from optics.ber import count_errors
+    from optics.levels import measure_levels
+    from optics.tdecq.clock import _check_timing
+
+    rng = np.random.default_rng(15)
+    pat = rng.integers(0, 4, 1023).astype(np.uint8)
+    wf = erf_pam4(np.tile(pat, 2), 8.0, noise_w=1e-5, rng=rng, pattern=pat)
+    good = recover_timing(wf)
+    messages = []
+    for call in (
+        lambda: recover_timing(wf.replace(symbol_rate_baud=wf.symbol_rate_baud * 1.01)),
+        lambda: recover_timing(erf_pam4(3 * rng.integers(0, 2, 4000), 8.0, noise_w=5e-5, rng=rng)),
+        lambda: recover_timing(wf.replace(pattern=np.roll(pat, 5)[::-1].copy())),
+        lambda: measure_levels(wf.replace(pattern=None, samples=1e-3 + 0 * wf.samples)),
+        lambda: count_errors(wf, good, thresholds=np.array([np.float64(np.inf), 1.0, 2.0])),
+        lambda: _check_timing(wf, SymbolTiming(good.samples_per_symbol, good.centre_index,
+                                               good.n_symbols, np.int64(99999))),
+    ):
+        with pytest.raises(InvalidParameter) as info:
+            call()
+        messages.append(str(info.value))
+    for msg in messages:
+        assert "np." not in msg and "float64" not in msg and "int64" not in msg, msg
+
+
+def _optics_imports(module_name):
+    """Every optics module a module's source imports, anywhere (also in functions and
+    under TYPE_CHECKING)."""
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec(module_name)
+    tree = ast.parse(open(spec.origin, encoding="utf-8").read())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+    return {n for n in found if n.startswith("optics.") and _is_module(n)}
+
+
+def _is_module(name):
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ModuleNotFoundError, ValueError):  # a name inside a module, not a module
+        return False
+
+
+def test_timing_does_not_import_levels_at_all():
+    # issue 11 item 3: levels and timing imported each other; levels now uses timing and
+    # timing (and all it imports) never reaches optics.levels, even lazily
+    seen, todo = set(), ["optics.timing"]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo.extend(_optics_imports(name) - seen)
+    assert "optics.levels" not in seen, sorted(seen)
+
+
+def test_timing_imports_in_a_fresh_interpreter_without_levels():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['optics.levels'] = None\n"
+            "import optics.timing\n"
+            "print(optics.timing.recover_timing.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "recover_timing"

@@ -3,7 +3,7 @@
 import pytest
 
 from instruments.cmis import CmisModule, SimulatedBus
-from optics.errors import ConnectionLost, InstrumentError, InstrumentTimeout, InvalidParameter
+from optics.errors import ConnectionLost, GarbledReply, InstrumentError, InstrumentTimeout, InvalidParameter
 
 
 def _module():
@@ -188,3 +188,25 @@ def test_nak_mid_read_is_typed_and_next_read_works():
     with pytest.raises(ConnectionLost, match="NAK"):
         mod.lane_monitors()
     assert mod.lane_monitors().tx_power_w[0] == pytest.approx(1e-3, rel=1e-12)
+
+
+@pytest.mark.parametrize(("byte", "scale"), [(0x00, 1), (0x08, 2), (0x10, 4), (0xE7, 1), (0x0F, 2)])
+def test_tx_bias_scale_codes(byte, scale):
+    # CMIS 5.2 §8.4.7: 01h:160 bits 4-3 = 00b x1, 01b x2, 10b x4; the other bits are no part of it
+    bus = SimulatedBus()
+    bus.poke(0x01, 160, bytes([byte]))
+    bus.poke(0x11, 170, (1000).to_bytes(2, "big"))      # lane 1 bias: 1000 x 2 uA x scale
+    mod = CmisModule(bus, n_lanes=1)
+    assert mod.tx_bias_scale == scale
+    assert mod.lane_monitors().tx_bias_a == (pytest.approx(1000 * 2e-6 * scale, rel=1e-12),)
+
+
+@pytest.mark.parametrize("byte", [0x18, 0xFF])
+def test_reserved_tx_bias_scale_code_3_is_a_typed_error_naming_the_defined_codes(byte):
+    # 11b is reserved (CMIS 5.2 §8.4.7); SONiC reads it as x1, which may be 2x or 4x off: refuse
+    bus = SimulatedBus()
+    bus.poke(0x01, 160, bytes([byte]))
+    mod = CmisModule(bus, n_lanes=1)
+    for read in (lambda: mod.tx_bias_scale, mod.lane_monitors):
+        with pytest.raises(GarbledReply, match=rf"0x{byte:02X}.*= 11b, reserved.*00b \(x1\), 01b \(x2\), 10b \(x4\)"):
+            read()

@@ -48,3 +48,16 @@ def test_min_attenuation_limit_applies_to_the_actual_attenuation_behind_an_offse
         with pytest.raises(SafetyLimitError):
             att.attenuation_db = 9.5                  # below the limit as set: refused with no I/O
         att.attenuation_db = 10.0                     # no offset: 10 dB actual, at the limit
+
+
+def test_opening_the_shutter_checks_the_actual_attenuation():
+    # shown 12 dB with a 3 dB offset is 9 dB in the path: the shutter stays closed under a
+    # 10 dB minimum; closing is never refused (main opened it unchecked)
+    pairs = [(":INP:ATT?", "+1.20000E+01"), (":INP:OFFS?", "+3.00000E+00"),
+             (":INP:ATT?", "+1.30000E+01"), (":INP:OFFS?", "+3.00000E+00"), (":OUTP:STAT 1", None), (":SYST:ERR?", OK),
+             (":OUTP:STAT 0", None), (":SYST:ERR?", OK)]
+    with expected_protocol(HP8156A, pairs, safety_limits={"attenuation_db": 10.0}) as att:
+        with pytest.raises(SafetyLimitError, match="9 dB of actual attenuation"):
+            att.shutter_open = True
+        att.shutter_open = True
+        att.shutter_open = False

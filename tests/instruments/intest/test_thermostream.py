@@ -92,3 +92,17 @@ def test_reset_returns_to_the_operator_screen():
     with expected_protocol(ThermoStream, [*_set("RSTO"), *_set("SETN 0"), *_set("SETP 85.0")]) as ts:
         ts.reset()
         ts.set_temperature(85.0)
+
+
+@pytest.mark.parametrize(("temperature_c", "setpoint"), [
+    (-40.0, 2), (19.9, 2), (19.96, 2), (20.0, 2),      # cold at or below 20 degC (19.96 is sent as 20.0)
+    (20.1, 1), (25.0, 1), (27.0, 1), (29.9, 1),         # ambient strictly between
+    (29.96, 0), (30.0, 0), (30.1, 0), (85.0, 0),        # hot at or above 30 degC
+])
+def test_set_point_choice_at_the_20_and_30_degc_boundaries(temperature_c, setpoint):
+    # ATS Interface & Applications Manual rules as PyMeasure's ATSBase.set_temperature applies
+    # them: SETN 2 if T <= 20, 1 if T < 30, 0 if T >= 30 (main used 20 / 25 and sent 20.0 as
+    # ambient, 27.0 as hot)
+    sent = f"{round(temperature_c * 10) / 10:.1f}"
+    with expected_protocol(ThermoStream, [*_set(f"SETN {setpoint}"), *_set(f"SETP {sent}")]) as ts:
+        ts.set_temperature(temperature_c)

@@ -19,6 +19,10 @@ def _set(cmd):
     return [(cmd, None), (":SYST:ERR?", OK)]
 
 
+#: lock_pattern switches rate and length autodetection off before entering them
+_AUTODETECT_OFF = [*_set(":TRIGger:SRATe:AUTodetect OFF"), *_set(":TRIGger:PLENgth:AUTodetect OFF")]
+
+
 def test_mode_rate_length_lock_properties():
     pairs = [*_set(":SYSTem:MODE EYE"), (":SYSTem:MODE?", "OSC"),
              *_set(":TIMebase:SRATe 53125000000"), (":TIMebase:SRATe?", "+5.3125E+10"),
@@ -38,7 +42,7 @@ def test_mode_rate_length_lock_properties():
 
 
 def test_lock_pattern_sequence():
-    pairs = [*_set(":TRIGger:MODE CLOCk"), *_set(":TIMebase:SRATe 26562500000"), *_set(":TRIGger:PLENgth 65535"),
+    pairs = [*_set(":TRIGger:MODE CLOCk"), *_AUTODETECT_OFF, *_set(":TIMebase:SRATe 26562500000"), *_set(":TRIGger:PLENgth 65535"),
              (":TRIGger:PLOCk ON", None), ("*OPC?", "1"), (":SYST:ERR?", OK)]
     with expected_protocol(FlexDCA, pairs) as dca:
         dca.lock_pattern(symbol_rate_baud=26.5625e9, pattern_length=65535)
@@ -296,7 +300,7 @@ def test_long_operations_wait_with_the_measurement_timeout():
             self.timeouts.append((self.sent[-1], self.timeout_s))
             return super().read()
 
-    pairs = [*_set(":TRIGger:MODE CLOCk"), *_set(":TIMebase:SRATe 26562500000"), *_set(":TRIGger:PLENgth 65535"),
+    pairs = [*_set(":TRIGger:MODE CLOCk"), *_AUTODETECT_OFF, *_set(":TIMebase:SRATe 26562500000"), *_set(":TRIGger:PLENgth 65535"),
              (":TRIGger:PLOCk ON", None), ("*OPC?", "1"), (":SYST:ERR?", OK),
              *_set(":SYSTem:AUToscale"), ("*OPC?", "1"), *_set(":SYSTem:DEFault"), ("*OPC?", "1")]
     adapter = Recording(pairs)
@@ -324,3 +328,22 @@ def test_exported_sample_rate_is_free_of_float32_time_rounding():
     assert pattern_sample_interval(dt, n, n_pattern, baud) * sps * baud == pytest.approx(1.0, abs=1e-15)
     # a record that is not one exact pattern repetition keeps its own interval
     assert pattern_sample_interval(1.01 * dt, n, n_pattern, baud) == 1.01 * dt
+
+
+def test_lock_pattern_switches_rate_and_length_autodetection_off_first():
+    # with autodetection on, :TRIGger:PLOCk ON detects rate and length itself and ignores the
+    # values entered (FlexDCA-PG :SLOT:TRIGger:SRATe:AUTodetect); both go off before them
+    pairs = [*_set(":TRIGger:MODE CLOCk"), *_set(":TRIGger:SRATe:AUTodetect OFF"),
+             *_set(":TRIGger:PLENgth:AUTodetect OFF"), *_set(":TIMebase:SRATe 53125000000"),
+             *_set(":TRIGger:PLENgth 8191"), (":TRIGger:PLOCk ON", None), ("*OPC?", "1"), (":SYST:ERR?", OK)]
+    with expected_protocol(FlexDCA, pairs) as dca:
+        dca.lock_pattern(symbol_rate_baud=53.125e9, pattern_length=8191)
+
+
+def test_transition_time_is_measured_on_the_tdecq_function():
+    # like C_eq and TDECQ, the PAM transition time is sourced from the TDECQ function
+    checked = [(":SYST:ERR?", OK)] if getattr(FlexDCA, "CHECK_ERRORS_AFTER_MEASUREMENTS", False) else []
+    pairs = [*_set(":MEASure:EYE:TTIMe:SOURce1 FUNCtion1"), *_set(":MEASure:EYE:TTIMe"),
+             (":MEASure:EYE:TTIMe:STATus?", "CORR"), *checked, (":MEASure:EYE:TTIMe?", "+1.25E-11"), *checked]
+    with expected_protocol(FlexDCA, pairs) as dca:
+        assert dca.measure_transition_time_s() == pytest.approx(12.5e-12)

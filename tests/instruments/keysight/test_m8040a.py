@@ -2,8 +2,8 @@
 
 import pytest
 
-from instruments.keysight.m8040a import M8040A, parse_erat_data
-from instruments.scpi.protocol import expected_protocol
+from instruments.keysight.m8040a import M8040A, output_pair, parse_erat_data
+from instruments.scpi.protocol import ProtocolAdapter, expected_protocol
 from optics.errors import GarbledReply, InvalidParameter, MeasurementInvalid, SafetyLimitError
 
 OK = '+0,"No error"'
@@ -15,7 +15,8 @@ def _set(cmd):
 
 def test_ppg_every_command():
     pairs = [*_set(":SOUR:FREQ 'M1.ClkGen',53125000000"), (":SOUR:FREQ? 'M1.ClkGen'", "5.3125E+10"),
-             *_set(":DATA:LIN:VAL 'M1.DataOut1',PAM4"), (":DATA:LIN:VAL? 'M1.DataOut1'", "PAM4"),
+             *_set(":DATA:LIN:VAL 'M1.DataOut1',PAM4;:DATA:LIN:VAL 'M1.DataOut2',PAM4"),
+             (":DATA:LIN:VAL? 'M1.DataOut1'", "PAM4"),
              *_set(":DATA:LIN:VAL 'M1.DataIn1',PAM4"), (":DATA:LIN:VAL? 'M1.DataIn1'", "PAM4"),
              *_set(":SOUR:VOLT:AMPL 'M1.DataOut1',0.6"), (":SOUR:VOLT:AMPL? 'M1.DataOut1'", "+6.0E-01"),
              *_set(":OUTP:STAT 'M1.DataOut1',1"), (":OUTP:STAT? 'M1.DataOut1'", "1"),
@@ -170,3 +171,33 @@ def test_auto_align_waits_with_the_alignment_timeout():
     assert ("*OPC?", 90.0) in seen and adapter.timeout_s == 5.0
     with pytest.raises(InvalidParameter, match="align_timeout_s"):
         M8040A(ProtocolAdapter([]), align_timeout_s=-1.0)
+
+
+def test_pam4_coding_is_set_on_both_outputs_of_the_pair_in_one_write():
+    # PAM4 on a single output "will not work and will generate a warning" (M8070B example
+    # script): the generator pair goes out in one compound message, the analyzer with it
+    pairs = _set(":DATA:LIN:VAL 'M1.DataOut1',PAM4;:DATA:LIN:VAL 'M1.DataOut2',PAM4;:DATA:LIN:VAL 'M1.DataIn1',PAM4")
+    with expected_protocol(M8040A, pairs) as bert:
+        bert.set_coding("pam4")
+    pairs = _set(":DATA:LIN:VAL 'M2.DataOut4',NRZ;:DATA:LIN:VAL 'M2.DataOut3',NRZ")
+    with expected_protocol(M8040A, pairs, generator="M2.DataOut4") as bert:
+        bert.coding = "NRZ"
+    with expected_protocol(M8040A, [], generator="M1.DataOut1") as bert:
+        with pytest.raises(InvalidParameter, match="coding"):
+            bert.coding = "PAM3"
+    assert output_pair("M3.DataOut2") == ("M3.DataOut2", "M3.DataOut1")
+
+
+def test_coding_pair_must_be_known():
+    with pytest.raises(InvalidParameter, match="coding_outputs"):
+        M8040A(_adapter(), generator="Gen1")
+    bert = M8040A(_adapter([*_set(":DATA:LIN:VAL 'Gen1',PAM4;:DATA:LIN:VAL 'Gen2',PAM4")]),
+                  generator="Gen1", coding_outputs=("Gen1", "Gen2"))
+    bert.coding = "PAM4"
+    bert.adapter.check_all_consumed()
+    with pytest.raises(InvalidParameter, match="coding_outputs"):
+        M8040A(_adapter(), generator="M1.DataOut1", coding_outputs=("M1.DataOut3", "M1.DataOut4"))
+
+
+def _adapter(pairs=()):
+    return ProtocolAdapter(list(pairs))

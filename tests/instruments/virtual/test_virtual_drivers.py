@@ -216,6 +216,7 @@ def test_flexdca_transition_time_is_the_optics_measurement_of_its_record():
             dca.mode = "eye"
             dca.lock_pattern(symbol_rate_baud=53.125e9, pattern_length=65535)
             dca.set_reference_receiver(symbol_rate_baud=53.125e9)
+            dca.configure_tdecq()  # the transition time is sourced from the TDECQ function
             dca.acquire(1)
             measured = dca.measure_transition_time_s()
             wf = dca.read_pattern_waveform(pattern=pattern("SSPRQ"))
@@ -233,6 +234,7 @@ def test_flexdca_transition_time_without_long_edges_is_invalid(bench, drivers):
     dca.mode = "eye"
     dca.lock_pattern(symbol_rate_baud=53.125e9, pattern_length=8191)
     dca.set_reference_receiver(symbol_rate_baud=53.125e9)
+    dca.configure_tdecq()
     dca.acquire(1)
     with pytest.raises(MeasurementInvalid, match="no rising edge"):
         dca.measure_transition_time_s()

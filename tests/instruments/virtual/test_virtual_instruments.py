@@ -102,15 +102,25 @@ def test_power_meter_logging_block(link):
     assert np.mean(values) == pytest.approx(link.meter_power_w(), rel=1e-3)
 
 
-def test_attenuator_power_mode_offset_and_range(link):
+def test_attenuator_power_control_offset_and_range(link):
     voa = N7764A(link)
-    run(voa, ":OUTP1:STAT ON;:OUTP1:APM 1;:OUTP1:POW -8DBM")
+    run(voa, ":OUTP1:STAT ON;:INP1:ATT 20")
+    run(voa, ":OUTP1:APM 1")  # kept for 8156A compatibility: switches nothing
+    assert link.attenuation_db == pytest.approx(20.0)
+    assert ask(voa, ":OUTP1:APM?") == "0"  # the attenuation was changed last
+    p_20db = float(ask(voa, ":READ1:POW?"))
+    run(voa, ":OUTP1:POW -8DBM")  # power control off: the set point is only stored
+    assert link.attenuation_db == pytest.approx(20.0)
+    assert ask(voa, ":OUTP1:APM?") == "1"
+    run(voa, ":OUTP1:POW:CONTR ON")  # now the attenuation moves until the output is -8 dBm
     assert float(ask(voa, ":READ1:POW?")) == pytest.approx(-8.0, abs=1e-6)
+    # output scales as 10^(-A/10): the new excess attenuation follows from the old reading
+    assert link.attenuation_db == pytest.approx(20.0 + p_20db + 8.0, abs=1e-6)
     run(voa, ":OUTP1:POW:UN 1;:OUTP1:POW 50UW")
     assert float(ask(voa, ":READ1:POW?")) == pytest.approx(50e-6, rel=1e-9)
-    voa.execute(":INP1:ATT 3")  # not allowed in power mode
+    voa.execute(":INP1:ATT 3")  # not allowed under power control
     assert codes(voa) == [-221]
-    run(voa, ":OUTP1:APM 0;:INP1:OFFS 2;:INP1:ATT 12")
+    run(voa, ":OUTP1:POW:CONTR OFF;:INP1:OFFS 2;:INP1:ATT 12")
     # displayed attenuation includes the offset: 10 dB above the insertion loss
     assert link.attenuation_db == pytest.approx(10.0)
     voa.execute(":INP1:ATT 1")  # below the offset
@@ -279,6 +289,8 @@ def test_flexdca_status_inv_until_locked_and_acquired(link):
     assert ask(dca, ":MEAS:EYE:TDEQ:STAT?") == "INV"
     assert ask(dca, ":MEAS:EYE:TDEQ:STAT:REAS?") == '"Pattern lock required"'
     assert ask(dca, ":MEAS:EYE:TDEQ?") == "9.91E+37"
+    assert ask(dca, ":TRIG:SRAT:AUT?;:TRIG:PLEN:AUT?") == "1;1"  # autodetection on after *RST
+    run(dca, ":TRIG:SRAT:AUT OFF;:TRIG:PLEN:AUT OFF")
     run(dca, ":TIM:SRAT 26.5625E9;:TRIG:PLEN 8191;:TRIG:PLOC ON")  # wrong rate: no lock
     assert ask(dca, ":TRIG:PLOC?") == "0"
     _lock(dca)
@@ -292,6 +304,20 @@ def test_flexdca_status_inv_until_locked_and_acquired(link):
     assert ask(dca, "*OPC?;:MEAS:EYE:OOMA:STAT?") == "1;CORR"
     dca.unlock()
     assert ask(dca, ":MEAS:EYE:OOMA:STAT?") == "INV"
+
+
+def test_flexdca_autodetection_overwrites_the_rate_and_length_entered(link):
+    # with autodetection on (the default set-up) PLOCk ON takes rate and length from the
+    # signal: a lock "at" 26.5625 GBd and 65535 symbols silently becomes the signal's own
+    dca = FlexDCA(link)
+    assert link.symbol_rate_baud != 26.5625e9 and link.transmitter_waveform().pattern.size != 65535
+    run(dca, ":TIM:SRAT 26.5625E9;:TRIG:PLEN 65535;:TRIG:PLOC ON")
+    assert ask(dca, ":TRIG:PLOC?") == "1"
+    assert float(ask(dca, ":TIM:SRAT?")) == pytest.approx(link.symbol_rate_baud)
+    assert int(ask(dca, ":TRIG:PLEN?")) == link.transmitter_waveform().pattern.size
+    run(dca, ":SYST:DEF;:TRIG:SRAT:AUT 0;:TRIG:PLEN:AUT 0;:TIM:SRAT 26.5625E9;:TRIG:PLEN 65535;:TRIG:PLOC ON")
+    assert ask(dca, ":TRIG:PLOC?") == "0"  # the values entered are used, and do not match
+    assert float(ask(dca, ":TIM:SRAT?")) == pytest.approx(26.5625e9)
 
 
 def test_flexdca_metrics_equal_optics_on_exported_waveform(link):

@@ -108,3 +108,20 @@ def test_refusals():
             osa.center_m = 1800e-9
         with pytest.raises(InvalidParameter):
             osa.sensitivity = "ULTRA"
+
+
+@pytest.mark.parametrize(("value_m", "sent"), [
+    (0.02e-9, "2e-11"), (0.05e-9, "5e-11"), (1e-10, "1e-10"), (0.2e-9, "2e-10"),
+    (0.5e-9, "5e-10"), (1.0e-9, "1e-09"), (2e-9, "2e-09")])
+def test_resolution_takes_each_allowed_step(value_m, sent):
+    with expected_protocol(AQ6370, [(f":SENS:BWID:RES {sent}", None), (":SYST:ERR?", OK)]) as osa:
+        osa.resolution_m = value_m
+
+
+@pytest.mark.parametrize("value_m", [0.03e-9, 0.07e-9, 0.15e-9, 1.5e-9, 0.01e-9, 5e-9])
+def test_resolution_between_steps_is_refused_not_rounded(value_m):
+    # the AQ6370C/D/E resolutions are 0.02/0.05/0.1/0.2/0.5/1/2 nm (PyMeasure AQ6370Series);
+    # main accepted anything in 0.02..2 nm and sent it for the OSA to pick a step
+    with expected_protocol(AQ6370, []) as osa:
+        with pytest.raises(InvalidParameter, match=r"allowed: 0\.02, 0\.05, 0\.1, 0\.2, 0\.5, 1, 2 nm"):
+            osa.resolution_m = value_m
