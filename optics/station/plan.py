@@ -8,6 +8,7 @@ A plan is a TOML file, one per product::
     temperatures_c = [25.0, 70.0]   # case temperatures, in this order
     guard_band = 0.2                # product guard band (dB) on every dB/dBm limit, default 0;
                                     # a linear-unit row gets one only from guard_bands
+    characterisation = false        # true: a plan that records values without judging them
 
     [thermal]                       # optional: how each temperature is reached
     window_k = 1.0                  # at temperature within +- window (K) ...
@@ -25,14 +26,32 @@ A plan is a TOML file, one per product::
 Each limit names a row of the PHY table (see ``optics phys NAME``); the product guard band
 tightens it (a value inside the guard band is MARGINAL).  ``transition_time_s`` (the scope's
 PAM transition time) needs a pattern with long 0 <-> 3 edges: SSPRQ on the module and in the
-step's ``pattern`` setting.  Everything is checked when the
-plan is loaded, before any instrument is touched: unknown keys, a limit naming no PHY row,
-a step needing an instrument the bench lacks.  Errors name the file, the key and its line.
+step's ``pattern`` setting.
+
+**Every plan judges.**  A ``tx`` or ``rx_sensitivity`` step without ``limits`` would record
+its values as "recorded, no limit in the plan" and pass whatever it measured, and a ``ddm``
+step only records the module's monitors; so a plan in which a ``tx`` / ``rx_sensitivity``
+step has no limits, or in which no step has any, is refused -- unless it declares
+``characterisation = true``: a characterisation plan (design validation, a monitor read-out)
+records values without judging them, and says so in its file (and in its hash).
+
+**Guard bands** (``guard_band`` and each ``guard_bands`` entry) are finite numbers >= 0 in the
+row's unit.  A value whose margin to a limit is below the guard band is MARGINAL, so on a
+two-sided window ``[min, max]`` only ``[min + g, max - g]`` can PASS: a guard band ``g`` with
+``2 g >= max - min`` leaves nothing that could pass and is refused, naming the window (for a
+metric the table gives as a min row and a max row, the window of the two; per-lane rows, each
+lane's; windows with an equation bound are not checked, they depend on the measured values).
+
+Everything is checked when the plan is loaded, before any instrument is touched: unknown
+keys, a limit naming no PHY row, a step needing an instrument the bench lacks, a plan that
+judges nothing, a guard band that is not finite or leaves no PASS window.  Errors name the
+file, the key and its line.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
@@ -40,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from optics.errors import ConfigError
+from optics.phy.limits import LOG_UNITS as _LOG_UNITS
 from optics.station.records import plan_hash
 
 #: Instruments each step kind needs on the bench.
@@ -107,7 +127,10 @@ SETTING_RANGES: Mapping[str, Mapping[str, tuple[float, float, str]]] = {
 }
 
 _THERMAL_KEYS = {"window_k", "soak_s", "timeout_s"}
-_TOP_KEYS = {"name", "phy", "lanes", "temperatures_c", "guard_band", "step", "description", "thermal"}
+_TOP_KEYS = {"name", "phy", "lanes", "temperatures_c", "guard_band", "step", "description", "thermal",
+             "characterisation"}
+#: Step kinds that judge their values against limits (a ``ddm`` step only records monitors).
+JUDGING_KINDS = ("tx", "rx_sensitivity")
 _STEP_KEYS = {"name", "kind", "retries", "limits", "guard_bands", "settings"}
 
 
@@ -148,6 +171,7 @@ class TestPlan:
     sha256: str
     description: str = ""
     thermal: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    characterisation: bool = False
 
     @property
     def instruments(self) -> tuple[str, ...]:
@@ -177,15 +201,18 @@ class TestPlan:
 
 
 def _line_of(text: str, key: str, *, header: str | None = None, occurrence: int = 0) -> int | None:
-    """1-based line of ``key = ...`` (after the ``occurrence``-th ``[[header]]`` if given)."""
+    """1-based line of ``key = ...`` (in the ``occurrence``-th ``[[header]]`` table if given; that
+    table's header line when the key is not in it)."""
     lines = text.splitlines()
-    start = 0
+    start, stop = 0, len(lines)
     if header is not None:
         hits = [i for i, ln in enumerate(lines) if re.match(rf"\s*\[\[?\s*{re.escape(header)}\s*\]\]?", ln)]
         if occurrence < len(hits):
             start = hits[occurrence]
+        if occurrence + 1 < len(hits):
+            stop = hits[occurrence + 1]      # a key this table lacks is not the next table's
     pat = re.compile(rf"^\s*{re.escape(key)}\s*=|[{{,]\s*{re.escape(key)}\s*=|\[\s*{re.escape(key)}\s*\]")
-    for i in range(start, len(lines)):
+    for i in range(start, stop):
         if pat.search(lines[i]):
             return i + 1
     return start + 1 if header is not None else None
@@ -255,8 +282,11 @@ def load_plan(
         raise fail(f"temperatures_c = {temps!r} must be a list of numbers in [-60, 150] °C",
                    "temperatures_c")
     guard = data.get("guard_band", 0.0)
-    if isinstance(guard, bool) or not isinstance(guard, (int, float)) or guard < 0:
-        raise fail(f"guard_band = {guard!r} must be a number >= 0", "guard_band")
+    if isinstance(guard, bool) or not isinstance(guard, (int, float)) or not (math.isfinite(guard) and guard >= 0):
+        raise fail(f"guard_band = {guard!r} must be a finite number >= 0 (dB)", "guard_band")
+    characterisation = data.get("characterisation", False)
+    if not isinstance(characterisation, bool):
+        raise fail(f"characterisation = {characterisation!r} must be true or false", "characterisation")
 
     thermal = data.get("thermal", {})
     if not isinstance(thermal, dict):
@@ -268,10 +298,11 @@ def load_plan(
         if isinstance(val, bool) or not isinstance(val, (int, float)) or not 0 <= val <= 86400:
             raise fail(f"[thermal]: {key} = {val!r} must be a number in [0, 86400]", key, header="thermal")
 
-    limit_inputs = None
+    limit_inputs = limit_windows = None
     if phy_rows is None:
         phy_rows = _package_phy_rows
         limit_inputs = _package_limit_inputs
+        limit_windows = _package_limit_windows
     try:
         rows = set(phy_rows(phy))
     except Exception as exc:  # unknown PHY: the PHY loader's message suggests names
@@ -327,8 +358,22 @@ def load_plan(
         for key, val in gbs.items():
             if key not in limits:
                 raise sfail(f"guard band for {key!r}, which is not among this step's limits", key)
-            if isinstance(val, bool) or not isinstance(val, (int, float)) or val < 0:
-                raise sfail(f"guard band {key} = {val!r} must be a number >= 0", key)
+            if isinstance(val, bool) or not isinstance(val, (int, float)) or not (math.isfinite(val) and val >= 0):
+                raise sfail(f"guard band {key} = {val!r} must be a finite number >= 0", key)
+        for lim in limits if limit_windows is not None else ():
+            # the guard band each limit gets (verdict.evaluate): its own, else the plan's on dB rows
+            g, key = (float(gbs[lim]), lim) if lim in gbs else (float(guard), "guard_band")
+            for lo, hi, unit in limit_windows(phy, lim):
+                applies = key != "guard_band" or unit in _LOG_UNITS
+                if applies and g > 0 and 2 * g >= hi - lo:
+                    du = "dB" if unit in _LOG_UNITS else unit          # a dBm window is dB wide
+                    what = f"guard_band = {g:g} dB" if key == "guard_band" else f"guard band {lim} = {g:g} {du}"
+                    msg = (f"{what} leaves no value of {lim!r} that could PASS: its {phy} window is "
+                           f"[{lo:g}, {hi:g}] {unit}, {hi - lo:g} {du} wide, and a guard band on each of its "
+                           f"limits must be below half of that (< {(hi - lo) / 2:g} {du})")
+                    if key == "guard_band":
+                        raise fail(f"[[step]] #{k + 1}: {msg}", "guard_band")
+                    raise sfail(msg, key)
         settings = st.get("settings", {})
         if not isinstance(settings, dict):
             raise sfail("settings must be a table", "settings")
@@ -348,13 +393,25 @@ def load_plan(
         if kind == "tx" and pre >= taps:
             raise sfail(f"setting tdecq_precursors = {pre} must be below tdecq_taps = {taps}",
                         "tdecq_precursors" if "tdecq_precursors" in settings else "tdecq_taps")
+        if kind in JUDGING_KINDS and not limits and not characterisation:
+            raise sfail(f"step {sname!r} (kind {kind!r}) has no limits: it would record every value as "
+                        f"'no limit in the plan' and pass it; list its limits (rows of PHY {phy}: "
+                        f"{', '.join(m for m in STEP_METRICS[kind] if m in rows) or 'none'}), or declare "
+                        "characterisation = true for a plan that records without judging", "limits")
         steps.append(Step(name=sname, kind=kind, retries=retries, limits=tuple(limits),
                           guard_bands=dict(gbs), settings=dict(settings)))
+
+    if not characterisation and not any(s.limits for s in steps):
+        raise fail(f"no step of plan {name!r} judges anything (its steps: "
+                   f"{', '.join(f'{s.name} ({s.kind})' for s in steps)}; a ddm step only records the "
+                   "module's monitors): every run would PASS unjudged.  Add a tx or rx_sensitivity step "
+                   "with limits, or declare characterisation = true for a plan that records without judging",
+                   "step")
 
     plan = TestPlan(name=name, phy=phy, lanes=lanes, temperatures_c=tuple(float(t) for t in temps),
                     guard_band=float(guard), steps=tuple(steps), path=path, sha256=plan_hash(raw),
                     description=str(data.get("description", "")),
-                    thermal={k: float(v) for k, v in thermal.items()})
+                    thermal={k: float(v) for k, v in thermal.items()}, characterisation=characterisation)
     if bench_instruments is not None:
         plan.check_bench(bench_instruments)
     return plan
@@ -371,6 +428,30 @@ def _package_limit_inputs(phy: str, metric: str) -> list[tuple[str, frozenset[st
                 names = getattr(lim, "names", None)
                 if names:
                     out.append((str(getattr(lim, "source", lim)), frozenset(names)))
+    return out
+
+
+def _package_limit_windows(phy: str, metric: str) -> list[tuple[float, float, str]]:
+    """``(min, max, unit)`` of each two-sided numeric window ``metric`` is judged on.
+
+    The rows a verdict merges (a min row and a max row of one metric) give one window; per-lane
+    rows one window per lane.  Windows with an equation bound are left out.
+    """
+    from optics.phy import load_phy
+
+    by_lane: dict[int | None, list[Any]] = {}
+    for row in load_phy(phy).rows:
+        if row.metric == metric:
+            by_lane.setdefault(row.lane, []).append(row)
+    out = []
+    for rows in by_lane.values():
+        bounds = [b for r in rows for b in (r.min, r.max) if b is not None]
+        if any(not isinstance(b, (int, float)) for b in bounds):
+            continue
+        mins = [float(r.min) for r in rows if r.min is not None]
+        maxs = [float(r.max) for r in rows if r.max is not None]
+        if mins and maxs:
+            out.append((max(mins), min(maxs), rows[0].unit))
     return out
 
 

@@ -198,7 +198,8 @@ def test_transient_fault_is_retried(tmp_path):
 
 def test_ddm_step_reads_the_module_monitors(tmp_path):
     p = tmp_path / "ddm.toml"
-    p.write_text('name = "ddm"\nphy = "800GBASE-DR8"\nlanes = 8\n\n[[step]]\nname = "ddm"\nkind = "ddm"\n')
+    p.write_text('name = "ddm"\nphy = "800GBASE-DR8"\nlanes = 8\ncharacterisation = true   # monitors only\n\n'
+                 '[[step]]\nname = "ddm"\nkind = "ddm"\n')
     plan = load_plan(p)
     module = nominal_module("SNDDM")
     with open_bench(FAST, module=module, needed=()) as bench, SQLiteStore(tmp_path / "r.sqlite") as store:

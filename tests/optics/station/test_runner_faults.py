@@ -120,12 +120,14 @@ def fake_bench(log, *, bert_shutdown=None, scope=None, module_kw=None, drop=()):
 
 
 def plan(tmp_path, steps, temps="[70.0]"):
+    """A one-lane plan; one of only ddm steps judges nothing, so it is a characterisation plan."""
     p = tmp_path / "plan.toml"
     p.write_text(textwrap.dedent(f"""\
         name = "fake"
         phy = "800GBASE-DR8"
         lanes = 1
         temperatures_c = {temps}
+        characterisation = {str("limits" not in steps).lower()}
         """) + textwrap.dedent(steps))
     return load_plan(p)
 

@@ -186,6 +186,7 @@ DDM_ONLY = textwrap.dedent(
     name = "cli-ddm"
     phy = "800GBASE-DR8"
     lanes = 1
+    characterisation = true
 
     [[step]]
     name = "ddm"
