@@ -171,8 +171,13 @@ class StationBench:
 
         Uses the driver's own ``reconnect()`` (same driver object; it checks that the same
         instrument answers) when it has one, else closes the driver and opens a new one.
-        Returns the driver.
+        ``"lane_switch"`` is the :attr:`lane_switch` (reconnected if its driver can be).
+        Returns the driver (None for a name the bench does not have).
         """
+        if name == "lane_switch":
+            if self.lane_switch is not None and hasattr(self.lane_switch, "reconnect"):
+                self.lane_switch.reconnect()
+            return self.lane_switch
         inst = self.instruments.get(name)
         if inst is None:
             return None

@@ -9,7 +9,8 @@ Order of a run (:func:`run_plan`)::
         for each step:      (retries after an ERROR, per lane)
             for each lane:  lane switch -> measure -> verdict (optics.verdict) -> records
     finally:                BERT outputs off, attenuator shutters closed, thermal head to ambient
-                            and air flow off; the run closed complete or incomplete
+                            and air flow off, each instrument retried over a fresh session and read
+                            back (optics.station.safe_state); the run closed complete or incomplete
 
 Each :class:`~optics.station.records.MeasurementRecord` is committed with
 ``store.add_measurement`` the moment it exists, so a crash, a kill or an instrument fault
@@ -23,9 +24,13 @@ received OMA is the power-meter reading (plus the bench's ``rx_path_offset_db``
 calibration) times ``2(r - 1)/(r + 1)``, ``r`` the lane's extinction ratio measured in the
 Tx step; the sweep is :func:`optics.station.sensitivity.find_sensitivity`.
 
-Outcome of a run: ERROR if any record is ERROR or the run is incomplete, else FAIL if any
-is FAIL, else MARGINAL if any is MARGINAL, else PASS.  Limits: the PHY table's rows named
-by the plan (with the plan's product guard bands), evaluated by
+Outcome of a run: ERROR if any record is ERROR, the run is incomplete or the bench could
+not be confirmed safe at its end, else FAIL if any is FAIL, else MARGINAL if any is
+MARGINAL, else PASS.  An instrument not confirmed safe (after its reconnects and retries,
+:mod:`optics.station.safe_state`) gets an ERROR record ``safe_state`` naming it and what
+was not confirmed, the run's note starts ``BENCH NOT SAFE``, and the ``optics.station``
+logger reports it as an error (on stderr even without any logging set up).  Limits: the
+PHY table's rows named by the plan (with the plan's product guard bands), evaluated by
 :func:`optics.verdict.evaluate`; a MARGINAL value is inside the limits but within the guard
 band; a metric the table gives as several rows (a min row and a max row) is judged on all
 of them (both limits in the record, the worst outcome, the smallest margin).
@@ -187,19 +192,26 @@ def run_plan(
         note = f"stopped by {type(exc).__name__}: {exc}"
         pending = exc
     finally:
-        problems, interrupt = state.safe_state()
+        safety = state.safe_state()
+        interrupt = safety.interrupt
         if state.notes:
             note = "; ".join(([note] if note else []) + state.notes)
-        if problems:
-            note = (note + "; " if note else "") + "safe-state problems: " + "; ".join(problems)
+        try:
+            unsafe = state.record_safe_state(safety)
+        except Exception as exc:  # the store failed: end_run below meets it too (and says so)
+            unsafe = ("BENCH NOT SAFE: " + "; ".join(i.describe() for i in safety.unconfirmed)
+                      + f" (its ERROR record failed: {type(exc).__name__}: {exc})")
+        if unsafe:  # first: what the operator must act on
+            note = unsafe + ("; " + note if note else "")
         try:
             state.flag_concurrent_runs()
         except Exception as exc:  # the store failed: end_run below meets it too (and says so)
             note = (note + "; " if note else "") + f"concurrent-run check failed: {type(exc).__name__}: {exc}"
         # ERROR/INCOMPLETE > FAIL > MARGINAL > PASS: a run that did not finish is ERROR even with
-        # a FAIL among its records (the module was not fully tested: retest, not a final reject)
+        # a FAIL among its records (the module was not fully tested: retest, not a final reject);
+        # so is a run that could not confirm the bench safe (hot head, light or drive still on)
         outcome = overall_outcome(state.records)
-        if status is not RunStatus.COMPLETE:
+        if status is not RunStatus.COMPLETE or safety.unconfirmed:
             outcome = Outcome.ERROR
         try:
             store.end_run(run.run_id, status=status, outcome=outcome, note=note)

@@ -8,6 +8,7 @@ helpers it uses.  The order of a run and its rules are in :mod:`optics.station.r
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -27,6 +28,7 @@ from optics.errors import (
 from optics.station.artifacts import RunArtifacts
 from optics.station.plan import Step, TestPlan
 from optics.station.records import MeasurementRecord, Outcome, RunRecord, RunStatus, utc_text
+from optics.station.safe_state import SafeStateReport, make_safe
 from optics.station.sensitivity import NoCrossing, SweepPoint, find_sensitivity
 from optics.station.store import ResultStore
 
@@ -37,13 +39,15 @@ UNITS: Mapping[str, str] = {
     "rx_sensitivity_oma_dbm": "dBm", "rx_sensitivity_average_dbm": "dBm", "module_temperature_c": "°C",
     "supply_voltage_v": "V", "tx_power_dbm": "dBm", "rx_power_dbm": "dBm", "laser_bias_a": "A",
     "case_temperature_c": "°C", "serial_number": "", "plan_valid": "", "instrument_identity": "",
-    "transition_time_s": "s", "concurrent_run": "",
+    "transition_time_s": "s", "concurrent_run": "", "safe_state": "",
 }
 
 #: Errors after which the bench cannot go on (the run stops, incomplete).
 FATAL_ERRORS: tuple[type[BaseException], ...] = (ConnectionLost, InstrumentTimeout)
 
 Progress = Callable[[MeasurementRecord], None]
+
+_log = logging.getLogger("optics.station")
 
 #: Note of a run that ended before it began because its plan is invalid (no module tested);
 #: the lot statistics leave such runs out of the modules' yield.
@@ -204,45 +208,32 @@ class _Run:
         th.flow_on = True
         th.wait_until_at_temperature(float(cfg.get("timeout_s", 900.0)))
 
-    def safe_state(self) -> tuple[list[str], BaseException | None]:
-        """Outputs off, shutters closed, thermal head to ambient and off.
+    def safe_state(self) -> SafeStateReport:
+        """Outputs off, shutters closed, thermal head to ambient and its air off -- each
+        instrument retried over a fresh session and read back (:func:`optics.station.safe_state.make_safe`).
 
         Every instrument gets its turn whatever the one before did -- an exception, a driver
         lacking the method, even a second Ctrl-C or SIGTERM (``KeyboardInterrupt`` /
-        ``SystemExit``), which is held back and returned so the caller can close the run
+        ``SystemExit``), which is held back in the report so the caller can close the run
         first and re-raise it after.
-
-        Returns
-        -------
-        problems : list of str
-            What could not be made safe, and why.
-        interrupt : BaseException or None
-            The first interrupt received while making the bench safe.
         """
-        problems: list[str] = []
-        interrupt: list[BaseException] = []
-        inst = self.bench.instruments
+        return make_safe(self.bench, ambient_c=self.bench.ambient_c, thermal_touched=self.thermal_touched)
 
-        def attempt(what: str, fn: Callable[[], None]) -> None:
-            try:
-                fn()
-            except BaseException as exc:  # keep going: every instrument must get its chance
-                problems.append(f"{what}: {type(exc).__name__}: {exc}")
-                if not isinstance(exc, Exception) and not interrupt:
-                    interrupt.append(exc)
-
-        if "bert" in inst:
-            attempt("bert outputs off", lambda: setattr(inst["bert"], "output_enabled", False))
-            attempt("bert global outputs off", lambda: inst["bert"].shutdown())
-        if "attenuator" in inst:
-            attempt("attenuator shutters closed", lambda: inst["attenuator"].shutdown())
-        if "thermal" in inst and self.thermal_touched:
-            th = inst["thermal"]
-            attempt("thermal set point to ambient", lambda: th.set_temperature(self.bench.ambient_c))
-            attempt("thermal air flow off", lambda: th.shutdown())
-        if self.bench.lane_switch is not None:
-            attempt("lane switch", lambda: self.bench.lane_switch.shutdown())
-        return problems, (interrupt[0] if interrupt else None)
+    def record_safe_state(self, report: SafeStateReport) -> str:
+        """An ERROR record per instrument not confirmed safe, said loudly (logged as an error,
+        which reaches stderr without any logging set up); returns the text for the run's note."""
+        self.temperature_c = None  # a record of the run, not of a temperature
+        parts = [inst.describe() for inst in report.unconfirmed]
+        for text in parts:  # said before anything is written: a failing store must not silence it
+            _log.error("run %s (serial %s): BENCH NOT SAFE: %s", self.run.run_id, self.run.serial, text)
+        for inst, text in zip(report.unconfirmed, parts):
+            self.record("safe_state", "safe_state", None, Outcome.ERROR, instruments=(inst.name,),
+                        message=f"bench not confirmed safe: {text}")
+        note = ("BENCH NOT SAFE: " + "; ".join(parts)) if parts else ""
+        retried = "; ".join(i.describe() for i in report.retried)
+        if retried:
+            note = (note + "; " if note else "") + "safe state retried: " + retried
+        return note
 
     def keep_artifact(self, add: Callable[..., None], *args: Any) -> None:
         """Keep an eye or a curve; failing to write its file (disk full, no directory) costs
