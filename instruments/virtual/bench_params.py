@@ -4,8 +4,11 @@ conversions they are written in.  The link they describe is :class:`instruments.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+from typing import Any
 
+from models.reference_transmitter import ReferenceTransmitterParams as TransmitterParams
 from optics import validate
 from optics.errors import InvalidParameter, InvalidType
 
@@ -21,88 +24,19 @@ def w_to_dbm(power_w: float) -> float:
 
 
 
+@functools.lru_cache(maxsize=64)
+def _model_receiver(responsivity_a_per_w: float, noise_current_a_rms: float) -> Any:
+    from models import response
+    from models.receiver import Photodiode, Receiver, Tia
+
+    tia = Tia()
+    density = noise_current_a_rms / math.sqrt(response.noise_bandwidth_hz(tia.bandwidth_hz, tia.shape))
+    return Receiver(photodiode=Photodiode(responsivity_a_per_w=responsivity_a_per_w, dark_current_a=0.0,
+                                          shot_noise=False),
+                    tia=dataclasses.replace(tia, input_noise_density_a_per_rthz=density))
+
+
 # --- parameter sets ------------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class TransmitterParams:
-    """The stand-in PAM4 transmitter (values at 25 °C plus linear temperature coefficients).
-
-    Parameters
-    ----------
-    symbol_rate_baud : float
-        Symbol rate, Bd (default 53.125 GBd, 100G per lane).
-    samples_per_symbol : int
-        Samples per symbol of the generated pattern waveform, 4..64 (default 16).
-    pattern_name : str
-        :func:`optics.patterns.pattern` name (default ``"PRBS13Q"``, 8191 symbols).
-    average_power_dbm : float
-        Launch average power at 25 °C, dBm.
-    extinction_ratio_db : float
-        Outer extinction ratio ``10 log10(P3/P0)`` at 25 °C, dB, > 0.
-    bandwidth_hz : float
-        -3 dB bandwidth of the 4th-order Bessel-Thomson transmitter response at 25 °C, Hz.
-    power_tempco_db_per_k, extinction_tempco_db_per_k : float
-        Changes of average power and ER per kelvin, dB/K.
-    bandwidth_tempco_per_k : float
-        Relative bandwidth change per kelvin, 1/K (-0.004 = -0.4 %/K).
-    noise_rms_rel_oma : float
-        Additive Gaussian noise, rms, as a fraction of the outer OMA, >= 0.
-    bandwidth_limited : bool
-        True (default): the levels pass the Bessel-Thomson response of ``bandwidth_hz``.
-        False: ideal NRZ-held levels plus the white noise only -- a "noise-only" waveform
-        whose TDECQ has a closed form, ``-5 log10(1 - (σ/σ_ideal)²)`` with
-        ``σ_ideal = OMA/(6 Q_t)`` (IEEE 802.3 121.8.5.3 with an ideal eye).
-    noise_per_symbol : bool
-        False (default): an independent noise value per sample.  True: one value per symbol,
-        held for its samples (white at the symbol rate), so every sampling phase inside a
-        symbol sees the full σ -- a TDECQ analysis that interpolates between samples
-        (``optics.tdecq`` does) would average sample-independent noise down by
-        ``sqrt(w² + (1 - w)²)`` at a fractional position ``w``.
-    wavelength_m, wavelength_tempco_m_per_k : float
-        Lasing wavelength at 25 °C (m) and its drift (m/K; ~0.09 nm/K for a DFB).
-    smsr_db : float
-        Side-mode suppression ratio of the laser, dB.
-    seed : int
-        Seed of the noise generator (with the temperature bin, see :meth:`SimpleTransmitter.waveform`).
-    """
-
-    symbol_rate_baud: float = 53.125e9
-    samples_per_symbol: int = 16
-    pattern_name: str = "PRBS13Q"
-    average_power_dbm: float = 2.0
-    extinction_ratio_db: float = 5.0
-    bandwidth_hz: float = 32e9
-    power_tempco_db_per_k: float = -0.03
-    extinction_tempco_db_per_k: float = -0.01
-    bandwidth_tempco_per_k: float = -0.004
-    noise_rms_rel_oma: float = 0.02
-    wavelength_m: float = 1311e-9
-    wavelength_tempco_m_per_k: float = 0.09e-9
-    smsr_db: float = 45.0
-    seed: int = 1
-    bandwidth_limited: bool = True
-    noise_per_symbol: bool = False
-
-    def __post_init__(self) -> None:
-        validate.positive("symbol_rate_baud", self.symbol_rate_baud, "Bd")
-        validate.integer("samples_per_symbol", self.samples_per_symbol, 4, 64)
-        if not isinstance(self.pattern_name, str):
-            raise InvalidParameter(f"pattern_name must be a string, got {self.pattern_name!r}")
-        validate.in_range("average_power_dbm", self.average_power_dbm, -30.0, 20.0, unit="dBm")
-        validate.in_range("extinction_ratio_db", self.extinction_ratio_db, 0.5, 30.0, unit="dB")
-        validate.positive("bandwidth_hz", self.bandwidth_hz, "Hz")
-        validate.in_range("power_tempco_db_per_k", self.power_tempco_db_per_k, -1.0, 1.0, unit="dB/K")
-        validate.in_range("extinction_tempco_db_per_k", self.extinction_tempco_db_per_k, -1.0, 1.0, unit="dB/K")
-        validate.in_range("bandwidth_tempco_per_k", self.bandwidth_tempco_per_k, -0.01, 0.01, unit="1/K")
-        validate.in_range("noise_rms_rel_oma", self.noise_rms_rel_oma, 0.0, 0.5)
-        validate.in_range("wavelength_m", self.wavelength_m, 600e-9, 1700e-9, unit="m")
-        validate.in_range("wavelength_tempco_m_per_k", self.wavelength_tempco_m_per_k, -1e-9, 1e-9, unit="m/K")
-        validate.in_range("smsr_db", self.smsr_db, 0.0, 80.0, unit="dB")
-        validate.integer("seed", self.seed, 0)
-        for name in ("bandwidth_limited", "noise_per_symbol"):
-            if not isinstance(getattr(self, name), bool):
-                raise InvalidType(f"{name} must be True or False, got {getattr(self, name)!r}")
-
-
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ReceiverParams:
     """Receiver behind the attenuator (the BERT's error detector input).
@@ -112,9 +46,12 @@ class ReceiverParams:
     responsivity_a_per_w : float
         Photodiode responsivity, A/W.
     noise_current_a_rms : float
-        Input-referred rms noise current, A (sets the sensitivity, see :func:`pam4_ber`).
+        Input-referred rms noise current, A (sets the sensitivity).
     los_threshold_dbm : float
         Below this average power the receiver reports loss of signal, dBm.
+
+    The receiver itself is a models one (:meth:`model`); its BER is
+    :func:`models.receiver.pam4_ber`, ``0.75·Q(R·OMA/(6σ))`` for this thermal-noise receiver.
     """
 
     responsivity_a_per_w: float = 0.8
@@ -125,6 +62,12 @@ class ReceiverParams:
         validate.positive("responsivity_a_per_w", self.responsivity_a_per_w, "A/W")
         validate.positive("noise_current_a_rms", self.noise_current_a_rms, "A")
         validate.in_range("los_threshold_dbm", self.los_threshold_dbm, -80.0, 0.0, unit="dBm")
+
+    def model(self) -> Any:
+        """The models receiver with this responsivity and rms noise current: a photodiode
+        without dark current or shot noise and a TIA whose input noise density gives
+        ``noise_current_a_rms`` over its noise bandwidth (:meth:`models.receiver.Tia.noise_rms_a`)."""
+        return _model_receiver(self.responsivity_a_per_w, self.noise_current_a_rms)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

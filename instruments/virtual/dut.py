@@ -4,6 +4,7 @@ identity (:class:`DutIdentity`)."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from instruments.virtual.bench_params import ReceiverParams
 from instruments.virtual.transmitter import Transmitter
@@ -20,23 +21,35 @@ class DutLane:
     ----------
     transmitter : Transmitter
         What the scope, power meters and OSA see when this lane is routed to them.
-    receiver : ReceiverParams
-        The lane's receiver (what the BERT's signal reaches when this lane is routed).
+    receiver : models.receiver.Receiver or ReceiverParams
+        The lane's receiver (what the BERT's signal reaches when this lane is routed): a
+        module's model receiver, or the bench's parameter set (:meth:`ReceiverParams.model`).
     tx_bias_a : float
         Laser bias current the module reports for this lane (CMIS monitor), A.
+    chip_temperature_rise_k : float
+        The receiver's chip temperature above the module (case) temperature, K (its dark current).
     """
 
     transmitter: Transmitter
-    receiver: ReceiverParams
+    receiver: Any
     tx_bias_a: float = 40e-3
+    chip_temperature_rise_k: float = 0.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.receiver, ReceiverParams):
-            raise InvalidType(f"receiver must be a ReceiverParams, got {type(self.receiver).__name__}")
+        from models.receiver import Receiver
+
+        if not isinstance(self.receiver, (ReceiverParams, Receiver)):
+            raise InvalidType(f"receiver must be a models.receiver.Receiver or a ReceiverParams, "
+                              f"got {type(self.receiver).__name__}")
+        validate.in_range("chip_temperature_rise_k", self.chip_temperature_rise_k, 0.0, 60.0, unit="K")
         for name in ("waveform", "average_power_w", "oma_outer_w", "wavelength_m"):
             if not callable(getattr(self.transmitter, name, None)):
                 raise InvalidType(f"transmitter {type(self.transmitter).__name__} has no {name}() (see Transmitter)")
         validate.in_range("tx_bias_a", self.tx_bias_a, 0.0, 0.131, unit="A")
+
+    def model_receiver(self) -> Any:
+        """The lane's receiver as a :class:`models.receiver.Receiver`."""
+        return self.receiver.model() if isinstance(self.receiver, ReceiverParams) else self.receiver
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -26,7 +26,8 @@ OMA dB-for-dB with the power meter and the BER.
 * The attenuator sets what reaches the receiver and the power meter (and the scope in the
   ``"receiver"`` position); the OSA and the Tx monitor see the transmitter directly.
 * The scope adds its own noise, rms ``ScopeParams.noise_rms_w`` (σ_S), to what it records.
-* The BER follows the received OMA (closed form, :func:`pam4_ber`).
+* The BER is the routed lane's model receiver's (:func:`models.receiver.pam4_ber`) at the
+  received OMA and average power and the lane's chip temperature.
 
 The transmitter sits behind a small interface, :class:`Transmitter` (``symbol_rate_baud``,
 ``waveform``, ``average_power_w``, ``oma_outer_w``, ``wavelength_m``, temperatures in °C):
@@ -62,7 +63,7 @@ from instruments.virtual.bench_params import (
     w_to_dbm,
 )
 from instruments.virtual.dut import LANE_SIDES, DutIdentity, DutLane
-from instruments.virtual.receiver import ReceivedSignal, pam4_ber
+from instruments.virtual.receiver import ReceivedSignal
 from instruments.virtual.transmitter import SimpleTransmitter, Transmitter
 from optics import validate
 from optics.errors import InvalidParameter, InvalidType
@@ -206,7 +207,8 @@ class BenchLink:
         if tx != self.tx_lane or self.lanes[tx].transmitter is not self.transmitter:
             self.transmitter = self.lanes[tx].transmitter
             self._waveforms.clear()
-        self.params = dataclasses.replace(self.params, receiver=self.lanes[rx].receiver)
+        if isinstance(self.lanes[rx].receiver, ReceiverParams):
+            self.params = dataclasses.replace(self.params, receiver=self.lanes[rx].receiver)
         self.tx_lane, self.rx_lane = tx, rx
 
     def invalidate_cache(self) -> None:
@@ -506,11 +508,12 @@ class BenchLink:
         loss = 10.0 ** (-self.params.path.rx_path_loss_db / 10.0) * self.through_arm_factor()
         p_avg = out_w * loss
         oma = self.tx_oma_outer_w() * ratio * loss
-        rx = self.params.receiver
-        los = w_to_dbm(p_avg) < rx.los_threshold_dbm
-        ber = 0.5 if los else pam4_ber(
-            oma, responsivity_a_per_w=rx.responsivity_a_per_w, noise_current_a_rms=rx.noise_current_a_rms
-        )
+        from models.receiver import pam4_ber
+
+        lane = self.lanes[self.rx_lane]
+        los = w_to_dbm(p_avg) < self.params.receiver.los_threshold_dbm
+        ber = 0.5 if los else pam4_ber(lane.model_receiver(), oma, max(p_avg, 0.5 * oma),
+                                       temperature_c=self.module_temperature_c + lane.chip_temperature_rise_k)
         return ReceivedSignal(average_power_w=p_avg, oma_outer_w=oma, ber=ber, loss_of_signal=los)
 
     # --- spectrum ----------------------------------------------------------------------------------
@@ -555,7 +558,6 @@ __all__ = [
     "Transmitter",
     "TransmitterParams",
     "dbm_to_w",
-    "pam4_ber",
     "w_to_dbm",
 ]
 
@@ -564,5 +566,5 @@ __all__ = [
 __all__ = [
     "C_M_PER_S", "LANE_SIDES", "SCOPE_POSITIONS", "WAVEFORM_TEMPERATURE_STEP_K", "BenchLink", "BenchParams",
     "DutIdentity", "DutLane", "PathParams", "ReceivedSignal", "ReceiverParams", "ScopeParams", "SimpleTransmitter",
-    "ThermalParams", "Transmitter", "TransmitterParams", "dbm_to_w", "pam4_ber", "w_to_dbm",
+    "ThermalParams", "Transmitter", "TransmitterParams", "dbm_to_w", "w_to_dbm",
 ]

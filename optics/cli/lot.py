@@ -66,9 +66,9 @@ def run(args: argparse.Namespace) -> int:
     if not Path(args.db).is_file():
         raise ConfigError(f"results database {args.db} not found")
     since = None if args.since is None else parse_since(args.since)
-    with SQLiteStore(args.db) as store:
+    with SQLiteStore(args.db, read_only=True) as store:     # changes nothing, works in a read-only directory
         stats = lot_stats(store, plan_name=args.plan, since_s=since)
     if args.html:
-        Path(args.html).write_text(stats.to_html(), encoding="utf-8")
+        stats.write_html(args.html)
     print(stats.to_json() if args.json else stats.to_text())
     return 0

@@ -91,12 +91,16 @@ def exit_status(outcome: str, status: str) -> int:
 
 
 def _serials(args: argparse.Namespace):
-    """The serials to test: as given, or one per stdin line for ``-`` (a barcode scanner)."""
+    """The serials to test: as given, or one per stdin line for ``-`` (a barcode scanner); a
+    scanned line is checked by :func:`optics.station.records.validate_serial` (one with a
+    control character ends the session with an error before its module is tested)."""
+    from optics.station.records import validate_serial
+
     for sn in args.serial:
         if sn == "-":
             for line in sys.stdin:
                 if line.strip():
-                    yield line.strip()
+                    yield validate_serial(line.strip())
         else:
             yield sn
 
@@ -108,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
     timeout, disk full, read-only) ends the run like an interrupt -- instruments safe,
     records already committed kept -- and exits 2 with a message naming the database.
     An unexpected exception (a bug) also exits 2, never Python's default 1, which would read
-    as a FAIL verdict; its traceback goes to stderr.
+    as a FAIL verdict; its traceback goes to stderr.  An invalid plan or serial exits 2 before
+    the database is opened: no database file, no run.
     """
     import sqlite3
     import traceback
@@ -139,7 +144,8 @@ def _run(args: argparse.Namespace) -> int:
     from optics.station.dut import nominal_module
     from optics.station.plan import load_plan
     from optics.station.report import write_report
-    from optics.station.runner import format_record, record_plan_error, run_plan
+    from optics.station.records import validate_serial
+    from optics.station.runner import format_record, run_plan
     from optics.station.store import SQLiteStore
 
     config = load_bench_config(args.bench)
@@ -148,19 +154,16 @@ def _run(args: argparse.Namespace) -> int:
     virtual = scope is not None and scope.is_virtual
     if virtual or getattr(config, "module", None) is not None:
         names.append("module")  # the module's management bus (virtual, or a real I2C bus driver)
+    for sn in args.serial:      # the serials given, and the plan, are checked before the database is opened:
+        if sn != "-":           # bad input creates no database file and no run
+            validate_serial(sn)
+    plan = load_plan(args.plan, bench_instruments=names)
     serials = _serials(args)
     outputs, statuses = [], []
     with SQLiteStore(args.db) as store:
         # runs of this host whose station process was killed: closed incomplete in the file, so a
         # reader on another host (which cannot see this host's processes) does not see them running
         store.close_stale_runs()
-        try:
-            plan = load_plan(args.plan, bench_instruments=names)
-        except ConfigError as exc:
-            first = next(iter(args.serial), "?")
-            record_plan_error(store, serial="unknown" if first == "-" else first, plan_path=args.plan, error=exc,
-                              station_id=args.station_id)
-            raise
         progress = None if args.quiet else (lambda r: print(format_record(r), file=sys.stderr, flush=True))
         needed = tuple(n for n in STATION_INSTRUMENTS if n in plan.instruments)
         n_lanes = min(8, plan.lanes)
@@ -214,7 +217,7 @@ def report(args: argparse.Namespace) -> int:
 
     if not Path(args.db).is_file():
         raise ConfigError(f"results database {args.db} not found")
-    with SQLiteStore(args.db) as store:
+    with SQLiteStore(args.db, read_only=True) as store:
         runs = store.runs(serial=args.serial) if args.serial else [r for r in store.runs()
                                                                    if r.run_id.startswith(args.run)]
         if not runs:

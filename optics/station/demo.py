@@ -138,7 +138,7 @@ def run_demo_lot(out_dir: str | Path, n_modules: int = 5, seed: int = 2026, *, p
             say(f"  {mod.serial}: {result.outcome.value:<8} {len(result.records):4d} records{cause}{why}")
         stats = lot_stats(store, plan_name=the_plan.name)
     lot_html = out_dir / "lot.html"
-    lot_html.write_text(stats.to_html(), encoding="utf-8")
+    stats.write_html(lot_html)
     say("")
     say(stats.to_text())
     say(f"\ndatabase: {db}\nreports:  {out_dir / 'reports'}\nlot page: {lot_html}")

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from optics.station.atomic import write_text
 from optics.station.records import MeasurementRecord, Outcome, RunRecord, RunStatus
 
 #: Units as OpenHTF describes them: name, UN/ECE Rec. 20 code, suffix.
@@ -183,10 +184,9 @@ def openhtf_record(run: RunRecord, records: Sequence[MeasurementRecord]) -> dict
 
 
 def write_openhtf_json(run: RunRecord, records: Sequence[MeasurementRecord], path: str | Path) -> Path:
-    """Write :func:`openhtf_record` of the run to ``path`` (UTF-8 JSON) and return the path."""
-    path = Path(path)
-    path.write_text(json.dumps(openhtf_record(run, records), indent=1, allow_nan=False), encoding="utf-8")
-    return path
+    """Write :func:`openhtf_record` of the run to ``path`` (UTF-8 JSON, replaced whole or not at
+    all: :func:`optics.station.atomic.write_text`) and return the path."""
+    return write_text(path, json.dumps(openhtf_record(run, records), indent=1, allow_nan=False))
 
 
 __all__ = ["openhtf_record", "write_openhtf_json"]

@@ -13,6 +13,7 @@ import enum
 import hashlib
 import math
 import time
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,6 +47,73 @@ class RunStatus(str, enum.Enum):
     RUNNING = "running"
     COMPLETE = "complete"
     INCOMPLETE = "incomplete"
+
+
+#: Longest serial number a run accepts (characters).  CMIS and SFF-8636 hold a module's vendor
+#: serial in 16 ASCII bytes; the cap leaves room for a line's own prefixes (lot, site).
+MAX_SERIAL_LENGTH = 64
+
+#: Unicode categories a serial may not contain: controls (``Cc``: NUL, tab, CR, LF, ESC ...),
+#: format characters (``Cf``: zero-width spaces, bidirectional overrides, BOM), surrogates
+#: (``Cs``: undecodable bytes of a command line) and line / paragraph separators (``Zl``, ``Zp``).
+SERIAL_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+_CATEGORY_NAMES = {"Cc": "control", "Cf": "format", "Cs": "surrogate (undecodable byte)", "Zl": "line separator",
+                   "Zp": "paragraph separator"}
+
+
+def validate_serial(serial: object) -> str:
+    r"""Return ``serial`` if it can name a module in the results, else raise.
+
+    A serial goes into the database, report file names, CSV cells and terminal lines: it
+    must be a non-empty string of at most :data:`MAX_SERIAL_LENGTH` characters, without
+    leading or trailing whitespace and without any character of the Unicode categories
+    :data:`SERIAL_FORBIDDEN_CATEGORIES` (a scanner's CR or tab, an escape sequence, a
+    zero-width or bidirectional-override character that makes two serials look alike).
+    Inner spaces are allowed.
+
+    Parameters
+    ----------
+    serial : str
+        The serial as scanned or typed.
+
+    Returns
+    -------
+    str
+        ``serial``, unchanged.
+
+    Raises
+    ------
+    InvalidParameter
+        The serial is not a string, is empty, too long, padded with whitespace or holds a
+        forbidden character; the message shows it with such characters escaped (``repr``).
+
+    Examples
+    --------
+    >>> validate_serial("DR8-0001")
+    'DR8-0001'
+    >>> validate_serial("DR8\x1b[2J")         # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    optics.errors.InvalidParameter: serial 'DR8\x1b[2J' contains the control character '\x1b' (U+001B, ...
+    """
+    if not isinstance(serial, str):
+        raise InvalidParameter(f"serial must be a string, got {type(serial).__name__} {serial!r}")
+    if not serial or not serial.strip():
+        raise InvalidParameter(f"serial must be a non-empty string, got {serial!r}")
+    for index, char in enumerate(serial):
+        category = unicodedata.category(char)
+        if category in SERIAL_FORBIDDEN_CATEGORIES:
+            raise InvalidParameter(
+                f"serial {serial!r} contains the {_CATEGORY_NAMES[category]} character {char!r} (U+{ord(char):04X}, "
+                f"category {category}) at index {index}; a serial may not contain control, format or separator "
+                "characters")
+    if serial != serial.strip():
+        raise InvalidParameter(f"serial {serial!r} has leading or trailing whitespace; give it without")
+    if len(serial) > MAX_SERIAL_LENGTH:
+        raise InvalidParameter(f"serial {serial[:20]!r}... is {len(serial)} characters long; at most "
+                               f"{MAX_SERIAL_LENGTH} are allowed")
+    return serial
 
 
 def plan_hash(text: str | bytes) -> str:
@@ -96,6 +164,13 @@ class RunRecord:
         Process and host that own a running run; a run whose process is gone is incomplete.
     note : str
         Why a run ended early, if it did.
+    heartbeat_at_s, lease_expires_at_s : float or None
+        Last sign of life of the station running the run and the end of its lease, s since
+        the epoch (kept by :class:`~optics.station.store.SQLiteStore`); a ``running`` run whose
+        lease expired is incomplete.  ``None`` for a run not stored yet.
+
+    The serial is checked by :func:`validate_serial` when a run is stored, not here, so
+    that runs stored before that check existed can still be read.
     """
 
     run_id: str
@@ -112,6 +187,8 @@ class RunRecord:
     pid: int = 0
     host: str = ""
     note: str = ""
+    heartbeat_at_s: float | None = None
+    lease_expires_at_s: float | None = None
 
     def __post_init__(self) -> None:
         if not self.serial or not str(self.serial).strip():

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from optics.errors import InvalidParameter
+from optics.station.atomic import atomic_file, write_text
 from optics.station.records import MeasurementRecord, Outcome, RunRecord, utc_text
 from optics.station.store import ResultStore
 
@@ -92,11 +93,11 @@ def write_csv(run: RunRecord, records: Sequence[MeasurementRecord], path: str | 
     """Write one CSV row per measurement record (columns :data:`CSV_COLUMNS`).
 
     Text fields go through :func:`csv_text` (no formula injection); numbers are written as
-    numbers.
+    numbers.  The file is replaced whole or not at all (:func:`optics.station.atomic.atomic_file`).
     """
     path = Path(path)
     t = csv_text
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with atomic_file(path, newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(CSV_COLUMNS)
         for r in records:
@@ -288,6 +289,10 @@ def write_report(store: ResultStore, run_id: str, out_dir: str | Path, *, artifa
     """Write ``<serial>_<run>.html``, ``.csv`` and ``.openhtf.json`` for run ``run_id`` into
     ``out_dir`` (the serial made file-name safe by :func:`file_stem`).
 
+    Each file is written to a temporary file beside it and renamed over it when complete
+    (:mod:`optics.station.atomic`): a report that fails half-way (disk full, an interrupt)
+    leaves the previous version of that file intact and no partial file.
+
     Parameters
     ----------
     store : ResultStore
@@ -315,7 +320,7 @@ def write_report(store: ResultStore, run_id: str, out_dir: str | Path, *, artifa
     stem = file_stem(run.serial, run.run_id)
     csv_path = write_csv(run, records, out / f"{stem}.csv")
     html_path = out / f"{stem}.html"
-    html_path.write_text(render_html(run, records, artifacts), encoding="utf-8")
+    write_text(html_path, render_html(run, records, artifacts))
     from optics.station.openhtf import write_openhtf_json
 
     htf_path = write_openhtf_json(run, records, out / f"{stem}.openhtf.json")

@@ -154,8 +154,9 @@ def run_plan(
                     station_id=station_id or socket.gethostname(), started_at_s=time.time(),
                     toolkit_version=__version__, bench=describe(bench), pid=os.getpid(),
                     host=socket.gethostname())
-    store.begin_run(run)
+    closed = store.begin_run(run) or []     # runs of this serial left running by a station that is gone
     state = _Run(plan, bench, store, run, progress)
+    state.notes.extend(f"closed stale run {r.run_id}: {r.note}" for r in closed)
     if artifacts_dir is not None:
         state.artifacts.directory = Path(artifacts_dir) / run.run_id
     status, note = RunStatus.INCOMPLETE, "station stopped before the end of the plan"

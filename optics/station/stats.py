@@ -24,8 +24,10 @@ import html
 import io
 import json
 import math
+import os
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -203,6 +205,13 @@ class LotStats:
             f"<h2>Histograms</h2><img alt='histograms' src='data:image/png;base64,{img}'/>"
             "</body></html>"
         )
+
+    def write_html(self, path: str | os.PathLike[str]) -> Path:
+        """Write :meth:`to_html` to ``path``, replaced whole or not at all
+        (:func:`optics.station.atomic.write_text`); returns the path."""
+        from optics.station.atomic import write_text
+
+        return write_text(path, self.to_html())
 
     def to_json(self) -> str:
         """JSON text of :meth:`to_dict`."""

@@ -9,12 +9,13 @@ from scipy.integrate import solve_ivp
 from instruments.virtual.physics import (
     BenchLink,
     BenchParams,
+    ReceiverParams,
     ThermalParams,
     TransmitterParams,
     dbm_to_w,
-    pam4_ber,
     w_to_dbm,
 )
+from models.receiver import pam4_ber as model_pam4_ber
 from optics.errors import InvalidParameter, InvalidType
 from optics.levels import measure_levels
 
@@ -22,6 +23,12 @@ from optics.levels import measure_levels
 @pytest.fixture(scope="module")
 def link():
     return BenchLink()
+
+
+def pam4_ber(oma_w, *, responsivity_a_per_w, noise_current_a_rms):
+    """The bench receiver's BER: the models' closed form for its ReceiverParams receiver."""
+    rx = ReceiverParams(responsivity_a_per_w=responsivity_a_per_w, noise_current_a_rms=noise_current_a_rms)
+    return model_pam4_ber(rx.model(), oma_w, 0.5 * oma_w)
 
 
 def test_pam4_ber_against_monte_carlo():
