@@ -11,12 +11,13 @@ into the toolkit's errors:
   naming the resource.
 
 After a timeout or a malformed reply the stream may still hold (or later receive) the rest of
-that reply; the adapter then discards pending input -- right away and again before the next
-command -- so the next query is not answered with a stale reply.  On a raw socket this is a
-drain of the receive buffer (which also notices a connection the instrument closed) followed,
-before the next command, by an ``*OPC?`` marker exchange that discards every line before the
-marker's ``1`` (a reply still owed arrives first, since instruments answer in order); on other
-sessions (VXI-11, HiSLIP, GPIB, USB) it is a VISA device clear.
+that reply; the adapter then resynchronises before the next command, so that no query is
+ever answered with another query's reply.  On sessions other than raw sockets (VXI-11,
+HiSLIP, GPIB, USB) this is a VISA device clear.  On a raw socket, which has no clear, it is
+the marker exchange of :meth:`VisaAdapter.resynchronise`: ``*OPC?`` then ``*IDN?``, and
+every line before the ``*OPC?`` reply that is followed at once by the session's identity is
+discarded.  No single late reply can pass for that two-line marker (see the method for the
+argument); a marker still owed after a failed attempt is waited for, never sent again.
 
 Before each command on a raw socket the adapter also checks, without blocking, whether the
 instrument has closed the connection; if so it raises ``ConnectionLost`` with
@@ -41,9 +42,10 @@ import os
 import select
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from instruments.scpi.replies import parse_idn, strip_reply
 from optics.errors import ConnectionLost, GarbledReply, InstrumentError, InstrumentTimeout, InvalidParameter
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -205,6 +207,9 @@ class VisaAdapter(Adapter):
         self._session = None
         self._stale_input = False
         self._command_sent = False
+        self._forget_marker()
+        #: This session's ``*IDN?`` reply (stripped), once seen; the marker must repeat it.
+        self._identity_reply: str | None = None
         try:
             self._rm = pyvisa.ResourceManager(visa_library)
             self._session = self._open_session(self.timeout_s)
@@ -357,6 +362,8 @@ class VisaAdapter(Adapter):
         budget = self.timeout_s if timeout_s is None else _positive_timeout(timeout_s)
         self.close()
         self._stale_input = False
+        self._forget_marker()
+        self._identity_reply = None
         start = time.monotonic()
         deadline = start + budget
         attempts = 0
@@ -400,7 +407,10 @@ class VisaAdapter(Adapter):
         session = self._require()
         self._check_alive(command)
         self._command_sent = True
-        return session.query(command)
+        reply = session.query(command)
+        if command.strip().upper() == "*IDN?":
+            self._note_identity(reply)
+        return reply
 
     @_translate
     def query_block(self, command: str) -> bytes:
@@ -456,30 +466,154 @@ class VisaAdapter(Adapter):
         if not self._stale_input:
             return
         what = f" before {command!r}"
-        self._discard_input(what)
-        if self._raw_socket()[1] is not None:
-            self._resync_with_marker(what)
-        self._stale_input = False
+        if self._raw_socket()[1] is None:
+            self._discard_input(what)  # VISA device clear
+            self._stale_input = False
+            return
+        self.resynchronise(what)
 
-    #: Lines read at most while looking for the ``*OPC?`` marker reply.
-    MAX_STALE_LINES = 16
+    #: The two marker queries of :meth:`resynchronise`, sent in this order.
+    MARKER_QUERIES = ("*OPC?", "*IDN?")
+    #: Replies of ``*OPC?`` (IEEE 488.2 §10.19: NR1 ``1``; some firmware prints ``+1``).
+    OPC_REPLIES = frozenset({b"1", b"+1"})
+    #: Most bytes read in one :meth:`resynchronise` attempt (then ``GarbledReply``).
+    MAX_STALE_BYTES = 16 * 2**20
+    #: Longest line kept for comparison while resynchronising; longer lines are no marker.
+    MAX_MARKER_LINE = 4096
 
-    def _resync_with_marker(self, what: str) -> None:
-        """Send ``*OPC?`` and discard every line before its ``1`` (raw sockets only).
+    def resynchronise(self, what: str = "") -> None:
+        """Bring a raw-socket stream back in step after a timed-out or malformed reply.
 
-        An instrument answers in order, so a reply still owed to a timed-out query arrives
-        before the marker's; a drain afterwards removes a second ``1`` when the late reply
-        itself was ``1``.  A timeout here leaves the session marked stale (the next command
-        tries again) and raises :class:`~optics.errors.InstrumentTimeout`.
+        Algorithm (an instrument answers its messages in order, with at most one reply line
+        per text query; a stale session sends nothing but the marker):
+
+        1. If no marker is owed: drop pending input (drain until 50 ms of silence), then
+           send the marker, the two queries ``*OPC?`` and ``*IDN?``; it is owed from now on.
+        2. Read the stream line by line, waiting at most the I/O timeout for each piece of
+           input, and discard lines until one is the session's identity (the ``*IDN?`` reply
+           seen on this session before, else any well-formed identity) **and** the line just
+           before it was ``1`` (or ``+1``).  That pair is the marker's reply, and nothing was
+           asked after it: the stream is in step again.
+        3. On a timeout, too much input or a closed connection: raise, leaving the session
+           stale, the marker owed and the reading position kept (a partial line, whether the
+           last line was ``1``).  The next command continues with step 2 and sends no second
+           marker, so there is only ever one ``1``-then-identity pair in flight.
+
+        Why no late reply can be mistaken for the marker: commands are only sent on an
+        in-step session, so the only reply that can still arrive before the marker's is the
+        rest of the one reply that failed.  A text reply is one line, and it is the *first*
+        line read (the "previous line was 1" state starts false), so it is never accepted,
+        whatever it is: a late ``1`` (the ``*OPC?`` reply the earlier single-marker scheme
+        took for its own), a late identity, or nothing at all (a query the instrument
+        dropped).  The marker's ``1`` is no identity; the line after it is accepted.  No
+        time-based drain enters the decision, so this holds at any instrument latency and
+        any lateness.  (The rest of a timed-out binary block may hold many lines; only a
+        line ``1`` followed by a line equal to the identity inside its payload could end the
+        search early.)
+
+        Parameters
+        ----------
+        what : str
+            Context for error messages (``" before ':READ1:POW?'"``).
+
+        Raises
+        ------
+        InstrumentTimeout
+            No marker reply yet (the instrument is still busy with the late query, or has
+            stopped answering); the command that asked for the resync was not sent.
+        GarbledReply
+            More than :attr:`MAX_STALE_BYTES` of input in one attempt without the marker.
+        ConnectionLost
+            The instrument closed the connection (``command_sent`` False).
         """
         session = self._require()
-        session.write("*OPC?")
-        for _ in range(self.MAX_STALE_LINES):
-            if session.read().strip() in ("1", "+1"):
-                break
-        else:
-            raise GarbledReply(f"{self.resource_name}: no *OPC? reply among {self.MAX_STALE_LINES} lines{what}")
-        self._discard_input(what, quiet_s=0.1)
+        sock = self._raw_socket()[1]
+        if sock is None:
+            return
+        if not self._marker_owed:
+            self._discard_input(what)
+            for marker in self.MARKER_QUERIES:
+                session.write(marker)
+            self._marker_owed = True
+        term = (self.read_termination or "\n").encode("ascii")[-1:]
+        received = 0
+        while True:
+            for line in self._stale_lines(term):
+                if self._marker_after_opc and self._is_marker_identity(line):
+                    self._forget_marker()  # anything after the marker's reply was never asked for
+                    self._stale_input = False
+                    return
+                self._marker_after_opc = line in self.OPC_REPLIES
+            if received > self.MAX_STALE_BYTES:
+                raise GarbledReply(
+                    f"{self.resource_name}: more than {self.MAX_STALE_BYTES} bytes of stale input and no "
+                    f"reply to the resynchronisation marker{what}; the next command keeps looking"
+                )
+            data = self._receive_stale(sock, what)
+            received += len(data)
+            self._marker_partial.extend(data)
+            if len(self._marker_partial) > self.MAX_MARKER_LINE and term not in self._marker_partial:
+                self._marker_partial.clear()  # too long for a marker line: only its end matters
+                self._marker_overlong = True
+
+    def _stale_lines(self, term: bytes) -> Iterator[bytes]:
+        """Pop the complete lines of the stale input, stripped; an overlong line as one NUL byte."""
+        buffer = self._marker_partial
+        while True:
+            index = buffer.find(term)
+            if index < 0:
+                return
+            line = bytes(buffer[:index]).strip()
+            del buffer[: index + 1]
+            if self._marker_overlong:
+                self._marker_overlong = False
+                line = b"\x00"
+            yield line
+
+    def _receive_stale(self, sock: socket.socket, what: str) -> bytes:
+        """Wait up to the I/O timeout for input and return it (never empty)."""
+        try:
+            ready, _, _ = select.select([sock], [], [], self.timeout_s)
+            data = sock.recv(65536) if ready else None
+        except (OSError, ValueError) as exc:
+            raise ConnectionLost(f"{self.resource_name}: connection failed{what}: {exc}") from None
+        if data is None:
+            raise InstrumentTimeout(
+                f"{self.resource_name}: no reply within {self.timeout_s:g} s to the resynchronisation marker "
+                f"(*OPC? then *IDN?, sent after an earlier query failed){what}; that command was not sent; "
+                "the instrument is still answering the earlier query or no longer answers (the next command "
+                "waits for the marker again; reconnect() opens a new session)"
+            )
+        if not data:
+            raise ConnectionLost(f"{self.resource_name}: the instrument closed the connection{what}")
+        return data
+
+    def _is_marker_identity(self, line: bytes) -> bool:
+        """True if ``line`` is this session's identity (any well-formed one while none is known)."""
+        text = strip_reply(line.decode("latin-1"))
+        if self._identity_reply is not None:
+            return text == self._identity_reply
+        try:
+            parse_idn(text, resource=self.resource_name)
+        except GarbledReply:
+            return False
+        self._identity_reply = text
+        return True
+
+    def _note_identity(self, reply: str) -> None:
+        """Remember this session's ``*IDN?`` reply: the marker must repeat it exactly."""
+        try:
+            parse_idn(reply, resource=self.resource_name)
+        except GarbledReply:
+            return
+        self._identity_reply = strip_reply(reply)
+
+    def _forget_marker(self) -> None:
+        """No marker owed; no partial stale line kept."""
+        self._marker_owed = False
+        self._marker_after_opc = False
+        self._marker_overlong = False
+        self._marker_partial = bytearray()
 
     def _raw_socket(self) -> tuple[Any, socket.socket | None]:
         """The pyvisa-py session object and its socket, for a raw TCPIP SOCKET resource."""
@@ -507,6 +641,8 @@ class VisaAdapter(Adapter):
             except Exception:  # noqa: BLE001 - best effort; the next command reports real faults
                 pass
             return
+        if self._marker_owed:
+            return  # the marker's replies are in the stream: resynchronise() reads it line by line
         pending = getattr(low, "_pending_buffer", None)
         if isinstance(pending, bytearray):
             pending.clear()
