@@ -7,6 +7,20 @@ per-instance safety limits checked before anything is sent, status polling with 
 timeout, and recovery from a dropped connection (:meth:`ScpiInstrument.reconnect`, optionally
 automatic).  :class:`Channel` addresses a slot/port/lane/location of its parent.
 
+Errors after measurements
+-------------------------
+An instrument may queue an error *with* a reading (a power meter's -230 "Data corrupt or
+stale", an overload, a settings conflict found at the trigger) and still answer a number.
+So the error queue is also read after every **measurement query** -- a query with a SCPI
+measurement instruction, ``MEASure``, ``READ`` or ``FETCh`` (SCPI-99 Vol. 1 §3), as a node of
+its header (``:READ1:POW?``, ``:MEASure:EYE:TDEQ?``, ``:PLUG:ERAT:FETC:DATA?``; see
+:data:`MEASUREMENT_QUERY`), or a read-only property declared with
+:func:`~instruments.scpi.properties.measurement` -- and an error raises
+:class:`~optics.errors.ScpiError` naming the query, every error read and the discarded
+reply.  That costs one ``:SYST:ERR?`` round trip per reading.  It is on by default;
+:attr:`ScpiInstrument.CHECK_ERRORS_AFTER_MEASUREMENTS` switches it per driver (False for an
+instrument without an error queue) and ``check_measurement_errors=`` per instance.
+
 Reconnecting
 ------------
 When the instrument drops the TCP connection (reboot, network fault, its own idle timeout)
@@ -55,6 +69,13 @@ MAX_ERROR_READS = 32
 #: Commands that return an instrument to its default state (units, formats...).
 _RESET_COMMAND = re.compile(r"(^|;)\s*(\*RST|:?SYST(EM)?:PRES(ET)?)\b", re.IGNORECASE)
 
+#: A query with a SCPI measurement instruction (SCPI-99 Vol. 1 §3: MEASure?, READ?, FETCh?)
+#: as a node of its header, short or long form, with an optional numeric suffix:
+#: ``:READ1:POW?``, ``MEAS:VOLT? (@1)``, ``:MEASure:EYE:TDEQ?``, ``:PLUG:ERAT:FETC:DATA? 'E1'``.
+MEASUREMENT_QUERY = re.compile(
+    r"^\s*:?(?:[A-Z][A-Z0-9]*:)*(?:MEAS(?:URE)?|READ|FETCH?)\d*(?::[A-Z][A-Z0-9]*)*\?", re.IGNORECASE
+)
+
 
 class _Sink:
     """What a property descriptor needs from its owner (instrument or channel)."""
@@ -80,6 +101,10 @@ class _Sink:
 
     def check_safety(self, key: str, value: float) -> None:  # pragma: no cover
         """Raise :class:`SafetyLimitError` if ``value`` breaks the configured limit ``key``."""
+        raise NotImplementedError
+
+    def ask_measurement(self, command: str) -> str:  # pragma: no cover - overridden
+        """Send a measurement query, read the error queue, return the reply (see :meth:`ask`)."""
         raise NotImplementedError
 
     def ask_float(self, command: str) -> float:
@@ -120,8 +145,12 @@ class ScpiInstrument(_Sink):
         ``{"voltage_v": 3.6}``).  A setting beyond a limit raises
         :class:`~optics.errors.SafetyLimitError` before anything is sent.
     check_errors : bool
-        Read the error queue after each setting (default True; switch off only for speed on
-        a trusted, scripted sequence).
+        Read the error queue after each setting and measurement (default True; switch off
+        only for speed on a trusted, scripted sequence).
+    check_measurement_errors : bool, optional
+        Read the error queue after each measurement query too (see the module docstring);
+        default :attr:`CHECK_ERRORS_AFTER_MEASUREMENTS` of the driver class.  Has no effect
+        with ``check_errors=False``.
     poll_interval_s : float
         Pause between status polls (:meth:`poll`).
     reconnect_attempts : int
@@ -144,6 +173,8 @@ class ScpiInstrument(_Sink):
     InvalidParameter
         Unknown safety-limit key or non-finite limit; ``reconnect_attempts`` not an
         integer in 0..100.
+    InvalidType
+        ``check_measurement_errors`` neither a bool nor None.
 
     Examples
     --------
@@ -157,6 +188,12 @@ class ScpiInstrument(_Sink):
 
     #: Query reading one error-queue entry.
     ERROR_QUERY = ":SYST:ERR?"
+    #: Read the error queue after every measurement query (module docstring).  A driver for
+    #: an instrument without an error queue sets this False; ``check_measurement_errors=``
+    #: overrides it per instance.
+    CHECK_ERRORS_AFTER_MEASUREMENTS: bool = True
+    #: Which queries are measurement queries (matched against the whole command).
+    MEASUREMENT_QUERY: re.Pattern[str] = MEASUREMENT_QUERY
     #: Whether an automatic reconnect may repeat a command that was not sent.  ``None``
     #: (default): yes, unless the driver overrides :meth:`forget_pinned_state` -- such a
     #: driver checked its pinned settings (unit, reading format) *before* the command, and
@@ -179,12 +216,21 @@ class ScpiInstrument(_Sink):
         write_termination: str = "\n",
         safety_limits: Mapping[str, float] | None = None,
         check_errors: bool = True,
+        check_measurement_errors: bool | None = None,
         poll_interval_s: float = 0.2,
         reconnect_attempts: int = 0,
         open_check: bool = False,
         **visa_kwargs: Any,
     ) -> None:
         self.safety_limits = self._validated_limits(safety_limits or {})
+        if check_measurement_errors is None:
+            check_measurement_errors = bool(self.CHECK_ERRORS_AFTER_MEASUREMENTS)
+        if not isinstance(check_measurement_errors, (bool, np.bool_)):
+            raise InvalidType(
+                f"check_measurement_errors = {check_measurement_errors!r} must be True, False or None (the driver's default)"
+            )
+        #: Read the error queue after each measurement query (with :attr:`error_checking`).
+        self.measurement_error_checking = bool(check_measurement_errors)
         if (
             isinstance(reconnect_attempts, bool)
             or not isinstance(reconnect_attempts, (int, np.integer))
@@ -263,12 +309,52 @@ class ScpiInstrument(_Sink):
         """
 
     def ask(self, command: str) -> str:
-        """Send a query and return the reply text (line end stripped)."""
+        """Send a query and return the reply text (line end stripped).
+
+        After a measurement query (:attr:`MEASUREMENT_QUERY`) the error queue is read before
+        the reply is returned (see :meth:`ask_measurement`).
+        """
+        if self.is_measurement_query(command):
+            return self.ask_measurement(command)
         return self._transact(command, lambda: self.adapter.query(command))
 
+    def ask_measurement(self, command: str) -> str:
+        """Send a measurement query, read the error queue, then return the reply.
+
+        The queue is read (:meth:`check_errors`) unless :attr:`measurement_error_checking`
+        or :attr:`error_checking` is off.
+
+        Raises
+        ------
+        ScpiError
+            The queue held errors: ``code`` of the first, the message lists them all and the
+            reply that was discarded, ``command`` is the query.
+        """
+        reply = self._transact(command, lambda: self.adapter.query(command))
+        self._check_after_measurement(command, f"the reply {reply.strip()!r}")
+        return reply
+
     def ask_block(self, command: str) -> bytes:
-        """Send a query answered by an IEEE 488.2 block; return the payload bytes."""
-        return self._transact(command, lambda: self.adapter.query_block(command))
+        """Send a query answered by an IEEE 488.2 block; return the payload bytes.
+
+        After a measurement query the error queue is read too, as in :meth:`ask_measurement`.
+        """
+        payload = self._transact(command, lambda: self.adapter.query_block(command))
+        if self.is_measurement_query(command):
+            self._check_after_measurement(command, f"the {len(payload)}-byte block")
+        return payload
+
+    def is_measurement_query(self, command: str) -> bool:
+        """True if ``command`` is a measurement query (:attr:`MEASUREMENT_QUERY`), not the error query."""
+        return command != self.ERROR_QUERY and self.MEASUREMENT_QUERY.match(command) is not None
+
+    def _check_after_measurement(self, command: str, reply: str) -> None:
+        if not (self.measurement_error_checking and self.error_checking):
+            return
+        try:
+            self.check_errors(command)
+        except ScpiError as exc:
+            raise ScpiError(exc.code, f"{exc.message}; {reply} was discarded", command) from None
 
     def ask_block_values(self, command: str, datatype: str = "f", *, big_endian: bool = False) -> np.ndarray:
         """Read a binary block and interpret it (``"f"`` = float32, ``"d"`` = float64...)."""
@@ -589,6 +675,9 @@ class Channel(_Sink):
     def ask(self, command: str) -> str:
         return self.parent.ask(command)
 
+    def ask_measurement(self, command: str) -> str:
+        return self.parent.ask_measurement(command)
+
     def check_errors(self, command: str | None = None) -> None:
         self.parent.check_errors(command)
 
@@ -600,4 +689,4 @@ class Channel(_Sink):
         return f"{type(self).__name__}({ids}) of {self.resource_name}"
 
 
-__all__ = ["Channel", "MAX_ERROR_READS", "ScpiInstrument"]
+__all__ = ["Channel", "MAX_ERROR_READS", "MEASUREMENT_QUERY", "ScpiInstrument"]

@@ -17,7 +17,8 @@ A driver reads like its programming guide::
   (``ScpiError``).  Nothing is sent when validation or the safety check fails.
 * On get: reply parsed by ``kind`` (``float``, ``int``, ``bool``, ``str`` or a ``choices``
   mapping); invalid markers raise ``MeasurementInvalid``; then ``get_process`` (instrument unit
-  -> SI).
+  -> SI).  A ``measurement`` reads the error queue after its query, before parsing
+  (``ScpiError``; see :meth:`ScpiInstrument.ask_measurement`).
 """
 
 from __future__ import annotations
@@ -104,7 +105,8 @@ class ScpiProperty:
         if self.get_cmd is None:
             raise AttributeError(f"{self.name} is write-only (a setting); it cannot be read")
         command = self.get_cmd.format(**obj.context)
-        reply = obj.ask(command)
+        # a measurement (read-only property) is followed by an error-queue read
+        reply = obj.ask_measurement(command) if self.set_cmd is None else obj.ask(command)
         value = self.parse(reply, command, obj.resource_name)
         return self.get_process(value) if self.get_process else value
 

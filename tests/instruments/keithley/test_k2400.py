@@ -16,8 +16,8 @@ def test_every_command():
              (":SENS:CURR:PROT 0.01", None), (":SYST:ERR?", OK), (":SENS:CURR:PROT?", "+1.000000E-02"),
              (":SENS:VOLT:PROT 2", None), (":SYST:ERR?", OK), (":SENS:VOLT:PROT?", "+2.000000E+00"),
              (":OUTP 1", None), (":SYST:ERR?", OK), (":OUTP?", "1"),
-             (":FORM:ELEM VOLT,CURR", None), (":SYST:ERR?", OK), (":READ?", "-1.499990E+00,-2.345000E-04"),
-             (":READ?", "-1.5E+00,-2.0E-04"), (":READ?", "-1.5E+00,-3.0E-04"),
+             (":FORM:ELEM VOLT,CURR", None), (":SYST:ERR?", OK), (":READ?", "-1.499990E+00,-2.345000E-04"), (":SYST:ERR?", OK),
+             (":READ?", "-1.5E+00,-2.0E-04"), (":SYST:ERR?", OK), (":READ?", "-1.5E+00,-3.0E-04"), (":SYST:ERR?", OK),
              (":OUTP 0", None), (":SYST:ERR?", OK)]
     with expected_protocol(Keithley2400, pairs) as smu:
         smu.source_function = "voltage"
@@ -39,8 +39,8 @@ def test_every_command():
 
 
 def test_overflow_and_garbled_readings():
-    pairs = [(":FORM:ELEM VOLT,CURR", None), (":SYST:ERR?", OK), (":READ?", "+9.910000E+37,+1.0E-3"),
-             (":READ?", "1.0")]
+    pairs = [(":FORM:ELEM VOLT,CURR", None), (":SYST:ERR?", OK), (":READ?", "+9.910000E+37,+1.0E-3"), (":SYST:ERR?", OK),
+             (":READ?", "1.0"), (":SYST:ERR?", OK)]
     with expected_protocol(Keithley2400, pairs) as smu:
         with pytest.raises(MeasurementInvalid):
             smu.measure()
@@ -62,9 +62,9 @@ def test_safety_limits_bound_magnitude():
 
 def test_reset_forgets_the_reading_elements_pin():
     # after *RST the reading elements must be pinned to VOLT,CURR again before :READ?
-    pairs = [(":FORM:ELEM VOLT,CURR", None), (":SYST:ERR?", OK), (":READ?", "+1.0E+00,+1.0E-03"),
+    pairs = [(":FORM:ELEM VOLT,CURR", None), (":SYST:ERR?", OK), (":READ?", "+1.0E+00,+1.0E-03"), (":SYST:ERR?", OK),
              ("*RST", None), (":SYST:ERR?", OK),
-             (":FORM:ELEM VOLT,CURR", None), (":SYST:ERR?", OK), (":READ?", "+2.0E+00,+2.0E-03")]
+             (":FORM:ELEM VOLT,CURR", None), (":SYST:ERR?", OK), (":READ?", "+2.0E+00,+2.0E-03"), (":SYST:ERR?", OK)]
     with expected_protocol(Keithley2400, pairs) as smu:
         assert smu.measure() == (1.0, 1e-3)
         smu.reset()

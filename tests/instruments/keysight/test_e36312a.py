@@ -13,7 +13,7 @@ def test_every_command():
     pairs = [("VOLT 3.3, (@1)", None), (":SYST:ERR?", OK), ("VOLT? (@1)", "+3.30000000E+00"),
              ("CURR 2.5, (@1)", None), (":SYST:ERR?", OK), ("CURR? (@1)", "+2.50000000E+00"),
              ("OUTP 1, (@1)", None), (":SYST:ERR?", OK), ("OUTP? (@1)", "1"),
-             ("MEAS:VOLT? (@1)", "+3.29950000E+00"), ("MEAS:CURR? (@1)", "+1.23400000E+00"),
+             ("MEAS:VOLT? (@1)", "+3.29950000E+00"), (":SYST:ERR?", OK), ("MEAS:CURR? (@1)", "+1.23400000E+00"), (":SYST:ERR?", OK),
              ("VOLT 12, (@2)", None), (":SYST:ERR?", OK), ("CURR 0.5, (@3)", None), (":SYST:ERR?", OK)]
     with expected_protocol(E36312A, pairs) as psu:
         ch = psu.channel(1)

@@ -96,21 +96,21 @@ def test_acquire_and_autoscale():
 
 
 def test_measurement_polls_status_until_correct():
-    pairs = [(":MEASure:EYE:TDEQ:STATus?", "INV"), (":MEASure:EYE:TDEQ:STATus?", "QUES"),
-             (":MEASure:EYE:TDEQ:STATus?", "CORR"), (":MEASure:EYE:TDEQ?", "+2.3400E+00")]
+    pairs = [(":MEASure:EYE:TDEQ:STATus?", "INV"), (":SYST:ERR?", OK), (":MEASure:EYE:TDEQ:STATus?", "QUES"), (":SYST:ERR?", OK),
+             (":MEASure:EYE:TDEQ:STATus?", "CORR"), (":SYST:ERR?", OK), (":MEASure:EYE:TDEQ?", "+2.3400E+00"), (":SYST:ERR?", OK)]
     with expected_protocol(FlexDCA, pairs, poll_interval_s=0.0) as dca:
         assert dca.measure_tdecq_db() == 2.34
 
 
 def test_measurement_invalid_when_status_persists():
-    pairs = [(":MEASure:EYE:TDEQ:STATus?", "INV"), (":MEASure:EYE:TDEQ:STATus:REASon?", '"Pattern lock lost"')]
+    pairs = [(":MEASure:EYE:TDEQ:STATus?", "INV"), (":SYST:ERR?", OK), (":MEASure:EYE:TDEQ:STATus:REASon?", '"Pattern lock lost"'), (":SYST:ERR?", OK)]
     with expected_protocol(FlexDCA, pairs, measurement_timeout_s=0.0) as dca:
         with pytest.raises(MeasurementInvalid, match="Pattern lock lost"):
             dca.measure_tdecq_db()
 
 
 def test_invalid_value_after_correct_status():
-    pairs = [(":MEASure:EYE:TDEQ:STATus?", "CORR"), (":MEASure:EYE:TDEQ?", "9.91E+37")]
+    pairs = [(":MEASure:EYE:TDEQ:STATus?", "CORR"), (":SYST:ERR?", OK), (":MEASure:EYE:TDEQ?", "9.91E+37"), (":SYST:ERR?", OK)]
     with expected_protocol(FlexDCA, pairs) as dca:
         with pytest.raises(MeasurementInvalid):
             dca.measure_tdecq_db()
@@ -120,7 +120,7 @@ def _meas(base, extra, value):
     pairs = [*_set(f"{base}:SOURce1 CHAN1A")]
     for e in extra:
         pairs += _set(e)
-    return pairs + [*_set(base), (f"{base}:STATus?", "CORR"), (f"{base}?", value)]
+    return pairs + [*_set(base), (f"{base}:STATus?", "CORR"), (":SYST:ERR?", OK), (f"{base}?", value), (":SYST:ERR?", OK)]
 
 
 def test_measure_all_metric_names_and_units():
@@ -128,9 +128,9 @@ def test_measure_all_metric_names_and_units():
              + _meas(":MEASure:EYE:OER", [":MEASure:EYE:OER:UNITs DECibel"], "+4.50E+00")
              + _meas(":MEASure:EYE:PAM:LINearity", [":MEASure:EYE:PAM:LINearity:DEFinition RLMA120"], "+9.6E-01")
              + _meas(":MEASure:EYE:APOWer", [":MEASure:EYE:APOWer:UNITs WATT"], "+5.000E-04")
-             + [(":MEASure:EYE:TDEQ:STATus?", "CORR"), (":MEASure:EYE:TDEQ?", "+1.9E+00")]
+             + [(":MEASure:EYE:TDEQ:STATus?", "CORR"), (":SYST:ERR?", OK), (":MEASure:EYE:TDEQ?", "+1.9E+00"), (":SYST:ERR?", OK)]
              + [*_set(":MEASure:EYE:CEQ:SOURce1 FUNCtion1"), *_set(":MEASure:EYE:CEQ"),
-                (":MEASure:EYE:CEQ:STATus?", "CORR"), (":MEASure:EYE:CEQ?", "+7.5E-01")])
+                (":MEASure:EYE:CEQ:STATus?", "CORR"), (":SYST:ERR?", OK), (":MEASure:EYE:CEQ?", "+7.5E-01"), (":SYST:ERR?", OK)])
     with expected_protocol(FlexDCA, pairs) as dca:
         m = dca.measure_all()
     assert m["oma_outer_w"] == 1e-3 and m["oma_outer_dbm"] == pytest.approx(0.0, abs=1e-12)

@@ -43,9 +43,9 @@ def test_ppg_every_command():
 def test_ed_setup_and_flags():
     pairs = [*_set(":INP:CDR:STAT 'M1.DataIn1',1"), (":INP:CDR:STAT? 'M1.DataIn1'", "1"),
              (":INP:ALIG:EYE:AUTO 'M1.DataIn1'", None), ("*OPC?", "1"), (":SYST:ERR?", OK),
-             (":STAT:INST:SAL? 'M1.DataIn1'", "0"),
-             (":STAT:INST:CLOS? 'M1.DataIn1'", "0"), (":STAT:INST:DLOS? 'M1.DataIn1'", "1"),
-             (":STAT:INST:SLOS? 'M1.DataIn1'", "0")]
+             (":STAT:INST:SAL? 'M1.DataIn1'", "0"), (":SYST:ERR?", OK),
+             (":STAT:INST:CLOS? 'M1.DataIn1'", "0"), (":SYST:ERR?", OK), (":STAT:INST:DLOS? 'M1.DataIn1'", "1"), (":SYST:ERR?", OK),
+             (":STAT:INST:SLOS? 'M1.DataIn1'", "0"), (":SYST:ERR?", OK)]
     with expected_protocol(M8040A, pairs) as bert:
         bert.cdr_enabled = True
         assert bert.cdr_enabled
@@ -55,7 +55,7 @@ def test_ed_setup_and_flags():
 
 def test_auto_align_failure():
     pairs = [(":INP:ALIG:EYE:AUTO 'M2.DataIn1'", None), ("*OPC?", "1"), (":SYST:ERR?", OK),
-             (":STAT:INST:SAL? 'M2.DataIn1'", "1")]
+             (":STAT:INST:SAL? 'M2.DataIn1'", "1"), (":SYST:ERR?", OK)]
     with expected_protocol(M8040A, pairs, analyzer="M2.DataIn1") as bert:
         with pytest.raises(MeasurementInvalid, match="alignment"):
             bert.auto_align()
@@ -65,16 +65,16 @@ PAM4_REPLY = "('M1.DataIn1','2026-11-23 12:00:00',1000000,1000000,30,10,1000000,
 
 
 def test_ber_lifecycle_pam4():
-    pairs = [(":STAT:INST:SLOS? 'M1.DataIn1'", "0"),
+    pairs = [(":STAT:INST:SLOS? 'M1.DataIn1'", "0"), (":SYST:ERR?", OK),
              *_set(":PLUG:ERAT:NEW 'B'"), *_set(":PLUG:ERAT:ACQ:ALOC 'B','M1.DataIn1'"),
              *_set(":PLUG:ERAT:ACQ:DUR 'B',FTIM"), *_set(":PLUG:ERAT:ACQ:TIME 'B',10"),
              *_set(":PLUG:ERAT:STAR 'B'"), (":PLUG:ERAT:RUN:STAT? 'B'", "1"), (":PLUG:ERAT:RUN:STAT? 'B'", "0"),
-             (":PLUG:ERAT:FETC:DATA? 'B'", PAM4_REPLY),
+             (":PLUG:ERAT:FETC:DATA? 'B'", PAM4_REPLY), (":SYST:ERR?", OK),
              # second run re-uses the measurement: no :NEW
-             (":STAT:INST:SLOS? 'M1.DataIn1'", "0"),
+             (":STAT:INST:SLOS? 'M1.DataIn1'", "0"), (":SYST:ERR?", OK),
              *_set(":PLUG:ERAT:ACQ:ALOC 'B','M1.DataIn1'"), *_set(":PLUG:ERAT:ACQ:DUR 'B',FTIM"),
              *_set(":PLUG:ERAT:ACQ:TIME 'B',0.5"), *_set(":PLUG:ERAT:STAR 'B'"), (":PLUG:ERAT:RUN:STAT? 'B'", "0"),
-             (":PLUG:ERAT:FETC:DATA? 'B'", "('M1.DataIn1','t',100,100,0,0)"),
+             (":PLUG:ERAT:FETC:DATA? 'B'", "('M1.DataIn1','t',100,100,0,0)"), (":SYST:ERR?", OK),
              *_set(":PLUG:ERAT:DEL 'B'")]
     with expected_protocol(M8040A, pairs, poll_interval_s=0.0) as bert:
         bert._sleep = lambda s: None
@@ -92,10 +92,10 @@ def test_ber_lifecycle_pam4():
 
 
 def test_ber_refuses_without_sync_and_on_timeout():
-    with expected_protocol(M8040A, [(":STAT:INST:SLOS? 'M1.DataIn1'", "1")]) as bert:
+    with expected_protocol(M8040A, [(":STAT:INST:SLOS? 'M1.DataIn1'", "1"), (":SYST:ERR?", OK)]) as bert:
         with pytest.raises(MeasurementInvalid, match="no sync"):
             bert.measure_ber(1.0)
-    pairs = [(":STAT:INST:SLOS? 'M1.DataIn1'", "0"), *_set(":PLUG:ERAT:NEW 'BER1'"),
+    pairs = [(":STAT:INST:SLOS? 'M1.DataIn1'", "0"), (":SYST:ERR?", OK), *_set(":PLUG:ERAT:NEW 'BER1'"),
              *_set(":PLUG:ERAT:ACQ:ALOC 'BER1','M1.DataIn1'"), *_set(":PLUG:ERAT:ACQ:DUR 'BER1',FTIM"),
              *_set(":PLUG:ERAT:ACQ:TIME 'BER1',1"), *_set(":PLUG:ERAT:STAR 'BER1'"),
              (":PLUG:ERAT:RUN:STAT? 'BER1'", "1")]
@@ -143,10 +143,10 @@ def test_shutdown_switches_global_outputs_off():
 def test_ber_waits_the_whole_gate_time_before_trusting_the_run_state():
     # the meaning of RUN:STAT? is not confirmed (a public M8070B driver waits for 1, this one
     # for 0): a "stopped" reply right after STARt must not cut the gate short
-    pairs = [(":STAT:INST:SLOS? 'M1.DataIn1'", "0"), *_set(":PLUG:ERAT:NEW 'B'"),
+    pairs = [(":STAT:INST:SLOS? 'M1.DataIn1'", "0"), (":SYST:ERR?", OK), *_set(":PLUG:ERAT:NEW 'B'"),
              *_set(":PLUG:ERAT:ACQ:ALOC 'B','M1.DataIn1'"), *_set(":PLUG:ERAT:ACQ:DUR 'B',FTIM"),
              *_set(":PLUG:ERAT:ACQ:TIME 'B',10"), *_set(":PLUG:ERAT:STAR 'B'"),
-             (":PLUG:ERAT:RUN:STAT? 'B'", "0"), (":PLUG:ERAT:FETC:DATA? 'B'", "('M1.DataIn1','t',100,100,0,0)")]
+             (":PLUG:ERAT:RUN:STAT? 'B'", "0"), (":PLUG:ERAT:FETC:DATA? 'B'", "('M1.DataIn1','t',100,100,0,0)"), (":SYST:ERR?", OK)]
     events = []
     with expected_protocol(M8040A, pairs, poll_interval_s=0.0) as bert:
         bert._sleep = lambda s: events.append(("sleep", s))
@@ -161,7 +161,7 @@ def test_auto_align_waits_with_the_alignment_timeout():
     from instruments.scpi.protocol import ProtocolAdapter
 
     adapter = ProtocolAdapter([(":INP:ALIG:EYE:AUTO 'M1.DataIn1'", None), ("*OPC?", "1"), (":SYST:ERR?", OK),
-                         (":STAT:INST:SAL? 'M1.DataIn1'", "0")])
+                         (":STAT:INST:SAL? 'M1.DataIn1'", "0"), (":SYST:ERR?", OK)])
     bert = M8040A(adapter, align_timeout_s=90.0)
     seen = []
     read = adapter.read

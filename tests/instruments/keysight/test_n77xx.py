@@ -39,8 +39,8 @@ def test_n7744a_settings_every_command():
 
 
 def test_power_pins_watts_once_then_reads():
-    pairs = [(":SENS1:POW:UNIT 1", None), (":SYST:ERR?", OK), (":READ1:POW?", "+1.000000E-03"),
-             (":FETC1:POW?", "+5.000000E-04"), (":READ1:POW?", "+1.000000E-04")]
+    pairs = [(":SENS1:POW:UNIT 1", None), (":SYST:ERR?", OK), (":READ1:POW?", "+1.000000E-03"), (":SYST:ERR?", OK),
+             (":FETC1:POW?", "+5.000000E-04"), (":SYST:ERR?", OK), (":READ1:POW?", "+1.000000E-04"), (":SYST:ERR?", OK)]
     with expected_protocol(N7744A, pairs) as opm:
         assert opm.port(1).power_w == 1e-3
         assert opm.port(1).fetch_power_w() == 5e-4
@@ -51,7 +51,7 @@ def test_power_pins_watts_once_then_reads():
 @pytest.mark.parametrize("reply, exc", [("+3.402823E+38", MeasurementInvalid), ("9.91E+37", MeasurementInvalid),
                                         ("-1.0E-09", None)])
 def test_invalid_power_replies(reply, exc):
-    pairs = [(":SENS1:POW:UNIT 1", None), (":SYST:ERR?", OK), (":READ1:POW?", reply)]
+    pairs = [(":SENS1:POW:UNIT 1", None), (":SYST:ERR?", OK), (":READ1:POW?", reply), (":SYST:ERR?", OK)]
     with expected_protocol(N7744A, pairs) as opm:
         if exc:
             with pytest.raises(exc):
@@ -63,7 +63,7 @@ def test_invalid_power_replies(reply, exc):
 
 def test_8163b_slot_channel_addressing():
     pairs = [(":SENS3:CHAN2:POW:WAV 1.55e-06", None), (":SYST:ERR?", OK),
-             (":SENS3:CHAN2:POW:UNIT 1", None), (":SYST:ERR?", OK), (":READ3:CHAN2:POW?", "+2.0E-03"),
+             (":SENS3:CHAN2:POW:UNIT 1", None), (":SYST:ERR?", OK), (":READ3:CHAN2:POW?", "+2.0E-03"), (":SYST:ERR?", OK),
              (":INIT1:CHAN1:CONT?", "0")]
     with expected_protocol(Keysight8163B, pairs) as mf:
         mf.channel(3, 2).wavelength_m = 1550e-9
@@ -95,7 +95,7 @@ def test_scpi_error_from_power_meter():
 
 def test_dbm_conversion_reference():
     # 1 mW = 0 dBm, 2 mW = 3.0103 dBm (10 log10 2)
-    pairs = [(":SENS1:POW:UNIT 1", None), (":SYST:ERR?", OK), (":READ1:POW?", "2.0E-3")]
+    pairs = [(":SENS1:POW:UNIT 1", None), (":SYST:ERR?", OK), (":READ1:POW?", "2.0E-3"), (":SYST:ERR?", OK)]
     with expected_protocol(N7744A, pairs) as opm:
         assert opm.port(1).power_dbm == pytest.approx(10 * math.log10(2), abs=1e-12)
 
@@ -145,11 +145,11 @@ def test_logging_incomplete_and_refusals():
 def test_reset_forgets_the_watt_unit_pin():
     # *RST returns the meter to its default unit (dBm); a reading after it must pin W again,
     # or a "-10.0" dBm reply would be taken as -10 W.
-    pairs = [(":SENS1:POW:UNIT 1", None), (":SYST:ERR?", OK), (":READ1:POW?", "+1.000000E-03"),
+    pairs = [(":SENS1:POW:UNIT 1", None), (":SYST:ERR?", OK), (":READ1:POW?", "+1.000000E-03"), (":SYST:ERR?", OK),
              ("*RST", None), (":SYST:ERR?", OK),
-             (":SENS1:POW:UNIT 1", None), (":SYST:ERR?", OK), (":READ1:POW?", "+2.000000E-03"),
+             (":SENS1:POW:UNIT 1", None), (":SYST:ERR?", OK), (":READ1:POW?", "+2.000000E-03"), (":SYST:ERR?", OK),
              ("*RST", None),
-             (":SENS1:POW:UNIT 1", None), (":SYST:ERR?", OK), (":READ1:POW?", "+3.000000E-03")]
+             (":SENS1:POW:UNIT 1", None), (":SYST:ERR?", OK), (":READ1:POW?", "+3.000000E-03"), (":SYST:ERR?", OK)]
     with expected_protocol(N7744A, pairs) as opm:
         assert opm.port(1).power_w == 1e-3
         opm.reset()

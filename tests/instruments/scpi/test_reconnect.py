@@ -130,8 +130,9 @@ def test_drop_then_reconnect_keeps_the_driver_and_resends_the_pinned_unit(bench)
         assert (identity.model, identity.serial) == ("N7744A", "MY0001")
         assert port.power_w == pytest.approx(1.23456e-3, rel=1e-12)   # same channel object
         # session 1: nothing after the drop was sent; session 2: identity check, W unit pinned again
-        assert state.lines(1) == ["*IDN?", ":SENS1:POW:UNIT 1", ":SYST:ERR?", ":READ1:POW?"]
-        assert state.lines(2) == ["*IDN?", ":SENS1:POW:UNIT 1", ":SYST:ERR?", ":READ1:POW?"]
+        # (each reading is followed by an error-queue read)
+        assert state.lines(1) == ["*IDN?", ":SENS1:POW:UNIT 1", ":SYST:ERR?", ":READ1:POW?", ":SYST:ERR?"]
+        assert state.lines(2) == ["*IDN?", ":SENS1:POW:UNIT 1", ":SYST:ERR?", ":READ1:POW?", ":SYST:ERR?"]
         # same backend settings on the new session
         assert opm.adapter._session.timeout == TIMEOUT_S * 1000
         assert opm.adapter._session.read_termination == "\n"
@@ -246,7 +247,7 @@ def test_driver_with_pinned_unit_is_reconnected_but_the_reading_not_repeated(ben
             port.power_w
         assert state.lines(2) == ["*IDN?"]
         assert port.power_w == pytest.approx(1.23456e-3, rel=1e-12)   # repeating the call works
-        assert state.lines(2) == ["*IDN?", ":SENS1:POW:UNIT 1", ":SYST:ERR?", ":READ1:POW?"]
+        assert state.lines(2) == ["*IDN?", ":SENS1:POW:UNIT 1", ":SYST:ERR?", ":READ1:POW?", ":SYST:ERR?"]
     finally:
         opm.close()
 

@@ -154,7 +154,8 @@ def test_unit_conversion_processes():
 
 def test_int_bool_measurement_setting():
     with expected_protocol(Box, [(":COUN 7", None), (":SYST:ERR?", OK), (":ENAB 1", None), (":SYST:ERR?", OK),
-                                 (":ENAB?", "0"), (":READ?", "1.0E-3"), (":TRIG EXT", None), (":SYST:ERR?", OK)]) as box:
+                                 (":ENAB?", "0"), (":READ?", "1.0E-3"), (":SYST:ERR?", OK),
+                                 (":TRIG EXT", None), (":SYST:ERR?", OK)]) as box:
         box.count = 7
         box.enabled = True
         assert box.enabled is False
@@ -207,7 +208,8 @@ def test_common_commands():
 
 
 def test_timeout_and_garbled_typed():
-    pairs = [(":READ?", InstrumentTimeout("protocol-test: no reply")), (":READ?", "9.91E+37"), (":READ?", "#$%")]
+    pairs = [(":READ?", InstrumentTimeout("protocol-test: no reply")), (":READ?", "9.91E+37"), (":SYST:ERR?", OK),
+             (":READ?", "#$%"), (":SYST:ERR?", OK)]
     with expected_protocol(Box, pairs) as box:
         with pytest.raises(InstrumentTimeout):
             _ = box.reading

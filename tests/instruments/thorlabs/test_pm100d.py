@@ -13,8 +13,8 @@ def test_every_command():
     pairs = [("SENS:CORR:WAV 1310", None), ("SYST:ERR?", OK), ("SENS:CORR:WAV?", "1.310000E+3"),
              ("SENS:AVER:COUN 100", None), ("SYST:ERR?", OK), ("SENS:AVER:COUN?", "100"),
              ("SENS:POW:RANG:AUTO 1", None), ("SYST:ERR?", OK), ("SENS:POW:RANG:AUTO?", "1"),
-             ("SENS:POW:UNIT W", None), ("SYST:ERR?", OK), ("MEAS:POW?", "1.000000E-5"),
-             ("MEAS:POW?", "1.000000E-3"),
+             ("SENS:POW:UNIT W", None), ("SYST:ERR?", OK), ("MEAS:POW?", "1.000000E-5"), ("SYST:ERR?", OK),
+             ("MEAS:POW?", "1.000000E-3"), ("SYST:ERR?", OK),
              ("SENS:CORR:COLL:ZERO", None), ("SYST:ERR?", OK),
              ("SYST:SENS:IDN?", '"S122C","12345678","07-Nov-2024",1,18,289')]
     with expected_protocol(PM100D, pairs) as pm:
@@ -43,9 +43,9 @@ def test_refusals_and_garbled_sensor():
 
 
 def test_reset_forgets_the_watt_unit_pin():
-    pairs = [("SENS:POW:UNIT W", None), ("SYST:ERR?", OK), ("MEAS:POW?", "1.0E-3"),
+    pairs = [("SENS:POW:UNIT W", None), ("SYST:ERR?", OK), ("MEAS:POW?", "1.0E-3"), ("SYST:ERR?", OK),
              ("*RST", None), ("SYST:ERR?", OK),
-             ("SENS:POW:UNIT W", None), ("SYST:ERR?", OK), ("MEAS:POW?", "2.0E-3")]
+             ("SENS:POW:UNIT W", None), ("SYST:ERR?", OK), ("MEAS:POW?", "2.0E-3"), ("SYST:ERR?", OK)]
     with expected_protocol(PM100D, pairs) as pm:
         assert pm.power_w == 1e-3
         pm.reset()
