@@ -9,8 +9,10 @@ servers; only the resource strings differ.
 
     [virtual]                      # physics of the virtual bench (all keys optional)
     time_scale = 100.0             # simulated seconds per wall-clock second
-    model_preset = "400GBASE-DR4"  # transmitter from models.link (omit: the simple stand-in)
+    model_preset = "400GBASE-DR4"  # transmitter from models.link (omit: the reference transmitter)
     model_lane = 0
+    population = "800g-dr8"        # the socket holds the module the station's serial names,
+                                   # drawn from this population (file, or a shipped name)
     [virtual.transmitter]          # instruments.virtual.physics.TransmitterParams fields
     average_power_dbm = 1.0
     [virtual.receiver]             # ReceiverParams fields
@@ -240,7 +242,8 @@ def _reject_unknown(table: Mapping[str, Any], allowed, source: str, where: str) 
 def _physics(table: Any, source: str) -> vphysics.BenchParams:
     if not isinstance(table, Mapping):
         raise ConfigError(f"{source}: [virtual] must be a table")
-    _reject_unknown(table, ("time_scale", "model_preset", "model_lane", *_PHYSICS_TABLES), source, "virtual")
+    _reject_unknown(table, ("time_scale", "model_preset", "model_lane", "population", *_PHYSICS_TABLES), source,
+                    "virtual")
     kwargs: dict[str, Any] = {}
     for key, cls in _PHYSICS_TABLES.items():
         sub = table.get(key, {})
@@ -254,6 +257,16 @@ def _physics(table: Any, source: str) -> vphysics.BenchParams:
     for key in ("time_scale", "model_preset", "model_lane"):
         if key in table:
             kwargs[key] = table[key]
+    if "population" in table:
+        from models.population import load_population, shipped_population
+
+        name = table["population"]
+        if not isinstance(name, str):
+            raise ConfigError(f"{source}: virtual.population must be a population file or a shipped name")
+        here = Path(source).parent if source not in ("<dict>", "<default>") else Path.cwd()
+        path = here / name if (here / name).is_file() else shipped_population(name)
+        load_population(path)            # validated now: a bad population is a bench-file error
+        kwargs["population"] = str(Path(path).resolve())
     if "model_preset" in table:
         from models.presets import list_presets
 

@@ -223,6 +223,13 @@ class PopulationModule:
     defects: tuple[tuple[str, int | None], ...]
     population_seed: int = 0
 
+    @classmethod
+    def of_design(cls, module: LinkModule, *, serial: str = "VIRTUAL00001", seed: int = 1) -> PopulationModule:
+        """A design's own module as module 0 of a population without spread (noise seeded by ``seed``)."""
+        if not isinstance(module, LinkModule):
+            raise InvalidType(f"module must be a models LinkModule, got {type(module).__name__}")
+        return cls(serial=serial, index=0, module=module, values={}, defects=(), population_seed=int(seed))
+
     @property
     def note(self) -> str:
         """The defects in words ("" for a module without one)."""
@@ -324,6 +331,45 @@ class Population:
         return PopulationModule(serial=self.serial(k), index=k, module=module,
                                 values={p: tuple(float(x) for x in v) for p, v in values.items()},
                                 defects=tuple(defects), population_seed=self.seed)
+
+
+def with_values(module: PopulationModule, lane: int | None, note: str,
+                changes: Mapping[str, float]) -> PopulationModule:
+    """A copy of ``module`` with parameters of lane ``lane`` (None: every lane) set, and
+    ``note`` added to its defects -- a defect made by hand (a test's weak laser, a slow modulator).
+
+    Parameters
+    ----------
+    module : PopulationModule
+    lane : int or None
+    note : str
+        What the change is (shown as the module's note).
+    changes : mapping
+        Parameter path (:func:`parameter_table`) → value in its unit.
+
+    Raises
+    ------
+    InvalidParameter
+        Unknown parameter, lane out of range, or a value the model refuses.
+    """
+    mod = module.module
+    table = {p.path: p for p in parameter_table(mod)}
+    if lane is not None and not (isinstance(lane, int) and 0 <= lane < mod.n_lanes):
+        raise InvalidParameter(f"lane = {lane!r} not in 0..{mod.n_lanes - 1}")
+    values: dict[str, np.ndarray] = {}
+    for path, value in changes.items():
+        if path not in table:
+            raise InvalidParameter(f"unknown parameter {path!r}; see parameter_table()")
+        arr = np.array([_nominal_lane(mod, path, i) for i in range(mod.n_lanes)])
+        if lane is None or path.startswith("module."):
+            arr[:] = value
+        else:
+            arr[lane] = value
+        values[path] = arr
+    new = _apply(mod, values, where=module.serial)
+    merged = dict(module.values)
+    merged.update({p: tuple(float(x) for x in v) for p, v in values.items()})
+    return dataclasses.replace(module, module=new, values=merged, defects=module.defects + ((note, lane),))
 
 
 def _nominal_lane(module: LinkModule, path: str, lane: int) -> float:
@@ -663,4 +709,4 @@ def shipped_population(name: str) -> Path:
 
 __all__ = ["DISTRIBUTIONS", "LEVELS", "POPULATIONS_DIR", "Defect", "ParameterInfo", "Population",
            "PopulationModule", "Spread", "load_population", "loads_population", "parameter_table",
-           "shipped_population", "unit_of", "TEMPERATURE_STEP_K", "lane_seed", "lane_tx_waveform"]
+           "shipped_population", "unit_of", "with_values", "TEMPERATURE_STEP_K", "lane_seed", "lane_tx_waveform"]

@@ -206,6 +206,10 @@ class BenchParams:
         samples per symbol and seed of ``transmitter``); otherwise :class:`SimpleTransmitter`.
     model_lane : int
         Lane of the preset, 0-based.
+    population : str or None
+        A population file (:mod:`models.population`; a path, or a shipped name such as
+        ``"800g-dr8"``): the module in the socket is the one the station's serial names
+        (:func:`optics.station.dut.socket_module`), built by the link models.
     """
 
     transmitter: TransmitterParams = dataclasses.field(default_factory=TransmitterParams)
@@ -216,8 +220,11 @@ class BenchParams:
     time_scale: float = 100.0
     model_preset: str | None = None
     model_lane: int = 0
+    population: str | None = None
 
     def __post_init__(self) -> None:
+        if self.population is not None and not isinstance(self.population, str):
+            raise InvalidParameter(f"population must be a population file or name, got {self.population!r}")
         validate.in_range("time_scale", self.time_scale, 1.0, 1e6)
         if self.model_preset is not None and not isinstance(self.model_preset, str):
             raise InvalidParameter(f"model_preset must be a preset name, got {self.model_preset!r}")

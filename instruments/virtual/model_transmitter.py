@@ -1,12 +1,14 @@
-"""A bench transmitter backed by the link models of :mod:`models.link` instead of the stand-in.
+"""A bench transmitter backed by the link models: one lane of a module of a population.
 
-:class:`ModelTransmitter` implements :class:`instruments.virtual.physics.Transmitter` with one
-lane of a :class:`models.link.LinkModule` (e.g. ``models.presets.preset("400GBASE-DR4")``):
-the waveform is the lane's Tx output from :func:`models.link.simulate_lane` at chip
-temperature ``T_case + module.chip_temperature_rise_k``; average power and outer OMA are
-measured on it with :func:`optics.levels.measure_levels`; the wavelength is the laser's
-``wavelength_at`` the chip temperature.  Select it in a bench TOML with
-``[virtual] model_preset = "400GBASE-DR4"`` (and ``model_lane``).
+:class:`ModelTransmitter` implements :class:`instruments.virtual.transmitter.Transmitter` with
+lane ``lane`` of a :class:`models.population.PopulationModule` (or of a design's own module,
+e.g. ``models.presets.preset("400GBASE-DR4")``): the waveform is
+:func:`models.population.lane_tx_waveform` -- the same record yield prediction
+(:mod:`optics.volume`) measures for that serial, lane and temperature; average power and outer
+OMA are measured on it with :func:`optics.levels.measure_levels`; the wavelength is the laser's
+``wavelength_at`` the chip temperature.  A bench TOML selects it with
+``[virtual] model_preset = "400GBASE-DR4"`` (and ``model_lane``), or puts a population's
+modules in the socket with ``[virtual] population = "800g-dr8"``.
 """
 
 from __future__ import annotations
@@ -14,23 +16,18 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-import numpy as np
-
 from optics import validate
 from optics.errors import InvalidParameter
 from optics.waveform import Waveform
 
-#: Temperature bin of the waveform cache, K.
-TEMPERATURE_STEP_K = 0.25
-
 
 class ModelTransmitter:
-    """One lane of a :mod:`models` link module as the bench transmitter.
+    """One lane of a :mod:`models` module as the bench transmitter.
 
     Parameters
     ----------
-    module : models.link.LinkModule or str
-        The module, or a :func:`models.presets.preset` name.
+    module : models.population.PopulationModule, models.link.LinkModule or str
+        A population's module, a design's module, or a :func:`models.presets.preset` name.
     lane : int
         Lane index, 0-based.
     pattern_name : str
@@ -38,7 +35,7 @@ class ModelTransmitter:
     samples_per_symbol : int
         Samples per symbol, 4..64 (default 16).
     seed : int
-        Seed; the generator of a temperature bin is ``default_rng([seed, round(4 T) + 10000])``.
+        Noise seed of a design's module (a population module has its own, from its serial).
 
     Raises
     ------
@@ -48,16 +45,19 @@ class ModelTransmitter:
 
     def __init__(self, module: Any, *, lane: int = 0, pattern_name: str = "PRBS13Q",
                  samples_per_symbol: int = 16, seed: int = 1) -> None:
-        from models.link import SimulationSettings
+        from models.population import PopulationModule
         from models.presets import preset
 
-        self.module = preset(module) if isinstance(module, str) else module
+        if isinstance(module, str):
+            module = preset(module)
+        if not isinstance(module, PopulationModule):
+            module = PopulationModule.of_design(module, seed=validate.integer("seed", seed, 0))
+        self.population_module = module
+        self.module = module.module
         self.lane_index = validate.integer("lane", lane, 0, self.module.n_lanes - 1)
         self.lane = self.module.lanes[self.lane_index]
-        self.seed = validate.integer("seed", seed, 0)
-        self._settings = SimulationSettings(pattern=pattern_name, samples_per_symbol=samples_per_symbol,
-                                            compute_tdecq=False, count_errors=False)
-        self._symbols = self._settings.symbols()
+        self.pattern_name = str(pattern_name)
+        self.samples_per_symbol = validate.integer("samples_per_symbol", samples_per_symbol, 4, 64)
         self._cache: OrderedDict[float, tuple[Waveform, float, float]] = OrderedDict()
 
     @property
@@ -65,29 +65,26 @@ class ModelTransmitter:
         """Lane symbol rate, Bd."""
         return float(self.module.symbol_rate_baud)
 
-    def _chip_c(self, temperature_c: float) -> float:
-        t = validate.in_range("temperature_c", temperature_c, -60.0, 150.0, unit="°C")
-        return t + self.module.chip_temperature_rise_k
+    @property
+    def chip_temperature_rise_k(self) -> float:
+        """Chip temperature above the case, K."""
+        return float(self.module.chip_temperature_rise_k)
 
     def _entry(self, temperature_c: float) -> tuple[Waveform, float, float]:
-        import dataclasses
-
-        from models.link import simulate_lane
+        from models.population import TEMPERATURE_STEP_K, lane_tx_waveform
         from optics.levels import measure_levels
 
-        t = round(temperature_c / TEMPERATURE_STEP_K) * TEMPERATURE_STEP_K
+        t = validate.in_range("temperature_c", temperature_c, -60.0, 150.0, unit="°C")
+        t = round(t / TEMPERATURE_STEP_K) * TEMPERATURE_STEP_K
         hit = self._cache.get(t)
         if hit is not None:
             return hit
-        seed = [self.seed, int(round(4.0 * t)) + 10000]
-        settings = dataclasses.replace(self._settings, temperature_c=t)
-        result = simulate_lane(self.lane, symbol_rate_baud=self.symbol_rate_baud, settings=settings,
-                               rng=np.random.default_rng(seed), chip_temperature_c=self._chip_c(t),
-                               symbols=self._symbols, metrics=False)
-        if result.tx_waveform is None:
-            raise InvalidParameter(f"lane {self.lane.name!r} gives no light at {t:g} °C")
-        wf = result.tx_waveform.with_meta(source="virtual-bench", model="models.link", seed=seed,
-                                          temperature_c=float(t), preset=self.module.name)
+        wf = lane_tx_waveform(self.population_module, self.lane_index, t, pattern=self.pattern_name,
+                              samples_per_symbol=self.samples_per_symbol)
+        if wf is None:
+            raise InvalidParameter(f"lane {self.lane.name!r} of {self.population_module.serial} gives no light "
+                                   f"at {t:g} °C")
+        wf = wf.with_meta(source="virtual-bench", preset=self.module.name)
         levels = measure_levels(wf)
         entry = (wf, float(levels.average), float(levels.oma_outer))
         self._cache[t] = entry
@@ -109,7 +106,22 @@ class ModelTransmitter:
 
     def wavelength_m(self, temperature_c: float) -> float:
         """Laser wavelength at the chip temperature, m."""
-        return float(self.lane.transmitter.laser.wavelength_at(self._chip_c(temperature_c)))
+        t = validate.in_range("temperature_c", temperature_c, -60.0, 150.0, unit="°C")
+        return float(self.lane.transmitter.laser.wavelength_at(t + self.chip_temperature_rise_k))
 
 
-__all__ = ["ModelTransmitter", "TEMPERATURE_STEP_K"]
+def population_lanes(module: Any, *, pattern_name: str = "PRBS13Q", samples_per_symbol: int = 16) -> list[Any]:
+    """The :class:`~instruments.virtual.dut.DutLane` of every lane of a population module:
+    its :class:`ModelTransmitter`, its model receiver (at the chip temperature), the laser bias
+    it reports."""
+    from instruments.virtual.dut import DutLane
+
+    out = []
+    for k, lane in enumerate(module.module.lanes):
+        tx = ModelTransmitter(module, lane=k, pattern_name=pattern_name, samples_per_symbol=samples_per_symbol)
+        out.append(DutLane(tx, lane.receiver, tx_bias_a=min(0.131, float(lane.transmitter.laser.bias_current_a)),
+                           chip_temperature_rise_k=float(module.module.chip_temperature_rise_k)))
+    return out
+
+
+__all__ = ["ModelTransmitter", "population_lanes"]

@@ -154,7 +154,7 @@ def register(subparsers: Any) -> None:
                    help="the single-waveform demo instead of the station lot")
     p.add_argument("--modules", type=int, default=5, metavar="N", help="modules in the lot (default 5)")
     p.add_argument("--seed", type=int, default=None,
-                   help="seed (lot spread, default 2026; waveform noise, default 1)")
+                   help="seed (the lot: replaces the population's seed; waveform noise, default 1)")
     p.add_argument("--out-dir", default=None, metavar="DIR",
                    help="output directory (default out/lot, or out/demo with --waveform)")
     p.add_argument("--samples-per-symbol", type=int, default=16, metavar="N",
@@ -195,12 +195,13 @@ def run_lot(args: argparse.Namespace) -> int:
 
     from optics.station.demo import run_demo_lot
 
-    res = run_demo_lot(args.out_dir or "out/lot", n_modules=args.modules,
-                       seed=2026 if args.seed is None else args.seed, out=None if args.json else sys.stdout)
+    res = run_demo_lot(args.out_dir or "out/lot", n_modules=args.modules, seed=args.seed,
+                       out=None if args.json else sys.stdout)
     if args.json:
         doc = {
             "db": str(res.db), "lot_html": str(res.lot_html),
-            "modules": [{"serial": m.serial, "note": m.note, "outcome": m.outcome, "status": m.status,
+            "modules": [{"serial": m.serial, "note": m.note, "outcome": m.outcome, "predicted": m.predicted,
+                         "status": m.status,
                          "n_records": m.n_records, "failed": list(m.failed), "html": str(m.html),
                          "csv": str(m.csv)} for m in res.modules],
             "stats": res.stats.to_dict(),

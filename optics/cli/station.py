@@ -141,7 +141,7 @@ def _run(args: argparse.Namespace) -> int:
     from instruments.bench import load_bench_config
     from optics.errors import ConfigError
     from optics.station.bench_adapter import STATION_INSTRUMENTS, open_bench
-    from optics.station.dut import nominal_module
+    from optics.station.dut import bench_socket_module
     from optics.station.plan import load_plan
     from optics.station.report import write_report
     from optics.station.records import validate_serial
@@ -175,13 +175,14 @@ def _run(args: argparse.Namespace) -> int:
             first = next(serials, None)
             if first is None:
                 raise ConfigError("no serial number given")
-            # on the virtual bench the socket holds a simulated module with the given serial
-            module = nominal_module(first, n_lanes=n_lanes) if virtual else None
+            # on the virtual bench the socket holds the module the serial names (its population's,
+            # or the nominal design module), built by the link models
+            module = bench_socket_module(config.physics, first, n_lanes=n_lanes) if virtual else None
             with open_bench(config, module=module, needed=needed, manual_lanes=args.manual_lanes) as bench:
                 serial = first
                 while serial is not None:
                     if bench.link is not None and bench.link.module.serial != serial:
-                        bench.link.insert(nominal_module(serial, n_lanes=n_lanes))   # the virtual socket
+                        bench.link.insert(bench_socket_module(config.physics, serial, n_lanes=n_lanes))
                     result = run_plan(plan, bench, store, serial=serial, station_id=args.station_id,
                                       progress=progress, artifacts_dir=artifacts_dir)
                     paths = None

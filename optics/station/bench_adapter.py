@@ -17,7 +17,7 @@ meter, attenuator, BERT, thermal forcer) plus
 
 On the virtual bench the device under test is a :class:`ModuleLink`: the bench physics
 (:class:`~instruments.virtual.physics.BenchLink`) holding a
-:class:`~optics.station.dut.SimulatedModule` through the link's public multi-lane API
+module of the link models (:mod:`optics.station.dut`, :class:`models.population.PopulationModule`) through the link's public multi-lane API
 (:meth:`~instruments.virtual.physics.BenchLink.insert_module`,
 :meth:`~instruments.virtual.physics.BenchLink.select_lane`).  A bench file whose scope is
 virtual but which lists no ``switch`` or ``module`` gets the virtual ones (the simulated
@@ -33,9 +33,10 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from instruments.virtual.cmis_module import VirtualCmisBus
-from instruments.virtual.physics import BenchLink, BenchParams, DutIdentity, DutLane, ReceiverParams
+from instruments.virtual.model_transmitter import population_lanes
+from instruments.virtual.physics import BenchLink, BenchParams, DutIdentity
 from optics.errors import ConfigError
-from optics.station.dut import LaneTransmitter, SimulatedModule, nominal_module
+from optics.station.dut import design_module
 
 #: Kept for code written against the station's former simulated bus (same constructor).
 SimulatedCmisBus = VirtualCmisBus
@@ -54,46 +55,47 @@ class LaneSwitch(Protocol):
 
 
 class ModuleLink(BenchLink):
-    """The virtual bench's physics with a :class:`SimulatedModule` in the test socket.
+    """The virtual bench's physics with a module of the link models in the test socket.
 
-    A thin adapter: each lane of the module becomes a
-    :class:`~instruments.virtual.physics.DutLane` (a :class:`LaneTransmitter` and the lane's
-    receiver) given to :meth:`BenchLink.insert_module`; lane routing is the link's own
+    A thin adapter: each lane of the :class:`models.population.PopulationModule` becomes a
+    :class:`~instruments.virtual.physics.DutLane` (its models transmitter, receiver and laser
+    bias, :func:`instruments.virtual.model_transmitter.population_lanes`) given to
+    :meth:`BenchLink.insert_module`; lane routing is the link's own
     :meth:`~BenchLink.select_lane` (driven by the virtual optical switch).
 
     Parameters
     ----------
     params : BenchParams, optional
-        Bench physics (thermal, paths, time scale); the transmitter and receiver
-        parameter sets are replaced by the selected lane's.
-    module : SimulatedModule, optional
-        The module inserted at start (default: a nominal 8-lane module "SIM0001").
+        Bench physics (thermal, paths, time scale, the pattern and samples per symbol of the
+        records in ``params.transmitter``).
+    module : models.population.PopulationModule, optional
+        The module inserted at start (default: the nominal 800GBASE-DR8 module "SIM0001").
 
     Examples
     --------
-    >>> from optics.station.dut import nominal_module
-    >>> link = ModuleLink(module=nominal_module("SN1", n_lanes=2))
+    >>> from optics.station.dut import design_module
+    >>> link = ModuleLink(module=design_module("SN1", n_lanes=2))
     >>> link.select_lane(1); link.lane
     1
     """
 
-    def __init__(self, params: BenchParams | None = None, *, module: SimulatedModule | None = None) -> None:
+    def __init__(self, params: BenchParams | None = None, *, module: Any = None) -> None:
         super().__init__(params)
-        self.module: SimulatedModule = module or nominal_module("SIM0001")
+        self.module: Any = module if module is not None else design_module("SIM0001")
         self.insert(self.module)
 
-    def insert(self, module: SimulatedModule) -> None:
-        """Put ``module`` in the test socket (lane 0 selected)."""
+    def insert(self, module: Any) -> None:
+        """Put ``module`` (a :class:`models.population.PopulationModule`) in the test socket (lane 0 selected)."""
+        from models.population import PopulationModule
+
+        if not isinstance(module, PopulationModule):
+            raise ConfigError(f"the virtual socket takes a models.population.PopulationModule, got "
+                              f"{type(module).__name__}")
         p = self.params.transmitter
-        los = self.params.receiver.los_threshold_dbm
-        lanes = [DutLane(LaneTransmitter(ln, symbol_rate_baud=p.symbol_rate_baud, pattern_name=p.pattern_name,
-                                         samples_per_symbol=p.samples_per_symbol),
-                         ReceiverParams(responsivity_a_per_w=ln.rx_responsivity_a_per_w,
-                                        noise_current_a_rms=ln.rx_noise_current_a_rms, los_threshold_dbm=los))
-                 for ln in module.lanes]
+        lanes = population_lanes(module, pattern_name=p.pattern_name, samples_per_symbol=p.samples_per_symbol)
         self.module = module
-        self.insert_module(lanes, identity=DutIdentity(serial=module.serial, vendor_name=module.vendor_name,
-                                                       part_number=module.part_number))
+        self.insert_module(lanes, identity=DutIdentity(serial=module.serial[:16], vendor_name="OPTICS-SIM",
+                                                       part_number=module.module.name[:16]))
 
 
 class ManualLaneSwitch:
@@ -234,7 +236,7 @@ def _with_virtual_dut_access(config: Any) -> Any:
 
 
 @contextmanager
-def open_bench(bench: Any = None, *, module: SimulatedModule | None = None, needed: tuple[str, ...] = STATION_INSTRUMENTS,
+def open_bench(bench: Any = None, *, module: Any = None, needed: tuple[str, ...] = STATION_INSTRUMENTS,
                timeout_s: float | None = None, link: Any = None,
                manual_lanes: bool = False) -> Iterator[StationBench]:
     """Open a bench for a station run: start its virtual part and connect the drivers.
@@ -245,8 +247,8 @@ def open_bench(bench: Any = None, *, module: SimulatedModule | None = None, need
         Bench file (None: the built-in all-virtual bench).  Instruments with
         ``resource = "virtual"`` are served by the virtual bench, whose physics is a
         :class:`ModuleLink` holding ``module``.
-    module : SimulatedModule, optional
-        The simulated module in the virtual socket (default: a nominal one).
+    module : models.population.PopulationModule, optional
+        The module in the virtual socket (default: the nominal design module).
     needed : tuple of str
         Instruments to connect (those the plan needs; other virtual instruments are not
         started: :class:`~instruments.bench.VirtualBench` ``only=``).  The ``switch`` and

@@ -1,12 +1,12 @@
-"""The station demo: a lot of simulated 800GBASE-DR8 modules tested on the virtual bench.
+"""The station demo: modules of the 800GBASE-DR8 line's population tested on the virtual bench.
 
-:func:`run_demo_lot` builds a lot with production spread (:func:`optics.station.dut.demo_population`:
-launch power, ER, bandwidth, noise, receiver noise and ring-heater range vary from unit to
-unit; one module has a weak laser, one a ring that detunes when hot), puts each module in
-the socket of one virtual bench (its lanes drive the bench physics through the lane
-switch), runs the 800G-DR8 plan on it (Tx and Rx on 8 lanes at 25 and 70 °C), writes the
-results database, one HTML + CSV report per module and the lot statistics, and prints the
-per-module verdicts and the statistics.
+:func:`run_demo_lot` takes modules of ``populations/800g-dr8.toml`` (:mod:`models.population`:
+the models' 800GBASE-DR8 design with its process spread and rare defects; :func:`demo_serials`
+picks the first modules and the first module of each defect kind), puts each in the socket of
+one virtual bench (its lanes are the link models', through the lane switch), runs the
+800G-DR8 plan on it (Tx and Rx on 8 lanes at 25 and 70 °C), writes the results database, one
+HTML + CSV report per module and the lot statistics, and prints the per-module verdicts, the
+verdicts yield prediction gives the same serials (:mod:`optics.volume`), and the statistics.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-import numpy as np
 
 from optics import validate
 from optics.errors import ConfigError
@@ -28,7 +27,8 @@ DEFAULT_PLAN = Path(__file__).resolve().parent / "plans" / "800g-dr8.toml"
 
 @dataclasses.dataclass(frozen=True)
 class DemoModule:
-    """One module of the demo lot: serial, what is special about it, verdict, report files."""
+    """One module of the demo lot: serial, what is special about it, verdict (and the predicted
+    one, "" when not predicted), report files."""
 
     serial: str
     note: str
@@ -38,6 +38,7 @@ class DemoModule:
     failed: tuple[str, ...]     # FAIL/ERROR records (MARGINAL ones for a MARGINAL module)
     html: Path
     csv: Path
+    predicted: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,8 +51,34 @@ class DemoResult:
     stats: object  # optics.station.stats.LotStats
 
 
-def run_demo_lot(out_dir: str | Path, n_modules: int = 5, seed: int = 2026, *, plan: str | Path | None = None,
-                 out: TextIO | None = sys.stdout) -> DemoResult:
+#: The population the demo's modules come from (shipped with the package).
+DEMO_POPULATION = "800g-dr8"
+
+
+def demo_serials(population: object, n_modules: int, *, n_lanes: int | None = None,
+                 search: int = 400) -> list[int]:
+    """Module indices of the demo lot: the first module of each defect kind (on the first
+    ``n_lanes`` lanes, those a plan tests) among the first ``search`` modules, then the first
+    modules, ``n_modules`` in all, in index order."""
+    picked: list[int] = []
+    kinds: set[str] = set()
+    for k in range(search):
+        names = {name for name, lane in population.module(k).defects
+                 if lane is None or n_lanes is None or lane < n_lanes}
+        if names - kinds and len(picked) < max(0, n_modules - 1):
+            picked.append(k)
+            kinds |= names
+    k = 0
+    while len(picked) < n_modules:
+        if k not in picked:
+            picked.append(k)
+        k += 1
+    return sorted(picked)
+
+
+def run_demo_lot(out_dir: str | Path, n_modules: int = 5, seed: int | None = None, *,
+                 plan: str | Path | None = None, out: TextIO | None = sys.stdout,
+                 predict: bool = True, population: str | Path = DEMO_POPULATION) -> DemoResult:
     """Test a simulated lot on the virtual bench; write database, reports and statistics.
 
     Parameters
@@ -60,13 +87,18 @@ def run_demo_lot(out_dir: str | Path, n_modules: int = 5, seed: int = 2026, *, p
         Output directory (created): ``lot.sqlite`` (replaced, unless it holds runs of
         another station: ConfigError), ``reports/<serial>_<run>.html|csv``, ``lot.html``.
     n_modules : int
-        Modules in the lot, 1..200 (>= 2 for the weak-laser unit, >= 3 for the hot-ring unit).
-    seed : int
-        Seed of the unit-to-unit spread.
+        Modules in the lot, 1..200 (the first module of each defect kind, then the first ones).
+    seed : int, optional
+        Replaces the population's seed (another draw of the line).
     plan : path, optional
         Test plan (default: :data:`DEFAULT_PLAN`, the 800G-DR8 plan shipped with the package).
     out : text stream or None
         Where verdicts and statistics are printed (None: silent).
+    predict : bool
+        Also evaluate the same serials by yield prediction (:mod:`optics.volume`) and print
+        its verdicts beside the station's (default True).
+    population : str or Path
+        The population (a file or a shipped name; default :data:`DEMO_POPULATION`).
 
     Returns
     -------
@@ -76,10 +108,10 @@ def run_demo_lot(out_dir: str | Path, n_modules: int = 5, seed: int = 2026, *, p
     --------
     >>> res = run_demo_lot("demo-lot", n_modules=5)     # doctest: +SKIP
     >>> [m.outcome for m in res.modules]                 # doctest: +SKIP
-    ['PASS', 'FAIL', 'PASS', 'FAIL', 'PASS']
+    ['PASS', 'PASS', 'PASS', 'PASS', 'FAIL']
     """
     from optics.station.bench_adapter import STATION_INSTRUMENTS, ModuleLink, open_bench
-    from optics.station.dut import demo_population
+    from models.population import load_population, shipped_population
     from optics.station.plan import load_plan
     from optics.station.report import write_report
     from optics.station.runner import run_plan
@@ -104,21 +136,35 @@ def run_demo_lot(out_dir: str | Path, n_modules: int = 5, seed: int = 2026, *, p
                               "delete it: choose another --out directory")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    lot = demo_population(n_modules, rng=np.random.default_rng(seed), n_lanes=the_plan.lanes)
+    pop_path = shipped_population(str(population))
+    population = load_population(pop_path)
+    if seed is not None:
+        population = dataclasses.replace(population, seed=validate.integer("seed", seed, 0))
+    indices = demo_serials(population, n_modules, n_lanes=the_plan.lanes)
+    lot = [population.module(k) for k in indices]
 
     def say(text: str) -> None:
         if out is not None:
             print(text, file=out, flush=True)
 
-    say(f"Testing {n_modules} simulated {the_plan.phy} modules with plan {the_plan.name} "
+    say(f"Testing {n_modules} modules of population {population.name!r} ({population.design}, models) "
+        f"with plan {the_plan.name} "
         f"({the_plan.lanes} lanes at {', '.join(f'{t:g} °C' for t in the_plan.temperatures_c)}) on the virtual bench")
     modules = []
     needed = tuple(n for n in STATION_INSTRUMENTS if n in the_plan.instruments)
     from instruments.bench import BenchConfig
 
     config = BenchConfig.default()
-    # simulated time runs 1000x faster than the wall clock: a thermal soak takes a fraction of a second
-    config = dataclasses.replace(config, physics=dataclasses.replace(config.physics, time_scale=1000.0))
+    # simulated time runs 1000x faster than the wall clock: a thermal soak takes a fraction of a second;
+    # the socket holds the population's modules
+    config = dataclasses.replace(config, physics=dataclasses.replace(
+        config.physics, time_scale=1000.0, population=str(pop_path.resolve())))
+    predicted: dict[str, str] = {}
+    if predict:
+        from optics.volume.evaluate import YieldJob, evaluate_module
+
+        job = YieldJob.from_files(pop_path, plan_path, seed=seed)
+        predicted = {population.serial(k): evaluate_module(job, k).verdict for k in indices}
     link = ModuleLink(config.physics, module=lot[0])
     with SQLiteStore(db) as store:
         for mod in lot:
@@ -132,10 +178,11 @@ def run_demo_lot(out_dir: str | Path, n_modules: int = 5, seed: int = 2026, *, p
                 for r in result.records if r.outcome.value in worst))
             modules.append(DemoModule(serial=mod.serial, note=mod.note, outcome=result.outcome.value,
                                       status=result.status.value, n_records=len(result.records), failed=failed,
-                                      html=paths.html, csv=paths.csv))
+                                      html=paths.html, csv=paths.csv, predicted=predicted.get(mod.serial, "")))
             why = f"  <- {', '.join(failed[:4])}{' ...' if len(failed) > 4 else ''}" if failed else ""
             cause = f"  [{mod.note}]" if mod.note else ""
-            say(f"  {mod.serial}: {result.outcome.value:<8} {len(result.records):4d} records{cause}{why}")
+            pred = f" (predicted {predicted[mod.serial]})" if mod.serial in predicted else ""
+            say(f"  {mod.serial}: {result.outcome.value:<8}{pred} {len(result.records):4d} records{cause}{why}")
         stats = lot_stats(store, plan_name=the_plan.name)
     lot_html = out_dir / "lot.html"
     stats.write_html(lot_html)

@@ -4,12 +4,14 @@ from the bench, and only the instruments a plan needs started."""
 import dataclasses
 import math
 
+import numpy as np
 import pytest
 
 from instruments.bench import BenchConfig
 from instruments.cmis import CmisModule
 from instruments.keysight.n773x import OpticalSwitch
 from optics.station.bench_adapter import ManualLaneSwitch, ModuleLink, open_bench
+from models.population import lane_tx_waveform
 from optics.station.dut import nominal_module, with_lane
 
 FAST = dataclasses.replace(BenchConfig.default(),
@@ -17,8 +19,13 @@ FAST = dataclasses.replace(BenchConfig.default(),
 IL_DB = 1.5          # attenuator insertion loss (PathParams default)
 
 
+def record_power_dbm(module, lane: int, t: float = 25.0) -> float:
+    """The mean power of the lane's Tx record (the models' waveform), dBm."""
+    return 10 * math.log10(float(np.mean(lane_tx_waveform(module, lane, t).samples)) / 1e-3)
+
+
 def test_lane_switch_is_the_switch_driver_and_moves_the_physics():
-    module = with_lane(nominal_module("SNSW", n_lanes=3), 2, "weak laser", average_power_dbm=-3.0)
+    module = with_lane(nominal_module("SNSW", n_lanes=3), 2, "weak laser", {"laser.slope_efficiency_w_per_a": 0.1})
     with open_bench(FAST, module=module, needed=("power_meter",)) as bench:
         assert set(bench.virtual.servers) == {"power_meter", "switch"}          # only what is needed
         assert isinstance(bench.lane_switch, OpticalSwitch) and isinstance(bench.module, CmisModule)
@@ -28,7 +35,9 @@ def test_lane_switch_is_the_switch_driver_and_moves_the_physics():
             bench.lane_switch.select(lane)
             assert bench.link.lane == lane and bench.virtual.instruments["switch"].routes == {1: lane + 1, 2: lane + 1}
             got_dbm = 10 * math.log10(port.power_w / 1e-3)
-            assert got_dbm == pytest.approx(module.lanes[lane].average_power_dbm - IL_DB, abs=0.01)
+            assert got_dbm == pytest.approx(record_power_dbm(module, lane) - IL_DB, abs=0.01)
+        # the weak laser launches a third of its neighbour's power: 10 log10(0.1 / 0.3)
+        assert record_power_dbm(module, 2) - record_power_dbm(module, 1) == pytest.approx(-4.77, abs=0.05)
         assert bench.module.vendor_serial_number == "SNSW"
         # the module swapped in the virtual socket: the CMIS identity follows
         bench.link.insert(nominal_module("SNNEXT", n_lanes=3))
@@ -59,6 +68,6 @@ def test_module_link_is_a_thin_adapter_on_the_public_lane_api():
     link = ModuleLink(module=module)
     assert link.n_lanes == 2 and link.dut.serial == "SNML"
     link.select_lane(1)
-    ln = module.lanes[1]
-    assert link.params.receiver.noise_current_a_rms == ln.rx_noise_current_a_rms
-    assert link.tx_average_power_w(25.0) == pytest.approx(1e-3 * 10 ** (ln.average_power_dbm / 10), rel=1e-12)
+    assert link.lanes[1].receiver is module.module.lanes[1].receiver      # the lane's model receiver
+    assert 10 * math.log10(link.tx_average_power_w(25.0) / 1e-3) == pytest.approx(record_power_dbm(module, 1),
+                                                                              abs=0.02)

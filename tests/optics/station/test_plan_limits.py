@@ -10,12 +10,14 @@ import math
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from instruments.bench import BenchConfig
 from optics.errors import ConfigError
 from optics.station.bench_adapter import open_bench
-from optics.station.dut import LaneTransmitter, nominal_module
+from models.population import lane_tx_waveform
+from optics.station.dut import nominal_module
 from optics.station.plan import load_plan
 from optics.station.records import Outcome, RunStatus
 from optics.station.runner import run_plan
@@ -113,7 +115,7 @@ def test_a_characterisation_plan_loads_and_runs(tmp_path):
     assert {"average_power_dbm", "oma_outer_dbm", "extinction_ratio_db", "tdecq_db", "rlm"} <= set(by)
     assert all(r.low_limit is None and r.high_limit is None and r.value is not None for r in by.values())
     # independent: the lane's launch power at the bench's 25 °C ambient
-    p_dbm = 10 * math.log10(LaneTransmitter(module.lanes[0]).average_power_w(25.0) / 1e-3)
+    p_dbm = 10 * math.log10(float(np.mean(lane_tx_waveform(module, 0, 25.0).samples)) / 1e-3)
     assert by["average_power_dbm"].value == pytest.approx(p_dbm, abs=0.15)
 
 
