@@ -19,8 +19,8 @@ def line_of(text: str, key: str, *, header: str | None = None, occurrence: int =
     key : str
         The key (a bare key, as written before ``=``, inside an inline table, or a table name).
     header : str, optional
-        Search from the ``occurrence``-th ``[header]`` / ``[[header]]`` line on; without a hit
-        of ``key`` after it, that header's line.
+        Search inside the ``occurrence``-th ``[header]`` / ``[[header]]`` table (up to the next
+        table of that name); without a hit of ``key`` in it, that header's line.
     occurrence : int
         Which header (0-based).
 
@@ -35,13 +35,15 @@ def line_of(text: str, key: str, *, header: str | None = None, occurrence: int =
     5
     """
     lines = text.splitlines()
-    start = 0
+    start, stop = 0, len(lines)
     if header is not None:
         hits = [i for i, ln in enumerate(lines) if re.match(rf"\s*\[\[?\s*{re.escape(header)}\s*\]\]?", ln)]
         if occurrence < len(hits):
             start = hits[occurrence]
+        if occurrence + 1 < len(hits):
+            stop = hits[occurrence + 1]      # a key this table lacks is not the next table's
     pat = re.compile(rf"^\s*{re.escape(key)}\s*=|[{{,]\s*{re.escape(key)}\s*=|\[\s*{re.escape(key)}\s*\]")
-    for i in range(start, len(lines)):
+    for i in range(start, stop):
         if pat.search(lines[i]):
             return i + 1
     return start + 1 if header is not None else None

@@ -27,7 +27,8 @@ from collections.abc import Iterator, Sequence
 from optics.errors import OpticsError
 
 #: Modules of this package that add sub-commands, in the order shown by ``--help``.
-COMMAND_MODULES: tuple[str, ...] = ("analyze", "demo", "phys", "budget", "bench", "simulate", "station", "lot")
+COMMAND_MODULES: tuple[str, ...] = ("analyze", "demo", "phys", "budget", "bench", "simulate", "station", "lot",
+                                    "volume")
 
 #: BLAS threads a command runs with.
 BLAS_THREADS = 1

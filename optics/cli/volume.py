@@ -42,8 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--samples-per-symbol", type=int, default=16, metavar="N",
                    help="samples per symbol of the Tx records (default 16, as the virtual bench)")
     p.add_argument("--repeatability", action="append", default=[], metavar="NAME=SIGMA",
-                   help="measurement repeatability σ of the station (repeatable), e.g. tdecq_db=0.15: "
-                        "enables the guard-band / test-escape analysis")
+                   help="measurement repeatability σ of the station (repeatable), e.g. tdecq_db=0.15, "
+                        "overriding the plan's [repeatability]: the guard-band / test-escape analysis")
     p.add_argument("--per-module", action="store_true", help="list every module's verdict (JSON: per_module)")
     p.add_argument("--report", default=None, metavar="DIR", help="write yield.html and yield.json into DIR")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -112,8 +112,11 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidParameter(f"--modules {args.modules} must be in [1, 10^8]")
     if args.first < 0:
         raise InvalidParameter(f"--first {args.first} must be >= 0")
-    repeat = parse_repeatability(args.repeatability)
+    given = parse_repeatability(args.repeatability)
     job = YieldJob.from_files(args.population, args.plan, samples_per_symbol=args.samples_per_symbol, seed=args.seed)
+    from optics.volume.evaluate import context
+
+    repeat = {**context(job).plan.repeatability, **given}      # the plan's, overridden on the command line
     summary = YieldSummary(repeat, keep_modules=args.per_module)
     progress = None if args.quiet else text_progress(sys.stderr)
     t0 = time.perf_counter()
@@ -123,8 +126,6 @@ def run(args: argparse.Namespace) -> int:
         summary.add(outcome)
     wall = time.perf_counter() - t0
     interrupted = bool(getattr(state, "interrupted", False))
-    from optics.volume.evaluate import context
-
     title = f"Yield of {context(job).population.name} under plan {context(job).plan.name}"
     if args.report:
         from optics.volume.report import write_yield_report

@@ -10,6 +10,10 @@ A plan is a TOML file, one per product::
                                     # a linear-unit row gets one only from guard_bands
     characterisation = false        # true: a plan that records values without judging them
 
+    [repeatability]                 # optional: the station's 1-sigma measurement repeatability
+    tdecq_db = 0.15                 # (row unit), from a repeatability study; yield prediction's
+    oma_outer_dbm = 0.1             # guard-band / test-escape analysis uses it (optics yield)
+
     [thermal]                       # optional: how each temperature is reached
     window_k = 1.0                  # at temperature within +- window (K) ...
     soak_s = 30.0                   # ... for this long (s)
@@ -52,13 +56,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from optics.errors import ConfigError
+from optics.toml_lines import line_of as _line_of
 from optics.phy.limits import LOG_UNITS as _LOG_UNITS
 from optics.station.records import plan_hash
 
@@ -128,7 +132,7 @@ SETTING_RANGES: Mapping[str, Mapping[str, tuple[float, float, str]]] = {
 
 _THERMAL_KEYS = {"window_k", "soak_s", "timeout_s"}
 _TOP_KEYS = {"name", "phy", "lanes", "temperatures_c", "guard_band", "step", "description", "thermal",
-             "characterisation"}
+             "characterisation", "repeatability"}
 #: Step kinds that judge their values against limits (a ``ddm`` step only records monitors).
 JUDGING_KINDS = ("tx", "rx_sensitivity")
 _STEP_KEYS = {"name", "kind", "retries", "limits", "guard_bands", "settings"}
@@ -172,6 +176,7 @@ class TestPlan:
     description: str = ""
     thermal: Mapping[str, float] = dataclasses.field(default_factory=dict)
     characterisation: bool = False
+    repeatability: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
     @property
     def instruments(self) -> tuple[str, ...]:
@@ -198,24 +203,6 @@ class TestPlan:
             raise ConfigError(
                 f"{self.path or 'plan'}: temperatures_c is set but the bench has no 'thermal' instrument"
             )
-
-
-def _line_of(text: str, key: str, *, header: str | None = None, occurrence: int = 0) -> int | None:
-    """1-based line of ``key = ...`` (in the ``occurrence``-th ``[[header]]`` table if given; that
-    table's header line when the key is not in it)."""
-    lines = text.splitlines()
-    start, stop = 0, len(lines)
-    if header is not None:
-        hits = [i for i, ln in enumerate(lines) if re.match(rf"\s*\[\[?\s*{re.escape(header)}\s*\]\]?", ln)]
-        if occurrence < len(hits):
-            start = hits[occurrence]
-        if occurrence + 1 < len(hits):
-            stop = hits[occurrence + 1]      # a key this table lacks is not the next table's
-    pat = re.compile(rf"^\s*{re.escape(key)}\s*=|[{{,]\s*{re.escape(key)}\s*=|\[\s*{re.escape(key)}\s*\]")
-    for i in range(start, stop):
-        if pat.search(lines[i]):
-            return i + 1
-    return start + 1 if header is not None else None
 
 
 def load_plan(
@@ -287,6 +274,18 @@ def load_plan(
     characterisation = data.get("characterisation", False)
     if not isinstance(characterisation, bool):
         raise fail(f"characterisation = {characterisation!r} must be true or false", "characterisation")
+
+    repeatability = data.get("repeatability", {})
+    if not isinstance(repeatability, dict):
+        raise fail("repeatability must be a table { measurement = sigma }", "repeatability")
+    all_metrics = {m for names in STEP_METRICS.values() for m in names}
+    for key, val in repeatability.items():
+        if key not in all_metrics:
+            raise fail(f"repeatability: {key!r} is no measurement of a step; allowed: "
+                       f"{', '.join(sorted(all_metrics))}", key, header="repeatability")
+        if isinstance(val, bool) or not isinstance(val, (int, float)) or not (math.isfinite(val) and val >= 0):
+            raise fail(f"repeatability: {key} = {val!r} must be a finite number >= 0 (the measurement's "
+                       "1-sigma repeatability in its unit)", key, header="repeatability")
 
     thermal = data.get("thermal", {})
     if not isinstance(thermal, dict):
@@ -411,7 +410,8 @@ def load_plan(
     plan = TestPlan(name=name, phy=phy, lanes=lanes, temperatures_c=tuple(float(t) for t in temps),
                     guard_band=float(guard), steps=tuple(steps), path=path, sha256=plan_hash(raw),
                     description=str(data.get("description", "")),
-                    thermal={k: float(v) for k, v in thermal.items()}, characterisation=characterisation)
+                    thermal={k: float(v) for k, v in thermal.items()}, characterisation=characterisation,
+                    repeatability={k: float(v) for k, v in repeatability.items()})
     if bench_instruments is not None:
         plan.check_bench(bench_instruments)
     return plan
