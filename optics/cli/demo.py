@@ -1,4 +1,4 @@
-"""``optics demo``: test a simulated 800G-DR8 lot on the virtual bench (or, with
+"""``optics demo``: test modules of an 800G-DR8 population on the virtual bench (or, with
 ``--waveform``, generate one PAM4 waveform and analyse it).
 
 Usage::
@@ -6,18 +6,18 @@ Usage::
     optics demo [--modules N] [--seed N] [--out-dir DIR] [--json]
     optics demo --waveform [--seed N] [--out-dir DIR] [--samples-per-symbol N] [--phy NAME] [--json]
 
-Default: :func:`optics.station.demo.run_demo_lot` -- several simulated 800GBASE-DR8 modules
-with production spread (one with a weak laser, one whose ring modulator detunes when hot,
-one marginal) are tested by the station on the virtual bench (Tx and Rx, 8 lanes, 25 and
-70 °C); the database, one HTML + CSV report per module and the lot page go to ``DIR``
-(default ``out/lot``), and the per-module verdicts and the lot statistics are printed.
+Default: :func:`optics.station.demo.run_demo_lot` -- modules of the 800GBASE-DR8 line's
+population (``populations/800g-dr8.toml``: the models' design with process spread and rare
+defects) are tested by the station on the virtual bench (Tx and Rx, 8 lanes, 25 and 70 °C),
+each verdict printed beside the one yield prediction gives the same serial; the database, one
+HTML + CSV report per module and the lot page go to ``DIR`` (default ``out/lot``), and the
+per-module verdicts and the lot statistics are printed.
 Exit status 0.
 
 ``--waveform``:
 
-1. Builds a 53.125 GBd PAM4 SSPRQ waveform with :func:`_synthetic_transmitter` (below: a
-   *synthetic pattern generator plus noise*, not a physical model - the laser, modulator
-   and receiver physics live in :mod:`models`);
+1. Records a 53.125 GBd PAM4 SSPRQ waveform from the link models (:func:`demo_waveform`:
+   lane 0 of the 400GBASE-DR4 design);
 2. writes it to ``DIR/waveform.csv`` (default ``out/demo``) with :func:`optics.io.write_csv`;
 3. runs exactly the ``optics analyze`` code path on that file
    (:func:`optics.cli.analyze.analyze_file`), printing the table and saving
@@ -39,103 +39,36 @@ import numpy as np
 from optics import validate
 from optics.waveform import Waveform
 
-#: Default settings of the synthetic transmitter (a plausible 400GBASE-DR4 lane).
-DEMO_SYMBOL_RATE_BAUD = 53.125e9
-DEMO_AVERAGE_POWER_W = 1.0e-3
-DEMO_EXTINCTION_RATIO_DB = 4.5
-DEMO_LEVEL_COMPRESSION = 0.01  # inner levels moved inwards by 1 % of OMA: RLM ~ 0.94
-DEMO_BANDWIDTH_HZ = 30e9  # 4th-order Bessel -3 dB bandwidth, ~0.56 x baud
-DEMO_NOISE_RMS_W = 18e-6  # RMS of the band-limited Gaussian noise
-
-
-def _synthetic_transmitter(
-    symbols: np.ndarray,
-    *,
-    symbol_rate_baud: float,
-    samples_per_symbol: int,
-    average_power_w: float,
-    extinction_ratio_db: float,
-    level_compression: float,
-    bandwidth_hz: float,
-    noise_rms_w: float,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Synthetic pattern generator plus noise (NOT a physical model).
-
-    Levels: ``P0 = 2 P_ave/(1 + ER)``, ``P3 = ER P0`` (equiprobable-level average), inner
-    levels at ``P0 + OMA (1/3 + c)`` and ``P0 + OMA (2/3 - c)``.  The held symbol levels
-    pass a 4th-order digital Bessel low-pass (``scipy.signal.bessel(..., norm="mag")``,
-    -3 dB at ``bandwidth_hz``); Gaussian noise from ``rng`` is filtered by the same
-    response and scaled to ``noise_rms_w``.  The symbol stream is treated as periodic (the
-    last 256 symbols are prepended to settle the filter, then dropped).  Returns samples in W.
-    """
-    from scipy.signal import bessel, sosfilt
-
-    er = 10.0 ** (extinction_ratio_db / 10.0)
-    p0 = 2.0 * average_power_w / (1.0 + er)
-    oma = (er - 1.0) * p0
-    levels = p0 + oma * np.array([0.0, 1 / 3 + level_compression, 2 / 3 - level_compression, 1.0])
-    n_pre = min(256, symbols.size)
-    stream = np.concatenate((symbols[-n_pre:], symbols))
-    x = np.repeat(levels[stream], samples_per_symbol)
-    fs = symbol_rate_baud * samples_per_symbol
-    sos = bessel(4, bandwidth_hz, btype="low", norm="mag", output="sos", fs=fs)
-    y = sosfilt(sos, x)
-    noise = sosfilt(sos, rng.standard_normal(x.size))
-    noise *= noise_rms_w / np.std(noise[n_pre * samples_per_symbol :])
-    return (y + noise)[n_pre * samples_per_symbol :]
+#: The design whose lane 0 the waveform demo records (a models preset).
+DEMO_DESIGN = "400GBASE-DR4"
 
 
 def demo_waveform(*, seed: int = 1, samples_per_symbol: int = 16) -> Waveform:
-    """The demo's SSPRQ waveform (53.125 GBd, P_ave 1 mW, ER 4.5 dB), seeded.
+    """The demo's SSPRQ waveform: lane 0 of the models' 400GBASE-DR4 design at 25 °C.
+
+    The transmitter is the link models' (:func:`models.population.lane_tx_waveform`: PAM4
+    driver, DFB laser with RIN, silicon MZM), one SSPRQ period at 53.125 GBd.
 
     Parameters
     ----------
     seed : int, optional
-        Seed of the ``numpy.random.Generator`` drawing the noise (recorded in ``meta``).
+        Seed of the laser's noise (recorded in ``meta``).
     samples_per_symbol : int, optional
         Integer oversampling, 4..64 (default 16: 850 GSa/s).
 
     Returns
     -------
     Waveform
-        Optical power in W, with ``pattern`` = SSPRQ and the settings in ``meta``.
+        Optical power in W, with ``pattern`` = SSPRQ and the design in ``meta``.
     """
-    from optics.patterns import ssprq
+    from models.population import PopulationModule, lane_tx_waveform
+    from models.presets import preset
 
     seed = validate.integer("seed", seed, 0)
     sps = validate.integer("samples_per_symbol", samples_per_symbol, 4, 64)
-    rng = np.random.default_rng(seed)
-    symbols = ssprq()
-    settings = {
-        "symbol_rate_baud": DEMO_SYMBOL_RATE_BAUD,
-        "samples_per_symbol": sps,
-        "average_power_w": DEMO_AVERAGE_POWER_W,
-        "extinction_ratio_db": DEMO_EXTINCTION_RATIO_DB,
-        "level_compression": DEMO_LEVEL_COMPRESSION,
-        "bandwidth_hz": DEMO_BANDWIDTH_HZ,
-        "noise_rms_w": DEMO_NOISE_RMS_W,
-    }
-    samples = _synthetic_transmitter(
-        symbols,
-        symbol_rate_baud=DEMO_SYMBOL_RATE_BAUD,
-        samples_per_symbol=sps,
-        average_power_w=DEMO_AVERAGE_POWER_W,
-        extinction_ratio_db=DEMO_EXTINCTION_RATIO_DB,
-        level_compression=DEMO_LEVEL_COMPRESSION,
-        bandwidth_hz=DEMO_BANDWIDTH_HZ,
-        noise_rms_w=DEMO_NOISE_RMS_W,
-        rng=rng,
-    )
-    return Waveform(
-        samples=samples,
-        sample_rate_hz=DEMO_SYMBOL_RATE_BAUD * sps,
-        quantity="optical_power",
-        symbol_rate_baud=DEMO_SYMBOL_RATE_BAUD,
-        pattern=symbols,
-        meta={"source": "synthetic demo generator (optics.cli.demo)", "seed": seed,
-              "settings": settings},
-    )
+    module = PopulationModule.of_design(preset(DEMO_DESIGN), serial="DEMO", seed=seed)
+    wf = lane_tx_waveform(module, 0, 25.0, pattern="SSPRQ", samples_per_symbol=sps)
+    return wf.with_meta(source=f"models: {DEMO_DESIGN} lane 0 (optics demo --waveform)", design=DEMO_DESIGN)
 
 
 def register(subparsers: Any) -> None:
@@ -179,13 +112,10 @@ def run(args: argparse.Namespace) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = write_csv(wf, out_dir / "waveform.csv")
     if not args.json:
-        s = wf.meta["settings"]
-        print(
-            f"optics demo: synthetic SSPRQ PAM4 transmitter (pattern generator + Bessel-4 "
-            f"{s['bandwidth_hz'] / 1e9:g} GHz + Gaussian noise {s['noise_rms_w'] * 1e6:g} uW rms, "
-            f"seed {seed}): P_ave {10 * math.log10(s['average_power_w'] / 1e-3):.1f} dBm, "
-            f"ER {s['extinction_ratio_db']:g} dB\nwrote {path} ({wf.n_samples} samples)\n"
-        )
+        p_dbm = 10 * math.log10(float(np.mean(wf.samples)) / 1e-3)
+        print(f"optics demo: SSPRQ from lane 0 of the models' {DEMO_DESIGN} transmitter (PAM4 driver, DFB "
+              f"laser with RIN, silicon MZM; seed {seed}), mean power {p_dbm:.2f} dBm\n"
+              f"wrote {path} ({wf.n_samples} samples)\n")
     return analyze_file(path, phy=args.phy, as_json=args.json, plot=out_dir / "eye.png")
 
 
