@@ -26,7 +26,7 @@ Memory stays bounded: at most :data:`CHUNKS_PER_WORKER` chunks per worker are ou
 outcome holds no waveform, so a lot of 100 000 modules streams through.
 
 Ctrl-C stops the run and keeps what is finished: nothing more is submitted, pending chunks are
-cancelled, the local workers are terminated (a cluster's client is closed), the finished
+cancelled, the local workers drop the chunks under way (a cluster's client is closed), the finished
 modules that come next in order are still yielded, then the iteration ends normally with
 :attr:`ModuleRun.interrupted` set.  This holds for a :class:`KeyboardInterrupt` while the run
 waits or evaluates, or raised by the progress callback, and (in the main thread, where the run
@@ -296,7 +296,7 @@ class ModuleRun(Iterator[ModuleOutcome]):
     """The iterator :func:`run_modules` returns: outcomes in index order, then the state.
 
     While it runs (from the first outcome asked for to the end), Ctrl-C in the main thread
-    is the run's: one that lands while the run works (waits, evaluates, reports progress)
+    is the run's (unless the caller ignores SIGINT or has a handler of its own): one that lands while the run works (waits, evaluates, reports progress)
     stops it at once, one that lands in the caller's loop body stops it when the next
     outcome is asked for, a second one then is an ordinary :class:`KeyboardInterrupt`.  The
     caller's SIGINT handler is restored when the run ends.
@@ -330,7 +330,7 @@ class ModuleRun(Iterator[ModuleOutcome]):
         self.max_outstanding = 0
         self.peak_outstanding = 0
         self._finished = 0
-        self._t0: float | None = None
+        self._t0 = 0.0                  # perf_counter at the start of the run
         self._gen: Generator[ModuleOutcome, None, None] | None = None
         self._inside = False            # the run's own code is executing (not the caller's loop body)
         self._stop_requested = False    # Ctrl-C landed in the caller's loop body
@@ -361,7 +361,7 @@ class ModuleRun(Iterator[ModuleOutcome]):
         return outcome
 
     def close(self) -> None:
-        """Stop the run now (pending chunks cancelled, local workers terminated, client closed)."""
+        """Stop the run now (pending chunks cancelled, local workers stopped, client closed)."""
         try:
             if self._gen is None:       # never started: nothing will run
                 self._gen = (outcome for outcome in ())
@@ -376,7 +376,9 @@ class ModuleRun(Iterator[ModuleOutcome]):
         self.close()
 
     def _install_sigint(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
+        # only over Python's own handler: a caller that ignores SIGINT or handles it keeps it
+        if threading.current_thread() is not threading.main_thread() \
+                or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
             return
         ref = weakref.ref(self)
 
@@ -402,7 +404,6 @@ class ModuleRun(Iterator[ModuleOutcome]):
     def _report(self, n_modules: int) -> None:
         self._finished += n_modules
         if self.progress is not None:
-            assert self._t0 is not None
             self.progress(Progress.at(self._finished, self.total, time.perf_counter() - self._t0))
 
     def _stream(self) -> Generator[ModuleOutcome, None, None]:

@@ -143,9 +143,8 @@ def test_local_processes_match_evaluate_module(job: YieldJob, reference: list[tu
     run = run_modules(job, INDICES, workers=2, chunk_size=chunk_size, progress=seen.append)
     assert [_key(o) for o in run] == reference
     assert not run.interrupted
-    # progress after each finished chunk (chunks of 3: [0, 1, 2] and [135]), in finishing order
-    assert len(seen) == -(-4 // chunk_size) and [p.done for p in seen] == sorted(p.done for p in seen)
-    assert seen[-1].done == 4
+    # progress after each finished chunk, in finishing order (chunks of 3: [0, 1, 2] and [135])
+    assert [p.done for p in seen] in ([[1, 2, 3, 4]] if chunk_size == 1 else [[3, 4], [1, 4]])
     assert run.peak_outstanding <= run.max_outstanding == CHUNKS_PER_WORKER * 2
 
 
@@ -207,7 +206,7 @@ def test_interrupt_on_a_dask_cluster_cancels_the_rest(job: YieldJob, reference: 
     t0 = time.monotonic()
     run = run_modules(job, INDICES * 10, scheduler=dask_cluster, chunk_size=1, progress=progress)
     got = [_key(o) for o in run]
-    assert run.interrupted and 0 <= len(got) <= 2 and got == (reference * 10)[:len(got)]
+    assert run.interrupted and len(got) <= CHUNKS_PER_WORKER * 2 and got == (reference * 10)[:len(got)]
     assert time.monotonic() - t0 < 15.0
 
 
@@ -359,6 +358,21 @@ def test_ctrl_c_between_outcomes_stops_at_the_next_one(job: YieldJob, thread_poo
             signal.raise_signal(signal.SIGINT)     # delivered here, in the loop body
     assert run.interrupted and got == list(range(len(got))) and 10 <= len(got) <= 10 + CHUNKS_PER_WORKER * 2 * 2
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_callers_own_sigint_handler_is_left_alone(job: YieldJob, thread_pool) -> None:
+    def mine(signum, frame) -> None:
+        pass
+
+    during = []
+    before = signal.signal(signal.SIGINT, mine)
+    try:
+        thread_pool.run = run = run_modules(job, 20, workers=2, chunk_size=2,
+                                            progress=lambda p: during.append(signal.getsignal(signal.SIGINT)))
+        assert len(list(run)) == 20
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert during and all(h is mine for h in during)
 
 
 _CHILD = r"""
