@@ -7,7 +7,6 @@ helpers it uses.  The order of a run and its rules are in :mod:`optics.station.r
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import time
@@ -26,6 +25,7 @@ from optics.errors import (
     ScpiError,
 )
 from optics.station.artifacts import RunArtifacts
+from optics.station.judging import judge_step, merge_rows
 from optics.station.plan import Step, TestPlan
 from optics.station.records import MeasurementRecord, Outcome, RunRecord, RunStatus, utc_text
 from optics.station.safe_state import SafeStateReport, make_safe
@@ -149,42 +149,24 @@ class _Run:
     def judged_records(self, step: Step, lane: int | None, metrics: Mapping[str, float],
                        scope: str, extra: Mapping[str, float] | None = None, message: str = "",
                        notes: Mapping[str, str] | None = None) -> None:
-        """Evaluate ``metrics`` against the plan's PHY rows and commit one record per metric
-        (``message`` goes into each judged record; ``notes``: why a metric has no value)."""
-        from optics.verdict import evaluate
-
-        verdict = evaluate(metrics, self.spec, guard_band_db=self.plan.guard_band,
-                           guard_bands=dict(step.guard_bands) or None, scope=scope,
-                           require=[m for m in step.limits], lane=None)
-        grouped: dict[str, list[Any]] = {}
-        for row in verdict.rows:
-            if row.row.metric in step.limits:
-                grouped.setdefault(row.row.metric, []).append(row)
-        by_metric = {name: _merge_rows(rows) for name, rows in grouped.items()}
-        values = {**metrics, **(extra or {})}
-        derived = {r.row.metric: r.value for r in verdict.rows if r.value is not None}
+        """Judge ``metrics`` against the plan's PHY rows (:func:`optics.station.judging.judge_step`,
+        the judging yield prediction uses too) and commit one record per metric (``message``
+        goes into each judged record; ``notes``: why a metric has no value)."""
+        judged = judge_step(self.spec, self.plan, step, metrics, scope=scope, extra=extra, notes=notes)
         # every record of the lane is made before any is committed: a value the records refuse
         # (non-finite) makes the lane an ERROR without leaving half of it in the store, once per attempt
         made = []
-        for name in _metric_order(step):
-            value = values.get(name, derived.get(name))
-            row = by_metric.get(name)
-            if row is None:
-                if value is None or name in ("secq_db",):
-                    continue
-                made.append(self.make_record(step, name, float(value), Outcome.PASS, lane=lane,
-                                             instruments=step.instruments, message="recorded, no limit in the plan"))
-                continue
-            if row.status == "NOT TESTED":
-                made.append(self.make_record(
-                    step, name, None if row.value is None else float(row.value), Outcome.ERROR, lane=lane,
-                    spec_ref=row.row.clause, verified=row.row.verified, instruments=step.instruments,
-                    message=f"not judged: {(notes or {}).get(name) or row.note or 'no value'}"))
-                continue
-            made.append(self.make_record(
-                step, name, float(row.value), Outcome(row.status), lane=lane, low=row.min, high=row.max,
-                margin=row.margin, spec_ref=row.row.clause, verified=row.row.verified, instruments=step.instruments,
-                message=message))
+        for j in judged:
+            if j.outcome == "RECORDED":
+                made.append(self.make_record(step, j.name, j.value, Outcome.PASS, lane=lane,
+                                             instruments=step.instruments, message=j.note))
+            elif j.outcome == "NOT TESTED":
+                made.append(self.make_record(step, j.name, j.value, Outcome.ERROR, lane=lane, spec_ref=j.clause,
+                                             verified=j.verified, instruments=step.instruments, message=j.note))
+            else:
+                made.append(self.make_record(step, j.name, j.value, Outcome(j.outcome), lane=lane, low=j.low,
+                                             high=j.high, margin=j.margin, spec_ref=j.clause, verified=j.verified,
+                                             instruments=step.instruments, message=message))
         for rec in made:
             self.commit(rec)
 
@@ -499,7 +481,7 @@ class _Run:
         bound = exc.last
         probe = evaluate({name: bound.oma_dbm, **extra}, self.spec, scope="rx", require=[name])
         rows = [r for r in probe.rows if r.row.metric == name]
-        if not rows or _merge_rows(rows).status != "FAIL":
+        if not rows or merge_rows(rows).status != "FAIL":
             return False
         self.judged_records(step, lane, {name: bound.oma_dbm, **extra}, "rx", message=(
             f"sensitivity worse than {bound.oma_dbm:.2f} dBm OMA: BER {bound.ber:.3g} >= {threshold:g} even at "
@@ -522,28 +504,3 @@ class _Run:
                 self.record(step, "tx_power_dbm", 10.0 * math.log10(p / 1e-3), Outcome.PASS, lane=k,
                             instruments=("module",))
             self.record(step, "laser_bias_a", mon.tx_bias_a[k], Outcome.PASS, lane=k, instruments=("module",))
-
-
-_STATUS_RANK = {"NOT TESTED": 3, "FAIL": 2, "MARGINAL": 1, "PASS": 0}
-
-
-def _merge_rows(rows: list[Any]) -> Any:
-    """One judgement of a metric the PHY table gives as several rows (e.g. 400GBASE-DR4's
-    average power: a max row and a min row): both limits, the worst status, the smallest margin."""
-    if len(rows) == 1:
-        return rows[0]
-    worst = max(rows, key=lambda r: _STATUS_RANK.get(r.status, 3))
-    mins = [r.min for r in rows if r.min is not None]
-    maxs = [r.max for r in rows if r.max is not None]
-    margins = [r.margin for r in rows if r.margin is not None]
-    return dataclasses.replace(
-        worst, min=max(mins) if mins else None, max=min(maxs) if maxs else None,
-        margin=min(margins) if margins else None,
-        row=dataclasses.replace(worst.row, clause="; ".join(dict.fromkeys(r.row.clause for r in rows)),
-                                verified=all(r.row.verified for r in rows)))
-
-
-def _metric_order(step: Step) -> tuple[str, ...]:
-    from optics.station.plan import STEP_METRICS
-
-    return tuple(STEP_METRICS[step.kind])
