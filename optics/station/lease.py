@@ -2,7 +2,8 @@
 the results tells a run whose station is gone.
 
 A run's row carries ``heartbeat_at_s`` (the last sign of life of its station) and
-``lease_expires_at_s``.  :class:`~optics.station.store.SQLiteStore` sets both when the run
+``lease_expires_at_s``.  :class:`~optics.station.store.SQLiteStore` (or
+:class:`~optics.station.store_pg.PostgresStore`) sets both when the run
 begins, renews them with every record it commits and -- between records: a thermal soak
 (the plans' default timeout is 900 s), a long BER gate -- a :class:`LeaseKeeper` thread of
 the station process renews them every quarter lease.  A station that crashes, is killed or
@@ -17,12 +18,13 @@ clocks are assumed to agree to well within a lease (NTP).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from optics.station.records import RunRecord, RunStatus, utc_text
 
@@ -63,16 +65,17 @@ def stale_reason(run: RunRecord, *, now_s: float, this_host: str) -> str | None:
     return None
 
 
-def renew(con: sqlite3.Connection, run_ids: Iterable[str], *, lease_s: float) -> None:
+def renew(con: Any, run_ids: Iterable[str], *, lease_s: float, param: str = "?") -> None:
     """Heartbeat now and lease until now + ``lease_s`` for the running runs ``run_ids``
-    (inside the caller's transaction, or as one statement of its own)."""
+    (inside the caller's transaction, or as one statement of its own) on a DB-API connection
+    (``sqlite3``, ``psycopg``) whose parameter marker is ``param``."""
     ids = tuple(run_ids)
     if not ids:
         return
     now = time.time()
     con.execute(
-        f"UPDATE runs SET heartbeat_at_s = ?, lease_expires_at_s = ? "
-        f"WHERE status = 'running' AND run_id IN ({','.join('?' * len(ids))})",
+        f"UPDATE runs SET heartbeat_at_s = {param}, lease_expires_at_s = {param} "
+        f"WHERE status = 'running' AND run_id IN ({','.join([param] * len(ids))})",
         (now, now + lease_s, *ids),
     )
 
@@ -81,13 +84,28 @@ class LeaseKeeper:
     """Renews the leases of the runs a station process has open, every ``lease_s / 4``, on a
     connection of its own in a daemon thread (started with the first run it holds).
 
-    A renewal that fails (the database locked past ``timeout_s``, the disk gone) is tried
-    again a period later; a lease that runs out meanwhile lets the next run of the serial
-    close the run, as after a crash.
+    A renewal that fails (the database locked past ``timeout_s``, the disk or the server gone)
+    is tried again a period later, on a new connection; a lease that runs out meanwhile lets the
+    next run of the serial close the run, as after a crash.
+
+    Parameters
+    ----------
+    name : str
+        What the database is called in the thread's name (a file name, a server address).
+    connect : callable
+        Opens the keeper's own autocommit DB-API connection (each renewal one statement).
+    errors : tuple of exception types
+        The driver's errors, after which the renewal is tried again a period later.
+    param : str
+        The driver's parameter marker.
     """
 
-    def __init__(self, path: Path, *, lease_s: float, timeout_s: float) -> None:
-        self.path = path
+    def __init__(self, name: str, *, lease_s: float, timeout_s: float, connect: Callable[[], Any],
+                 errors: tuple[type[BaseException], ...] = (sqlite3.Error,), param: str = "?") -> None:
+        self.name = name
+        self._connect = connect
+        self._errors = errors
+        self._param = param
         self.lease_s = lease_s
         self.period_s = lease_s / 4.0
         self.timeout_s = timeout_s
@@ -101,7 +119,7 @@ class LeaseKeeper:
         with self._lock:
             self._runs.add(run_id)
             if self._thread is None and not self._stop.is_set():
-                self._thread = threading.Thread(target=self._loop, name=f"lease keeper of {self.path.name}",
+                self._thread = threading.Thread(target=self._loop, name=f"lease keeper of {self.name}",
                                                 daemon=True)
                 self._thread.start()
 
@@ -118,7 +136,7 @@ class LeaseKeeper:
             thread.join(self.timeout_s)
 
     def _loop(self) -> None:
-        con: sqlite3.Connection | None = None
+        con: Any = None
         try:
             while not self._stop.wait(self.period_s):
                 with self._lock:
@@ -127,13 +145,18 @@ class LeaseKeeper:
                     continue
                 try:
                     if con is None:
-                        con = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
-                    renew(con, ids, lease_s=self.lease_s)
-                except sqlite3.Error:
-                    continue        # tried again next period
+                        con = self._connect()
+                    renew(con, ids, lease_s=self.lease_s, param=self._param)
+                except self._errors:
+                    if con is not None:     # a server connection may be broken: a new one next period
+                        with contextlib.suppress(*self._errors):
+                            con.close()
+                        con = None
+                    continue                # tried again next period
         finally:
             if con is not None:
-                con.close()
+                with contextlib.suppress(*self._errors):
+                    con.close()
 
 
 __all__ = ["DEFAULT_LEASE_S", "PROCESS_ENDED_NOTE", "LeaseKeeper", "pid_alive", "renew", "stale_reason"]
