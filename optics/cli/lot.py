@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("lot", help="lot statistics over a station results database")
     sub = parser.add_subparsers(dest="lot_command", metavar="ACTION")
     st = sub.add_parser("stats", help="yield, FPY, mean/sigma/Cpk and histograms")
-    st.add_argument("--db", required=True, metavar="SQLITE", help="results database written by `optics station run`")
+    st.add_argument("--db", required=True, metavar="DB",
+                    help="results database written by `optics station run`: an SQLite file or postgresql://user@host:port/dbname")
     st.add_argument("--plan", default=None, metavar="NAME", help="only runs of this plan (its name)")
     st.add_argument("--since", default=None, metavar="DATE", help="only runs started at or after DATE (ISO 8601)")
     st.add_argument("--json", action="store_true", help="print JSON instead of the table")
@@ -59,14 +59,12 @@ def parse_since(text: str) -> float:
 
 def run(args: argparse.Namespace) -> int:
     """Compute and print the statistics."""
-    from optics.errors import ConfigError
     from optics.station.stats import lot_stats
-    from optics.station.store import SQLiteStore
+    from optics.station.store import open_store
 
-    if not Path(args.db).is_file():
-        raise ConfigError(f"results database {args.db} not found")
     since = None if args.since is None else parse_since(args.since)
-    with SQLiteStore(args.db, read_only=True) as store:     # changes nothing, works in a read-only directory
+    # a file or a postgresql:// URL; changes nothing, works in a read-only directory; a missing file: exit 2
+    with open_store(args.db, read_only=True) as store:
         stats = lot_stats(store, plan_name=args.plan, since_s=since)
     if args.html:
         stats.write_html(args.html)

@@ -39,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run_p.add_argument("--serial", required=True, nargs="+", metavar="SN",
                        help="module serial number(s), tested one after the other; '-' reads one serial per "
                             "line from stdin (a barcode scanner: each scan means the next module is in)")
-    run_p.add_argument("--db", default=DEFAULT_DB, metavar="SQLITE", help=f"results database (default {DEFAULT_DB})")
+    run_p.add_argument("--db", default=DEFAULT_DB, metavar="DB",
+                       help=f"results database: an SQLite file (default {DEFAULT_DB}) or postgresql://user@host:port/dbname")
     run_p.add_argument("--report", default=None, metavar="DIR", help="write the HTML and CSV report into DIR")
     run_p.add_argument("--json", action="store_true", help="print the run summary and records as JSON")
     run_p.add_argument("--station-id", default=None, help="station name stored with the run (default: host name)")
@@ -48,7 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="real bench without an optical switch: prompt the operator to connect each lane")
     run_p.set_defaults(func=run)
     rep = sub.add_parser("report", help="(re)write the HTML + CSV report of a stored run")
-    rep.add_argument("--db", default=DEFAULT_DB, metavar="SQLITE", help=f"results database (default {DEFAULT_DB})")
+    rep.add_argument("--db", default=DEFAULT_DB, metavar="DB",
+                       help=f"results database: an SQLite file (default {DEFAULT_DB}) or postgresql://user@host:port/dbname")
     which = rep.add_mutually_exclusive_group(required=True)
     which.add_argument("--run", metavar="RUN_ID", help="the run (id or a unique prefix)")
     which.add_argument("--serial", metavar="SN", help="the latest run of this module")
@@ -146,7 +148,7 @@ def _run(args: argparse.Namespace) -> int:
     from optics.station.report import write_report
     from optics.station.records import validate_serial
     from optics.station.runner import format_record, run_plan
-    from optics.station.store import SQLiteStore
+    from optics.station.store import open_store
 
     config = load_bench_config(args.bench)
     names = list(config.instruments)
@@ -160,7 +162,7 @@ def _run(args: argparse.Namespace) -> int:
     plan = load_plan(args.plan, bench_instruments=names)
     serials = _serials(args)
     outputs, statuses = [], []
-    with SQLiteStore(args.db) as store:
+    with open_store(args.db) as store:       # an SQLite file or a postgresql:// URL
         # runs of this host whose station process was killed: closed incomplete in the file, so a
         # reader on another host (which cannot see this host's processes) does not see them running
         store.close_stale_runs()
@@ -211,14 +213,12 @@ def _run(args: argparse.Namespace) -> int:
 
 def report(args: argparse.Namespace) -> int:
     """Write the report of a stored run (records from the DB, eyes/curves from the artifacts)."""
-    from optics.errors import ConfigError, InvalidParameter
+    from optics.errors import InvalidParameter
     from optics.station.report import write_report
     from optics.station.runner import load_artifacts
-    from optics.station.store import SQLiteStore
+    from optics.station.store import open_store
 
-    if not Path(args.db).is_file():
-        raise ConfigError(f"results database {args.db} not found")
-    with SQLiteStore(args.db, read_only=True) as store:
+    with open_store(args.db, read_only=True) as store:    # a missing file: StoreError, exit 2
         runs = store.runs(serial=args.serial) if args.serial else [r for r in store.runs()
                                                                    if r.run_id.startswith(args.run)]
         if not runs:

@@ -508,7 +508,8 @@ def open_store(target: str | os.PathLike[str], *, read_only: bool = False, **opt
             if scheme in POSTGRES_SCHEMES and target[m.end():].startswith("//"):
                 from optics.station.store_pg import PostgresStore
 
-                return PostgresStore(target, read_only=read_only, **options)
+                # schemes are case-insensitive (RFC 3986), libpq's parser is not
+                return PostgresStore(scheme + target[m.end(1):], read_only=read_only, **options)
             raise StoreError(
                 f"results database {target!r} starts with the URL scheme {m.group(1)!r} but is not a "
                 "PostgreSQL URL (postgresql://user@host:port/dbname); a URL is never taken for a file "

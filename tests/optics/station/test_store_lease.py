@@ -4,7 +4,6 @@ serial (and both say so); a live run of another host still makes the concurrent-
 import dataclasses
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -21,7 +20,6 @@ from optics.station.dut import nominal_module
 from optics.station.plan import load_plan
 from optics.station.records import MeasurementRecord, Outcome, RunRecord, RunStatus, utc_text
 from optics.station.runner import run_plan
-from optics.station.store import SQLiteStore
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -52,11 +50,9 @@ def ddm_plan(tmp_path):
     return dataclasses.replace(plan, steps=(ddm,))
 
 
-def lease_row(db, run_id):
-    con = sqlite3.connect(db)
-    row = con.execute("SELECT status, outcome, ended_at_s, note, heartbeat_at_s, lease_expires_at_s FROM runs "
-                      "WHERE run_id=?", (run_id,)).fetchone()
-    con.close()
+def lease_row(backend, run_id):
+    (row,) = backend.sql("SELECT status, outcome, ended_at_s, note, heartbeat_at_s, lease_expires_at_s FROM runs "
+                         "WHERE run_id=?", (run_id,))
     return row
 
 
@@ -72,9 +68,9 @@ CRASHING_STATION = textwrap.dedent(
     """
     import sys, time, uuid
     from optics.station.records import MeasurementRecord, RunRecord
-    from optics.station.store import SQLiteStore
+    from optics.station.store import open_store
     db, serial, lease_s = sys.argv[1], sys.argv[2], float(sys.argv[3])
-    st = SQLiteStore(db, lease_s=lease_s)
+    st = open_store(db, lease_s=lease_s)
     run = RunRecord(run_id=str(uuid.uuid4()), serial=serial, plan_name="lease-ddm", plan_hash="h",
                     station_id="st-b", started_at_s=time.time(), toolkit_version="t", host="bench-b")
     st.begin_run(run)
@@ -86,8 +82,8 @@ CRASHING_STATION = textwrap.dedent(
 )
 
 
-def test_a_run_left_by_a_crash_on_another_host_is_closed_by_the_next_run(tmp_path):
-    db = tmp_path / "r.sqlite"
+def test_a_run_left_by_a_crash_on_another_host_is_closed_by_the_next_run(tmp_path, backend):
+    db = backend.target
     lease_s = 0.3
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.Popen([sys.executable, "-c", CRASHING_STATION, str(db), "SNCRASH", str(lease_s)],
@@ -97,10 +93,10 @@ def test_a_run_left_by_a_crash_on_another_host_is_closed_by_the_next_run(tmp_pat
     os.kill(proc.pid, signal.SIGKILL)        # the crash: nobody renews the lease any more
     proc.wait()
     proc.stdout.close()
-    _, _, _, _, heartbeat, expires = lease_row(db, crashed_id)
+    _, _, _, _, heartbeat, expires = lease_row(backend, crashed_id)
     assert expires == pytest.approx(heartbeat + lease_s)
     time.sleep(max(0.0, expires - time.time()) + 0.05)
-    with SQLiteStore(db) as store:
+    with backend.open() as store:
         # any reader, on any host, sees the run over once its lease ran out
         (seen,) = store.runs(serial="SNCRASH")
         assert seen.status is RunStatus.INCOMPLETE and seen.outcome is Outcome.ERROR
@@ -111,67 +107,62 @@ def test_a_run_left_by_a_crash_on_another_host_is_closed_by_the_next_run(tmp_pat
     assert not [r for r in result.records if r.name == "concurrent_run"]
     assert result.status is RunStatus.COMPLETE and result.outcome is Outcome.PASS
     assert f"closed stale run {crashed_id}" in result.note and "lease expired at" in result.note
-    status, outcome, ended, note, heartbeat, _ = lease_row(db, crashed_id)
+    status, outcome, ended, note, heartbeat, _ = lease_row(backend, crashed_id)
     assert (status, outcome) == ("incomplete", "ERROR")
     assert ended == heartbeat                # ended at its last sign of life
     assert f"lease expired at {utc_text(expires)}" in note and "host 'bench-b'" in note
     assert f"closed incomplete by run {result.run.run_id}" in note
 
 
-def test_a_live_run_on_another_host_still_makes_the_concurrent_run_error(tmp_path):
-    db = tmp_path / "r.sqlite"
-    with SQLiteStore(db) as other, SQLiteStore(db) as store:
+def test_a_live_run_on_another_host_still_makes_the_concurrent_run_error(tmp_path, backend):
+    with backend.open() as other, backend.open() as store:
         live = run_record("SNLIVE", host="bench-b", pid=os.getpid())     # lease: the default 600 s
         other.begin_run(live)
         with open_bench(FAST, module=nominal_module("SNLIVE", n_lanes=1), needed=()) as bench:
             result = run_plan(ddm_plan(tmp_path), bench, store, serial="SNLIVE")
-        assert lease_row(db, live.run_id)[0] == "running"
+        assert lease_row(backend, live.run_id)[0] == "running"
     (flag,) = [r for r in result.records if r.name == "concurrent_run"]
     assert flag.outcome is Outcome.ERROR and live.run_id in flag.message and "bench-b" in flag.message
     assert result.outcome is Outcome.ERROR and "closed stale run" not in result.note
 
 
-def test_every_commit_renews_the_lease(tmp_path):
-    db = tmp_path / "r.sqlite"
-    with SQLiteStore(db, lease_s=1000.0) as store:
+def test_every_commit_renews_the_lease(backend):
+    with backend.open(lease_s=1000.0) as store:
         run = run_record("SNHB", pid=999_999_999)       # not this process: no lease keeper, only commits
         store.begin_run(run)
-        con = sqlite3.connect(db, isolation_level=None)
-        con.execute("UPDATE runs SET heartbeat_at_s = 1, lease_expires_at_s = 2 WHERE run_id = ?", (run.run_id,))
-        con.close()
+        backend.sql("UPDATE runs SET heartbeat_at_s = 1, lease_expires_at_s = 2 WHERE run_id = ?", (run.run_id,))
         t = time.time()
         store.add_measurement(MeasurementRecord(run_id=run.run_id, serial="SNHB", step="ddm", name="x", value=1.0,
                                                 unit="", outcome="PASS"))
-        _, _, _, _, heartbeat, expires = lease_row(db, run.run_id)
+        _, _, _, _, heartbeat, expires = lease_row(backend, run.run_id)
         assert t <= heartbeat <= time.time() and expires == pytest.approx(heartbeat + 1000.0)
         store.end_run(run.run_id, status=RunStatus.COMPLETE, outcome=Outcome.PASS)
         store.add_measurement(MeasurementRecord(run_id=run.run_id, serial="SNHB", step="ddm", name="y", value=1.0,
                                                 unit="", outcome="PASS"))
-        assert lease_row(db, run.run_id)[4] == heartbeat     # a closed run's lease is no longer renewed
+        assert lease_row(backend, run.run_id)[4] == heartbeat     # a closed run's lease is no longer renewed
 
 
-def test_the_lease_keeper_renews_between_records_until_the_store_closes(tmp_path):
+def test_the_lease_keeper_renews_between_records_until_the_store_closes(backend):
     """No record for 2.5 leases (a thermal soak): the run stays alive; once its store is closed
     without ending it (the station gone), its lease runs out and readers see it incomplete."""
-    db = tmp_path / "r.sqlite"
     lease_s = 0.4
-    store = SQLiteStore(db, lease_s=lease_s)
+    store = backend.open(lease_s=lease_s)
     run = run_record("SNSOAK", host="bench-b")
     store.begin_run(run)
     time.sleep(2.5 * lease_s)
-    with SQLiteStore(db, read_only=True) as reader:
+    with backend.open(read_only=True) as reader:
         assert reader.runs()[0].status is RunStatus.RUNNING
     store.close()
-    expires = lease_row(db, run.run_id)[5]
+    expires = lease_row(backend, run.run_id)[5]
     assert expires > time.time() - lease_s
     time.sleep(max(0.0, expires - time.time()) + 0.05)
-    with SQLiteStore(db, read_only=True) as reader:
+    with backend.open(read_only=True) as reader:
         (back,) = reader.runs()
     assert back.status is RunStatus.INCOMPLETE and back.outcome is Outcome.ERROR
     assert f"lease expired at {utc_text(expires)}" in back.note
 
 
 @pytest.mark.parametrize("lease_s", [0.0, -1.0, float("nan"), float("inf")])
-def test_lease_must_be_positive_and_finite(tmp_path, lease_s):
+def test_lease_must_be_positive_and_finite(backend, lease_s):
     with pytest.raises(InvalidParameter, match="lease_s"):
-        SQLiteStore(tmp_path / "r.sqlite", lease_s=lease_s)
+        backend.open(lease_s=lease_s)
