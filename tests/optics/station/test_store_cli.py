@@ -140,3 +140,28 @@ def test_lot_stats_reads_a_database_in_a_read_only_directory():
     finally:
         os.chmod(top, 0o755)
         shutil.rmtree(top)
+
+
+def test_station_run_report_and_lot_stats_on_either_back_end(tmp_path, capsys, backend):
+    """``--db`` takes a file or a postgresql:// URL: a module tested into it, its report written
+    again from it and the lot statistics computed from it (read-only), the same on both."""
+    plan = plan_file(tmp_path)
+    assert main(["station", "run", "--plan", str(plan), "--serial", "SNDB", "--db", backend.target, "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "SNDB: PASS (complete)" in out
+    (n_records,) = backend.sql("SELECT count(*) FROM measurements WHERE serial = 'SNDB'")[0]
+    assert f"{n_records} records" in out and n_records > 0
+    assert main(["station", "report", "--db", backend.target, "--serial", "SNDB", "--out", str(tmp_path / "rep")]) == 0
+    assert "SNDB (PASS, complete)" in capsys.readouterr().out
+    (csv,) = (tmp_path / "rep").glob("SNDB_*.csv")
+    assert len(csv.read_text().strip().splitlines()) >= n_records      # a header and one line per record
+    assert main(["lot", "stats", "--db", backend.target, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["yield"] == 1.0
+
+
+def test_a_missing_sqlite_file_and_an_unreachable_server_are_exit_2(tmp_path, capsys):
+    assert main(["lot", "stats", "--db", str(tmp_path / "none.sqlite")]) == 2
+    assert "not found" in capsys.readouterr().err and not (tmp_path / "none.sqlite").exists()
+    assert main(["station", "report", "--db", "postgresql:/x", "--serial", "S", "--out", str(tmp_path)]) == 2
+    assert "a URL is never taken for a file path" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []
