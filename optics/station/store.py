@@ -168,6 +168,18 @@ class SQLResultStore(ResultStore):
     def _q(self, text: str) -> str:
         return self.dialect.sql(text)
 
+    def sql(self, text: str) -> str:
+        """``text``, written with ``?`` parameter markers, in this back end's marker (``%s`` for
+        psycopg), for queries on :meth:`connection`."""
+        return self.dialect.sql(text)
+
+    def connection(self) -> Any:
+        """The store's DB-API connection (``sqlite3`` or ``psycopg``, autocommit; read-only
+        when the store is), for reads its methods do not cover -- e.g. a lot's records coded
+        and aggregated by the database.  Write only through the store's methods: they keep the
+        leases and the one-transaction-per-record guarantee."""
+        return self._conn
+
     # --- writes ------------------------------------------------------------------------
     def begin_run(self, run: RunRecord) -> list[RunRecord]:
         """Record the start of ``run`` with a lease of :attr:`lease_s`; in the same transaction,

@@ -221,3 +221,16 @@ def test_a_write_interrupted_inside_its_transaction_does_not_block_closing_the_r
         (back,) = st.runs()
         names = [m.name for m in st.measurements()]
     assert back.status is RunStatus.INCOMPLETE and names == ["tdecq_db"]
+
+
+def test_connection_and_sql_give_reads_beyond_the_methods(backend):
+    """connection() + sql(): one query with ``?`` markers runs on either back end."""
+    with backend.open() as st:
+        run = run_record()
+        st.begin_run(run)
+        st.add_measurements([meas(run, value=v, lane=k) for k, v in enumerate((1.0, 2.5, 3.0))])
+    with backend.open(read_only=True) as st:
+        cur = st.connection().cursor()
+        cur.execute(st.sql("SELECT count(*), sum(value) FROM measurements WHERE run_id = ? AND value > ?"),
+                    (run.run_id, 1.5))
+        assert tuple(cur.fetchone()) == (2, 5.5)
