@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import datetime
 
+from optics.cli import lot_export
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``lot stats``."""
@@ -26,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     st.add_argument("--json", action="store_true", help="print JSON instead of the table")
     st.add_argument("--html", default=None, metavar="OUT", help="also write an HTML page with histograms")
     st.set_defaults(func=run)
+    lot_export.add_parser(sub)          # optics lot export (optics.cli.lot_export)
     parser.set_defaults(func=_help(parser))
 
 
