@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -184,12 +185,40 @@ def run_demo_lot(out_dir: str | Path, n_modules: int = 5, seed: int | None = Non
             pred = f" (predicted {predicted[mod.serial]})" if mod.serial in predicted else ""
             say(f"  {mod.serial}: {result.outcome.value:<8}{pred} {len(result.records):4d} records{cause}{why}")
         stats = lot_stats(store, plan_name=the_plan.name)
+        remove_stale_reports(out_dir / "reports", store.runs())
     lot_html = out_dir / "lot.html"
-    stats.write_html(lot_html)
+    stats.write_html(lot_html, reports_dir=out_dir / "reports")
     say("")
     say(stats.to_text())
     say(f"\ndatabase: {db}\nreports:  {out_dir / 'reports'}\nlot page: {lot_html}")
     return DemoResult(db=db, lot_html=lot_html, modules=tuple(modules), stats=stats)
+
+
+#: Suffixes of the files :func:`optics.station.report.write_report` writes per run.
+REPORT_SUFFIXES = (".html", ".csv", ".openhtf.json")
+
+
+def remove_stale_reports(reports_dir: str | Path, runs: Sequence[object]) -> list[Path]:
+    """Delete the report files in ``reports_dir`` of runs that are not in ``runs`` (an earlier
+    demo lot's, its database replaced); returns what was deleted.  Only report files
+    (``<serial>_<run>`` + :data:`REPORT_SUFFIXES`, :func:`optics.station.report.file_stem`) are
+    touched, so anything else in the directory stays."""
+    from optics.station.report import file_stem
+
+    folder = Path(reports_dir)
+    if not folder.is_dir():
+        return []
+    keep = {file_stem(r.serial, r.run_id) for r in runs}
+    removed = []
+    for f in sorted(folder.iterdir()):
+        suffix = next((s for s in REPORT_SUFFIXES if f.name.endswith(s)), None)
+        if suffix is None or not f.is_file():
+            continue
+        stem = f.name[:-len(suffix)]
+        if "_" in stem and stem not in keep:
+            f.unlink()
+            removed.append(f)
+    return removed
 
 
 #: Station id of the demo's runs (a lot.sqlite holding other stations' runs is never deleted).
@@ -202,4 +231,4 @@ def _fmt_limits(r) -> str:
     return f"{lo}..{hi}"
 
 
-__all__ = ["DEFAULT_PLAN", "DemoModule", "DemoResult", "run_demo_lot"]
+__all__ = ["DEFAULT_PLAN", "DemoModule", "DemoResult", "remove_stale_reports", "run_demo_lot"]

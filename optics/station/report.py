@@ -239,6 +239,37 @@ def _worst(outcomes: Sequence[Outcome]) -> str:
     return Outcome.PASS.value
 
 
+def _where(r: MeasurementRecord) -> str:
+    return " ".join(x for x in (r.step, "" if r.lane is None else f"L{r.lane}",
+                                "" if r.temperature_c is None else f"{r.temperature_c:g} °C") if x)
+
+
+def _failed_list(records: Sequence[MeasurementRecord]) -> str:
+    """The FAIL and ERROR records, first thing on the page: where, value against its own limits, margin, why."""
+    bad = [r for r in records if r.outcome in (Outcome.FAIL, Outcome.ERROR)]
+    if not bad:
+        return "<h2>Failed measurements</h2><p id='failed-none'>None.</p>"
+    rows = "".join(
+        f"<tr class='failed' style='background:{_COLOURS[r.outcome.value]}'><td>{html.escape(r.name)}</td>"
+        f"<td>{html.escape(_where(r))}</td><td>{'' if r.value is None else f'{r.value:.4g}'}</td>"
+        f"<td>[{_fmt(r.low_limit)} .. {_fmt(r.high_limit)}] {html.escape(r.unit)}</td>"
+        f"<td>{'' if r.margin is None else f'{r.margin:+.3g}'}</td><td>{r.outcome.value}</td>"
+        f"<td style='text-align:left'>{html.escape(r.message)}</td></tr>" for r in bad)
+    return ("<h2>Failed measurements</h2><table id='failed'><tr><th>measurement</th><th>where</th><th>value</th>"
+            f"<th>limits</th><th>margin</th><th>outcome</th><th>message</th></tr>{rows}</table>")
+
+
+def _bench_notes(run: RunRecord, records: Sequence[MeasurementRecord]) -> str:
+    """The run's note and the messages of its other records (retries, values without a limit),
+    each once, as plain text (escaped, line breaks kept)."""
+    notes = [run.note] if run.note else []
+    notes += [r.message for r in records if r.message and r.outcome not in (Outcome.FAIL, Outcome.ERROR)]
+    notes = list(dict.fromkeys(notes))
+    if not notes:
+        return ""
+    return "<h2>Bench notes</h2><pre class='notes'>" + html.escape("\n".join(notes)) + "</pre>"
+
+
 def render_html(run: RunRecord, records: Sequence[MeasurementRecord], artifacts: Any = None) -> str:
     """The module report as one self-contained HTML page."""
     outcome = run.outcome.value if run.outcome else "RUNNING"
@@ -262,6 +293,8 @@ def render_html(run: RunRecord, records: Sequence[MeasurementRecord], artifacts:
             curves = "<h2>Receiver sensitivity</h2><div>" + "".join(
                 f"<img alt='{html.escape(t)}' src='data:image/png;base64,{img}'/>"
                 for t, img in _curve_images(artifacts.curves, records)) + "</div>"
+    failed_html = _failed_list(records)
+    notes_html = _bench_notes(run, records)
     n = {o: sum(r.outcome is o for r in records) for o in Outcome}
     counts = ", ".join(f"{v} {k.value}" for k, v in n.items() if v)
     return (
@@ -269,13 +302,15 @@ def render_html(run: RunRecord, records: Sequence[MeasurementRecord], artifacts:
         f"<title>{html.escape(run.serial)}: {outcome}</title>"
         "<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1em}"
         "td,th{border:1px solid #999;padding:2px 6px;text-align:right;font-size:90%}"
-        ".verdict{font-size:150%;padding:.4em .8em;display:inline-block}</style></head><body>"
+        ".verdict{font-size:150%;padding:.4em .8em;display:inline-block}"
+        "pre.notes{white-space:pre-wrap;background:#f4f4f4;padding:.5em}</style></head><body>"
         f"<h1>Module {html.escape(run.serial)}</h1>"
         f"<div class='verdict' style='background:{colour}'>{outcome} ({run.status.value})</div>"
         f"<p>Plan <b>{html.escape(run.plan_name)}</b> (sha256 {run.plan_hash[:16]}…), run {run.run_id}, "
         f"station {html.escape(run.station_id)}, toolkit {html.escape(run.toolkit_version)}.<br>"
         f"Started {utc_text(run.started_at_s)}, ended {utc_text(run.ended_at_s)}. Records: {len(records)} ({counts})."
-        + (f"<br>Note: {html.escape(run.note)}" if run.note else "") + "</p>"
+        "</p>"
+        f"{failed_html}{notes_html}"
         f"<h2>Per-lane results</h2>{_lane_tables(records)}"
         "<p><small>Cell: value, margin to the nearest limit (positive inside); colour: outcome "
         "(MARGINAL = inside the limit but within the product guard band).  UNVERIFIED: the PHY "

@@ -137,8 +137,8 @@ def test_run_report_and_lot_stats(tmp_path, capsys):
     names = {m["name"] for m in stats["measurements"]}
     assert {"average_power_dbm", "tdecq_db"} <= names
     assert (tmp_path / "lot.html").read_text().startswith("<!DOCTYPE html>")
-    assert main(["lot", "stats", "--db", str(db), "--since", "2999-01-01"]) == 0
-    assert "modules: 0" in capsys.readouterr().out
+    assert main(["lot", "stats", "--db", str(db), "--since", "2999-01-01"]) == 2     # an empty window: issue 14
+    assert "no run started at or after 2999-01-01 00:00:00 UTC" in capsys.readouterr().err
     assert main(["lot", "stats", "--db", str(db), "--since", "yesterday"]) == 2
     assert "ISO 8601" in capsys.readouterr().err
     assert main(["lot", "stats", "--db", str(tmp_path / "none.sqlite")]) == 2

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from optics.station.records import MeasurementRecord, Outcome, RunRecord, RunStatus, judge
-from optics.station.stats import cpk, lot_stats
+from optics.station.stats import EmptyLot, cpk, lot_stats
 from optics.station.store import SQLiteStore
 
 
@@ -34,7 +34,6 @@ def test_cpk_closed_form():
 
 
 def test_yield_fpy_and_measurement_stats(tmp_path):
-    rng = np.random.default_rng(7)
     with SQLiteStore(tmp_path / "lot.sqlite") as st:
         t0 = time.time()
         add_run(st, "A", [1.0, 1.5], Outcome.PASS, t=t0)
@@ -43,19 +42,33 @@ def test_yield_fpy_and_measurement_stats(tmp_path):
         add_run(st, "C", [3.9, 3.8], Outcome.FAIL, t=t0 + 3)
         add_run(st, "D", [1.2, 1.1], Outcome.MARGINAL, t=t0 + 4)
         s = lot_stats(st)
-    assert s.n_modules == 4 and s.n_runs == 5
+        every = lot_stats(st, runs="all")
+        first = lot_stats(st, runs="first")
+    assert s.n_modules == 4 and s.n_runs == 5 and s.runs_policy == "last"
     assert s.yield_fraction == pytest.approx(3 / 4)           # A, B (retest), D
     assert s.first_pass_yield == pytest.approx(2 / 4)         # A, D
     assert s.module_outcomes == {"A": "PASS", "B": "PASS", "C": "FAIL", "D": "MARGINAL"}
+    # default: the last run of each module -- B's failed first run is not in the distribution
     (m,) = s.measurements
-    vals = np.array([1.0, 1.5, 3.6, 2.0, 2.1, 2.0, 3.9, 3.8, 1.2, 1.1])
-    assert m.n == vals.size and m.n_fail == 3
+    vals = np.array([1.0, 1.5, 2.1, 2.0, 3.9, 3.8, 1.2, 1.1])
+    assert m.n == vals.size and m.n_fail == 2
     assert m.mean == pytest.approx(vals.mean())
     assert m.sigma == pytest.approx(vals.std(ddof=1))
     assert m.cpk == pytest.approx((3.4 - vals.mean()) / (3 * vals.std(ddof=1)))
     assert sum(m.histogram_counts) == vals.size
+    # every run: 10 values, yield over runs (A, B retest, D of 5)
+    (ma,) = every.measurements
+    all_vals = np.array([1.0, 1.5, 3.6, 2.0, 2.1, 2.0, 3.9, 3.8, 1.2, 1.1])
+    assert ma.n == 10 and ma.n_fail == 3 and ma.mean == pytest.approx(all_vals.mean())
+    assert every.yield_fraction == pytest.approx(3 / 5) and every.first_pass_yield == pytest.approx(2 / 4)
+    # first runs: B's failing first run instead of its retest; yield = FPY
+    (mf,) = first.measurements
+    assert mf.mean == pytest.approx(np.array([1.0, 1.5, 3.6, 2.0, 3.9, 3.8, 1.2, 1.1]).mean())
+    assert first.yield_fraction == pytest.approx(2 / 4) == first.first_pass_yield
     d = s.to_dict()
     assert d["yield"] == pytest.approx(0.75)
+    assert {"yield", "first_pass_yield", "by_temperature", "pareto", "control_charts", "measurements",
+            "repeatability"} <= set(d)
     assert "Cpk" in s.to_text()
     html = s.to_html()
     assert html.startswith("<!DOCTYPE html>") and "base64" in html
@@ -69,9 +82,11 @@ def test_incomplete_run_is_not_a_pass(tmp_path):
     assert s.module_outcomes["A"] == "INCOMPLETE"
 
 
-def test_empty_store(tmp_path):
+def test_empty_store_is_an_error_unless_allowed(tmp_path):
     with SQLiteStore(tmp_path / "lot.sqlite") as st:
-        s = lot_stats(st)
+        with pytest.raises(EmptyLot, match="holds no runs"):
+            lot_stats(st)
+        s = lot_stats(st, allow_empty=True)
     assert s.n_modules == 0 and s.yield_fraction is None and s.measurements == ()
 
 
@@ -87,10 +102,15 @@ def test_since_selects_whole_runs_for_yield_and_measurements_alike(tmp_path):
     assert m.n == 2 and m.mean == pytest.approx(2.1)
 
 
-def test_since_in_the_future_and_unknown_plan_give_an_empty_lot(tmp_path):
+def test_since_in_the_future_and_unknown_plan_are_errors_naming_what_the_database_holds(tmp_path):
     with SQLiteStore(tmp_path / "lot.sqlite") as st:
         add_run(st, "A", [1.0], Outcome.PASS)
-        for s in (lot_stats(st, since_s=time.time() + 86400.0), lot_stats(st, plan_name="no-such-plan")):
+        with pytest.raises(EmptyLot, match=r"no run of plan 'no-such-plan'; plans in the database: 'p'"):
+            lot_stats(st, plan_name="no-such-plan")
+        with pytest.raises(EmptyLot, match=r"no run started at or after .* UTC; the latest started"):
+            lot_stats(st, since_s=time.time() + 86400.0)
+        for s in (lot_stats(st, since_s=time.time() + 86400.0, allow_empty=True),
+                  lot_stats(st, plan_name="no-such-plan", allow_empty=True)):
             assert s.n_modules == 0 and s.yield_fraction is None and s.measurements == ()
             assert "n/a" in s.to_text() and s.to_dict()["yield"] is None
 
