@@ -189,7 +189,8 @@ class PostgresStore(SQLResultStore):
         self._timeout_s = float(timeout_s)
         self._connect_timeout = max(1, math.ceil(connect_timeout_s))
         self._leases = LeaseKeeper(self.location, lease_s=self.lease_s, timeout_s=timeout_s, connect=self._connect,
-                                   errors=(psycopg.Error, OSError), param=POSTGRES.param)
+                                   errors=(psycopg.Error, OSError, StoreError),
+                                   param=POSTGRES.param)   # StoreError: the server did not answer a reconnection
         self._conn = self._connect()
         try:
             if self.read_only:

@@ -181,3 +181,30 @@ def test_both_libpq_schemes_open_the_server(pg_server, scheme):
 def test_a_malformed_postgresql_url_is_a_store_error():
     with pytest.raises(StoreError, match="not a valid PostgreSQL URL"):
         open_store("postgresql://u@h:notaport/db?bogus_parameter=1")
+
+
+def test_the_lease_keeper_outlives_a_server_that_does_not_answer(pg_url):
+    """The keeper's connections refused for a while (the store's connect raises StoreError, as when
+    the server is down): the thread keeps trying, and renews the lease once the server answers."""
+    store = open_store(pg_url, lease_s=0.4)
+    real_connect = store._leases._connect
+    calls = []
+
+    def refusing():
+        calls.append(time.time())
+        raise StoreError("cannot connect to the results database (server down)")
+
+    try:
+        store._leases._connect = refusing
+        run = run_record(serial="SNDOWN", host="bench-b")
+        store.begin_run(run)
+        time.sleep(0.35)                                      # ~3 renewal periods, all refused
+        assert len(calls) >= 2 and store._leases._thread.is_alive()
+        store._leases._connect = real_connect
+        time.sleep(0.45)                                      # past the lease begin_run gave
+        ((expires,),) = sql(pg_url, "SELECT lease_expires_at_s FROM runs")
+        assert expires > time.time()                          # renewed once the server answered
+        assert store.runs()[0].status is RunStatus.RUNNING
+    finally:
+        store._leases._connect = real_connect
+        store.close()
