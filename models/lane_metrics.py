@@ -6,7 +6,8 @@
   derives them for a Tx waveform scaled by a laser-power ratio;
 * Rx (V): ``ber_counted`` (:func:`optics.ber.count_errors`) and ``ber_estimate``
   (:func:`optics.ber.estimate_ber`);
-* module power at temperature (:func:`module_power_at`, :mod:`models.power`).
+* module power at temperature (:func:`module_power_at`, :mod:`models.power`) and the laser's
+  bias at the chip temperature (:func:`laser_state`).
 
 Public through :mod:`models.link`.
 """
@@ -132,12 +133,21 @@ def rx_metrics(rx_wf: Waveform, *, count_errors: bool = True) -> dict[str, Any]:
     return out
 
 
-def module_power_at(module: LinkModule, chip_temperature_c: float, heater_power_w_per_lane: float = 0.0) -> Any:
-    """Module power (:func:`models.power.module_power`) with the laser and heaters at temperature.
+def module_power_at(
+    module: LinkModule, chip_temperature_c: float, heater_power_w_per_lane: float = 0.0, *,
+    case_temperature_c: float | None = None,
+) -> Any:
+    """Module power (:func:`models.power.module_power_at_case`) with the lasers, heaters and
+    electronics at temperature.
 
-    The laser block uses the first lane's laser model: optical output at
-    ``chip_temperature_c`` and electrical power ``I·V_f + I²R_s`` (passed as an effective
-    forward voltage); lasers are shared as in the transmitter.  Returns None if the laser
+    The laser block uses the first lane's laser model at ``chip_temperature_c``: its optical
+    output and its electrical power ``I(T)·V_f + I(T)²R_s`` (passed as an effective forward
+    voltage), ``I(T)`` the bias it takes there (:meth:`models.laser.DfbLaser.bias_current_at`:
+    under APC it rises with temperature); lasers are shared as in the transmitter.  The DSP,
+    driver and TIA sit at the junction temperature solved self-consistently from the case
+    temperature (default ``chip_temperature_c − module.chip_temperature_rise_k``, how the
+    simulation places the chip), the parameter set's thermal resistance and the power the
+    module dissipates (:func:`models.power.solve_self_heating`).  Returns None if the laser
     gives no light.
     """
     params = module.power_params
@@ -150,10 +160,12 @@ def module_power_at(module: LinkModule, chip_temperature_c: float, heater_power_
         return None
     lp = dataclasses.replace(params.laser, lanes_per_laser=tx.lasers_shared_by)
     params = dataclasses.replace(params, laser=lp)
-    i = laser.bias_current_a
-    v_eff = laser.electrical_power_w() / i
-    return power_model.module_power(
+    i = laser.bias_current_at(chip_temperature_c)
+    v_eff = laser.electrical_power_w(chip_temperature_c) / i
+    t_case = chip_temperature_c - module.chip_temperature_rise_k if case_temperature_c is None else case_temperature_c
+    return power_model.module_power_at_case(
         params,
+        case_temperature_c=t_case,
         n_lanes=module.n_lanes,
         lane_rate_bps=module.payload_rate_bps / module.n_lanes,
         heater_power_w_per_lane=heater_power_w_per_lane,
@@ -161,6 +173,15 @@ def module_power_at(module: LinkModule, chip_temperature_c: float, heater_power_
         laser_bias_current_a=i,
         laser_forward_voltage_v=v_eff,
     )
+
+
+def laser_state(lane: Lane, chip_temperature_c: float) -> dict[str, Any]:
+    """The lane laser's drive at ``chip_temperature_c`` (°C): ``laser_bias_a`` (A, the APC bias
+    or the constant current, :meth:`models.laser.DfbLaser.bias_current_at`) and
+    ``laser_apc_limited`` (the APC servo at its current limit: power below the set point)."""
+    laser = lane.transmitter.laser
+    return {"laser_bias_a": laser.bias_current_at(chip_temperature_c),
+            "laser_apc_limited": laser.apc_limited(chip_temperature_c)}
 
 
 def _tx_reference(res: LaneResult) -> tuple[dict[str, Any], float] | None:
@@ -182,6 +203,7 @@ def _failed_metrics(lane: Lane, t_chip: float, message: str) -> dict[str, Any]:
         "failure": message,
         "wavelength_m": tx.laser.wavelength_at(t_chip),
         "laser_power_w": tx.laser.output_power_w(t_chip),
+        **laser_state(lane, t_chip),
         "heater_power_w": heater,
         "chip_temperature_c": t_chip,
         "tdecq_db": None,

@@ -20,6 +20,16 @@ Laser equations (light-current above threshold, temperature in °C, differences 
   ``var(n) = 10^(RIN/10)·B_rin``.  The field carries ``sqrt(P)(1 + n/2)`` (first order in
   ``n``, valid for RIN·B ≪ 1).
 * Electrical power ``P_el = I·V_f + I²·R_s``; wall-plug efficiency ``P/P_el``.
+* Automatic power control (APC, optional ``apc_power_w``): the bias servo (a monitor
+  photodiode on the back facet and a loop that sets the drive current) holds the output at
+  the set point ``P_set``, so the bias at temperature T inverts the L-I curve,
+  ``I_APC(T) = I_th(T) + P_set/η(T)``, up to the driver's current limit ``I_max``
+  (``max_bias_current_a``); beyond it ``I = I_max`` and ``P = η(T)·(I_max − I_th(T)) < P_set``
+  (:meth:`DfbLaser.apc_limited` says so).  This is the standard APC loop of a directly or
+  CW-driven laser module (e.g. G. P. Agrawal, *Fiber-Optic Communication Systems*, 4th ed.,
+  Wiley 2010, §3.5.1 "Feedback control"; Maxim application note HFAN-02.0 "Biasing a laser
+  diode" with the APC loop and its bias limit).  The loop is taken as ideal (no tracking error
+  between the back-facet monitor and the front facet: an assumption).
 
 Default values are from ``silicon-photonics-parameters.md`` §1: T0 = 64 K and T1 ≈ 260 K
 from the CC-DFB of Chang Gung Univ., IEEE PTL 18(14) 1551 (2006) (I_th 5.3 mA at 20 °C,
@@ -225,6 +235,14 @@ class DfbLaser:
         Junction forward voltage in V (default 1.2), >= 0.
     series_resistance_ohm : float
         Series resistance in Ω (default 4), >= 0.
+    apc_power_w : float or None
+        Automatic power control set point in W (default None: constant current
+        ``bias_current_a``), > 0.  With it the bias at temperature T is
+        :meth:`bias_current_at` (``I_th(T) + P_set/η(T)``, capped at ``max_bias_current_a``) and
+        ``bias_current_a`` is not used for the light.
+    max_bias_current_a : float or None
+        Current limit of the APC driver in A (default None: no limit), > 0; only with
+        ``apc_power_w``.
 
     Examples
     --------
@@ -245,6 +263,8 @@ class DfbLaser:
     rin_bandwidth_hz: float = 100e9
     forward_voltage_v: float = 1.2
     series_resistance_ohm: float = 4.0
+    apc_power_w: float | None = None
+    max_bias_current_a: float | None = None
 
     def __post_init__(self) -> None:
         validate.in_range("wavelength_m", self.wavelength_m, 0.8e-6, 2.0e-6, unit="m")
@@ -259,6 +279,15 @@ class DfbLaser:
         validate.positive("rin_bandwidth_hz", self.rin_bandwidth_hz, "Hz")
         validate.non_negative("forward_voltage_v", self.forward_voltage_v, "V")
         validate.non_negative("series_resistance_ohm", self.series_resistance_ohm, "Ω")
+        if self.apc_power_w is not None:
+            validate.in_range("apc_power_w", self.apc_power_w, 0.0, 1.0, low_inclusive=False, unit="W")
+        if self.max_bias_current_a is not None:
+            if self.apc_power_w is None:
+                raise InvalidParameter(
+                    f"max_bias_current_a = {self.max_bias_current_a!r} A is the APC driver's limit: "
+                    "it needs apc_power_w (the power set point) as well"
+                )
+            validate.positive("max_bias_current_a", self.max_bias_current_a, "A")
 
     # --- static characteristics -------------------------------------------------------
     def threshold_current_at(self, temperature_c: float) -> float:
@@ -271,9 +300,31 @@ class DfbLaser:
         t = validate.real("temperature_c", temperature_c)
         return self.slope_efficiency_w_per_a * math.exp(-(t - self.temperature_ref_c) / self.t1_k)
 
+    def bias_current_at(self, temperature_c: float) -> float:
+        """Drive current in A at chip temperature ``temperature_c`` (°C).
+
+        Constant current: ``bias_current_a``.  With APC: ``min(I_th(T) + P_set/η(T), I_max)``
+        (module docstring).
+        """
+        t = validate.real("temperature_c", temperature_c)
+        if self.apc_power_w is None:
+            return self.bias_current_a
+        needed = self.threshold_current_at(t) + self.apc_power_w / self.slope_efficiency_at(t)
+        return needed if self.max_bias_current_a is None else min(needed, self.max_bias_current_a)
+
+    def apc_limited(self, temperature_c: float) -> bool:
+        """True when the APC servo is at its current limit at ``temperature_c`` (°C), so the
+        output is below the set point (False for a constant-current laser)."""
+        if self.apc_power_w is None or self.max_bias_current_a is None:
+            return False
+        t = validate.real("temperature_c", temperature_c)
+        needed = self.threshold_current_at(t) + self.apc_power_w / self.slope_efficiency_at(t)
+        return needed > self.max_bias_current_a
+
     def output_power_w(self, temperature_c: float) -> float:
-        """CW output power ``η(T)·(I − I_th(T))`` in W (0 at or below threshold)."""
-        excess = self.bias_current_a - self.threshold_current_at(temperature_c)
+        """CW output power ``η(T)·(I(T) − I_th(T))`` in W (0 at or below threshold), with
+        ``I(T)`` from :meth:`bias_current_at` (the APC set point while the servo is in range)."""
+        excess = self.bias_current_at(temperature_c) - self.threshold_current_at(temperature_c)
         return self.slope_efficiency_at(temperature_c) * excess if excess > 0 else 0.0
 
     def wavelength_at(self, temperature_c: float) -> float:
@@ -281,22 +332,53 @@ class DfbLaser:
         t = validate.real("temperature_c", temperature_c)
         return self.wavelength_m + self.wavelength_drift_m_per_k * (t - self.temperature_ref_c)
 
-    def electrical_power_w(self) -> float:
-        """Electrical input power ``I·V_f + I²·R_s`` in W."""
-        i = self.bias_current_a
+    def electrical_power_w(self, temperature_c: float | None = None) -> float:
+        """Electrical input power ``I·V_f + I²·R_s`` in W, ``I`` the bias at ``temperature_c``
+        (°C, default ``temperature_ref_c``; only an APC laser's bias depends on it)."""
+        t = self.temperature_ref_c if temperature_c is None else temperature_c
+        i = self.bias_current_at(t)
         return i * self.forward_voltage_v + i * i * self.series_resistance_ohm
 
     def wall_plug_efficiency(self, temperature_c: float) -> float:
         """Optical output over electrical input power (0 when unbiased)."""
-        pel = self.electrical_power_w()
+        pel = self.electrical_power_w(temperature_c)
         return self.output_power_w(temperature_c) / pel if pel > 0 else 0.0
 
     def with_output_power(self, power_w: float, temperature_c: float | None = None) -> DfbLaser:
-        """Copy of this laser with the bias current set to give ``power_w`` (W) at ``temperature_c``."""
+        """Copy of this laser giving ``power_w`` (W) at ``temperature_c`` (default ``temperature_ref_c``).
+
+        Constant current: the bias is set to ``I_th(T) + P/η(T)``.  An APC laser gets ``power_w``
+        as its set point (``bias_current_a`` then records the bias it takes at ``temperature_c``).
+        """
         p = validate.positive("power_w", power_w, "W")
         t = self.temperature_ref_c if temperature_c is None else temperature_c
         current = self.threshold_current_at(t) + p / self.slope_efficiency_at(t)
+        if self.apc_power_w is not None:
+            return dataclasses.replace(self, bias_current_a=current, apc_power_w=p)
         return dataclasses.replace(self, bias_current_a=current)
+
+    def with_apc(self, *, max_bias_current_a: float | None, power_w: float | None = None) -> DfbLaser:
+        """Copy of this laser under automatic power control.
+
+        Parameters
+        ----------
+        max_bias_current_a : float or None
+            The APC driver's current limit in A (None: no limit).
+        power_w : float, optional
+            Set point in W; default the laser's present output at ``temperature_ref_c``.
+
+        Raises
+        ------
+        InvalidParameter
+            A laser that gives no light at ``temperature_ref_c`` and no ``power_w``, or bad values.
+        """
+        p = self.output_power_w(self.temperature_ref_c) if power_w is None else power_w
+        if p <= 0.0:
+            raise InvalidParameter(
+                f"laser bias_current_a = {self.bias_current_a:g} A gives no light at {self.temperature_ref_c:g} °C: "
+                "give the APC set point power_w"
+            )
+        return dataclasses.replace(self, apc_power_w=p, max_bias_current_a=max_bias_current_a)
 
     def rin_noise(
         self, n_samples: int, sample_rate_hz: float, rng: np.random.Generator | None = None,
@@ -367,7 +449,7 @@ class DfbLaser:
         p = self.output_power_w(t)
         if p <= 0.0:
             raise InvalidParameter(
-                f"laser bias_current_a = {self.bias_current_a:g} A is not above the threshold "
+                f"laser bias current {self.bias_current_at(t):g} A is not above the threshold "
                 f"{self.threshold_current_at(t):g} A at {t:g} °C: no light"
             )
         return p, t

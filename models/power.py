@@ -26,6 +26,25 @@ The model is a parameterised sum (all per-lane quantities times ``n_lanes``)::
     P_conversion = (sum of on-module blocks) * (1/eta - 1)   (DC-DC losses)
     E_bit        = P_total / (n_lanes * R)
 
+Electronics at junction temperature ``T_j`` (:class:`LeakageParams`): the DSP, driver and TIA
+blocks are their nominal figures (quoted at ``T_ref``) split into a dynamic part and a leakage
+part that grows exponentially with the junction temperature::
+
+    P_block(T_j) = P_block,nom * [(1 - f_leak) + f_leak * exp((T_j - T_ref) / T_leak)]
+
+(subthreshold leakage ``I_off ∝ exp(-q V_th(T) / (n k T))`` rises roughly exponentially with
+temperature: K. Roy, S. Mukhopadhyay, H. Mahmoodi-Meimand, "Leakage current mechanisms and
+leakage reduction techniques in deep-submicrometer CMOS circuits", Proc. IEEE 91(2), 305-327,
+2003, §II-A).  The leakage share ``f_leak`` = 0.2 at ``T_ref`` = 70 °C and the doubling every
+25 K (``T_leak = 25 K / ln 2``) are ASSUMPTIONS (UNVERIFIED: no DSP vendor figure here).
+
+Self-heating (:func:`solve_self_heating`, :func:`module_power_at_case`): the junction sits
+above the case by the thermal resistance times the heat the module dissipates,
+``T_j = T_case + R_th * P_diss(T_j)`` with ``P_diss`` the on-module power less the light it
+launches; solved by fixed-point iteration, which converges when ``R_th * dP_diss/dT < 1``
+(else thermal runaway, raised).  ``R_th`` = 0.5 K/W junction-to-case for a pluggable
+(ASSUMPTION, UNVERIFIED; one thermal node for all electronics).
+
 with ``n_lasers = ceil(n_lanes / lanes_per_laser)``.  Energy per bit is quoted, as in the
 industry figures it is compared with, per bit of the nominal one-direction rate (800 Gb/s
 for an 800G module); pass the line rate (106.25 Gb/s per lane) for line-rate figures.
@@ -326,6 +345,151 @@ def ring_heater_power_w(
     return float(power[0]) if np.ndim(temperature_c) == 0 else power
 
 
+# --- electronics leakage and self-heating -------------------------------------------------------
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LeakageParams:
+    """Temperature dependence of the DSP, driver and TIA power (module docstring equation).
+
+    Parameters
+    ----------
+    leakage_fraction : float
+        Share ``f_leak`` of the nominal power that is leakage at ``temperature_ref_c``, [0, 1);
+        0.2 (ASSUMPTION).
+    temperature_ref_c : float
+        Junction temperature (°C) at which the nominal per-bit figures hold; 70 °C (ASSUMPTION).
+    leakage_temperature_k : float
+        ``T_leak`` (K): leakage grows by ``e`` every ``T_leak``; 25 K / ln 2 = 36.07 K, i.e.
+        doubling every 25 K (ASSUMPTION), > 0.
+    """
+
+    leakage_fraction: float = 0.2
+    temperature_ref_c: float = 70.0
+    leakage_temperature_k: float = 25.0 / math.log(2.0)
+
+    def __post_init__(self) -> None:
+        s = object.__setattr__
+        f = validate.in_range("leakage_fraction", self.leakage_fraction, 0.0, 1.0, high_inclusive=False)
+        s(self, "leakage_fraction", f)
+        s(self, "temperature_ref_c", validate.in_range("temperature_ref_c", self.temperature_ref_c, -60.0, 200.0,
+                                                       unit="°C"))
+        s(self, "leakage_temperature_k", validate.positive("leakage_temperature_k", self.leakage_temperature_k, "K"))
+
+    def factor(self, junction_temperature_c: float) -> float:
+        """``(1 - f_leak) + f_leak * exp((T_j - T_ref)/T_leak)``: power over its nominal value.
+
+        Raises
+        ------
+        InvalidParameter
+            ``junction_temperature_c`` outside -60...250 °C.
+
+        Examples
+        --------
+        >>> round(LeakageParams().factor(95.0), 12)    # leakage doubled 25 K above T_ref: 0.8 + 0.4
+        1.2
+        """
+        t = validate.in_range("junction_temperature_c", junction_temperature_c, -60.0, 250.0, unit="°C")
+        return (1.0 - self.leakage_fraction) + self.leakage_fraction * math.exp(
+            (t - self.temperature_ref_c) / self.leakage_temperature_k)
+
+    def slope_w_per_k(self, nominal_power_w: float, junction_temperature_c: float) -> float:
+        """``dP/dT_j`` (W/K) of a block of nominal power ``nominal_power_w`` at ``junction_temperature_c``."""
+        t = validate.in_range("junction_temperature_c", junction_temperature_c, -60.0, 250.0, unit="°C")
+        return nominal_power_w * self.leakage_fraction / self.leakage_temperature_k * math.exp(
+            (t - self.temperature_ref_c) / self.leakage_temperature_k)
+
+
+@dataclasses.dataclass(frozen=True)
+class SelfHeating:
+    """Result of :func:`solve_self_heating`.
+
+    Attributes
+    ----------
+    temperature_c : float
+        Self-consistent temperature ``T`` (°C): ``T = T_case + R_th * P(T)`` within the tolerance.
+    power_w : float
+        ``P(T)`` (W).
+    iterations : int
+        Fixed-point steps taken.
+    """
+
+    temperature_c: float
+    power_w: float
+    iterations: int
+
+
+def solve_self_heating(
+    power_w_at: Any, case_temperature_c: float, thermal_resistance_k_per_w: float, *,
+    tolerance_k: float = 1e-6, max_iterations: int = 200, max_temperature_c: float = 250.0,
+) -> SelfHeating:
+    """Solve ``T = T_case + R_th * P(T)`` by fixed-point iteration.
+
+    ``T_0 = T_case + R_th * P(T_case)``, ``T_{n+1} = T_case + R_th * P(T_n)`` until
+    ``|T_{n+1} - T_n| <= tolerance_k``.  The map is a contraction, and the iteration converges
+    to the unique solution, when ``R_th * |dP/dT| < 1`` (Banach fixed-point theorem); for a
+    linear ``P(T) = P_0 + k (T - T_case)`` the solution is ``T_case + R_th P_0 / (1 - R_th k)``
+    and the error falls by ``R_th k`` per step.  When self-heating feeds itself faster
+    (``R_th k >= 1``: thermal runaway) the iteration does not settle and an error is raised.
+
+    Parameters
+    ----------
+    power_w_at : callable
+        ``P(T)``: dissipated power (W, finite, >= 0) at temperature ``T`` (°C).
+    case_temperature_c : float
+        Case (heat-sink side) temperature in °C, -60...150.
+    thermal_resistance_k_per_w : float
+        Thermal resistance from the dissipating node to the case (K/W), >= 0.
+    tolerance_k, max_iterations, max_temperature_c
+        Stop criterion (K, > 0), iteration limit (>= 1) and the temperature beyond which the
+        node is declared in runaway (°C).
+
+    Returns
+    -------
+    SelfHeating
+
+    Raises
+    ------
+    InvalidParameter
+        Bad inputs, a power that is negative or not finite, or no convergence (runaway).
+
+    Examples
+    --------
+    >>> r = solve_self_heating(lambda t: 10.0 + 0.2 * (t - 25.0), 25.0, 1.0)
+    >>> round(r.temperature_c, 6)       # 25 + 1.0 * 10 / (1 - 0.2)
+    37.5
+    """
+    if not callable(power_w_at):
+        raise InvalidType(f"power_w_at must be a callable P(T), got {type(power_w_at).__name__}")
+    t_case = validate.in_range("case_temperature_c", case_temperature_c, -60.0, 150.0, unit="°C")
+    r = validate.non_negative("thermal_resistance_k_per_w", thermal_resistance_k_per_w, "K/W")
+    tol = validate.positive("tolerance_k", tolerance_k, "K")
+    n_max = validate.integer("max_iterations", max_iterations, 1)
+    t_max = validate.real("max_temperature_c", max_temperature_c)
+
+    def power(t: float) -> float:
+        p = power_w_at(t)
+        if not isinstance(p, (int, float)) or not math.isfinite(p) or p < 0:
+            raise InvalidParameter(f"dissipated power at {t:g} °C is {p!r} W; a finite power >= 0 W is needed")
+        return float(p)
+
+    t = t_case
+    p = power(t)
+    for n in range(1, n_max + 1):
+        t_new = t_case + r * p
+        if t_new > t_max:
+            raise InvalidParameter(
+                f"thermal runaway: the self-heating iteration passed {t_max:g} °C (T_case = {t_case:g} °C, "
+                f"R_th = {r:g} K/W, P = {p:.4g} W); it needs R_th * dP/dT < 1"
+            )
+        p_new = power(t_new)
+        if abs(t_new - t) <= tol:
+            return SelfHeating(t_new, p_new, n)
+        t, p = t_new, p_new
+    raise InvalidParameter(
+        f"self-heating did not settle to {tol:g} K in {n_max} iterations (T_case = {t_case:g} °C, R_th = {r:g} K/W, "
+        f"last step {abs(t_case + r * p - t):.3g} K): R_th * dP/dT is at or beyond 1 (thermal runaway)"
+    )
+
+
 # --- parameter sets ------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LaserParams:
@@ -407,6 +571,10 @@ class ModulePowerParams:
         Microcontroller, monitoring, locking loops (W), >= 0.
     conversion_efficiency : float
         On-module DC-DC efficiency, (0, 1].
+    leakage : LeakageParams
+        Junction-temperature dependence of the DSP, driver and TIA blocks.
+    thermal_resistance_k_per_w : float
+        Junction-to-case thermal resistance of the electronics (K/W), >= 0; 0.5 (ASSUMPTION).
     """
 
     architecture: str
@@ -419,9 +587,15 @@ class ModulePowerParams:
     tec: TecParams = dataclasses.field(default_factory=TecParams)
     controller_w: float = 0.0
     conversion_efficiency: float = 1.0
+    leakage: LeakageParams = dataclasses.field(default_factory=LeakageParams)
+    thermal_resistance_k_per_w: float = 0.5
 
     def __post_init__(self) -> None:
         s = object.__setattr__
+        if not isinstance(self.leakage, LeakageParams):
+            raise InvalidType(f"leakage must be LeakageParams, got {type(self.leakage).__name__}")
+        s(self, "thermal_resistance_k_per_w",
+          validate.non_negative("thermal_resistance_k_per_w", self.thermal_resistance_k_per_w, "K/W"))
         if self.architecture not in ARCHITECTURES:
             raise InvalidParameter(f"architecture = {self.architecture!r}; allowed: {', '.join(ARCHITECTURES)}")
         if not isinstance(self.laser, LaserParams):
@@ -522,6 +696,10 @@ class PowerBreakdown:
         Power per block (W), keys :data:`BLOCKS` (0 where a block is absent).
     off_module : tuple of str
         Blocks counted in the total but not on the module (the CPO external laser).
+    junction_temperature_c : float or None
+        Junction temperature (°C) of the electronics blocks (None: their nominal figures).
+    launched_power_w : float
+        Optical power the on-module lasers emit (W): on-module power that leaves as light.
     """
 
     architecture: str
@@ -529,6 +707,8 @@ class PowerBreakdown:
     lane_rate_bps: float
     blocks_w: Mapping[str, float]
     off_module: tuple[str, ...] = ()
+    junction_temperature_c: float | None = None
+    launched_power_w: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "blocks_w", MappingProxyType({k: float(v) for k, v in self.blocks_w.items()}))
@@ -548,6 +728,11 @@ class PowerBreakdown:
     def module_w(self) -> float:
         """Sum of the on-module blocks (W)."""
         return float(sum(v for k, v in self.blocks_w.items() if k not in self.off_module))
+
+    @property
+    def dissipated_w(self) -> float:
+        """Heat dissipated on the module (W): ``module_w`` less the light the lasers launch."""
+        return self.module_w - self.launched_power_w
 
     @property
     def energy_pj_per_bit(self) -> float:
@@ -576,6 +761,7 @@ class PowerBreakdown:
             "total_w": self.total_w,
             "module_w": self.module_w,
             "energy_pj_per_bit": self.energy_pj_per_bit,
+            "junction_temperature_c": self.junction_temperature_c,
         }
 
     def plot(self, ax: Any = None) -> Any:
@@ -641,6 +827,7 @@ def module_power(
     laser_bias_current_a: float | None = None,
     laser_forward_voltage_v: float | None = None,
     tec_delta_t_k: float | None = None,
+    junction_temperature_c: float | None = None,
 ) -> PowerBreakdown:
     """Power breakdown of a transceiver (equations in the module docstring).
 
@@ -661,6 +848,10 @@ def module_power(
         Override the laser drive (e.g. from a laser model at temperature).
     tec_delta_t_k : float, optional
         Overrides the TEC's ΔT (K) (only matters when the TEC is ``cooled``).
+    junction_temperature_c : float, optional
+        Junction temperature (°C) of the DSP, driver and TIA: their blocks are scaled by
+        ``params.leakage.factor(T_j)``; default their nominal figures (see
+        :func:`module_power_at_case` for the self-consistent ``T_j``).
 
     Returns
     -------
@@ -702,13 +893,15 @@ def module_power(
     if heater_power_w_per_lane is not None:
         heater = validate.non_negative("heater_power_w_per_lane", heater_power_w_per_lane, "W")
 
+    leak = 1.0 if junction_temperature_c is None else p.leakage.factor(junction_temperature_c)
+
     n_lasers = math.ceil(n / laser.lanes_per_laser)
     laser_w = n_lasers * laser.electrical_power_w
     heat_on_tec = n_lasers * (laser.electrical_power_w - laser.optical_power_w)
     blocks = {
-        "dsp": p.dsp_energy_pj_per_bit * 1e-12 * rate * n,
-        "driver": p.driver_energy_pj_per_bit * 1e-12 * rate * n,
-        "tia": p.tia_energy_pj_per_bit * 1e-12 * rate * n,
+        "dsp": p.dsp_energy_pj_per_bit * 1e-12 * rate * n * leak,
+        "driver": p.driver_energy_pj_per_bit * 1e-12 * rate * n * leak,
+        "tia": p.tia_energy_pj_per_bit * 1e-12 * rate * n * leak,
         "laser": laser_w,
         "modulator_bias": p.modulator_bias_w_per_lane * n,
         "ring_heater": heater * n,
@@ -728,4 +921,56 @@ def module_power(
         lane_rate_bps=rate,
         blocks_w={k: blocks[k] for k in BLOCKS},
         off_module=off,
+        junction_temperature_c=None if junction_temperature_c is None else float(junction_temperature_c),
+        launched_power_w=0.0 if laser.external else n_lasers * laser.optical_power_w,
     )
+
+
+def module_power_at_case(
+    params: ModulePowerParams | str = "dsp", *, case_temperature_c: float, dsp_node: str = "7nm", **overrides: Any,
+) -> PowerBreakdown:
+    """Module power with the electronics at their self-consistent junction temperature.
+
+    ``T_j = T_case + R_th * P_diss(T_j)`` (:func:`solve_self_heating`), ``P_diss`` the
+    :attr:`PowerBreakdown.dissipated_w` of :func:`module_power` at ``T_j`` and ``R_th`` the
+    parameter set's ``thermal_resistance_k_per_w``.
+
+    Parameters
+    ----------
+    params : ModulePowerParams or str
+        As for :func:`module_power`.
+    case_temperature_c : float
+        Module case temperature in °C.
+    dsp_node : str
+        As for :func:`module_power`.
+    **overrides
+        The other keyword arguments of :func:`module_power` (``n_lanes``, ``lane_rate_bps``,
+        laser drive, heater, TEC), except ``junction_temperature_c``.
+
+    Returns
+    -------
+    PowerBreakdown
+        At the solved junction temperature (its ``junction_temperature_c``).
+
+    Raises
+    ------
+    InvalidParameter
+        Bad inputs (see :func:`module_power`) or thermal runaway.
+
+    Examples
+    --------
+    >>> b = module_power_at_case("dsp", case_temperature_c=70.0)
+    >>> round(b.junction_temperature_c - 70.0 - b.dissipated_w * 0.5, 5)      # T_j - T_case = R_th P
+    0.0
+    """
+    if "junction_temperature_c" in overrides:
+        raise InvalidParameter("module_power_at_case solves junction_temperature_c; do not pass it")
+    p = preset_params(params, dsp_node=dsp_node) if isinstance(params, str) else params
+    if not isinstance(p, ModulePowerParams):
+        raise InvalidType(f"params must be ModulePowerParams or an architecture name, got {type(params).__name__}")
+
+    def dissipated(t: float) -> float:
+        return module_power(p, junction_temperature_c=t, **overrides).dissipated_w
+
+    sol = solve_self_heating(dissipated, case_temperature_c, p.thermal_resistance_k_per_w)
+    return module_power(p, junction_temperature_c=sol.temperature_c, **overrides)

@@ -15,6 +15,12 @@ ps/(nm²·km)).  Component values are typical silicon-photonic numbers from
 TIA 12/10 pA/√Hz); the laser power is chosen so the average launch power sits inside the
 IEEE window (DR4: −2.9...4.0 dBm).
 
+Every laser runs under automatic power control (:meth:`models.laser.DfbLaser.with_apc`): its
+bias servo holds the set power, so the launch power stays put from 0 to 70 °C case while the
+bias (and the module power) rises.  The driver's current limits are ASSUMPTIONS (UNVERIFIED;
+high-power CW DFBs for silicon photonics are driven at a few hundred mA):
+:data:`APC_MAX_BIAS_A`.
+
 Examples
 --------
 >>> from models.presets import preset, list_presets
@@ -47,6 +53,11 @@ BAUD_200G_FECI = 113.4375e9
 
 CWDM4_M = (1271e-9, 1291e-9, 1311e-9, 1331e-9)
 PARALLEL_M = 1311e-9
+
+#: APC driver current limits (A) by laser class, ASSUMPTIONS (UNVERIFIED): the 40 mW split
+#: source of the parallel PMDs needs 148 mA at a 35 °C chip and 184 mA at 80 °C; the 10 mW
+#: CWDM lasers 43/60 mA; the 60 mW CPO source 215/266 mA.  Each limit leaves room to 95 °C chip.
+APC_MAX_BIAS_A = {"parallel": 0.25, "cwdm": 0.1, "cpo": 0.35}
 
 
 def worst_lambda0_m(wavelength_m: float) -> float:
@@ -86,6 +97,7 @@ def _parallel(name: str, n_lanes: int, baud: float, payload_bps: float, length_m
     driver, mzm, rx = _lane_parts(baud)
     # one CW laser split to 4 modulators (reference §1: "In 400G DR4 one laser is split to four")
     laser = DfbLaser(wavelength_m=PARALLEL_M).with_output_power(40e-3)
+    laser = laser.with_apc(max_bias_current_a=APC_MAX_BIAS_A["parallel"])
     tx = Transmitter(driver=driver, laser=laser, modulator=mzm, lasers_shared_by=4, splitter_excess_loss_db=0.5)
     ch = _channel(PARALLEL_M, length_m, max_loss_db)
     lanes = [Lane(name=f"lane {i}", transmitter=tx, channel=ch, receiver=rx) for i in range(n_lanes)]
@@ -97,7 +109,7 @@ def _cwdm4(name: str, baud: float, payload_bps: float, length_m: float, max_loss
     driver, mzm, rx = _lane_parts(baud)
     lanes = []
     for i, lam in enumerate(CWDM4_M):
-        laser = DfbLaser(wavelength_m=lam).with_output_power(10e-3)
+        laser = DfbLaser(wavelength_m=lam).with_output_power(10e-3).with_apc(max_bias_current_a=APC_MAX_BIAS_A["cwdm"])
         tx = Transmitter(driver=driver, laser=laser, modulator=mzm, lasers_shared_by=1)
         lanes.append(Lane(name=f"lane {i} ({lam * 1e9:.0f} nm)", transmitter=tx, channel=_channel(lam, length_m, max_loss_db), receiver=rx))
     return LinkModule(name=name, lanes=lanes, symbol_rate_baud=baud, payload_rate_bps=payload_bps, power_params="dsp",
@@ -115,6 +127,7 @@ def _ring_cpo(name: str, baud: float, payload_bps: float) -> LinkModule:
         bias_detuning_m=0.12e-9, rc_bandwidth_hz=80e9, max_heater_power_w=0.04,
     )
     laser = DfbLaser(wavelength_m=PARALLEL_M).with_output_power(60e-3)
+    laser = laser.with_apc(max_bias_current_a=APC_MAX_BIAS_A["cpo"])
     tx = Transmitter(driver=driver, laser=laser, modulator=ring, lasers_shared_by=8, splitter_excess_loss_db=1.0)
     _, _, rx = _lane_parts(baud)
     ch = _channel(PARALLEL_M, 500.0, 3.0)

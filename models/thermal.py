@@ -48,7 +48,7 @@ TEMPERATURE_CLASSES: dict[str, tuple[float, float]] = {
 #: Columns of a sweep row (per temperature and lane), in order.
 SWEEP_COLUMNS: tuple[str, ...] = (
     "temperature_c", "lane", "link_failed", "chip_temperature_c", "wavelength_m", "laser_power_w",
-    "heater_power_w", "dark_current_a", "tdecq_db", "oma_outer_dbm", "extinction_ratio_db",
+    "laser_bias_a", "heater_power_w", "dark_current_a", "tdecq_db", "oma_outer_dbm", "extinction_ratio_db",
     "average_power_dbm", "receive_power_dbm", "ber_estimate", "ber_counted", "module_power_w",
     "energy_pj_per_bit", "failure",
 )
@@ -91,7 +91,8 @@ def drift_table(module: LinkModule, temperatures_c: Sequence[float]) -> list[dic
     """Static drift per case temperature and lane (no waveform simulation, fast).
 
     Columns: ``temperature_c, lane, chip_temperature_c, wavelength_m, laser_power_w,
-    threshold_current_a, heater_power_w, ring_locked, dark_current_a``.
+    laser_bias_a, threshold_current_a, heater_power_w, ring_locked, dark_current_a``
+    (``laser_bias_a``: the bias at the chip temperature, :meth:`models.laser.DfbLaser.bias_current_at`).
     """
     rows = []
     for t in temperatures_c:
@@ -109,6 +110,7 @@ def drift_table(module: LinkModule, temperatures_c: Sequence[float]) -> list[dic
                 "chip_temperature_c": tc,
                 "wavelength_m": lam,
                 "laser_power_w": tx.laser.output_power_w(tc),
+                "laser_bias_a": tx.laser.bias_current_at(tc),
                 "threshold_current_a": tx.laser.threshold_current_at(tc),
                 "heater_power_w": heater,
                 "ring_locked": locked,
@@ -263,6 +265,7 @@ def sweep_temperature(
             row.update(
                 temperature_c=float(t),
                 lane=lr.name,
+                laser_bias_a=lane.transmitter.laser.bias_current_at(float(t) + module.chip_temperature_rise_k),
                 dark_current_a=lane.receiver.photodiode.dark_current_at(float(t) + module.chip_temperature_rise_k),
                 module_power_w=res.module_power_w,
                 energy_pj_per_bit=res.energy_pj_per_bit,

@@ -17,13 +17,18 @@ Rx LOS                     page 11h 147, bit per lane   set unless the lane is t
                                                         Rx lane and its power is above the
                                                         receiver's LOS threshold
 Tx power lane k            page 11h 154+2k, 0.1 µW      ``link.lane_tx_power_w(k)``
-Tx bias lane k             page 11h 170+2k, 2 µA        ``link.lanes[k].tx_bias_a``
+Tx bias scale              page 01h 160, bits 4-3       01b (x2: 4 µA steps, up to 262 mA)
+Tx bias lane k             page 11h 170+2k, 2 µA x 2    the lane transmitter's
+                                                        ``bias_current_a(T)`` at the module
+                                                        temperature if it has one (a models
+                                                        lane: the APC bias), else
+                                                        ``link.lanes[k].tx_bias_a``
 Rx power lane k            page 11h 186+2k, 0.1 µW      ``link.lane_rx_power_w(k)``
 =========================  ===========================  ====================================
 
 Encodings as in :mod:`instruments.cmis.module` (OIF-CMIS 5.x, checked there against
 ethtool ``cmis.h`` and the SONiC CMIS map).  Monitors saturate at the top of their 16-bit
-field (6.5535 mW, 131.07 mA), as a real module's do.  Lanes 9..16 are not mapped (bank 1 is
+field (6.5535 mW, 262.14 mA at the x2 bias scale), as a real module's do.  Lanes 9..16 are not mapped (bank 1 is
 not advertised).
 """
 
@@ -37,6 +42,10 @@ from optics.errors import InvalidType
 
 #: Lanes the bank-0 page 11h holds.
 MAPPED_LANES = 8
+
+
+#: The Tx bias multiplier the virtual module advertises (code 01b at page 01h byte 160, bits 4-3).
+TX_BIAS_SCALE = 2
 
 
 def _u16(value: float, lsb: float) -> bytes:
@@ -72,6 +81,7 @@ class VirtualCmisBus(SimulatedBus):
         super().__init__(address=address, name="virtual-cmis")
         self.link = link
         self.poke(None, 3, bytes([3 << 1]))  # ModuleReady, paged memory (byte 2 bit 7 = 0)
+        self.poke(0x01, 160, bytes([0b01 << 3]))  # TxBiasCurrentScalingFactor x2 (TX_BIAS_SCALE)
         self._identity_of: Any = None
 
     def _ascii(self, page: int, offset: int, text: str, length: int) -> None:
@@ -97,7 +107,9 @@ class VirtualCmisBus(SimulatedBus):
         rx_los_dbm = link.params.receiver.los_threshold_dbm
         for k in range(n):
             raw[2 * k:2 * k + 2] = _u16(link.lane_tx_power_w(k, t), POWER_LSB_W)
-            raw[16 + 2 * k:18 + 2 * k] = _u16(link.lanes[k].tx_bias_a, BIAS_LSB_A)
+            bias_at = getattr(link.lanes[k].transmitter, "bias_current_a", None)
+            bias_a = bias_at(t) if callable(bias_at) else link.lanes[k].tx_bias_a
+            raw[16 + 2 * k:18 + 2 * k] = _u16(bias_a, BIAS_LSB_A * TX_BIAS_SCALE)
             rx_w = link.lane_rx_power_w(k)
             raw[32 + 2 * k:34 + 2 * k] = _u16(rx_w, POWER_LSB_W)
             if rx_w <= 1e-3 * 10.0 ** (rx_los_dbm / 10.0):

@@ -104,6 +104,13 @@ class ModelTransmitter:
         """Outer OMA, W (measured on the waveform)."""
         return self._entry(temperature_c)[2]
 
+    def bias_current_a(self, temperature_c: float) -> float:
+        """Laser bias in A at case temperature ``temperature_c`` (°C): the bias the laser takes
+        at the chip temperature (:meth:`models.laser.DfbLaser.bias_current_at`; under automatic
+        power control it rises with temperature), what the module's CMIS Tx-bias monitor reports."""
+        t = validate.in_range("temperature_c", temperature_c, -60.0, 150.0, unit="°C")
+        return float(self.lane.transmitter.laser.bias_current_at(t + self.chip_temperature_rise_k))
+
     def wavelength_m(self, temperature_c: float) -> float:
         """Laser wavelength at the chip temperature, m."""
         t = validate.in_range("temperature_c", temperature_c, -60.0, 150.0, unit="°C")
@@ -113,13 +120,14 @@ class ModelTransmitter:
 def population_lanes(module: Any, *, pattern_name: str = "PRBS13Q", samples_per_symbol: int = 16) -> list[Any]:
     """The :class:`~instruments.virtual.dut.DutLane` of every lane of a population module:
     its :class:`ModelTransmitter`, its model receiver (at the chip temperature), the laser bias
-    it reports."""
+    it reports (``tx_bias_a``: the bias at 25 °C case within the lane's 131 mA field; the CMIS
+    monitor reads :meth:`ModelTransmitter.bias_current_a` at the module temperature)."""
     from instruments.virtual.dut import DutLane
 
     out = []
     for k, lane in enumerate(module.module.lanes):
         tx = ModelTransmitter(module, lane=k, pattern_name=pattern_name, samples_per_symbol=samples_per_symbol)
-        out.append(DutLane(tx, lane.receiver, tx_bias_a=min(0.131, float(lane.transmitter.laser.bias_current_a)),
+        out.append(DutLane(tx, lane.receiver, tx_bias_a=min(0.131, tx.bias_current_a(25.0)),
                            chip_temperature_rise_k=float(module.module.chip_temperature_rise_k)))
     return out
 

@@ -9,7 +9,11 @@ Usage::
 Runs :func:`models.link.simulate` (or :func:`models.thermal.sweep_temperature`) and prints a
 table per lane, or with ``--json`` one JSON object: ``name``, ``temperature_c``, ``lanes``
 (objects with ``tdecq_db, oma_outer_dbm, extinction_ratio_db, average_power_dbm,
-ber_estimate, ber_counted`` ...), ``module_power_w``, ``energy_pj_per_bit``; a sweep gives
+ber_estimate, ber_counted``, ``chip_temperature_c``, ``laser_bias_a`` (the bias the laser
+takes at the chip temperature: under automatic power control it rises with temperature) and
+``laser_apc_limited`` (the APC servo at its current limit, so the power is below its set
+point) ...), ``module_power_w``, ``energy_pj_per_bit``, ``power_blocks_w`` and
+``junction_temperature_c`` (the electronics' self-consistent junction temperature); a sweep gives
 ``{"name", "sweep": [one such object per temperature]}``.  ``--plot DIR`` writes the Tx eye
 of each lane (``eye_lane<i>.png``) or the sweep figure (``temperature_sweep.png``).
 
@@ -36,6 +40,7 @@ _TABLE_KEYS = (
     ("ber_estimate", "BER est", "{:.2e}"),
     ("ber_counted", "BER cnt", "{:.2e}"),
     ("heater_power_w", "heater mW", "{:.1f}"),
+    ("laser_bias_a", "bias mA", "{:.1f}"),
 )
 
 
@@ -89,7 +94,7 @@ def _json_safe(obj: Any) -> Any:
 def _fmt(value: Any, fmt: str, key: str) -> str:
     if value is None:
         return "-"
-    if key == "heater_power_w":
+    if key in ("heater_power_w", "laser_bias_a"):
         value = value * 1e3
     return fmt.format(value)
 
@@ -149,6 +154,24 @@ def _add_verdicts(doc: dict[str, Any], spec: Any, guard_band_db: float) -> str |
     return overall
 
 
+def _add_power_state(doc: dict[str, Any], res: Any) -> None:
+    """``junction_temperature_c`` of the module's electronics (None without a power result)."""
+    doc["junction_temperature_c"] = None if res.power is None else res.power.junction_temperature_c
+
+
+def _add_laser_state(doc: dict[str, Any], module: Any) -> None:
+    """Put each lane's ``laser_bias_a`` / ``laser_apc_limited`` (at its chip temperature,
+    :func:`models.lane_metrics.laser_state`) and the module's junction temperature into ``doc``
+    (a ModuleResult dict)."""
+    from models.lane_metrics import laser_state
+
+    for lane, d in zip(module.lanes, doc["lanes"]):
+        t_chip = d.get("chip_temperature_c")
+        if t_chip is None:
+            t_chip = doc["temperature_c"] + module.chip_temperature_rise_k
+        d.update(laser_state(lane, float(t_chip)))
+
+
 def _print_result(d: dict[str, Any], out: Any) -> None:
     print(f"{d['name']} at {d['temperature_c']:g} °C case", file=out)
     head = f"{'lane':<18}" + "".join(f"{label:>11}" for _, label, _ in _TABLE_KEYS)
@@ -160,7 +183,12 @@ def _print_result(d: dict[str, Any], out: Any) -> None:
             print(f"  link failed: {lane['failure']}", file=out)
     mp, ep = d.get("module_power_w"), d.get("energy_pj_per_bit")
     if mp is not None:
-        print(f"module power {mp:.2f} W, {ep:.2f} pJ/bit", file=out)
+        tj = d.get("junction_temperature_c")
+        at = f" (electronics junction {tj:.1f} °C)" if tj is not None else ""
+        print(f"module power {mp:.2f} W, {ep:.2f} pJ/bit{at}", file=out)
+    limited = [lane["name"] for lane in d["lanes"] if lane.get("laser_apc_limited")]
+    if limited:
+        print(f"  laser at its APC current limit (power below the set point): {', '.join(limited)}", file=out)
     if d.get("verdict") is not None:
         lanes = ", ".join(f"{lane['name']} {lane['verdict']}" for lane in d["lanes"])
         print(f"verdict against {d['phy']} (Tx rows and pre-FEC BER): {d['verdict']}  [{lanes}]", file=out)
@@ -206,6 +234,9 @@ def run(args: argparse.Namespace) -> int:
         sweep = sweep_temperature(module, temps, settings, seed=args.seed)
         doc = sweep.to_dict()
         ok = all(r.ok for r in sweep.results)
+        for d, r in zip(doc["sweep"], sweep.results):
+            _add_power_state(d, r)
+            _add_laser_state(d, module)
         for d in doc["sweep"]:
             ok = _add_verdicts(d, spec, args.guard_band_db) != "FAIL" and ok
         if plot_dir is not None:
@@ -220,6 +251,8 @@ def run(args: argparse.Namespace) -> int:
 
     res = simulate(module, settings, seed=args.seed)
     doc = res.to_dict()
+    _add_power_state(doc, res)
+    _add_laser_state(doc, module)
     verdict = _add_verdicts(doc, spec, args.guard_band_db)
     if plot_dir is not None:
         from matplotlib.figure import Figure

@@ -58,3 +58,23 @@ def test_errors_exit_2(tmp_path, capsys):
 def test_failed_link_exits_1(capsys):
     rc = main(["simulate", "--preset", "400GBASE-DR4", "--rx-power-dbm", "10", *SMALL])
     assert rc == 1 and "overload" in capsys.readouterr().out
+
+
+def test_json_reports_each_lanes_apc_laser_bias(capsys):
+    import math
+
+    rc = main(["simulate", "--preset", "400GBASE-DR4", "--temperature-c", "60", "--json", *SMALL])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    # chip at 60 + 10 °C; the 40 mW APC set point needs I_th(T) + P/η(T) (L-I written out)
+    d = 70.0 - 25.0
+    expected = 8e-3 * math.exp(d / 64.0) + 0.04 / (0.3 * math.exp(-d / 260.0))
+    for lane in out["lanes"]:
+        assert lane["laser_bias_a"] == pytest.approx(expected, rel=1e-12)
+        assert lane["laser_apc_limited"] is False
+    assert out["junction_temperature_c"] > 60.0
+    sweep = main(["simulate", "--preset", "400GBASE-DR4", "--sweep-temperature", "0:70:70", "--json", *SMALL])
+    doc = json.loads(capsys.readouterr().out)
+    assert sweep == 0
+    cold, hot = (d["lanes"][0]["laser_bias_a"] for d in doc["sweep"])
+    assert hot > cold

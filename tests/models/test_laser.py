@@ -209,3 +209,57 @@ def test_knots_interpolate_alike_in_any_pieces_and_in_single_precision():
         Knots(values=np.ones(9), n_samples=10, at_samples=True)
     with pytest.raises(InvalidParameter, match="start, stop"):
         knots.at(5, 5)
+
+
+# --- automatic power control -------------------------------------------------------------------
+def _apc_closed_form(laser, t):
+    """I_APC(T) = I_th,ref e^{(T-T_ref)/T0} + P_set / (η_ref e^{-(T-T_ref)/T1}), written out."""
+    d = t - laser.temperature_ref_c
+    return laser.threshold_current_a * math.exp(d / laser.t0_k) + laser.apc_power_w / (
+        laser.slope_efficiency_w_per_a * math.exp(-d / laser.t1_k))
+
+
+def test_apc_holds_the_set_power_with_the_closed_form_bias():
+    laser = DfbLaser(apc_power_w=40e-3, max_bias_current_a=0.3)
+    for t in (0.0, 25.0, 50.0, 80.0, 95.0):
+        assert laser.bias_current_at(t) == pytest.approx(_apc_closed_form(laser, t), rel=1e-12)
+        assert laser.output_power_w(t) == pytest.approx(40e-3, rel=1e-12)
+        assert not laser.apc_limited(t)
+        i = _apc_closed_form(laser, t)
+        assert laser.electrical_power_w(t) == pytest.approx(i * 1.2 + i * i * 4.0, rel=1e-12)
+    # 25 °C: 8 mA + 40 mW / 0.3 W/A = 141.33 mA; the bias rises with temperature
+    assert laser.bias_current_at(25.0) == pytest.approx(8e-3 + 40e-3 / 0.3, rel=1e-12)
+    assert laser.bias_current_at(80.0) > laser.bias_current_at(25.0) > laser.bias_current_at(0.0)
+    # the field the lane simulation draws carries the set power at any temperature
+    amp = laser.amplitude(64, 1e12, temperature_c=70.0)
+    assert float(np.mean(amp**2)) == pytest.approx(40e-3, rel=1e-12)
+
+
+def test_apc_at_its_current_limit_loses_power_by_the_closed_form():
+    laser = DfbLaser(apc_power_w=40e-3, max_bias_current_a=0.16)
+    # needed bias crosses 160 mA between 25 °C (141 mA) and 80 °C (184 mA)
+    assert not laser.apc_limited(25.0) and laser.apc_limited(80.0)
+    t = 80.0
+    eta = 0.3 * math.exp(-(t - 25.0) / 260.0)
+    ith = 8e-3 * math.exp((t - 25.0) / 64.0)
+    assert laser.bias_current_at(t) == 0.16
+    assert laser.output_power_w(t) == pytest.approx(eta * (0.16 - ith), rel=1e-12)
+    assert laser.output_power_w(t) < 40e-3
+
+
+def test_apc_parameters_are_checked_and_with_output_power_sets_the_set_point():
+    with pytest.raises(InvalidParameter, match="max_bias_current_a.*apc_power_w"):
+        DfbLaser(max_bias_current_a=0.2)
+    with pytest.raises(InvalidParameter, match="apc_power_w"):
+        DfbLaser(apc_power_w=0.0)
+    with pytest.raises(InvalidParameter, match="max_bias_current_a"):
+        DfbLaser(apc_power_w=1e-3, max_bias_current_a=-0.1)
+    apc = DfbLaser().with_output_power(20e-3).with_apc(max_bias_current_a=0.2)
+    assert apc.apc_power_w == pytest.approx(20e-3, rel=1e-12)
+    moved = apc.with_output_power(30e-3)
+    assert moved.apc_power_w == 30e-3 and moved.output_power_w(60.0) == pytest.approx(30e-3, rel=1e-12)
+    # constant current stays constant current
+    cc = DfbLaser(bias_current_a=0.1)
+    assert cc.bias_current_at(70.0) == 0.1 and not cc.apc_limited(70.0)
+    with pytest.raises(InvalidParameter, match="no light"):
+        DfbLaser(bias_current_a=1e-3).with_apc(max_bias_current_a=0.2)

@@ -340,7 +340,12 @@ def test_sweep_reuses_tx_metrics_exactly():
     # double precision: the reuse is exact up to float64 rounding (single: the tolerances of
     # SimulationSettings.precision)
     s = SimulationSettings(pattern="PRBS9Q", n_symbols=511 * 4, samples_per_symbol=8, precision="double")
-    module = preset("400GBASE-DR4")
+    # a constant-current laser (the preset's runs under APC and holds its power), so that the
+    # laser power, and with it the scaled metrics, moves with temperature
+    apc = preset("400GBASE-DR4")
+    cc_laser = dataclasses.replace(apc.lanes[0].transmitter.laser, apc_power_w=None, max_bias_current_a=None)
+    module = dataclasses.replace(apc, lanes=[dataclasses.replace(
+        lane, transmitter=dataclasses.replace(lane.transmitter, laser=cc_laser)) for lane in apc.lanes])
     temps = [0.0, 35.0, 70.0]
     fast = sweep_temperature(module, temps, s, workers=1)
     full = sweep_temperature(module, temps, s, workers=2, reuse_tx_metrics=False)

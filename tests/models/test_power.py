@@ -250,3 +250,67 @@ def test_tec_cop_max_equals_numerical_optimum_of_the_peltier_balance():
         res = scipy.optimize.minimize_scalar(neg_cop, bounds=(1e-3, s_seebeck * tc / r_ohm), method="bounded",
                                              options={"xatol": 1e-10})
         assert tec_cop_max(dt, hot_side_c=70.0, figure_of_merit_per_k=z) == pytest.approx(-res.fun, rel=1e-6)
+
+
+# --- leakage and self-heating ---------------------------------------------------------------------
+def test_leakage_factor_against_its_equation():
+    from models.power import LeakageParams
+
+    lk = LeakageParams(leakage_fraction=0.3, temperature_ref_c=50.0, leakage_temperature_k=20.0)
+    for t in (0.0, 50.0, 90.0):
+        assert lk.factor(t) == pytest.approx(0.7 + 0.3 * math.exp((t - 50.0) / 20.0), rel=1e-12)
+    # the default doubles the leakage every 25 K: 0.8 + 0.2 * 2 at 95 °C
+    assert LeakageParams().factor(95.0) == pytest.approx(1.2, rel=1e-12)
+    b_nom = module_power("dsp")
+    b_hot = module_power("dsp", junction_temperature_c=95.0)
+    for block in ("dsp", "driver", "tia"):
+        assert b_hot.blocks_w[block] == pytest.approx(1.2 * b_nom.blocks_w[block], rel=1e-12)
+    assert b_hot.blocks_w["laser"] == b_nom.blocks_w["laser"]
+    with pytest.raises(InvalidParameter, match="leakage_fraction"):
+        LeakageParams(leakage_fraction=1.0)
+
+
+def test_self_heating_linear_case_matches_its_closed_form_and_converges_geometrically():
+    from models.power import solve_self_heating
+
+    p0, k, r, t_case = 12.0, 0.3, 2.0, 40.0          # R k = 0.6
+    sol = solve_self_heating(lambda t: p0 + k * (t - t_case), t_case, r, tolerance_k=1e-9)
+    t_exact = t_case + r * p0 / (1.0 - r * k)          # 40 + 24 / 0.4 = 100 °C
+    assert sol.temperature_c == pytest.approx(t_exact, abs=1e-8)
+    assert sol.power_w == pytest.approx(p0 + k * (t_exact - t_case), rel=1e-9)
+    # error e_n = (R k)^n e_0, e_0 = t_exact - t_case: steps until the step (R k)^n e_0 (1 - R k) <= tol
+    n_expected = math.ceil(math.log(1e-9 / ((t_exact - t_case) * (1 - r * k))) / math.log(r * k))
+    assert abs(sol.iterations - n_expected) <= 1
+    # no resistance: the case temperature itself
+    assert solve_self_heating(lambda t: 5.0, 25.0, 0.0).temperature_c == 25.0
+
+
+def test_self_heating_runaway_and_bad_power_are_refused():
+    from models.power import solve_self_heating
+
+    with pytest.raises(InvalidParameter, match="runaway"):
+        solve_self_heating(lambda t: 10.0 + 1.0 * (t - 25.0), 25.0, 1.0)     # R k = 1
+    with pytest.raises(InvalidParameter, match="runaway"):
+        solve_self_heating(lambda t: math.exp(t / 10.0), 25.0, 1.0)
+    with pytest.raises(InvalidParameter, match="finite power"):
+        solve_self_heating(lambda t: float("nan"), 25.0, 1.0)
+    with pytest.raises(InvalidParameter, match="thermal_resistance_k_per_w"):
+        solve_self_heating(lambda t: 1.0, 25.0, -1.0)
+
+
+def test_module_power_at_case_is_self_consistent_and_rises_with_temperature():
+    from models.power import module_power_at_case
+
+    p = preset_params("dsp")
+    powers = []
+    for t_case in (0.0, 35.0, 70.0):
+        b = module_power_at_case(p, case_temperature_c=t_case, n_lanes=8, lane_rate_bps=100e9)
+        # T_j = T_case + R_th (module power - launched light), and the blocks are those at T_j
+        assert b.junction_temperature_c == pytest.approx(t_case + 0.5 * b.dissipated_w, abs=1e-5)
+        again = module_power(p, n_lanes=8, lane_rate_bps=100e9, junction_temperature_c=b.junction_temperature_c)
+        assert again.total_w == pytest.approx(b.total_w, rel=1e-12)
+        assert b.launched_power_w == pytest.approx(2 * 0.1, rel=1e-12)
+        powers.append(b.total_w)
+    assert powers[0] < powers[1] < powers[2]
+    with pytest.raises(InvalidParameter, match="junction_temperature_c"):
+        module_power_at_case(p, case_temperature_c=25.0, junction_temperature_c=50.0)

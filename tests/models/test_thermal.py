@@ -1,6 +1,7 @@
 """Tests of models.thermal: drift slopes, temperature classes, sweeps with lock loss."""
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -80,8 +81,13 @@ def test_sweep_table_frame_and_plot(tmp_path):
     sweep = sweep_temperature(m, [0.0, 70.0], FAST)
     frame = sweep.to_frame()
     assert list(frame.columns) == list(SWEEP_COLUMNS) and len(frame) == 2
-    # hotter laser: lower power (threshold up, slope down) -> lower average launch power
-    assert frame["average_power_dbm"][1] < frame["average_power_dbm"][0]
+    # hotter laser: threshold up, slope down; the APC servo raises the bias and holds the power
+    assert frame["average_power_dbm"][1] == pytest.approx(frame["average_power_dbm"][0], abs=1e-9)
+    laser = m.lanes[0].transmitter.laser
+    for i, t_chip in enumerate((10.0, 80.0)):   # I_th(T) + P_set/η(T), written out
+        d = t_chip - 25.0
+        assert frame["laser_bias_a"][i] == pytest.approx(
+            8e-3 * math.exp(d / 64.0) + laser.apc_power_w / (0.3 * math.exp(-d / 260.0)), rel=1e-12)
     import matplotlib
     matplotlib.use("Agg")
     fig = sweep.plot()

@@ -67,8 +67,9 @@ def expected_outcome(value, lo, hi, guard):
 
 def test_full_run_verdicts_against_limits_and_physics(tmp_path):
     plan = plan_file(tmp_path)
-    # lane 5's laser loses its threshold fast (T0 = 25 K): at 70 °C its OMA falls below the limit
-    module = with_lane(design_module("SNHOT"), 5, "hot laser (T0 25 K)", {"laser.t0_k": 25.0})
+    # lane 5's laser loses its threshold fast (T0 = 18 K): at 70 °C (80 °C chip) its APC servo would
+    # need I_th + P/η = 170 mA + 165 mA, beyond its 250 mA limit, and its OMA falls below the limit
+    module = with_lane(design_module("SNHOT"), 5, "hot laser (T0 18 K)", {"laser.t0_k": 18.0})
     with open_bench(FAST, module=module) as bench, SQLiteStore(tmp_path / "r.sqlite") as store:
         result = run_plan(plan, bench, store, serial=module.serial, artifacts_dir=tmp_path / "art")
         stored = store.measurements(run_id=result.run.run_id)
