@@ -92,6 +92,7 @@ def simulate_lane(
     tx_reference: tuple[Mapping[str, Any], float] | None = None,
     spectrum_key: Any = None,
     need_tx_waveform: bool = True,
+    receiver: bool = True,
     extra_meta: Mapping[str, Any] | None = None,
     threads: int | None = None,
 ) -> LaneResult:
@@ -131,6 +132,13 @@ def simulate_lane(
     need_tx_waveform : bool
         Build the Tx waveform (default True).  False with ``tx_reference`` skips it
         (``tx_waveform`` is then None).
+    receiver : bool
+        Simulate the channel and the receiver (default True).  False stops after the
+        transmitter: ``rx_waveform`` is None, ``receive_power_dbm`` None and no Rx metrics;
+        the Tx waveform is the same sample for sample (the generator draws the laser RIN
+        before the receiver's noise, which is then not drawn), but a receiver fault (TIA
+        overload) is not raised.  For callers that only need the Tx record (the scope,
+        :func:`models.population.lane_tx_waveform`).
     extra_meta : mapping, optional
         Entries added to both waveforms' ``meta`` (e.g. the seed).
     threads : int, optional
@@ -186,7 +194,7 @@ def simulate_lane(
         if early:
             rin = draws.submit(rin_knots)
             response.check_sampling("tia.bandwidth_hz", lane.receiver.tia.bandwidth_hz, fs)
-            shot_job = _shot_noise_job(draws, lane.receiver, n, fs, single=single)
+            shot_job = _shot_noise_job(draws, lane.receiver, n, fs, single=single) if receiver else None
         if cached is None:
             cached = TransmitterEntry(*transmitter_transfer(tx, sym, symbol_rate_baud, sps, rng,
                                                             precision=settings.precision), sym)
@@ -240,9 +248,12 @@ def simulate_lane(
                 half = n // 2
                 first_half = draws.submit(lambda r: field_part(0, half)) if draws.background else None
             # the TIA noise after the field's first half (a cold lane drew the shot noise already)
-            if not early:
-                shot_job = _shot_noise_job(draws, lane.receiver, n, fs, single=single)
-            noise_jobs = (shot_job, _tia_noise_job(draws, lane.receiver, n, fs, single=single))
+            if not receiver:
+                noise_jobs = (None, None)
+            else:
+                if not early:
+                    shot_job = _shot_noise_job(draws, lane.receiver, n, fs, single=single)
+                noise_jobs = (shot_job, _tia_noise_job(draws, lane.receiver, n, fs, single=single))
             if x_in is not None:
                 if draws.background:
                     field_part(half, n)
@@ -270,7 +281,8 @@ def simulate_lane(
             if need_tx:
                 tx_wf = tx_light.to_waveform(source="model", lane=lane.name, chip_temperature_c=t_chip,
                                              **dict(extra_meta or {}))
-        if not fast:
+        rx_v = rx_meta = p_rx = None
+        if receiver and not fast:
             # MPI adds a delayed copy of the field (np.roll in time): the block-by-block path
             rx_light = lane.channel.propagate(tx_light, rng=rng)
             p_rx = rx_light.average_power_w
@@ -280,7 +292,7 @@ def simulate_lane(
                 p_rx = rx_light.average_power_w
             rx_wf = lane.receiver.detect(rx_light, rng=rng, temperature_c=t_chip)
             rx_v, rx_meta = np.asarray(rx_wf.samples), dict(rx_wf.meta)
-        else:
+        elif receiver:
             spectrum = None if entry is None else (entry[0], math.sqrt(p_laser / entry[1]))
             # the fibre's transforms share the cores with the draw thread while it still draws
             busy = draws.background and not draws.idle()
@@ -303,27 +315,30 @@ def simulate_lane(
         "wavelength_m": wavelength,
         "laser_power_w": tx.laser.output_power_w(t_chip),
         "heater_power_w": heater_w,
-        "receive_power_dbm": w_to_dbm(p_rx),
+        "receive_power_dbm": None if p_rx is None else w_to_dbm(p_rx),
         "chip_temperature_c": t_chip,
     }
-    if rx_ffe_taps > 0:
-        taps, n_pre, _ = adapt_ffe_taps(rx_v, sym, sps, rx_ffe_taps)
-        rx_v = apply_ffe_taps(rx_v, taps, n_pre, sps)
-        rx_meta.update(rx_ffe_taps=[float(c) for c in taps], rx_ffe_precursors=n_pre)
-        m["rx_ffe_taps"] = [float(c) for c in taps]
-    rx_meta.update(extra_meta or {})
-    if rx_v.base is None:
-        rx_v.setflags(write=False)  # a fresh array: the Waveform keeps it without a copy
-    rx_wf = Waveform(samples=rx_v, sample_rate_hz=fs, quantity=Quantity.VOLTAGE, symbol_rate_baud=symbol_rate_baud,
-                     pattern=period, meta=rx_meta)
-    del rx_v
+    rx_wf = None
+    if receiver:
+        if rx_ffe_taps > 0:
+            taps, n_pre, _ = adapt_ffe_taps(rx_v, sym, sps, rx_ffe_taps)
+            rx_v = apply_ffe_taps(rx_v, taps, n_pre, sps)
+            rx_meta.update(rx_ffe_taps=[float(c) for c in taps], rx_ffe_precursors=n_pre)
+            m["rx_ffe_taps"] = [float(c) for c in taps]
+        rx_meta.update(extra_meta or {})
+        if rx_v.base is None:
+            rx_v.setflags(write=False)  # a fresh array: the Waveform keeps it without a copy
+        rx_wf = Waveform(samples=rx_v, sample_rate_hz=fs, quantity=Quantity.VOLTAGE,
+                         symbol_rate_baud=symbol_rate_baud, pattern=period, meta=rx_meta)
+        del rx_v
     if metrics:
         if tx_reference is not None:
             ref, ref_power_w = tx_reference
             m.update(scale_tx_metrics(ref, m["laser_power_w"] / ref_power_w))
         else:
             m.update(tx_metrics(tx_wf, compute_tdecq=settings.compute_tdecq))
-        m.update(rx_metrics(rx_wf, count_errors=settings.count_errors))
+        if rx_wf is not None:
+            m.update(rx_metrics(rx_wf, count_errors=settings.count_errors))
     return LaneResult(lane.name, tx_wf, rx_wf, MappingProxyType(m))
 
 

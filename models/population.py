@@ -669,7 +669,7 @@ def lane_tx_waveform(module: PopulationModule, lane: int, temperature_c: float, 
     seed = lane_seed(module, lane, t, population_seed=module.population_seed)
     res = simulate_lane(mod.lanes[lane], symbol_rate_baud=mod.symbol_rate_baud, settings=settings,
                         rng=np.random.default_rng(seed), chip_temperature_c=t + mod.chip_temperature_rise_k,
-                        symbols=settings.symbols(), metrics=False)
+                        symbols=settings.symbols(), metrics=False, receiver=False)
     if res.tx_waveform is None:
         return None
     return res.tx_waveform.with_meta(serial=module.serial, lane=lane, temperature_c=float(t), seed=seed,

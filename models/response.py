@@ -41,6 +41,7 @@ from models import gaussian
 from models.fft_layout import FourStep, four_step
 from optics import validate
 from optics.errors import InvalidParameter
+from optics.periodic_fft import FAST_PRIMES, pfa_plan, pfa_split, prime_powers
 
 #: Response shapes understood by :func:`lowpass_response`.
 SHAPES: tuple[str, ...] = ("first-order", "bessel4", "gaussian", "skin-effect")
@@ -92,72 +93,11 @@ def lowpass_response(freq_hz: np.ndarray, bandwidth_hz: float, shape: str = "fir
     return np.exp(-_K_3DB * (r + 1j * np.sign(x) * r))
 
 
-#: Prime factors that pocketfft transforms with its own fast passes; a length with a larger
-#: prime factor (SSPRQ: 65535 = 3·5·17·257) is split by :func:`pfa_plan`.
-_FAST_PRIMES = (2, 3, 5, 7, 11)
-
-
-def _prime_powers(n: int) -> list[int]:
-    """The prime-power factors ``p^k`` of ``n`` (pairwise coprime), largest prime last."""
-    out = []
-    p = 2
-    while p * p <= n:
-        if n % p == 0:
-            q = 1
-            while n % p == 0:
-                n //= p
-                q *= p
-            out.append(q)
-        p += 1
-    if n > 1:
-        out.append(n)
-    return out
-
-
-def _pfa_split(n: int) -> tuple[int, int] | None:
-    """Coprime ``(n1, n2)`` with ``n = n1·n2`` for the Good-Thomas map, or None.
-
-    ``n1`` is the prime power of the largest prime factor when that prime is not one of
-    pocketfft's fast radices (``n2`` then holds every other factor, e.g. SSPRQ × 32 samples:
-    ``257 × 8160``: the slow length-257 pass runs over 8160 short columns and the real
-    transform along the long, smooth axis); otherwise, for a length that is still not a fast
-    FFT length, the power of two against the odd rest.
-    """
-    if n < 4 or sfft.next_fast_len(n) == n:
-        return None
-    pp = _prime_powers(n)
-    if len(pp) < 2:
-        return None
-    big = pp[-1]
-    if all(big % p for p in _FAST_PRIMES):
-        return big, n // big
-    n1 = n & -n
-    return (n1, n // n1) if 1 < n1 < n else None
-
-
-@functools.lru_cache(maxsize=2)
-def pfa_plan(n: int) -> tuple[int, int, np.ndarray, np.ndarray] | None:
-    """Good-Thomas prime-factor plan for ``n = n1·n2`` with coprime n1, n2 (:func:`_pfa_split`).
-
-    The DFT of length n equals the 2-D DFT of ``x[(n2·i1 + n1·i2) mod n]`` with output index
-    ``k = (k1·n2·(n2⁻¹ mod n1) + k2·n1·(n1⁻¹ mod n2)) mod n`` (I. J. Good 1958; L. H. Thomas
-    1963).  Used when n is not a fast FFT length (SSPRQ: 65535·sps = 3·5·17·257·sps), where
-    the 2-D transform is 2-3× faster than the 1-D one on this hardware.
-    Returns None when it does not apply.  Plan: ``(n1, n2, input map, frequency of each 2-D
-    bin in cycles/sample)``, both maps of shape ``(n1, n2)``.
-    """
-    split = _pfa_split(n)
-    if split is None:
-        return None
-    n1, n2 = split
-    i1 = np.arange(n1, dtype=np.int64)[:, None]
-    i2 = np.arange(n2, dtype=np.int64)[None, :]
-    imap = (n2 * i1 + n1 * i2) % n
-    kmap = (i1 * (n2 * pow(n2, -1, n1)) + i2 * (n1 * pow(n1, -1, n2))) % n
-    fmap = sfft.fftfreq(n, 1.0)[kmap]
-    imap.setflags(write=False)
-    fmap.setflags(write=False)
-    return n1, n2, imap, fmap
+# The Good-Thomas plan is the analysis core's (optics.periodic_fft: the TDECQ reference
+# receiver uses it too); the names stay importable from here.
+_FAST_PRIMES = FAST_PRIMES
+_prime_powers = prime_powers
+_pfa_split = pfa_split
 
 
 def real_four_step(n: int) -> FourStep | None:

@@ -299,6 +299,45 @@ def constrained_least_squares(
     return c
 
 
+def constrained_least_squares_moments(
+    gram: np.ndarray, cross: np.ndarray, main: int
+) -> np.ndarray:
+    """:func:`constrained_least_squares` from the data's moments instead of the data.
+
+    With ``B`` the basis (``n_taps x n_points``) and ``t`` the target, ``gram = B B^T`` and
+    ``cross = B t`` (weighted sums for weighted least squares).  Eliminating the main tap
+    gives the normal equations of ``a_i = B_i - B_m``: ``a a^T = G_oo - G_om - G_mo + G_mm``
+    and ``a (t - B_m) = h_o - h_m - G_om + G_mm``, solved as there (minimum-norm taps for
+    a singular system).  The same taps up to rounding (the moments of several sample sets
+    add, so a caller can keep them per set and combine them without revisiting the data).
+
+    Parameters
+    ----------
+    gram : numpy.ndarray, shape (n_taps, n_taps)
+    cross : numpy.ndarray, shape (n_taps,)
+    main : int
+        Index of the main tap.
+
+    Returns
+    -------
+    numpy.ndarray
+        Taps summing to 1.
+    """
+    n_taps = gram.shape[0]
+    if n_taps == 1:
+        return np.ones(1)
+    others = [k for k in range(n_taps) if k != main]
+    g_om = gram[others, main]
+    normal = (gram[np.ix_(others, others)] - g_om[:, None] - gram[main, others][None, :]
+              + gram[main, main])
+    rhs = cross[others] - cross[main] - g_om + gram[main, main]
+    u = np.linalg.lstsq(normal, rhs, rcond=None)[0]
+    c = np.empty(n_taps)
+    c[others] = u
+    c[main] = 1.0 - u.sum()
+    return c
+
+
 __all__ = [
     "DEFAULT_N_TAPS",
     "MAX_TAPS",
@@ -306,6 +345,7 @@ __all__ = [
     "check_precursors",
     "check_taps",
     "constrained_least_squares",
+    "constrained_least_squares_moments",
     "correlation_matrix",
     "default_precursors",
     "noise_autocorrelation",

@@ -77,7 +77,9 @@ documentation; the IEEE text itself was not available, and the steps marked
    computed only at accepted points; backtracking by quadratic interpolation);
    the neighbouring positions are then re-optimised starting from that correction carried
    over (where it comes within ``NEIGHBOUR_MARGIN``), and the search moves while TDECQ
-   improves.
+   improves; a position is optimised at most once per measurement (the walk left it for a
+   lower TDECQ).  The least-squares starting taps at a position come from per-column
+   moments of the tap inputs (sums over the windows' columns, kept across positions).
 6. **sigma_G**: for each window, the histogram (values binned with their weights, each bin
    represented by the weighted mean of its samples) gives
 

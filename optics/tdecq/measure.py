@@ -29,6 +29,12 @@ from optics.waveform import Waveform
 #: Fewest whole symbols (after the FFE span is removed) TDECQ is computed from.
 MIN_SYMBOLS = 500
 
+#: Eye-centre walk: False (default) optimises the taps at each window position at most once
+#: per measurement; True optimises a position again whenever the walk comes back to it (the
+#: slower search of earlier versions, kept as the reference the tests compare against: the
+#: same TDECQ within 0.005 dB on population lanes).
+REOPTIMISE_VISITED = False
+
 
 def _nominal_levels(p_ave: float, oma: float) -> np.ndarray:
     return p_ave + oma * (np.arange(4) - 1.5) / 3.0
@@ -264,11 +270,14 @@ def tdecq(
         taps = optimise_taps(eng.ls_taps(shift, nominal, row_symbols), shift)
         if st.optimize_taps and n_shift:
             current = eng.cost(taps, shift)
+            # positions whose taps were optimised already: the search left them for a lower
+            # cost, so optimising them again (from another start) would not win
+            optimised = {eng.key(shift)}
             for _ in range(4):
                 delta = taps - eng.ls_taps(shift, nominal, row_symbols)  # sums to 0
                 best = None
                 for nb in (eng.next_distinct(shift, -1), eng.next_distinct(shift, 1)):
-                    if nb is None:
+                    if nb is None or (eng.key(nb) in optimised and not REOPTIMISE_VISITED):
                         continue
                     trial = eng.ls_taps(nb, nominal, row_symbols) + delta
                     # the cost is bumpy in the shift: optimise wherever the carried-over taps
@@ -276,6 +285,7 @@ def tdecq(
                     if not eng.cost(trial, nb) < current + NEIGHBOUR_MARGIN:
                         continue
                     cand = optimise_taps(trial, nb)
+                    optimised.add(eng.key(nb))
                     cand_cost = eng.cost(cand, nb)
                     if cand_cost < current - 1e-6 and (best is None or cand_cost < best[0]):
                         best = (cand_cost, nb, cand)

@@ -12,7 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from optics.equalizer import constrained_least_squares, correlation_matrix
+from optics.equalizer import (
+    constrained_least_squares,
+    constrained_least_squares_moments,
+    correlation_matrix,
+)
 from optics.tdecq.ser import HISTOGRAM_BINS, _binned, _distances, _solve_sigma
 from optics.tdecq.windows import _WindowSamples
 
@@ -24,6 +28,11 @@ OPT_FTOL = 1e-6
 
 #: Tap search: at most this many cost evaluations per search.
 OPT_MAX_EVALS = 60
+
+#: Least-squares starting taps from per-column moments (:meth:`_Engine._column_moments`)
+#: where the windows hold whole columns; False fits them on the gathered samples (the
+#: reference path, the same taps up to rounding).
+LS_FROM_MOMENTS = True
 
 #: Tap search: scale of the first step (initial inverse Hessian OPT_STEP^2 I).
 OPT_STEP = 0.05
@@ -56,6 +65,7 @@ class _Engine:
         self.rows = samples.rows
         self._sel: dict[int, tuple[Any, Any]] = {}
         self._ls: dict[Any, np.ndarray] = {}  # least-squares taps by window samples (key)
+        self._moments: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # per column (integer sps)
         self._warm: list[float | None] = [None, None]  # last sigma of each window (start)
 
     def windows(self, shift: int) -> tuple[Any, Any]:
@@ -132,6 +142,17 @@ class _Engine:
         pairs = self.windows(shift)[0] + self.windows(shift)[1]
         total = sum(self.rows if isinstance(sel, slice) else sel.size for _, sel, _ in pairs)
         stride = max(1, total // (4 * LS_MAX_ROWS))
+        whole = all(isinstance(sel, slice) and sel == slice(None) for _, sel, _ in pairs)
+        if LS_FROM_MOMENTS and self.samples.integer and stride == 1 and whole:
+            # every row of whole columns (integer samples/UI): the normal equations are sums
+            # of per-column moments, kept across shifts (the windows share columns)
+            gram, cross = 0.0, 0.0
+            for c, _, w in pairs:
+                g_c, h_c = self._column_moments(c, nominal, row_symbols)
+                wt = 1.0 if w is None else float(w)
+                gram = gram + wt * g_c
+                cross = cross + wt * h_c
+            return constrained_least_squares_moments(gram, cross, self.main)
         b, rows = self._gather(pairs, stride)
         if row_symbols is not None:
             sym = row_symbols[rows]
@@ -143,6 +164,20 @@ class _Engine:
             root = np.sqrt(wts)
             b, target = b * root, target * root
         return constrained_least_squares(b, target, self.main)
+
+    def _column_moments(self, c: int, nominal: np.ndarray, row_symbols: np.ndarray | None
+                        ) -> tuple[np.ndarray, np.ndarray]:
+        """``(B B^T, B t)`` of column ``c``'s tap inputs ``B`` over all rows and its
+        least-squares targets ``t`` (as :meth:`_fit_ls` forms them), kept per column."""
+        hit = self._moments.get(c)
+        if hit is None:
+            b = np.stack([t[c] for t in self.samples.tap_inputs])
+            sym = (row_symbols if row_symbols is not None
+                   else np.searchsorted(self.thresholds, b[self.main]))
+            target = nominal[sym]
+            hit = (np.einsum("in,jn->ij", b, b), np.einsum("in,n->i", b, target))
+            self._moments[c] = hit
+        return hit
 
     def cost(self, taps: np.ndarray, shift: int, cache: dict[int, np.ndarray] | None = None
              ) -> float:
@@ -186,8 +221,11 @@ class _Engine:
 
     # --- tap optimisation: cost = ln(C_eq) - ln(s), s = min(s_left, s_right) -----------
     def taps_from_free(self, u: np.ndarray) -> np.ndarray:
-        c = np.insert(u, self.main, 0.0)
-        c[self.main] = 1.0 - u.sum()
+        m = self.main
+        c = np.empty(u.size + 1)
+        c[:m] = u[:m]
+        c[m + 1:] = u[m:]
+        c[m] = 1.0 - u.sum()
         return c
 
     def cost_and_grad(self, u: np.ndarray, basis: Any) -> tuple[float, np.ndarray]:

@@ -211,11 +211,14 @@ def _solve_sigma(d: np.ndarray, w: np.ndarray, target: float, start: float | Non
         newton = abs(step) <= 2.0
         step = max(-2.0, min(2.0, step))
         t_new = t + step
+        # a Newton step of 1e-6 leaves an error ~ (F''/F') 1e-12 (quadratic convergence);
+        # checked before the bracket test: a step that small from a point on the bracket's
+        # edge (a warm start at the root itself) must not be taken for one leaving it
+        if newton and abs(step) < 1e-6:
+            return math.exp(t_new)
         if not a < t_new < b:
-            newton = False
             t_new = 0.5 * (a + b) if math.isfinite(b) else a + 2.0
-        # a Newton step of 1e-6 leaves an error ~ (F''/F') 1e-12 (quadratic convergence)
-        if (newton and abs(step) < 1e-6) or b - a < 1e-11 * max(1.0, abs(t)):
+        if b - a < 1e-11 * max(1.0, abs(t)):
             return math.exp(t_new)
         t = t_new
     return math.exp(t)

@@ -187,9 +187,12 @@ def _tx_metrics(wf: Any, step: Any) -> tuple[dict[str, float | None], dict[str, 
     from optics.levels import measure_levels
     from optics.reference_receiver import bessel_thomson
     from optics.tdecq import tdecq
+    from optics.timing import recover_timing
 
     filtered = bessel_thomson(wf)
-    levels = measure_levels(filtered)
+    # one timing recovery for both (each would recover the same timing of the same record)
+    timing = recover_timing(filtered)
+    levels = measure_levels(filtered, timing)
     metrics: dict[str, float | None] = {
         "average_power_dbm": 10.0 * math.log10(levels.average / 1e-3) if levels.average > 0 else None,
         "oma_outer_dbm": 10.0 * math.log10(levels.oma_outer / 1e-3) if levels.oma_outer > 0 else None,
@@ -197,7 +200,7 @@ def _tx_metrics(wf: Any, step: Any) -> tuple[dict[str, float | None], dict[str, 
     }
     notes: dict[str, str] = {}
     try:
-        res = tdecq(filtered, reference_filter=False, n_taps=int(step.settings.get("tdecq_taps", 5)),
+        res = tdecq(filtered, reference_filter=False, timing=timing, n_taps=int(step.settings.get("tdecq_taps", 5)),
                     n_precursors=int(step.settings.get("tdecq_precursors", 1)))
     except OpticsError as exc:
         metrics["tdecq_db"] = metrics["ceq_db"] = None

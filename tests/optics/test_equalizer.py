@@ -9,6 +9,7 @@ from optics import Waveform
 from optics.equalizer import (
     apply_ffe,
     constrained_least_squares,
+    constrained_least_squares_moments,
     default_precursors,
     noise_autocorrelation,
     noise_enhancement,
@@ -134,3 +135,24 @@ def test_noise_far_below_baud_is_fully_correlated():
     np.testing.assert_allclose(r, 1.0, atol=1e-6)
     ceq = noise_enhancement([0.1, 0.8, 0.1], symbol_rate_baud=1e9, bandwidth_hz=1e4)
     assert ceq == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("main", [0, 1, 2, 4])
+def test_least_squares_from_moments_equals_least_squares_on_the_data(main):
+    # weighted least squares on two sample sets (the histogram columns' weights): from the data
+    # (rows scaled by sqrt(w)) and from the sets' moments B W B^T, B W t added up
+    rng = np.random.default_rng(main)
+    sets = []
+    for w in (0.3, 0.7):
+        sym = rng.integers(0, 4, 3000)
+        b = np.stack([np.roll(sym, k) * 0.4 + 0.1 for k in range(5)]) + 0.02 * rng.standard_normal((5, sym.size))
+        sets.append((b, sym * 0.4 + 0.1, w))
+    b_all = np.concatenate([b * math.sqrt(w) for b, _, w in sets], axis=1)
+    t_all = np.concatenate([t * math.sqrt(w) for _, t, w in sets])
+    ref = constrained_least_squares(b_all, t_all, main)
+    gram = sum(w * (b @ b.T) for b, _, w in sets)
+    cross = sum(w * (b @ t) for b, t, w in sets)
+    got = constrained_least_squares_moments(gram, cross, main)
+    np.testing.assert_allclose(got, ref, rtol=0.0, atol=1e-10)
+    assert got.sum() == pytest.approx(1.0, abs=1e-12)
+    assert np.array_equal(constrained_least_squares_moments(np.ones((1, 1)), np.ones(1), 0), [1.0])
