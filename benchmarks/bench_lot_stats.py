@@ -6,16 +6,18 @@ record against its own limit (it follows the extinction ratio), and times
 :func:`optics.station.stats.lot_stats` (every statistic: per temperature and lane, Pareto,
 control charts, throughput, repeatability).
 
-    python benchmarks/bench_lot_stats.py [--modules 12500] [--db-url URL]
+    python benchmarks/bench_lot_stats.py [--modules 12500] [--pg-url URL] [--sqlite-only]
 
-``--db-url`` times a store opened by ``optics.station.store.open_store(URL)`` (the PostgreSQL
-back end, when the toolkit has one) built the same way.
+The same lot goes into SQLite and into PostgreSQL (a throwaway server started as the store tests
+do, ``tests/optics/station/pgserver.py``, unless ``--pg-url`` names a database).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -27,6 +29,7 @@ from optics.station.records import MeasurementRecord, RunRecord, RunStatus, judg
 from optics.station.stats import lot_stats
 from optics.station.store import SQLiteStore
 
+ROOT = Path(__file__).resolve().parents[1]
 TARGET_S = 5.0
 N_MODULES = 12_500  # x 80 records = 1,000,000
 NAMES = [("tdecq_db", "dB", None, 3.4), ("oma_outer_dbm", "dBm", -0.8, 4.2),
@@ -90,8 +93,10 @@ def time_stats(open_store, n: int, label: str) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--modules", type=int, default=N_MODULES)
-    ap.add_argument("--db-url", default=None, help="also time a store at this URL (optics.station.store.open_store)")
+    ap.add_argument("--pg-url", default=None, help="a PostgreSQL database to use (default: a throwaway server)")
+    ap.add_argument("--sqlite-only", action="store_true", help="time the SQLite back end only")
     args = ap.parse_args()
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "lot.sqlite"
         t = time.perf_counter()
@@ -99,16 +104,27 @@ def main() -> int:
             n = build(st, args.modules)
         print(f"SQLite: built {n} records in {time.perf_counter() - t:.1f} s")
         time_stats(lambda: SQLiteStore(db, read_only=True), n, "SQLite")
-    if args.db_url:
-        from optics.station import store as store_module
+    if args.sqlite_only:
+        return 0
+    from optics.station.store import open_store
 
-        opener = getattr(store_module, "open_store", None)
-        if opener is None:
-            print("no optics.station.store.open_store in this toolkit: server back end not timed")
-            return 0
-        with opener(args.db_url) as st:
+    server = None
+    if args.pg_url is None:
+        sys.path.insert(0, str(ROOT / "tests" / "optics" / "station"))
+        from pgserver import PostgresServer
+
+        server = PostgresServer()
+    try:
+        url = args.pg_url or server.fresh_schema_url()
+        t = time.perf_counter()
+        with open_store(url) as st:
             n = build(st, args.modules)
-        time_stats(lambda: opener(args.db_url), n, args.db_url.split(":", 1)[0])
+        print(f"PostgreSQL: built {n} records in {time.perf_counter() - t:.1f} s")
+        time_stats(lambda: open_store(url, read_only=True), n, "PostgreSQL")
+    finally:
+        if server is not None:
+            server.stop()
+    print(f"load average at end:   {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
 

@@ -1,11 +1,11 @@
 """Reading a lot's measurement records as columns (numpy arrays), fast enough for 10^6 records.
 
 :func:`read_records` takes any results store.  With a store that hands out its DB-API
-connection (``store.connection()``; the SQLite store's own connection until it has that
-method) it reads only the columns the statistics need in one query, with the text columns
-coded by the database (step/name/unit as an integer key, the outcome as 0/1/2); otherwise it
-goes through the store's read API (``store.measurement_columns()``, or ``store.measurements()``
-for a store without it).  All give the same table.
+connection (``store.connection()`` and ``store.sql()``: both SQL back ends) it reads only the
+columns the statistics need in one query, the text columns coded by the database (step, name
+and unit as an integer key, the outcome as 0/1/2); otherwise it goes through the store's read
+API (``store.measurement_columns()``, or ``store.measurements()`` for a store without it).
+All give the same table.
 """
 
 from __future__ import annotations
@@ -52,19 +52,12 @@ _ARRAYS = ("run_id_code", "key", "lane", "temperature_c", "value", "low_limit", 
 
 
 def _connection(store: Any) -> tuple[Any, Any] | None:
-    """The store's DB-API connection and its SQL translation (``?`` markers to the driver's),
-    or None (then the generic read path is used)."""
-    get = getattr(store, "connection", None)
-    if callable(get):
-        conn = get()
-    else:
-        from optics.station.store import SQLResultStore
-
-        if not isinstance(store, SQLResultStore):
-            return None
-        conn = store._conn          # until the store offers connection(): both SQL back ends keep it there
-    translate = getattr(store, "_q", None)
-    return conn, (translate if callable(translate) else (lambda text: text))
+    """The store's DB-API connection and its SQL translation (``?`` markers to the driver's:
+    ``store.connection()`` and ``store.sql()``), or None (then the store's read API is used)."""
+    get, sql = getattr(store, "connection", None), getattr(store, "sql", None)
+    if not (callable(get) and callable(sql)):
+        return None
+    return get(), sql
 
 
 def read_records(store: Any, *, plan_name: str | None = None, since_s: float | None = None) -> RecordTable:
