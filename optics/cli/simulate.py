@@ -5,6 +5,7 @@ Usage::
     optics simulate (LINK.toml | --preset NAME) [--temperature-c T | --sweep-temperature A:B:STEP]
                     [--rx-power-dbm P] [--symbols N] [--samples-per-symbol S] [--pattern NAME]
                     [--seed S] [--no-tdecq] [--phy NAME] [--guard-band-db DB] [--json] [--plot DIR]
+                    [--laser-age-hours H [--laser-age-temperature-c T]]
 
 Runs :func:`models.link.simulate` (or :func:`models.thermal.sweep_temperature`) and prints a
 table per lane, or with ``--json`` one JSON object: ``name``, ``temperature_c``, ``lanes``
@@ -16,6 +17,12 @@ point) ...), ``module_power_w``, ``energy_pj_per_bit``, ``power_blocks_w`` and
 ``junction_temperature_c`` (the electronics' self-consistent junction temperature); a sweep gives
 ``{"name", "sweep": [one such object per temperature]}``.  ``--plot DIR`` writes the Tx eye
 of each lane (``eye_lane<i>.png``) or the sweep figure (``temperature_sweep.png``).
+
+``--laser-age-hours H`` simulates the module after ``H`` hours of laser operation at the chip
+temperature ``--laser-age-temperature-c`` (default 55 °C; :func:`models.aging.aged_module`):
+an APC laser then needs more bias (and the module more power); the JSON gains
+``laser_age_hours``, ``laser_age_temperature_c`` and ``laser_hours_to_end_of_life`` (at that
+temperature, :meth:`models.aging.LaserAging.hours_to_end_of_life`).
 
 Exit status: 0 every lane links, 1 a lane failed (lock lost, no light, overload), 2 error.
 """
@@ -74,6 +81,10 @@ def register(subparsers: Any) -> None:
                    "when it is a PHY table; 'none' to skip the verdict)")
     p.add_argument("--guard-band-db", dest="guard_band_db", type=float, default=0.0, metavar="DB",
                    help="product guard band on dB limits (MARGINAL inside it; default 0)")
+    p.add_argument("--laser-age-hours", dest="age_hours", type=float, default=None, metavar="H",
+                   help="age the lasers by H hours of operation first (models.aging; default: new lasers)")
+    p.add_argument("--laser-age-temperature-c", dest="age_temperature_c", type=float, default=55.0, metavar="T",
+                   help="chip temperature of that operation, °C (default 55)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="DIR", default=None, help="write eye / sweep figures into DIR")
     p.set_defaults(func=run)
@@ -224,6 +235,13 @@ def run(args: argparse.Namespace) -> int:
     if not args.tdecq:
         changes["compute_tdecq"] = False
     settings = dataclasses.replace(settings, **changes)
+    age: dict[str, Any] = {}
+    if args.age_hours is not None:
+        from models.aging import LaserAging, aged_module
+
+        module = aged_module(module, args.age_hours, temperature_c=args.age_temperature_c)
+        age = {"laser_age_hours": args.age_hours, "laser_age_temperature_c": args.age_temperature_c,
+               "laser_hours_to_end_of_life": LaserAging().hours_to_end_of_life(args.age_temperature_c)}
     plot_dir = Path(args.plot) if args.plot else None
     spec = _resolve_phy(args.phy, module.name)
 
@@ -237,6 +255,7 @@ def run(args: argparse.Namespace) -> int:
         for d, r in zip(doc["sweep"], sweep.results):
             _add_power_state(d, r)
             _add_laser_state(d, module)
+            d.update(age)
         for d in doc["sweep"]:
             ok = _add_verdicts(d, spec, args.guard_band_db) != "FAIL" and ok
         if plot_dir is not None:
@@ -253,6 +272,7 @@ def run(args: argparse.Namespace) -> int:
     doc = res.to_dict()
     _add_power_state(doc, res)
     _add_laser_state(doc, module)
+    doc.update(age)
     verdict = _add_verdicts(doc, spec, args.guard_band_db)
     if plot_dir is not None:
         from matplotlib.figure import Figure

@@ -78,3 +78,21 @@ def test_json_reports_each_lanes_apc_laser_bias(capsys):
     assert sweep == 0
     cold, hot = (d["lanes"][0]["laser_bias_a"] for d in doc["sweep"])
     assert hot > cold
+
+
+def test_laser_age_hours_needs_more_bias_and_power(capsys):
+    import math
+
+    base = ["simulate", "--preset", "400GBASE-DR4", "--temperature-c", "45", "--json", *SMALL]
+    assert main(base) == 0
+    new = json.loads(capsys.readouterr().out)
+    assert main([*base, "--laser-age-hours", "100000"]) == 0
+    old = json.loads(capsys.readouterr().out)
+    # 100 000 h at the 55 °C reference: +8 % of the new bias at 55 °C, carried to the 55 °C chip
+    i0 = 8e-3 * math.exp(30 / 64) + 0.04 / (0.3 * math.exp(-30 / 260))
+    assert old["lanes"][0]["laser_bias_a"] - new["lanes"][0]["laser_bias_a"] == pytest.approx(0.08 * i0, rel=1e-9)
+    assert old["module_power_w"] > new["module_power_w"]
+    assert old["laser_age_hours"] == 100000 and old["laser_hours_to_end_of_life"] == pytest.approx(625_000.0)
+    assert old["lanes"][0]["average_power_dbm"] == pytest.approx(new["lanes"][0]["average_power_dbm"], abs=1e-6)
+    assert main([*base, "--laser-age-hours", "-5"]) == 2
+    assert "hours" in capsys.readouterr().err
