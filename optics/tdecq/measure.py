@@ -269,7 +269,7 @@ def tdecq(
         shift = search_shift(ls_cost, 0, True) if n_shift else 0
         taps = optimise_taps(eng.ls_taps(shift, nominal, row_symbols), shift)
         if st.optimize_taps and n_shift:
-            current = eng.cost(taps, shift)
+            current = eng.last_cost     # the cost where the search stopped
             # positions whose taps were optimised already: the search left them for a lower
             # cost, so optimising them again (from another start) would not win
             optimised = {eng.key(shift)}
@@ -286,7 +286,7 @@ def tdecq(
                         continue
                     cand = optimise_taps(trial, nb)
                     optimised.add(eng.key(nb))
-                    cand_cost = eng.cost(cand, nb)
+                    cand_cost = eng.last_cost
                     if cand_cost < current - 1e-6 and (best is None or cand_cost < best[0]):
                         best = (cand_cost, nb, cand)
                 if best is None:

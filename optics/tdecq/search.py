@@ -43,6 +43,10 @@ OPT_STEP = 0.05
 NEIGHBOUR_MARGIN = 0.03
 
 
+#: Cost the tap search gives a closed eye (a flat, high value it retreats from).
+_CLOSED_COST = 1e3
+
+
 class _Engine:
     """Histogram-window SER machinery on the recorded samples near the windows.
 
@@ -67,6 +71,8 @@ class _Engine:
         self._ls: dict[Any, np.ndarray] = {}  # least-squares taps by window samples (key)
         self._moments: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # per column (integer sps)
         self._warm: list[float | None] = [None, None]  # last sigma of each window (start)
+        #: cost (:meth:`cost`'s, up to rounding) at the point the last :meth:`minimise` returned
+        self.last_cost = math.inf
 
     def windows(self, shift: int) -> tuple[Any, Any]:
         """``(column, rows, weight)`` triples of the left and right windows at ``shift``."""
@@ -254,7 +260,7 @@ class _Engine:
                 best = (s, side, d, w, sign, bins, raw, nz)
         s = best[0]
         if s <= 0.0:  # closed eye: a flat, high cost the search retreats from
-            return 1e3, None
+            return _CLOSED_COST, None
         g2 = float(c @ self.rmat @ c)
         return 0.5 * math.log(g2) - math.log(s), best
 
@@ -289,7 +295,7 @@ class _Engine:
         the rejected cost, kept within 0.1..0.5 of the step; the gradient is computed only at
         accepted points), and the search stops once an iteration gains less than
         ``OPT_FTOL`` nepers (4e-6 dB) or after ``OPT_MAX_EVALS`` evaluations.  Returns the
-        best point evaluated.
+        best point evaluated; its cost is left in :attr:`last_cost` (inf for a closed eye).
         """
         x = np.asarray(u0, dtype=np.float64)
         f, g = self.cost_and_grad(x, basis)
@@ -328,4 +334,5 @@ class _Engine:
             x, f, g = x_new, f_new, g_new
             if gain < OPT_FTOL:
                 break
+        self.last_cost = f if f < _CLOSED_COST else math.inf
         return x

@@ -237,22 +237,33 @@ def evaluate_module(job: YieldJob, index: int) -> ModuleOutcome:
     pm = pop.module(index)
     temperatures: tuple[float | None, ...] = tuple(plan.temperatures_c) or (None,)
     records: list[Record] = []
+    # the Tx measurements lane by lane, both temperatures of a lane in a row: its drive
+    # response (a parameter-only part of the record, models.lane) is then computed once
+    tx_measured: dict[tuple[int, int, float | None], Any] = {}
+    for i, step in enumerate(plan.steps):
+        if step.kind != "tx":
+            continue
+        for lane in range(plan.lanes):
+            for t_case in temperatures:
+                t = 25.0 if t_case is None else float(t_case)
+                wf = lane_tx_waveform(pm, lane, t, pattern=str(step.settings.get("pattern", "PRBS13Q")),
+                                      samples_per_symbol=job.samples_per_symbol)
+                if wf is None:
+                    measured = {}, {}, {n: "no light" for n in step.limits}
+                else:
+                    try:
+                        measured = _tx_metrics(wf, step)
+                    except OpticsError as exc:
+                        measured = {}, {}, {n: f"no eye: {exc}" for n in step.limits}
+                tx_measured[i, lane, t_case] = measured
     for t_case in temperatures:
         t = 25.0 if t_case is None else float(t_case)
         t_chip = t + pm.module.chip_temperature_rise_k
         er_db: dict[int, float | None] = {}
-        for step in plan.steps:
+        for i, step in enumerate(plan.steps):
             for lane in range(plan.lanes):
                 if step.kind == "tx":
-                    wf = lane_tx_waveform(pm, lane, t, pattern=str(step.settings.get("pattern", "PRBS13Q")),
-                                          samples_per_symbol=job.samples_per_symbol)
-                    if wf is None:
-                        metrics, extra, notes = {}, {}, {n: "no light" for n in step.limits}
-                    else:
-                        try:
-                            metrics, extra, notes = _tx_metrics(wf, step)
-                        except OpticsError as exc:
-                            metrics, extra, notes = {}, {}, {n: f"no eye: {exc}" for n in step.limits}
+                    metrics, extra, notes = tx_measured[i, lane, t_case]
                     er_db[lane] = metrics.get("extinction_ratio_db")
                     judged = judge_step(spec, plan, step, metrics, scope="tx", extra=extra, notes=notes)
                 elif step.kind == "rx_sensitivity":
