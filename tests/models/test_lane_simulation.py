@@ -47,3 +47,34 @@ def test_tx_only_lane_measures_the_tx_and_no_rx_metrics():
     assert m["average_power_dbm"] == m_full["average_power_dbm"]
     assert m["extinction_ratio_db"] == pytest.approx(5.0, abs=0.05)   # the ideal modulator's ER
     assert "ber_estimate" in m_full and "ber_estimate" not in m
+
+
+def test_transfer_kept_without_a_cache_gives_the_same_records(monkeypatch):
+    # without a caller's cache the lane keeps its last transfers by symbol content: the same
+    # lane at another temperature (fresh, equal symbol arrays) computes it once, and the records
+    # equal those computed afresh; other symbols are not served the kept transfer
+    from models import lane_simulation
+
+    lane = _lane(MachZehnderModulator(eo_bandwidth_hz=40e9, chirp_alpha=0.0))
+    calls = []
+    transfer = lane_simulation.transmitter_transfer
+    monkeypatch.setattr(lane_simulation, "transmitter_transfer", lambda *a, **k: calls.append(1) or transfer(*a, **k))
+
+    def record(t_c, seed, symbols=None):
+        return simulate_lane(lane, symbol_rate_baud=BAUD, settings=SETTINGS, rng=np.random.default_rng(seed),
+                             chip_temperature_c=t_c, symbols=SETTINGS.symbols() if symbols is None else symbols,
+                             metrics=False, receiver=False).tx_waveform.samples
+
+    lane_simulation._RECENT_TRANSFERS.clear()
+    kept = [record(25.0, 1), record(40.0, 2)]
+    assert len(calls) == 1
+    fresh = []
+    for t_c, seed in ((25.0, 1), (40.0, 2)):
+        lane_simulation._RECENT_TRANSFERS.clear()
+        fresh.append(record(t_c, seed))
+    assert len(calls) == 3
+    assert all(np.array_equal(a, b) for a, b in zip(kept, fresh))
+    other = SETTINGS.symbols().copy()
+    other[:4] = (other[:4] + 1) % 4
+    record(25.0, 1, other)
+    assert len(calls) == 4
