@@ -66,7 +66,12 @@ def _pass(ctx, cases):
 
     steps: dict[str, list[float]] = {k: [] for k in ("tx record", "reference filter", "timing + levels", "tdecq",
                                                      "rx sensitivity")}
+    from models import lane_simulation
+
     threshold = ctx.spec.ber_limit
+    # as for a new module: no transfer kept from the previous pass over the same lanes (the
+    # lane's second temperature reuses its first's, as in evaluate_module)
+    lane_simulation._RECENT_TRANSFERS.clear()
     for pm, lane, t in cases:
         t0 = time.perf_counter()
         wf = lane_tx_waveform(pm, lane, t)
