@@ -4,7 +4,8 @@
 
     optics yield --population POP.toml --plan PLAN.toml --modules N [--seed S] [--workers K]
                  [--scheduler tcp://HOST:PORT] [--chunk-size C] [--per-module] [--report DIR]
-                 [--repeatability NAME=SIGMA ...] [--samples-per-symbol N] [--json] [--quiet]
+                 [--repeatability NAME=SIGMA ...] [--repeatability-db RESULTS [--golden SERIAL]]
+                 [--samples-per-symbol N] [--json] [--quiet]
     optics yield --list-parameters DESIGN [--json]
 
 Each module of the population is evaluated as the plan would test it, straight through the
@@ -44,6 +45,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--repeatability", action="append", default=[], metavar="NAME=SIGMA",
                    help="measurement repeatability σ of the station (repeatable), e.g. tdecq_db=0.15, "
                         "overriding the plan's [repeatability]: the guard-band / test-escape analysis")
+    p.add_argument("--repeatability-db", default=None, metavar="RESULTS",
+                   help="take the repeatability from a station's retests in this results database "
+                        "(SQLite file or postgresql:// URL; runs of the plan's name); --repeatability overrides")
+    p.add_argument("--golden", default=None, metavar="SERIAL",
+                   help="with --repeatability-db: only the retests of this golden module")
     p.add_argument("--per-module", action="store_true", help="list every module's verdict (JSON: per_module)")
     p.add_argument("--report", default=None, metavar="DIR", help="write yield.html and yield.json into DIR")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -116,7 +122,21 @@ def run(args: argparse.Namespace) -> int:
     job = YieldJob.from_files(args.population, args.plan, samples_per_symbol=args.samples_per_symbol, seed=args.seed)
     from optics.volume.evaluate import context
 
-    repeat = {**context(job).plan.repeatability, **given}      # the plan's, overridden on the command line
+    plan_obj = context(job).plan
+    measured: dict[str, float] = {}
+    if args.repeatability_db:
+        from optics.station.repeatability import repeatability_sigma
+        from optics.station.store import open_store
+
+        with open_store(args.repeatability_db, read_only=True) as store:
+            measured = repeatability_sigma(store, plan_name=plan_obj.name, golden_serial=args.golden)
+        if not measured:
+            raise ConfigError(f"--repeatability-db {args.repeatability_db}: no module of plan {plan_obj.name!r} "
+                              "was tested twice (a repeatability study needs retests or --golden SERIAL)")
+    elif args.golden:
+        raise ConfigError("--golden needs --repeatability-db RESULTS")
+    # the plan's stated values, then the station's measured ones, then the command line's
+    repeat = {**plan_obj.repeatability, **measured, **given}
     summary = YieldSummary(repeat, keep_modules=args.per_module)
     progress = None if args.quiet else text_progress(sys.stderr)
     t0 = time.perf_counter()

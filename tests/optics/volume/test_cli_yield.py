@@ -56,3 +56,27 @@ def test_bad_options_are_one_line_errors(capsys, args, words):
 def test_unknown_population_is_named(capsys):
     assert main(["yield", "--population", "no-such", "--plan", str(PLAN)]) == 2
     assert "no-such" in capsys.readouterr().err
+
+
+def test_repeatability_from_a_station_database(tmp_path, capsys):
+    """A station's retests (the same serial twice on the virtual line) set the repeatability the
+    escape analysis uses, over the plan's stated values."""
+    from optics.station.repeatability import repeatability_sigma
+    from optics.station.store import open_store
+
+    bench = tmp_path / "bench.toml"
+    bench.write_text(f'[virtual]\npopulation = "{HERE / "defective-dr8.toml"}"\ntime_scale = 1000.0\n')
+    db = tmp_path / "line.sqlite"
+    for _ in range(2):
+        assert main(["station", "run", "--plan", str(PLAN), "--bench", str(bench), "--serial", "TDR8000001",
+                     "--db", str(db), "--quiet"]) == 0
+    capsys.readouterr()
+    with open_store(db, read_only=True) as store:
+        sigma = repeatability_sigma(store, plan_name="800G-DR8-2L")
+    assert main(["yield", "--population", str(HERE / "defective-dr8.toml"), "--plan", str(PLAN), "--modules", "1",
+                 "--workers", "1", "--json", "--quiet", "--repeatability-db", str(db)]) == 0
+    rep = json.loads(capsys.readouterr().out)["guard_bands"]["repeatability"]
+    assert rep["tdecq_db"] == sigma["tdecq_db"] != 0.15          # the station's, not the plan's
+    assert rep["rx_sensitivity_oma_dbm"] == sigma["rx_sensitivity_oma_dbm"]
+    assert main(["yield", "--population", "800g-dr8", "--plan", str(PLAN), "--golden", "X"]) == 2
+    assert "--golden needs --repeatability-db" in capsys.readouterr().err
