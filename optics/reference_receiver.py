@@ -17,9 +17,9 @@ ways are used (``method="auto"`` picks one):
   response toward Nyquist, which matters at 2-8 samples per symbol) and no aliasing of the
   impulse response (impulse invariance).  Cost: one real FFT pair of the record length; a
   length with a large prime factor (PRBS13Q x 16 = 16 x 8191, SSPRQ x 32 = 257 x 8160) is
-  transformed as a Good-Thomas 2-D DFT (:mod:`optics.periodic_fft`, the same DFT, ~5x
-  faster: ~6 ms for 131 056 samples), and the response at the bins is kept per record
-  length, sample rate, bandwidth and order.
+  transformed as a Good-Thomas 2-D DFT (:mod:`optics.periodic_fft`, the same DFT: the
+  filter takes ~7 ms instead of ~21 ms for 131 056 samples, ``benchmarks/bench_yield_lane.py``),
+  and the response at the bins is kept per record length, sample rate, bandwidth and order.
 * ``"iir"``: bilinear transform with the -3 dB frequency pre-warped
   (``scipy.signal.bessel(..., fs=...)``), run as second-order sections over the record
   preceded by its own last ``10/f_3dB`` seconds, which puts the recursion in the periodic
