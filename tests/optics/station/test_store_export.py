@@ -65,3 +65,27 @@ def test_export_command_selects_the_plan_and_refuses_an_empty_lot(backend, tmp_p
         assert {r["plan_name"] for r in csv.DictReader(fh)} == {"p1"}
     assert main(["lot", "export", "--db", backend.target, "--plan", "NO-SUCH-PLAN", str(tmp_path / "x.csv")]) == 2
     assert "no run of plan 'NO-SUCH-PLAN'" in capsys.readouterr().err and not (tmp_path / "x.csv").exists()
+
+
+def test_parquet_export_holds_the_same_records_typed(backend, tmp_path, capsys):
+    import math
+
+    import pyarrow.parquet as pq
+
+    runs, recs = lot(backend)
+    out = tmp_path / "lot.parquet"
+    assert main(["lot", "export", "--db", backend.target, str(out)]) == 0      # format from the suffix
+    assert "9 records of 3 runs" in capsys.readouterr().out
+    table = pq.read_table(out)
+    assert table.column_names == list(EXPORT_COLUMNS) and table.num_rows == len(recs)
+    assert str(table.schema.field("value").type) == "double" and str(table.schema.field("lane").type) == "int64"
+    rows = table.to_pylist()
+    for row, rec in zip(rows, recs):
+        assert row["value"] == rec.value and row["lane"] == rec.lane and row["outcome"] == rec.outcome.value
+        assert row["high_limit"] == rec.high_limit and row["taken_at_s"] == rec.taken_at_s
+    assert rows[1]["message"] == "=HYPERLINK(x)"          # no spreadsheet escaping in typed data
+    assert rows[2]["low_limit"] == 0.0 and rows[2]["lane"] is None
+    assert not any(isinstance(v, float) and math.isnan(v) for r in rows for v in r.values())
+    # an explicit format wins over the suffix
+    assert main(["lot", "export", "--db", backend.target, "--format", "csv", str(tmp_path / "x.parquet")]) == 0
+    assert (tmp_path / "x.parquet").read_text().startswith("run_id,")
