@@ -225,7 +225,8 @@ def simulate_lane(
             if cache is not None:
                 cache[pkey] = pentry
         period = pentry[1]
-        meta = {"laser_power_w": p_laser, "laser_temperature_c": t_chip, "modulator": type(mod).__name__,
+        meta = {"laser_power_w": p_laser, "laser_temperature_c": laser.own_temperature_c(t_chip),
+                "modulator": type(mod).__name__,
                 "drive": dict(drive_meta)}
         tx_meta = {**meta, "source": "model", "lane": lane.name, "chip_temperature_c": t_chip, **dict(extra_meta or {})}
         skey = None

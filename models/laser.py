@@ -243,6 +243,13 @@ class DfbLaser:
     max_bias_current_a : float or None
         Current limit of the APC driver in A (default None: no limit), > 0; only with
         ``apc_power_w``.
+    held_temperature_c : float or None
+        The laser's own temperature in °C when it does not sit on the optical chip: an
+        external laser source (OIF ELSFP, a CPO module's faceplate laser) held by its own TEC
+        at this set point, -40...120 (default None: the laser is at the chip temperature).
+        Every temperature-dependent quantity (threshold, slope, wavelength, and through them
+        the APC bias) is then evaluated at it, whatever temperature the caller passes: the
+        wavelength stays where the laser is, not where the chip is.
 
     Examples
     --------
@@ -265,6 +272,7 @@ class DfbLaser:
     series_resistance_ohm: float = 4.0
     apc_power_w: float | None = None
     max_bias_current_a: float | None = None
+    held_temperature_c: float | None = None
 
     def __post_init__(self) -> None:
         validate.in_range("wavelength_m", self.wavelength_m, 0.8e-6, 2.0e-6, unit="m")
@@ -288,16 +296,24 @@ class DfbLaser:
                     "it needs apc_power_w (the power set point) as well"
                 )
             validate.positive("max_bias_current_a", self.max_bias_current_a, "A")
+        if self.held_temperature_c is not None:
+            validate.in_range("held_temperature_c", self.held_temperature_c, -40.0, 120.0, unit="°C")
+
+    def own_temperature_c(self, temperature_c: float) -> float:
+        """The laser's temperature (°C) when the chip is at ``temperature_c``: the chip's, or
+        :attr:`held_temperature_c` for a laser held at its own temperature."""
+        t = validate.real("temperature_c", temperature_c)
+        return t if self.held_temperature_c is None else self.held_temperature_c
 
     # --- static characteristics -------------------------------------------------------
     def threshold_current_at(self, temperature_c: float) -> float:
-        """``I_th(T) = I_th,ref·exp((T − T_ref)/T0)`` in A."""
-        t = validate.real("temperature_c", temperature_c)
+        """``I_th(T) = I_th,ref·exp((T − T_ref)/T0)`` in A (T: :meth:`own_temperature_c`)."""
+        t = self.own_temperature_c(temperature_c)
         return self.threshold_current_a * math.exp((t - self.temperature_ref_c) / self.t0_k)
 
     def slope_efficiency_at(self, temperature_c: float) -> float:
-        """``η(T) = η_ref·exp(−(T − T_ref)/T1)`` in W/A."""
-        t = validate.real("temperature_c", temperature_c)
+        """``η(T) = η_ref·exp(−(T − T_ref)/T1)`` in W/A (T: :meth:`own_temperature_c`)."""
+        t = self.own_temperature_c(temperature_c)
         return self.slope_efficiency_w_per_a * math.exp(-(t - self.temperature_ref_c) / self.t1_k)
 
     def bias_current_at(self, temperature_c: float) -> float:
@@ -328,8 +344,8 @@ class DfbLaser:
         return self.slope_efficiency_at(temperature_c) * excess if excess > 0 else 0.0
 
     def wavelength_at(self, temperature_c: float) -> float:
-        """Emission wavelength ``λ_ref + dλ/dT·(T − T_ref)`` in m."""
-        t = validate.real("temperature_c", temperature_c)
+        """Emission wavelength ``λ_ref + dλ/dT·(T − T_ref)`` in m (T: :meth:`own_temperature_c`)."""
+        t = self.own_temperature_c(temperature_c)
         return self.wavelength_m + self.wavelength_drift_m_per_k * (t - self.temperature_ref_c)
 
     def electrical_power_w(self, temperature_c: float | None = None) -> float:

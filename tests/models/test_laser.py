@@ -1,5 +1,6 @@
 """Tests of models.laser against the reference T0 table, the L-I equation and the RIN definition."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -263,3 +264,18 @@ def test_apc_parameters_are_checked_and_with_output_power_sets_the_set_point():
     assert cc.bias_current_at(70.0) == 0.1 and not cc.apc_limited(70.0)
     with pytest.raises(InvalidParameter, match="no light"):
         DfbLaser(bias_current_a=1e-3).with_apc(max_bias_current_a=0.2)
+
+
+def test_a_held_laser_ignores_the_chip_temperature():
+    """``held_temperature_c``: threshold, slope, wavelength and APC bias at the set point."""
+    free = DfbLaser().with_output_power(20e-3).with_apc(max_bias_current_a=None)
+    held = dataclasses.replace(free, held_temperature_c=40.0)
+    for t_chip in (0.0, 40.0, 95.0):
+        assert held.own_temperature_c(t_chip) == 40.0
+        assert held.wavelength_at(t_chip) == free.wavelength_at(40.0)
+        assert held.threshold_current_at(t_chip) == free.threshold_current_at(40.0)
+        assert held.bias_current_at(t_chip) == pytest.approx(8e-3 * math.exp(15 / 64) + 0.02 / (0.3 * math.exp(-15 / 260)),
+                                                             rel=1e-12)
+    assert free.wavelength_at(95.0) - free.wavelength_at(0.0) == pytest.approx(95 * 0.09e-9, rel=1e-9)
+    with pytest.raises(InvalidParameter, match="held_temperature_c"):
+        DfbLaser(held_temperature_c=200.0)

@@ -12,8 +12,9 @@ import pytest
 
 from models.lane_metrics import module_power_at
 from models.link import SimulationSettings
-from models.presets import list_presets, preset
-from models.thermal import sweep_temperature
+from models.power import RingHeaterParams, ring_heater_power_w
+from models.presets import CPO_LASER_HELD_C, list_presets, preset
+from models.thermal import drift_table, sweep_temperature
 
 
 @pytest.mark.parametrize("name", list_presets())
@@ -25,12 +26,16 @@ def test_every_preset_laser_holds_its_power_from_0_to_70_c_case(name):
         p_set, bias = laser.apc_power_w, []
         for t_case in (0.0, 70.0):
             t = t_case + m.chip_temperature_rise_k
-            d = t - 25.0
+            # an external laser held at its own temperature (the CPO preset) sees that one
+            d = (t if laser.held_temperature_c is None else laser.held_temperature_c) - 25.0
             needed = 8e-3 * math.exp(d / 64.0) + p_set / (0.3 * math.exp(-d / 260.0))   # I_th(T) + P/η(T)
             assert laser.bias_current_at(t) == pytest.approx(needed, rel=1e-12)
             assert laser.output_power_w(t) == pytest.approx(p_set, rel=1e-12)
             bias.append(laser.bias_current_at(t))
-        assert bias[1] > bias[0]
+        if laser.held_temperature_c is None:
+            assert bias[1] > bias[0]
+        else:
+            assert bias[1] == bias[0]
 
 
 def test_1p6t_dr8_launch_power_holds_while_bias_and_module_power_rise():
@@ -61,3 +66,27 @@ def test_module_power_laser_block_is_the_apc_bias_drive():
     b = module_power_at(m, t, 0.0)
     # two lasers (one per four lanes), each I V_f + I^2 R_s
     assert b.blocks_w["laser"] == pytest.approx(2 * (i * 1.2 + i * i * 4.0), rel=1e-12)
+
+
+def test_cpo_external_laser_stays_put_and_the_ring_heater_power_falls_as_the_chip_heats():
+    """Issue 13 item 4: the external laser is at its own temperature, so only the ring drifts.
+
+    Closed form (the project's heater model, :func:`models.power.ring_heater_power_w`): a ring
+    of 0.07 nm/K on a stabilised laser (0 nm/K), 0.1 nm/mW, parked 0.2 nm short of the target
+    at a 95 °C chip: ``P(T) = (0.2 nm + (95 − T)·0.07 nm/K)/0.1 nm/mW``, slope −0.7 mW/K.
+    Before the change the laser drifted with the chip (0.09 nm/K) and the slope was +0.2 mW/K.
+    """
+    m = preset("1.6T-DR8-MRM-CPO")
+    temps = [0.0, 25.0, 50.0, 70.0, 85.0]
+    rows = [r for r in drift_table(m, temps) if r["lane"] == "lane 0"]
+    params = RingHeaterParams(laser_shift_nm_per_k=0.0, park_temperature_c=95.0, fabrication_offset_nm=0.2,
+                              tuning_range_nm=7.0)
+    for r in rows:
+        assert r["ring_locked"]
+        assert r["wavelength_m"] == pytest.approx(1311e-9 + 0.09e-9 * (CPO_LASER_HELD_C - 25.0), rel=1e-15)
+        assert r["heater_power_w"] == pytest.approx(ring_heater_power_w(r["chip_temperature_c"], params), rel=1e-9)
+    slope = (rows[-1]["heater_power_w"] - rows[0]["heater_power_w"]) / (temps[-1] - temps[0])
+    assert slope == pytest.approx(-0.7e-3, rel=1e-9)
+    # the lock range ends where the 70 mW heater runs out: −2 °C chip (−12 °C case)
+    cold = [r for r in drift_table(m, [-13.0]) if r["lane"] == "lane 0"][0]
+    assert not cold["ring_locked"]
