@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from models.link import LinkModule, ModuleResult, SimulationSettings, simulate_many
+from models.link import LinkModule, ModuleResult, SimulationSettings, module_power_at, simulate_many
 from models.modulator import MicroringModulator
 from optics import validate
 from optics.errors import InvalidParameter
@@ -85,6 +85,54 @@ def parse_range(text: str) -> np.ndarray:
     if n > 1000:
         raise InvalidParameter(f"temperature sweep {text!r} has {n} points; at most 1000")
     return a + step * np.arange(n)
+
+
+def chip_temperature_c(module: LinkModule, case_temperature_c: float) -> float:
+    """Temperature (°C) of ``module``'s optical chip (lasers, rings, photodiodes) at case
+    temperature ``case_temperature_c``: ``T_case + chip_temperature_rise_k``.
+
+    Raises
+    ------
+    InvalidParameter
+        A case temperature outside -60...150 °C.
+    """
+    t = validate.in_range("case_temperature_c", case_temperature_c, -60.0, 150.0, unit="°C")
+    return t + float(module.chip_temperature_rise_k)
+
+
+def heater_power_w_per_lane(module: LinkModule, chip_temperature_c: float) -> float:
+    """Mean ring-heater power (W per lane) holding the locked rings of ``module`` on their lasers
+    at ``chip_temperature_c`` (°C) (:meth:`models.modulator.MicroringModulator.lock`); lanes
+    without a ring, or whose ring lost its lock, count 0 W."""
+    heaters = []
+    for lane in module.lanes:
+        tx = lane.transmitter
+        if isinstance(tx.modulator, MicroringModulator):
+            lk = tx.modulator.lock(tx.laser.wavelength_at(chip_temperature_c), chip_temperature_c)
+            heaters.append(lk.heater_power_w if lk.locked else 0.0)
+        else:
+            heaters.append(0.0)
+    return float(np.mean(heaters))
+
+
+def static_module_power(module: LinkModule, case_temperature_c: float) -> Any:
+    """Module power (:class:`models.power.PowerBreakdown`) at case temperature ``case_temperature_c``
+    (°C) without a waveform simulation: :func:`models.link.module_power_at` with the lasers and
+    heaters at the chip temperature (:func:`chip_temperature_c`, :func:`heater_power_w_per_lane`)
+    and the electronics at their self-consistent junction temperature; the DC-DC losses are in
+    its ``power_conversion`` block, so ``module_w`` is what the module draws from its supply.
+    None when the lasers give no light.
+
+    Examples
+    --------
+    >>> from models.presets import preset
+    >>> m = preset("800GBASE-DR8")
+    >>> static_module_power(m, 70.0).module_w > static_module_power(m, 0.0).module_w
+    True
+    """
+    t_chip = chip_temperature_c(module, case_temperature_c)
+    return module_power_at(module, t_chip, heater_power_w_per_lane(module, t_chip),
+                           case_temperature_c=float(case_temperature_c))
 
 
 def drift_table(module: LinkModule, temperatures_c: Sequence[float]) -> list[dict[str, Any]]:
@@ -277,6 +325,9 @@ def sweep_temperature(
 
 
 __all__ = [
+    "chip_temperature_c",
+    "heater_power_w_per_lane",
+    "static_module_power",
     "SWEEP_COLUMNS",
     "TEMPERATURE_CLASSES",
     "TemperatureSweep",

@@ -49,6 +49,9 @@ Modules
     :func:`dispersion_fading_penalty_db`) and :class:`ClosedFormPhysics`.
 ``model_physics``
     :class:`ModelPhysics`, :func:`receiver_sensitivity_oma_dbm`, :func:`has_model_preset`.
+``end_of_life``
+    :class:`EndOfLife`, :func:`end_of_life_column`: the physics column with the lasers aged
+    (:mod:`models.aging`), ``link_budget(..., end_of_life=EndOfLife())``.
 ``build``
     :func:`link_budget`, :func:`budget_vs_reach`, :func:`budget_vs_temperature`.
 
@@ -88,6 +91,7 @@ from optics.budget.closed_form import (
     rin_relative_variance,
 )
 from optics.budget.conditions import T_REF_C, LinkConditions, ProposalAllocations
+from optics.budget.end_of_life import END_OF_LIFE_METHOD, EndOfLife, end_of_life_column
 from optics.budget.ledger import BudgetColumn, BudgetItem, BudgetSweep, LinkBudget, PhysicsProvider, _margin, _shown
 from optics.budget.model_physics import (
     MODEL_PHYSICS_METHOD,

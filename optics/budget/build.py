@@ -21,6 +21,7 @@ from typing import Any
 from optics import validate
 from optics.budget.closed_form import ClosedFormPhysics
 from optics.budget.conditions import T_REF_C, LinkConditions, ProposalAllocations
+from optics.budget.end_of_life import EndOfLife, check_end_of_life, end_of_life_column
 from optics.budget.ledger import BudgetColumn, BudgetSweep, LinkBudget, PhysicsProvider
 from optics.budget.standard import standard_budget
 from optics.errors import InvalidParameter
@@ -36,6 +37,7 @@ def link_budget(
     physics: PhysicsProvider | None = None,
     allow_proposal: bool = False,
     proposal_allocations: ProposalAllocations | None = None,
+    end_of_life: EndOfLife | None = None,
     **conditions: Any,
 ) -> LinkBudget:
     """Budget of ``phy`` from the standard's allocations and from physics, side by side.
@@ -59,6 +61,9 @@ def link_budget(
         built is marked PROPOSAL (``BudgetItem.proposal``, ``LinkBudget.proposal``, text output).
     proposal_allocations : ProposalAllocations, optional
         Fall-back proposal numbers [``ProposalAllocations()``]; needs ``allow_proposal=True``.
+    end_of_life : EndOfLife, optional
+        Add the end-of-life column (:mod:`optics.budget.end_of_life`: the physics column with
+        the lasers aged); needs ``physics`` to be a :class:`ModelPhysics` [None: no such column].
     **conditions
         ``fiber_attenuation_db_per_km``, ``connector_loss_db`` overrides (see LinkConditions).
 
@@ -68,8 +73,9 @@ def link_budget(
         Unknown PHY, or a PHY whose table lacks the rows a budget needs (e.g. 802.3dj PHYs
         without ``allow_proposal``).
     InvalidParameter, InvalidType
-        Bad conditions.
+        Bad conditions, or ``end_of_life`` with a provider other than :class:`ModelPhysics`.
     """
+    eol = check_end_of_life(end_of_life)
     spec = phy if isinstance(phy, PhySpec) else load_phy(phy)
     cond = LinkConditions(reach_m=spec.reach_m if reach_m is None else reach_m, connectors=connectors,
                           temperature_c=temperature_c, allow_proposal=allow_proposal,
@@ -79,7 +85,8 @@ def link_budget(
     col = provider(spec, cond)
     if not isinstance(col, BudgetColumn):
         raise InvalidParameter(f"physics provider returned {type(col).__name__}, expected BudgetColumn")
-    return LinkBudget(spec.name, cond, standard, col)
+    eol_col = None if eol is None else end_of_life_column(provider, spec, cond, col, eol)
+    return LinkBudget(spec.name, cond, standard, col, eol_col)
 
 
 def budget_vs_reach(phy: str | PhySpec, reaches_m: Sequence[float], **kwargs: Any) -> BudgetSweep:

@@ -98,6 +98,12 @@ class LinkBudget:
     conditions: LinkConditions
     standard: BudgetColumn
     physics: BudgetColumn
+    end_of_life: BudgetColumn | None = None
+
+    @property
+    def columns(self) -> tuple[BudgetColumn, ...]:
+        """The standard and physics columns, and the end-of-life column when there is one."""
+        return (self.standard, self.physics) + (() if self.end_of_life is None else (self.end_of_life,))
 
     @property
     def proposal(self) -> bool:
@@ -105,9 +111,12 @@ class LinkBudget:
         return self.standard.proposal or self.physics.proposal
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return {"phy": self.phy, "proposal": self.proposal, "conditions": dataclasses.asdict(self.conditions),
-                "standard": self.standard.to_dict(), "physics": self.physics.to_dict()}
+        """JSON-ready dict (``end_of_life`` only when that column was computed)."""
+        out = {"phy": self.phy, "proposal": self.proposal, "conditions": dataclasses.asdict(self.conditions),
+               "standard": self.standard.to_dict(), "physics": self.physics.to_dict()}
+        if self.end_of_life is not None:
+            out["end_of_life"] = self.end_of_life.to_dict()
+        return out
 
     def to_text(self) -> str:
         """Both ledgers as aligned text."""
@@ -116,7 +125,7 @@ class LinkBudget:
         lines = [f"{self.phy} link budget: reach {c.reach_m:g} m, {conn}, {c.temperature_c:g} °C"]
         if self.proposal:
             lines.append("  PROPOSAL: built from task-force proposal numbers, not a published standard; advisory only")
-        for col in (self.standard, self.physics):
+        for col in self.columns:
             lines.append(f"  [{col.method}]" + ("  PROPOSAL values" if col.proposal else ""))
             for it in col.items:
                 sign = {1: "+", -1: "-", 0: " "}[it.sign]
@@ -124,7 +133,7 @@ class LinkBudget:
                 if it.proposal:
                     flag = "  PROPOSAL"
                 else:
-                    flag = "" if it.verified or col is self.physics else "  UNVERIFIED"
+                    flag = "" if it.verified or col is not self.standard else "  UNVERIFIED"
                 lines.append(f"    {sign} {it.label:48s} {val:>9s} {it.unit:4s} {it.basis}{flag}")
             m = "n/a (unbounded penalty)" if col.margin_db is None else f"{_shown(col.margin_db):.3f} dB"
             lines.append(f"    = margin {m}")
@@ -134,7 +143,7 @@ class LinkBudget:
     def to_records(self) -> list[dict[str, Any]]:
         """One flat dict per ledger line of both columns."""
         return [{"phy": self.phy, "method": col.method, "column_proposal": col.proposal, **dataclasses.asdict(it)}
-                for col in (self.standard, self.physics) for it in col.items]
+                for col in self.columns for it in col.items]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,6 +1,10 @@
-"""``optics budget --phy NAME [--reach-m L] [--connectors N] [--temperature-c T] [--physics P] [--allow-proposal] [--json]``.
+"""``optics budget --phy NAME [--reach-m L] [--connectors N] [--temperature-c T] [--physics P] [--allow-proposal]
+[--eol-hours H] [--eol-temperature-c T] [--no-eol] [--json]``.
 
 Prints the link budget of a PHY from the standard's allocations and from physics, side by side;
+with the link models also an end-of-life column (``end_of_life`` in JSON; the lasers aged to
+the end-of-life criterion of :mod:`models.aging` at the budget's chip temperature, or ``H``
+hours at a ``T`` °C chip: :mod:`optics.budget.end_of_life`);
 ``--sweep reach`` / ``--sweep temperature`` prints margin tables (9 points) instead.  The physics
 column comes from the link models (:class:`optics.budget.ModelPhysics`, about 1-3 s per point)
 when ``models.presets`` has the PHY, else from the closed forms; ``--physics`` chooses.  Text and
@@ -15,7 +19,16 @@ import json
 
 import numpy as np
 
-from optics.budget import ClosedFormPhysics, ModelPhysics, budget_vs_reach, budget_vs_temperature, has_model_preset, link_budget
+from optics.budget import (
+    ClosedFormPhysics,
+    EndOfLife,
+    ModelPhysics,
+    budget_vs_reach,
+    budget_vs_temperature,
+    has_model_preset,
+    link_budget,
+)
+from optics.errors import InvalidParameter
 from optics.phy import load_phy
 
 
@@ -40,6 +53,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-proposal", action="store_true",
                    help="for PHYs whose tables hold only task-force PROPOSAL values (802.3dj): "
                    "compute the budget from them, every such line marked PROPOSAL")
+    p.add_argument("--eol-hours", type=float, default=None,
+                   help="end-of-life column: laser age in hours (default: the hours to the +20 %% bias "
+                   "end-of-life criterion of models.aging at --eol-temperature-c)")
+    p.add_argument("--eol-temperature-c", type=float, default=None,
+                   help="end-of-life column: laser chip temperature during those hours, °C "
+                   "(default: the budget's chip temperature)")
+    p.add_argument("--no-eol", action="store_true", help="no end-of-life column")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
@@ -49,6 +69,12 @@ def run(args: argparse.Namespace) -> int:
     spec = load_phy(args.phy)
     choice = args.physics or ("models" if has_model_preset(spec) else "closed-form")
     physics = ModelPhysics() if choice == "models" else ClosedFormPhysics()
+    asked = args.eol_hours is not None or args.eol_temperature_c is not None
+    if asked and (args.no_eol or choice != "models" or args.sweep is not None):
+        raise InvalidParameter("--eol-hours/--eol-temperature-c need the link models (--physics models), "
+                               "a single budget (no --sweep) and no --no-eol")
+    eol = None if args.no_eol or choice != "models" else EndOfLife(hours=args.eol_hours,
+                                                                 temperature_c=args.eol_temperature_c)
     common = {"connectors": args.connectors, "allow_proposal": args.allow_proposal, "physics": physics}
     if args.sweep == "reach":
         sweep = budget_vs_reach(spec, np.linspace(0.0, 2.0 * spec.reach_m, 9),
@@ -56,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.sweep == "temperature":
         sweep = budget_vs_temperature(spec, np.linspace(0.0, 80.0, 9), reach_m=args.reach_m, **common)
     else:
-        b = link_budget(spec, reach_m=args.reach_m, temperature_c=args.temperature_c, **common)
+        b = link_budget(spec, reach_m=args.reach_m, temperature_c=args.temperature_c, end_of_life=eol, **common)
         if args.json:
             print(json.dumps({"physics_provider": choice, **b.to_dict()}, indent=2))
         else:
