@@ -344,10 +344,42 @@ class BenchLink:
                 return 0.0
             return self._t_state - self._in_window_since
 
+    def model_module(self):
+        """The :class:`models.link.LinkModule` in the socket (lane 0's model transmitter's), or
+        None when the bench holds the stand-in :class:`SimpleTransmitter`."""
+        module = getattr(self.lanes[0].transmitter, "module", None)
+        from models.link import LinkModule
+
+        return module if isinstance(module, LinkModule) else None
+
     def module_power_w(self) -> float:
-        """Electrical power the module draws at its present temperature, W."""
-        th = self.params.thermal
-        return th.module_power_w + th.module_power_tempco_w_per_k * (self.module_temperature_c - 25.0)
+        """Electrical power the module draws from its supply at its present temperature, W.
+
+        A module of the link models (a population's or a preset's): the on-module power of
+        :func:`models.thermal.static_module_power` at the module (case) temperature -- lasers at
+        their APC bias, heaters, electronics at their self-consistent junction temperature and
+        the DC-DC converter's losses -- evaluated on a 0.25 K grid.  The stand-in
+        :class:`SimpleTransmitter` bench keeps ``ThermalParams.module_power_w`` plus its
+        temperature coefficient (it has no power model).
+        """
+        module = self.model_module()
+        t = self.module_temperature_c
+        if module is None:
+            th = self.params.thermal
+            return th.module_power_w + th.module_power_tempco_w_per_k * (t - 25.0)
+        from models.thermal import static_module_power
+
+        t_bin = round(t / WAVEFORM_TEMPERATURE_STEP_K) * WAVEFORM_TEMPERATURE_STEP_K
+        key = (id(module), t_bin)
+        cache = self.__dict__.setdefault("_module_power", {})
+        hit = cache.get(key)
+        if hit is None or hit[0] is not module:
+            pw = static_module_power(module, t_bin)
+            hit = (module, 0.0 if pw is None else float(pw.module_w))
+            if len(cache) > 256:
+                cache.clear()
+            cache[key] = hit
+        return hit[1]
 
     # --- attenuator -----------------------------------------------------------------------
     def set_attenuation(self, attenuation_db: float) -> None:

@@ -7,8 +7,9 @@ Commands (PyMeasure ``keysightE36312A``, E36300 programming guide; ``reference``
 ``MEASure[:SCALar]:CURRent[:DC]? (@ch)``, ``INSTrument:NSELect n`` (the channel used when
 no ``(@ch)`` list is given).  Queries with a list of channels reply one value per channel.
 
-Load model: channel 1 feeds a constant-power load (the module, ``BenchLink.module_power_w``)
-that runs from 2.8 V up: ``I = P/V``.  If that exceeds the current limit, the supply goes
+Load model: channel 1 feeds a constant-power load (the module, ``BenchLink.module_power_w``:
+for a module of the link models, its power from :mod:`models.power` at the module temperature,
+DC-DC losses included) that runs from 2.8 V up: ``I = P/V``.  If that exceeds the current limit, the supply goes
 into constant current, its output voltage collapses below what the load needs (a
 constant-power load draws *more* current as the voltage falls), and the module's input
 under-voltage lock-out switches it off: the module browns out, draws nothing, and the supply
