@@ -43,6 +43,25 @@ Defects are Bernoulli draws at their rate from a generator seeded by
 ``(seed, k, crc32("defect:" + name))``; a defect scales or sets its parameters after the
 spread.
 
+Process steps (optional tables)::
+
+    [burn_in]                        # a burn-in screen of the lasers' infant mortality
+    hours = 48.0                     # 0...10^4 h
+    temperature_c = 125.0            # -40...200 °C
+    weak_fraction = 0.01             # models.aging.BurnInScreen fields (its defaults, ASSUMPTIONS)
+
+    [aging]                          # predict the modules at this age
+    hours = 100000.0                 # 0...10^6 h
+    temperature_c = 55.0             # laser chip temperature during those hours, -40...150 °C
+
+A module whose lasers include one that fails the burn-in has ``burn_in_failed`` set
+(:meth:`Population.burn_in_lasers_failed`: per laser a weak die with probability ``f_w`` that
+fails within the burn-in with probability ``F_w(t_eq)`` of the Weibull model of
+:class:`models.aging.BurnInScreen`; drawn from ``(seed, k, crc32("burn-in"))``); the expected
+module fallout is ``1 − (1 − f_w F_w(t_eq))^n_lasers``.  With ``[aging]`` every module's
+lasers are aged (:func:`models.aging.aged_module`), so its APC bias (and, at the current
+limit, its power) is the one at that age.
+
 Every value is validated as the file is read: unknown keys, unknown parameters, values out
 of a parameter's allowed range (a normal whose ±6σ leaves the range must be a truncnormal)
 raise :class:`~optics.errors.ConfigError` naming the file and line.
@@ -222,6 +241,7 @@ class PopulationModule:
     values: Mapping[str, tuple[float, ...]]
     defects: tuple[tuple[str, int | None], ...]
     population_seed: int = 0
+    burn_in_failed: bool = False
 
     @classmethod
     def of_design(cls, module: LinkModule, *, serial: str = "VIRTUAL00001", seed: int = 1) -> PopulationModule:
@@ -236,7 +256,11 @@ class PopulationModule:
         return ", ".join(f"{name}" + ("" if lane is None else f" (lane {lane})") for name, lane in self.defects)
 
 
-_TOP_KEYS = ("name", "design", "link", "serial_prefix", "seed", "description", "spread", "defect")
+_TOP_KEYS = ("name", "design", "link", "serial_prefix", "seed", "description", "spread", "defect", "burn_in",
+             "aging")
+_BURN_IN_KEYS = ("hours", "temperature_c", "weak_fraction", "weak_characteristic_hours", "weak_shape",
+                 "activation_energy_ev", "reference_temperature_c", "source")
+_AGING_KEYS = ("hours", "temperature_c", "source")
 _SPREAD_KEYS = ("parameter", "level", "distribution", "mean", "median", "sigma", "sigma_rel", "sigma_ln", "low",
                 "high", "low_rel", "high_rel", "module_correlation", "source")
 _DEFECT_KEYS = ("name", "level", "rate", "scale", "set", "source")
@@ -258,6 +282,33 @@ class Population:
     spreads: tuple[Spread, ...]
     defects: tuple[Defect, ...]
     source: str = "<string>"
+    burn_in: tuple[Any, float, float] | None = None
+    aging: tuple[float, float] | None = None
+
+    def burn_in_lasers_failed(self, index: int) -> np.ndarray:
+        """Which lasers (draw groups of ``laser.`` parameters) of module ``index`` fail the burn-in.
+
+        Each laser is a weak die with probability ``f_w`` and, if weak, fails within the burn-in's
+        ``t_eq = t_b·AF(T_b)`` reference hours with probability ``F_w(t_eq)``
+        (:class:`models.aging.BurnInScreen`): two uniforms per laser from a generator seeded by
+        ``(seed, index, crc32("burn-in"))``.  All False without a ``[burn_in]``.
+        """
+        groups = self._groups("laser.")
+        n_lasers = int(groups.max()) + 1
+        if self.burn_in is None:
+            return np.zeros(n_lasers, dtype=bool)
+        screen, hours, temperature_c = self.burn_in
+        f = screen.screen(hours, temperature_c).weak_removed_fraction
+        u = np.random.default_rng([self.seed, int(index), zlib.crc32(b"burn-in")]).random((2, n_lasers))
+        return (u[0] < screen.weak_fraction) & (u[1] < f)
+
+    def burn_in_fallout_expected(self) -> float:
+        """Closed form of the modules removed by the burn-in: ``1 − (1 − f_w F_w(t_eq))^n_lasers``."""
+        if self.burn_in is None:
+            return 0.0
+        screen, hours, temperature_c = self.burn_in
+        n_lasers = int(self._groups("laser.").max()) + 1
+        return 1.0 - (1.0 - screen.screen(hours, temperature_c).fallout_fraction) ** n_lasers
 
     def serial(self, index: int) -> str:
         """Serial of module ``index``: the prefix and six digits."""
@@ -328,9 +379,14 @@ class Population:
                     for i in lanes:
                         arr[i] = value
         module = _apply(self.base, values, where=f"module {k} ({self.serial(k)})")
+        if self.aging is not None:
+            from models.aging import aged_module
+
+            module = aged_module(module, self.aging[0], temperature_c=self.aging[1])
         return PopulationModule(serial=self.serial(k), index=k, module=module,
                                 values={p: tuple(float(x) for x in v) for p, v in values.items()},
-                                defects=tuple(defects), population_seed=self.seed)
+                                defects=tuple(defects), population_seed=self.seed,
+                                burn_in_failed=bool(self.burn_in_lasers_failed(k).any()))
 
 
 def with_values(module: PopulationModule, lane: int | None, note: str,
@@ -614,7 +670,62 @@ def loads_population(text: str, *, source: str = "<string>",
         raise ConfigError(f"{src}: two defects share a name")
     name = doc.get("name", Path(src).stem if src != "<string>" else "population")
     return Population(name=str(name), design=design, base=base, serial_prefix=prefix, seed=seed,
-                      spreads=tuple(spreads), defects=tuple(defects), source=src)
+                      spreads=tuple(spreads), defects=tuple(defects), source=src,
+                      burn_in=_burn_in(src, doc, text), aging=_aging(src, doc, text))
+
+
+def _table(src: str, doc: Mapping[str, Any], text: str, name: str, keys: tuple[str, ...]) -> dict[str, float] | None:
+    """The numbers of table ``[name]`` (None if absent); unknown keys and non-numbers are errors with file:line."""
+    if name not in doc:
+        return None
+    t = doc[name]
+    if not isinstance(t, dict):
+        raise ConfigError(f"{src}:{line_of(text, name) or 1}: {name} must be a table [{name}]")
+    out = {}
+    for key, value in t.items():
+        where = f"{src}:{line_of(text, key, header=name) or 1}"
+        if key not in keys:
+            raise ConfigError(f"{where}: unknown key {key!r} in [{name}]; allowed keys: {', '.join(keys)}")
+        if key != "source":
+            out[key] = _number(where, key, value)
+    for key in ("hours", "temperature_c"):
+        if key not in out:
+            raise ConfigError(f"{src}:{line_of(text, name) or 1}: [{name}] needs {key}")
+    return out
+
+
+def _checked(src: str, text: str, name: str, key: str, value: float, low: float, high: float, unit: str) -> float:
+    if not low <= value <= high:
+        raise ConfigError(f"{src}:{line_of(text, key, header=name) or 1}: [{name}] {key} = {value:g} {unit} is "
+                          f"outside the allowed range [{low:g}, {high:g}] {unit}")
+    return value
+
+
+def _burn_in(src: str, doc: Mapping[str, Any], text: str) -> tuple[Any, float, float] | None:
+    """``[burn_in]``: hours (0...10^4 h) at temperature_c (-40...200 °C) and the weak subpopulation's
+    :class:`models.aging.BurnInScreen` parameters (its defaults, ASSUMPTIONS, where not given)."""
+    from models.aging import BurnInScreen
+
+    t = _table(src, doc, text, "burn_in", _BURN_IN_KEYS)
+    if t is None:
+        return None
+    hours = _checked(src, text, "burn_in", "hours", t.pop("hours"), 0.0, 1e4, "h")
+    temp = _checked(src, text, "burn_in", "temperature_c", t.pop("temperature_c"), -40.0, 200.0, "°C")
+    try:
+        screen = BurnInScreen(**t)
+    except (InvalidParameter, InvalidType) as exc:
+        raise ConfigError(f"{src}:{line_of(text, 'burn_in') or 1}: [burn_in] {exc}") from None
+    return screen, hours, temp
+
+
+def _aging(src: str, doc: Mapping[str, Any], text: str) -> tuple[float, float] | None:
+    """``[aging]``: the age of the prediction, hours (0...10^6 h) at a laser chip temperature_c
+    (-40...150 °C); every module's lasers are :func:`models.aging.aged_module` by it."""
+    t = _table(src, doc, text, "aging", _AGING_KEYS)
+    if t is None:
+        return None
+    return (_checked(src, text, "aging", "hours", t["hours"], 0.0, 1e6, "h"),
+            _checked(src, text, "aging", "temperature_c", t["temperature_c"], -40.0, 150.0, "°C"))
 
 
 def load_population(path: str | os.PathLike[str]) -> Population:
