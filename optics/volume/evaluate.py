@@ -14,6 +14,10 @@ every temperature and step of the plan measures each lane as the station's instr
   with the extinction ratio measured in the Tx step), the quantity the BERT sweep finds;
 * **ddm** steps record monitor values without limits and are not evaluated.
 
+A module the population's ``[burn_in]`` removed is not tested: its outcome is FAIL with one
+record ``burn_in_fallout`` (so the failure Pareto lists the burn-in fallout as its own line).
+A population's ``[aging]`` ages every module before its test (:mod:`models.population`).
+
 Every value is judged by :func:`optics.station.judging.judge_step` (the station's own
 judging), so a value gets the verdict the station would give it.  A lane whose eye is too
 closed to measure is an ERROR (the station's scope reads 9.91E37 there and the step ends in
@@ -235,6 +239,8 @@ def evaluate_module(job: YieldJob, index: int) -> ModuleOutcome:
     ctx = context(job)
     pop, plan, spec = ctx.population, ctx.plan, ctx.spec
     pm = pop.module(index)
+    if pm.burn_in_failed:
+        return _burn_in_fallout(pm, t0)
     temperatures: tuple[float | None, ...] = tuple(plan.temperatures_c) or (None,)
     records: list[Record] = []
     # the Tx measurements lane by lane, both temperatures of a lane in a row: its drive
@@ -292,10 +298,24 @@ def evaluate_module(job: YieldJob, index: int) -> ModuleOutcome:
                          records=tuple(records), seconds=time.perf_counter() - t0)
 
 
+#: Step and measurement name of the record of a module the population's burn-in removed.
+BURN_IN_FALLOUT = "burn_in_fallout"
+
+
+def _burn_in_fallout(pm: Any, t0: float) -> ModuleOutcome:
+    """A module removed by the population's burn-in (:mod:`models.population` ``[burn_in]``): never
+    tested, one FAIL record ``burn_in_fallout`` (its own line of the failure Pareto)."""
+    rec = Record("burn_in", BURN_IN_FALLOUT, None, None, None, "FAIL", None, None, None, 0.0,
+                 "a laser failed the burn-in (infant mortality, models.aging.BurnInScreen)")
+    defects = ", ".join(x for x in (pm.note, "burn-in fallout") if x)
+    return ModuleOutcome(index=pm.index, serial=pm.serial, verdict="FAIL", defects=defects, records=(rec,),
+                         seconds=time.perf_counter() - t0)
+
+
 def evaluate_chunk(job: YieldJob, indices: Sequence[int]) -> list[ModuleOutcome]:
     """:func:`evaluate_module` for each index, in order (the unit of work of the engine)."""
     return [evaluate_module(job, int(k)) for k in indices]
 
 
-__all__ = ["DEFAULT_SAMPLES_PER_SYMBOL", "ModuleOutcome", "Record", "VERDICT_ORDER", "YieldJob", "context",
+__all__ = ["BURN_IN_FALLOUT", "DEFAULT_SAMPLES_PER_SYMBOL", "ModuleOutcome", "Record", "VERDICT_ORDER", "YieldJob", "context",
            "evaluate_chunk", "evaluate_module"]
