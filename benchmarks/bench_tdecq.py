@@ -4,7 +4,9 @@ Target: median run time under 0.25 s with the 5-tap FFE optimisation included (w
 tightened when TDECQ became the bottleneck of the module simulation), and peak memory under
 1 GB, on the 2-core development machine.  Also printed: the same with the caller's symbol
 timing passed in (``timing=``, as a link model that already measured levels does), and the
-per-lane time of 53.125 GBd PRBS13Q and SSPRQ lanes at 16 and 32 samples/UI.
+per-lane time of 53.125 GBd PRBS13Q and SSPRQ lanes at 16 and 32 samples/UI, and the time
+of a 15-tap reference FFE (3 precursors, the 802.3dj draft method) against the 5-tap one on the
+same filtered capture (target: within 2x; issue 15).
 
 The waveform: SSPRQ at 53.125 GBd, PAM4 levels 0.2..1.1 mW, a first-order transmitter
 pole at 0.7 x baud (ISI the FFE corrects) and white noise (seed recorded in meta).
@@ -27,6 +29,7 @@ import numpy as np
 from optics import Waveform
 from optics.patterns import ssprq
 from optics.patterns import prbs_q
+from optics.reference_receiver import bessel_thomson
 from optics.tdecq import tdecq
 from optics.timing import recover_timing
 
@@ -83,6 +86,22 @@ def main() -> int:
     med_t, res_t = median_time(lambda: tdecq(wf, timing=timing), REPEATS)
     print(f"with the caller's timing (timing=): median {med_t:.3f} s, TDECQ = "
           f"{res_t.tdecq_db:.3f} dB (same as without: {res_t.tdecq_db == res.tdecq_db})")
+
+    # long reference FFE (802.3dj draft: 15 taps, 3 precursors) against the 5-tap method on the
+    # same filtered capture and timing, interleaved run by run (issue 15: within 2x)
+    filt = bessel_thomson(wf)
+    ft = recover_timing(filt)
+    five, fifteen = [], []
+    for _ in range(REPEATS):
+        for out, nt, npre in ((five, 5, 1), (fifteen, 15, 3)):
+            t0 = time.perf_counter()
+            tdecq(filt, reference_filter=False, timing=ft, n_taps=nt, n_precursors=npre)
+            out.append(time.perf_counter() - t0)
+    ratios = [b / a for a, b in zip(five, fifteen)]
+    ratio = statistics.median(ratios)
+    print(f"15-tap FFE (3 precursors) vs 5-tap, same capture: median {statistics.median(fifteen):.3f} s vs "
+          f"{statistics.median(five):.3f} s, ratio {ratio:.2f} (range {min(ratios):.2f}-{max(ratios):.2f}, "
+          f"load {os.getloadavg()[0]:.2f}); target <= 2 -> {'OK' if ratio <= 2.0 else 'MISSED'}")
 
     for name, sym in (("PRBS13Q", prbs_q(13)), ("SSPRQ", ssprq())):
         for sps in (16, 32):

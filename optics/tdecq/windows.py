@@ -92,6 +92,7 @@ class _WindowSamples:
                  hi_ui: float, n_taps: int, main: int) -> None:
         n = x.size
         self.sps = sps
+        self.grid: np.ndarray | None = None
         whole = round(sps)
         self.integer = abs(sps - whole) < 1e-9
         if self.integer:
@@ -114,6 +115,8 @@ class _WindowSamples:
                 x[g0 * big_n + o_lo:], shape=(n_cols, n_grid),
                 strides=(x.strides[0], big_n * x.strides[0]), writeable=False)
             grid = np.ascontiguousarray(view)
+            #: (columns x grid symbols) copy of the record the tap inputs are views of
+            self.grid = grid
             # tap k weights symbol j - (k - main): grid column (row + n_taps - 1 - k)
             self.tap_inputs = [grid[:, n_taps - 1 - k: n_taps - 1 - k + self.rows]
                                for k in range(n_taps)]
