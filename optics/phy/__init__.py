@@ -15,6 +15,7 @@ Examples
 
 from optics.phy.dispersion import DispersionLimits, dispersion_limits, dispersion_ps_per_nm_km
 from optics.phy.limits import DERIVED, METRICS, Expression, LimitRow, unit_of, with_derived
+from optics.phy.method import METHOD_STATUSES, TdecqMethod, default_method, parse_method
 from optics.phy.spec import BudgetAllocation, PhySpec, list_phys, load_phy, load_spec_file, parse_spec
 
 __all__ = [
@@ -23,13 +24,17 @@ __all__ = [
     "DispersionLimits",
     "Expression",
     "LimitRow",
+    "METHOD_STATUSES",
     "METRICS",
     "PhySpec",
+    "TdecqMethod",
+    "default_method",
     "dispersion_limits",
     "dispersion_ps_per_nm_km",
     "list_phys",
     "load_phy",
     "load_spec_file",
+    "parse_method",
     "parse_spec",
     "unit_of",
     "with_derived",

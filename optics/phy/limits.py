@@ -295,11 +295,19 @@ class LimitRow:
     informative : bool
         The standard marks the row informative; it is reported but not required.
     proposal : bool
-        The number is a task-force proposal, not a published limit: advisory only, it never
-        decides the overall verdict.
+        The number is not a published limit (a task-force proposal, or a draft number: see
+        ``draft``): advisory, it decides the overall verdict only on request
+        (:func:`optics.verdict.evaluate`'s ``allow_proposal`` / ``allow_draft``).  Code that
+        knows only this flag (the link budget) treats draft rows as proposals.
+    draft : bool
+        The number is from an unapproved draft of the standard (e.g. IEEE P802.3dj D1.3-D3.2);
+        implies ``proposal`` (set by the constructor), decides with ``allow_draft``.
+    confidence : str
+        How far the source can be trusted (``high``/``medium``/``low``, the reference notes'
+        scale), empty when not stated.
     required : bool
-        A missing metric makes the verdict INCOMPLETE.  Defaults to ``not informative and
-        not proposal``.
+        A missing metric makes the verdict INCOMPLETE (when the row decides).  Defaults to
+        ``not informative and not proposal`` (draft rows: ``not informative``).
     lane : int or None
         Lane index for per-lane rows (CWDM wavelength windows), else None.
     note, condition : str
@@ -317,6 +325,8 @@ class LimitRow:
     verified: bool
     informative: bool = False
     proposal: bool = False
+    draft: bool = False
+    confidence: str = ""
     required: bool | None = None
     lane: int | None = None
     note: str = ""
@@ -334,8 +344,11 @@ class LimitRow:
             )
         if isinstance(self.min, (int, float)) and isinstance(self.max, (int, float)) and self.min > self.max:
             raise SpecError(f"row {self.metric!r}: min {self.min} > max {self.max}")
+        if self.draft:
+            object.__setattr__(self, "proposal", True)  # not a published limit (see the class notes)
         if self.required is None:
-            object.__setattr__(self, "required", not (self.informative or self.proposal))
+            object.__setattr__(self, "required", not self.informative if self.draft
+                               else not (self.informative or self.proposal))
 
     @property
     def depends_on(self) -> frozenset[str]:
@@ -348,7 +361,9 @@ class LimitRow:
 
     @property
     def status(self) -> str:
-        """``"VERIFIED"``, ``"UNVERIFIED"`` or ``"PROPOSAL"`` (shown in every output)."""
+        """``"VERIFIED"``, ``"UNVERIFIED"``, ``"DRAFT"`` or ``"PROPOSAL"`` (shown in every output)."""
+        if self.draft:
+            return "DRAFT"
         if self.proposal:
             return "PROPOSAL"
         return "VERIFIED" if self.verified else "UNVERIFIED"
@@ -383,6 +398,8 @@ class LimitRow:
             "status": self.status,
             "informative": self.informative,
             "proposal": self.proposal,
+            "draft": self.draft,
+            "confidence": self.confidence,
             "required": self.required,
             "lane": self.lane,
             "note": self.note,
@@ -421,6 +438,8 @@ METRICS: Mapping[str, str] = {
     "oma_minus_tdecq_dbm": "OMA_outer minus TDECQ, dBm (derived)",
     "tdecq_minus_ceq_db": "TDECQ minus 10log10(Ceq), dB (derived)",
     "secq_db": "stressed eye closure of the receiver test signal, dB",
+    "tecq_db": "TECQ: TDECQ of the transmitter without the test fibre's dispersion, dB",
+    "tdecq_tecq_difference_db": "|TDECQ - TECQ|, dB (derived)",
     "total_average_power_dbm": "total average launch power of all lanes, dBm",
     "lane_oma_difference_db": "difference in OMA_outer between any two lanes, dB",
     "off_power_dbm": "average launch power of an OFF transmitter, dBm",
@@ -462,6 +481,11 @@ DERIVED: Mapping[str, tuple[tuple[str, ...], Any, str]] = {
         ("oma_outer_dbm", "tdecq_db"),
         lambda m: m["oma_outer_dbm"] - m["tdecq_db"],
         "oma_outer_dbm - tdecq_db",
+    ),
+    "tdecq_tecq_difference_db": (
+        ("tdecq_db", "tecq_db"),
+        lambda m: abs(m["tdecq_db"] - m["tecq_db"]),
+        "|tdecq_db - tecq_db|",
     ),
     "tdecq_minus_ceq_db": (
         ("tdecq_db", "ceq_db"),

@@ -3,9 +3,14 @@
 Each PHY is one TOML file in ``optics/phy/data/`` with the sections ``[phy]`` (lanes,
 wavelength windows, symbol rate, FEC, BER/SER target, reach), ``[sources]`` (citation per
 source id), optional ``[dispersion]`` (fibre model for the derived dispersion row),
-optional ``[budget]`` (channel allocations) and ``[[row]]`` limit rows.  Unknown keys, a
-missing unit, min > max, or an equation naming an unknown metric are :class:`SpecError`
-naming the file and the row.
+optional ``[budget]`` (channel allocations), optional ``[tdecq_method]`` (the transmitter-test
+method, :class:`optics.phy.method.TdecqMethod`) and ``[[row]]`` limit rows.  Unknown keys, a
+missing unit, min > max, a value out of range or an equation naming an unknown metric are
+:class:`SpecError` naming the file, the line (when the TOML text is known) and the row.
+
+A row's ``status`` is ``draft`` (a number from an unapproved draft of the standard, e.g.
+IEEE P802.3dj D1.3-D3.2) or ``proposal`` (task-force material); the older ``proposal = true``
+still means ``status = "proposal"``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 from optics.errors import InvalidParameter, SpecError
 from optics.phy.dispersion import DispersionLimits, dispersion_limits
 from optics.phy.limits import METRICS, Expression, LimitRow, bound_text
+from optics.phy.method import TdecqMethod, parse_method
 
 #: Display scaling of SI metrics in text tables: metric -> (shown unit, factor).
 DISPLAY_SCALE: Mapping[str, tuple[str, float]] = MappingProxyType(
@@ -39,15 +45,16 @@ _PHY_KEYS = {
 _PHY_REQUIRED = ("name", "standard", "lanes", "modulation", "symbol_rate_baud", "reach_m", "wavelength_windows_nm")
 _ROW_KEYS = {
     "metric", "label", "group", "unit", "min", "max", "clause", "source", "verified", "informative",
-    "proposal", "required", "lane", "note", "condition",
+    "proposal", "required", "lane", "note", "condition", "status", "confidence",
 }
+_ROW_STATUSES = ("draft", "proposal")
 _ROW_REQUIRED = ("metric", "label", "group", "unit", "clause", "source", "verified")
 _DISPERSION_KEYS = {"s0_ps_per_nm2_km", "lambda0_min_nm", "lambda0_max_nm", "clause", "source", "note"}
 _BUDGET_KEYS = {
     "fiber_attenuation_db_per_km", "connection_allocation_db", "connector_loss_db",
     "mpi_dgd_allocation_db", "source", "verified", "note",
 }
-_TOP_KEYS = {"schema", "phy", "sources", "dispersion", "budget", "row"}
+_TOP_KEYS = {"schema", "phy", "sources", "dispersion", "budget", "row", "tdecq_method"}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -98,6 +105,7 @@ class PhySpec:
     budget: BudgetAllocation | None
     sources: Mapping[str, str]
     path: str
+    tdecq_method: TdecqMethod | None = None
 
     @property
     def wavelength_range_m(self) -> tuple[float, float]:
@@ -148,8 +156,11 @@ class PhySpec:
                 "s0_ps_per_nm2_km": d.s0_ps_per_nm2_km, "lambda0_range_nm": list(d.lambda0_range_nm),
             },
             "budget": None if self.budget is None else dataclasses.asdict(self.budget),
+            "tdecq_method": None if self.tdecq_method is None else self.tdecq_method.to_dict(),
             "rows": [r.to_dict() for r in self.rows],
             "unverified_rows": [r.label for r in self.unverified_rows],
+            "draft_rows": [r.label for r in self.rows if r.draft],
+            "proposal_rows": [r.label for r in self.rows if r.proposal and not r.draft],
             "path": self.path,
         }
 
@@ -169,6 +180,8 @@ class PhySpec:
             lines.append(f"  UNVERIFIED header fields: {', '.join(self.unverified_fields)}")
         if self.note:
             lines.append(f"  note: {self.note}")
+        if self.tdecq_method is not None:
+            lines.append("  " + self.tdecq_method.to_text())
         header = ("grp", "parameter", "metric", "min", "max", "unit", "status", "clause")
         table = [header]
         order = {"tx": 0, "rx": 1, "channel": 2}
@@ -183,14 +196,49 @@ class PhySpec:
             lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
         n_unv = len(self.unverified_rows)
         lines.append(f"  {n_unv} of {len(self.rows)} rows UNVERIFIED (not quoted from a copy of the IEEE table)")
+        n_draft = sum(r.draft for r in self.rows)
+        n_prop = sum(r.proposal and not r.draft for r in self.rows)
+        if n_draft or n_prop:
+            lines.append(f"  {n_draft} DRAFT row(s) (decide a verdict only with --allow-draft), {n_prop} PROPOSAL "
+                         "row(s) (only with --allow-proposal)")
         return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------------
 # loading
 # --------------------------------------------------------------------------------------
-def _fail(path: str, where: str, msg: str) -> SpecError:
-    return SpecError(f"{path}: {where}: {msg}")
+def _fail(path: str, where: str, msg: str, line: int | None = None) -> SpecError:
+    return SpecError(f"{path}{'' if line is None else f':{line}'}: {where}: {msg}")
+
+
+class _Lines:
+    """Line numbers of a TOML text's ``[[row]]`` headers, sections and keys (for error messages)."""
+
+    def __init__(self, text: str | None) -> None:
+        self.rows: list[int] = []
+        self.keys: dict[tuple[str, str], int] = {}
+        self.sections: dict[str, int] = {}
+        section = ""
+        for n, raw in enumerate((text or "").splitlines(), start=1):
+            line = raw.strip()
+            if line.startswith("[["):
+                section = f"row {len(self.rows)}"
+                self.rows.append(n)
+            elif line.startswith("["):
+                section = line.strip("[]").strip()
+                self.sections[section] = n
+            elif "=" in line and not line.startswith("#"):
+                self.keys.setdefault((section, line.split("=", 1)[0].strip()), n)
+
+    def row(self, i: int, key: str | None = None) -> int | None:
+        if key is not None and (f"row {i}", key) in self.keys:
+            return self.keys[(f"row {i}", key)]
+        return self.rows[i] if i < len(self.rows) else None
+
+    def key(self, section: str, key: str | None) -> int | None:
+        if key is not None and (section, key) in self.keys:
+            return self.keys[(section, key)]
+        return self.sections.get(section)
 
 
 def _num(path: str, where: str, key: str, value: Any) -> float:
@@ -214,45 +262,82 @@ def _bound(path: str, where: str, key: str, value: Any, known: set[str]) -> floa
     return _num(path, where, key, value)
 
 
-def _parse_row(path: str, i: int, raw: Any, sources: Mapping[str, str], known: set[str]) -> LimitRow:
+def _parse_row(path: str, i: int, raw: Any, sources: Mapping[str, str], known: set[str],
+               lines: _Lines | None = None) -> LimitRow:
+    try:
+        return _parse_row_at(path, i, raw, sources, known)
+    except _RowError as exc:
+        line = None if lines is None else lines.row(i, exc.key)
+        raise _fail(path, exc.where, exc.msg, line) from None
+
+
+class _RowError(Exception):
+    def __init__(self, where: str, msg: str, key: str | None = None) -> None:
+        super().__init__(msg)
+        self.where, self.msg, self.key = where, msg, key
+
+
+def _parse_row_at(path: str, i: int, raw: Any, sources: Mapping[str, str], known: set[str]) -> LimitRow:
     if not isinstance(raw, dict):
-        raise _fail(path, f"row {i}", "must be a table")
+        raise _RowError(f"row {i}", "must be a table")
     where = f"row {i} ({raw.get('metric', '?')!s}: {raw.get('label', '?')!s})"
+
+    def fail(msg: str, key: str | None = None) -> _RowError:
+        return _RowError(where, msg, key)
+
     extra = sorted(set(raw) - _ROW_KEYS)
     if extra:
-        raise _fail(path, where, f"unknown key(s) {', '.join(extra)}; allowed: {', '.join(sorted(_ROW_KEYS))}")
+        raise fail(f"unknown key(s) {', '.join(extra)}; allowed: {', '.join(sorted(_ROW_KEYS))}", extra[0])
     missing = [k for k in _ROW_REQUIRED if k not in raw]
     if missing:
-        raise _fail(path, where, f"missing {', '.join(missing)}")
+        raise fail(f"missing {', '.join(missing)}")
     if "min" not in raw and "max" not in raw:
-        raise _fail(path, where, "needs a min or a max")
+        raise fail("needs a min or a max")
     metric = raw["metric"]
     if metric not in METRICS:
         close = difflib.get_close_matches(metric, list(METRICS), n=3)
-        raise _fail(path, where, f"unknown metric {metric!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
+        raise fail(f"unknown metric {metric!r}" + (f"; did you mean {', '.join(close)}?" if close else ""), "metric")
     src = raw["source"]
     if src not in sources:
-        raise _fail(path, where, f"source {src!r} is not in [sources] ({', '.join(sorted(sources))})")
+        raise fail(f"source {src!r} is not in [sources] ({', '.join(sorted(sources))})", "source")
     for flag in ("verified", "informative", "proposal", "required"):
         if flag in raw and not isinstance(raw[flag], bool):
-            raise _fail(path, where, f"{flag} must be true or false, got {raw[flag]!r}")
+            raise fail(f"{flag} must be true or false, got {raw[flag]!r}", flag)
     lane = raw.get("lane")
     if lane is not None and (isinstance(lane, bool) or not isinstance(lane, int) or lane < 0):
-        raise _fail(path, where, f"lane must be an integer >= 0, got {lane!r}")
-    lo = _bound(path, where, "min", raw.get("min"), known)
-    hi = _bound(path, where, "max", raw.get("max"), known)
+        raise fail(f"lane must be an integer >= 0, got {lane!r}", "lane")
+    bounds = []
+    for side in ("min", "max"):
+        try:
+            bounds.append(_bound(path, where, side, raw.get(side), known))
+        except SpecError as exc:
+            raise fail(str(exc).split(f"{where}: ", 1)[-1], side) from None
+    lo, hi = bounds
+    status = raw.get("status")
+    if status is not None and status not in _ROW_STATUSES:
+        raise fail(f"status = {status!r}; allowed: {', '.join(_ROW_STATUSES)} (or leave it out for a published row)",
+                   "status")
+    if status == "draft" and raw.get("proposal") is True:
+        raise fail("status = 'draft' with proposal = true: a row is a draft number or a proposal, not both", "status")
+    if status is not None and raw.get("verified") is True:
+        raise fail(f"a {status} row cannot be verified = true (no published table to check it against)", "verified")
+    confidence = raw.get("confidence", "")
+    if not isinstance(confidence, str):
+        raise fail(f"confidence must be a string (high/medium/low), got {confidence!r}", "confidence")
     if isinstance(lo, float) and isinstance(hi, float) and lo > hi:
-        raise _fail(path, where, f"min {lo} > max {hi}")
+        raise fail(f"min {lo} > max {hi}", "min")
     try:
         return LimitRow(
             metric=metric, label=str(raw["label"]), group=raw["group"], unit=raw["unit"], min=lo, max=hi,
             clause=str(raw["clause"]), source=sources[src], verified=raw["verified"],
-            informative=raw.get("informative", False), proposal=raw.get("proposal", False),
+            informative=raw.get("informative", False),
+            proposal=raw.get("proposal", False) or status == "proposal", draft=status == "draft",
+            confidence=confidence,
             required=raw.get("required"), lane=lane, note=str(raw.get("note", "")),
             condition=str(raw.get("condition", "")),
         )
     except SpecError as exc:
-        raise _fail(path, where, str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 def _check_keys(path: str, where: str, table: Any, allowed: set[str]) -> dict[str, Any]:
@@ -264,8 +349,11 @@ def _check_keys(path: str, where: str, table: Any, allowed: set[str]) -> dict[st
     return table
 
 
-def parse_spec(data: Mapping[str, Any], path: str = "<memory>") -> PhySpec:
+def parse_spec(data: Mapping[str, Any], path: str = "<memory>", text: str | None = None) -> PhySpec:
     """Build a :class:`PhySpec` from a parsed TOML mapping; ``path`` names it in errors.
+
+    ``text`` (the TOML source) adds the line number of a bad row or ``[tdecq_method]`` key
+    to the error message (``file:line: where: what``).
 
     Raises
     ------
@@ -275,6 +363,7 @@ def parse_spec(data: Mapping[str, Any], path: str = "<memory>") -> PhySpec:
     """
     if not isinstance(data, Mapping):
         raise SpecError(f"{path}: a PHY spec must be a mapping (parsed TOML), got {type(data).__name__}")
+    lines = _Lines(text)
     _check_keys(path, "top level", dict(data), _TOP_KEYS)
     phy = _check_keys(path, "[phy]", data.get("phy"), set(_PHY_KEYS))
     missing = [k for k in _PHY_REQUIRED if k not in phy]
@@ -299,7 +388,7 @@ def parse_spec(data: Mapping[str, Any], path: str = "<memory>") -> PhySpec:
     rows_raw = data.get("row", [])
     if not isinstance(rows_raw, list):
         raise _fail(path, "[[row]]", "must be an array of tables")
-    rows = [_parse_row(path, i, r, sources, known) for i, r in enumerate(rows_raw)]
+    rows = [_parse_row(path, i, r, sources, known, lines) for i, r in enumerate(rows_raw)]
 
     reach_m = _num(path, "[phy]", "reach_m", phy["reach_m"])
     disp = None
@@ -345,6 +434,17 @@ def parse_spec(data: Mapping[str, Any], path: str = "<memory>") -> PhySpec:
             source=sources[bt["source"]], verified=bool(bt["verified"]), note=str(bt.get("note", "")),
         )
 
+    method = None
+    if "tdecq_method" in data:
+        table = data["tdecq_method"]
+        try:
+            method = parse_method(table, sources, float(phy["symbol_rate_baud"]))
+        except SpecError as exc:
+            msg = str(exc)
+            key = next((k for k in (table if isinstance(table, dict) else ()) if msg.startswith(k)
+                        or f" {k}" in msg.split(";")[0]), None)
+            raise _fail(path, "[tdecq_method]", msg, lines.key("tdecq_method", key)) from None
+
     def opt(key: str) -> float | None:
         return float(phy[key]) if key in phy else None
 
@@ -357,7 +457,7 @@ def parse_spec(data: Mapping[str, Any], path: str = "<memory>") -> PhySpec:
         wavelength_windows_m=tuple((a * 1e-9, b * 1e-9) for a, b in windows),
         orl_tolerance_db=opt("orl_tolerance_db"), unverified_fields=tuple(phy.get("unverified_fields", ())),
         note=phy.get("note", ""), rows=tuple(rows), dispersion=disp, budget=budget,
-        sources=MappingProxyType(dict(sources)), path=path,
+        sources=MappingProxyType(dict(sources)), path=path, tdecq_method=method,
     )
 
 
@@ -371,12 +471,13 @@ def load_spec_file(path: str | Path) -> PhySpec:
     """
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        text = p.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{p}: not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{p}: cannot read the PHY table ({exc})") from None
-    return parse_spec(data, str(p))
+    return parse_spec(data, str(p), text)
 
 
 def _data_files() -> list[Any]:
@@ -388,11 +489,12 @@ def _data_files() -> list[Any]:
 def _catalogue() -> Mapping[str, PhySpec]:
     out: dict[str, PhySpec] = {}
     for f in _data_files():
+        text = f.read_text(encoding="utf-8")
         try:
-            data = tomllib.loads(f.read_text(encoding="utf-8"))
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise SpecError(f"{f.name}: not valid TOML: {exc}") from None
-        spec = parse_spec(data, f"optics/phy/data/{f.name}")
+        spec = parse_spec(data, f"optics/phy/data/{f.name}", text)
         if spec.name.upper() in out:
             raise SpecError(f"{f.name}: PHY {spec.name!r} is defined twice")
         out[spec.name.upper()] = spec

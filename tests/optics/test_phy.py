@@ -357,3 +357,46 @@ def test_dispersion_limits_bad_pairs_are_named(kw, err):
     args.update(kw)
     with pytest.raises(getattr(errors, err), match="window_nm|lambda0_range_nm"):
         dispersion_limits(args.pop("window_nm"), args.pop("reach_m"), **args)
+
+
+# ---------------------------------------------------------------- TDECQ method per PHY (issue 15)
+def test_tdecq_method_of_100g_and_200g_lanes():
+    import inspect
+
+    from optics.tdecq import tdecq
+
+    defaults = {k: p.default for k, p in inspect.signature(tdecq).parameters.items()}
+    dr4 = load_phy("400GBASE-DR4").tdecq_method
+    # the 100G/lane method is exactly what tdecq() does without a PHY (5-tap results unchanged)
+    assert (dr4.n_taps, dr4.target_ser, dr4.reference_bandwidth_hz) == (5, 4.8e-4, 0.5 * 53.125e9)
+    assert dr4.n_taps == defaults["n_taps"] and dr4.target_ser == defaults["target_ser"]
+    assert dr4.window_width_ui == defaults["window_width_ui"] and dr4.status == "unverified"
+    m = load_phy("1.6TBASE-DR8").tdecq_method
+    assert (m.n_taps, m.n_precursors, m.dfe_taps, m.status) == (15, 3, 0, "draft")
+    assert m.reference_bandwidth_hz == 53.125e9 and "Oe et al." in m.source
+    assert load_phy("800GBASE-FR4").tdecq_method.target_ser == 9.6e-3  # inner-FEC class (Oe et al.)
+    d = load_phy("1.6TBASE-DR8").to_dict()["tdecq_method"]
+    assert d["n_taps"] == 15 and d["status"] == "draft"
+
+
+def test_draft_rows_are_marked_and_not_deciding():
+    spec = load_phy("1.6TBASE-DR8")
+    tdecq_rows = spec.rows_for("tdecq_db")
+    assert {r.status for r in tdecq_rows} == {"DRAFT", "PROPOSAL"}
+    draft = next(r for r in tdecq_rows if r.draft)
+    assert draft.max == 3.4 and draft.proposal and draft.required and draft.confidence == "low"
+
+
+def test_bad_tdecq_method_names_file_and_line(tmp_path):
+    text = (DATA / "400gbase-dr4.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("n_taps = 5\n", "n_taps = 99\n", 1), encoding="utf-8")
+    line = next(i for i, s in enumerate(bad.read_text().splitlines(), 1) if s.startswith("n_taps = 99"))
+    with pytest.raises(SpecError, match=rf"bad.toml:{line}: \[tdecq_method\]: n_taps = 99; allowed: an integer 1..41"):
+        load_spec_file(bad)
+    bad.write_text(text.replace("dfe_taps = 0\n", "dfe_taps = 1\n", 1), encoding="utf-8")
+    with pytest.raises(SpecError, match="no DFE"):
+        load_spec_file(bad)
+    bad.write_text(text.replace("n_taps = 5\n", "n_taps = 5\nn_tapz = 5\n", 1), encoding="utf-8")
+    with pytest.raises(SpecError, match="unknown key.*n_tapz"):
+        load_spec_file(bad)
