@@ -66,6 +66,10 @@ class AnalysisResult:
         Why ``tdecq`` is None (empty otherwise).
     verdict : Verdict or None
         PHY verdict when ``phy`` was given.
+    tdecq_method : dict or None
+        The PHY's transmitter-test method TDECQ was measured with (``phy`` given and its table
+        has one: :meth:`optics.phy.method.TdecqMethod.to_dict`); None: the clause 121.8.5
+        defaults of :func:`optics.tdecq.tdecq` (or the caller's ``tdecq_options``).
     transition : TransitionTime or None
         Transmitter transition time (:func:`optics.transition.transition_time`) of an
         optical-power waveform with a known pattern, through the same reference receiver
@@ -82,6 +86,7 @@ class AnalysisResult:
     tdecq_note: str
     verdict: Any
     transition: Any = None
+    tdecq_method: Any = None
 
     @property
     def is_optical(self) -> bool:
@@ -150,6 +155,11 @@ class AnalysisResult:
             out["n_bits"] = self.ber_counted.n_bits
         if self.tdecq_note:
             out["tdecq_note"] = self.tdecq_note
+        if self.tdecq is not None:
+            out["tdecq_taps"] = [float(v) for v in self.tdecq.taps]
+            out["tdecq_n_precursors"] = int(self.tdecq.n_precursors)
+        if self.tdecq_method is not None:
+            out["tdecq_method"] = self.tdecq_method
         if self.transition is not None:
             out["transition"] = self.transition.to_dict()
         if self.verdict is not None:
@@ -317,13 +327,19 @@ def analyze(
 
         spec = phy if isinstance(phy, PhySpec) else load_phy(phy)
 
-    result_tdecq, note = None, ""
+    result_tdecq, note, method = None, "", None
     if not run_tdecq:
         note = "not requested"
     elif wf.quantity is not Quantity.OPTICAL_POWER:
         note = "TDECQ is defined for optical-power waveforms only"
     else:
         options = dict(tdecq_options or {})
+        if spec is not None and spec.tdecq_method is not None:
+            # the PHY's transmitter-test method (reference receiver, FFE, target SER,
+            # windows); keywords the caller gave win
+            for key, value in spec.tdecq_method.tdecq_options().items():
+                options.setdefault(key, value)
+            method = spec.tdecq_method.to_dict()
         if spec is not None and spec.ser_target is not None:
             options.setdefault("target_ser", spec.ser_target)
         try:
@@ -352,6 +368,7 @@ def analyze(
         tdecq_note=note,
         verdict=None,
         transition=transition,
+        tdecq_method=method if result_tdecq is not None else None,
     )
     if spec is None:
         return result
