@@ -327,21 +327,24 @@ def analyze(
 
         spec = phy if isinstance(phy, PhySpec) else load_phy(phy)
 
-    result_tdecq, note, method = None, "", None
+    # the TDECQ settings: the caller's keywords, then the PHY's transmitter-test method
+    # (reference receiver, FFE, target SER, windows); the transition time below uses the
+    # same reference receiver
+    options = dict(tdecq_options or {})
+    method = None
+    if spec is not None and spec.tdecq_method is not None:
+        for key, value in spec.tdecq_method.tdecq_options().items():
+            options.setdefault(key, value)
+        method = spec.tdecq_method.to_dict()
+    if spec is not None and spec.ser_target is not None:
+        options.setdefault("target_ser", spec.ser_target)
+
+    result_tdecq, note = None, ""
     if not run_tdecq:
         note = "not requested"
     elif wf.quantity is not Quantity.OPTICAL_POWER:
         note = "TDECQ is defined for optical-power waveforms only"
     else:
-        options = dict(tdecq_options or {})
-        if spec is not None and spec.tdecq_method is not None:
-            # the PHY's transmitter-test method (reference receiver, FFE, target SER,
-            # windows); keywords the caller gave win
-            for key, value in spec.tdecq_method.tdecq_options().items():
-                options.setdefault(key, value)
-            method = spec.tdecq_method.to_dict()
-        if spec is not None and spec.ser_target is not None:
-            options.setdefault("target_ser", spec.ser_target)
         try:
             from optics.tdecq import tdecq
         except ImportError:
@@ -355,8 +358,7 @@ def analyze(
 
     transition = None
     if wf.pattern is not None and wf.quantity is Quantity.OPTICAL_POWER:
-        transition = _transition(wf, timing, levels, reference_filter, result_tdecq,
-                                 tdecq_options or {})
+        transition = _transition(wf, timing, levels, reference_filter, result_tdecq, options)
     result = AnalysisResult(
         waveform=wf,
         timing=timing,
