@@ -5,7 +5,15 @@ Format
 A ``.npz`` archive written by :func:`write_npz` (uncompressed, no pickled objects) holds
 the arrays ``samples``, ``sample_rate_hz``, ``quantity``, ``symbol_rate_baud`` (NaN when
 unknown), ``pattern`` (empty when unknown), ``meta_json``, ``t0_s`` and
-``format_version``.  Round trips are exact.
+``format_version``.  Round trips are exact.  The file is replaced whole or not at all: it is
+written to a temporary file beside the target, flushed to the disk and renamed over it
+(``os.replace``), the scheme of :func:`optics.station.atomic.atomic_file`, which this core
+module cannot import (the station is an application layer above it).
+
+``optics simulate --save-waveforms DIR`` writes each lane's waveforms in this format, with
+``meta`` keys ``waveform`` (``"tx"`` or ``"rx"``), ``lane``, ``lane_index``,
+``temperature_c`` (case), ``module``, ``preset``, ``link_file``, ``phy``, ``pattern_name``,
+``samples_per_symbol`` and ``unit``, so ``optics analyze FILE`` needs no other option.
 
 Examples
 --------
@@ -23,6 +31,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import secrets
+import stat
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -46,7 +56,9 @@ def write_npz(wf: Waveform, path: str | os.PathLike) -> Path:
         The waveform.  ``meta`` is stored as JSON; values JSON cannot hold are stored as
         their ``str()``.
     path : str or os.PathLike
-        Destination; NumPy appends ``.npz`` if the name lacks it.
+        Destination; ``.npz`` is appended if the name lacks it.  Its directory must exist.
+        The file is replaced atomically: a reader sees the previous file or the new one,
+        and a failed write (disk full, an interrupt) leaves the previous file as it was.
 
     Returns
     -------
@@ -57,13 +69,44 @@ def write_npz(wf: Waveform, path: str | os.PathLike) -> Path:
     ------
     InvalidType
         ``wf`` is not a Waveform.
+    OSError
+        The directory is missing or not writable, the disk is full...: ``path`` is unchanged.
     """
     wf = _require_waveform(wf)
     p = _path(path)
     if p.suffix != ".npz":
         p = p.with_name(p.name + ".npz")
+    fd, tmp = _create_temporary(p)
+    try:
+        with open(fd, "wb") as fh:
+            _save_arrays(fh, wf)
+            fh.flush()
+            os.fsync(fh.fileno())      # the data on the disk before the name points at it
+        try:
+            os.chmod(tmp, stat.S_IMODE(os.stat(p).st_mode))   # keep the mode of the file it replaces
+        except FileNotFoundError:
+            pass
+        os.replace(tmp, p)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return p
+
+
+def _create_temporary(target: Path) -> tuple[int, Path]:
+    """A new file ``.<name>.<random>.tmp`` beside ``target``, created exclusively."""
+    for _ in range(100):
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary file name beside {target}")
+
+
+def _save_arrays(fh: Any, wf: Waveform) -> None:
     np.savez(
-        p,
+        fh,
         format_version=np.int64(_NPZ_VERSION),
         samples=wf.samples,
         sample_rate_hz=np.float64(wf.sample_rate_hz),
@@ -73,7 +116,6 @@ def write_npz(wf: Waveform, path: str | os.PathLike) -> Path:
         meta_json=np.str_(_meta_json(wf.meta)),
         t0_s=np.float64(wf.t0_s),
     )
-    return p
 
 
 def read_npz(path: str | os.PathLike, *, symbol_rate_baud: float | None = None,

@@ -53,3 +53,37 @@ def test_non_scalar_symbol_rate_is_a_file_format_error(tmp_path, make_wf, bad):
     np.savez(p, **arrays)
     with pytest.raises(FileFormatError, match="symbol_rate_baud must be numeric"):
         read_npz(p)
+
+
+def test_npz_write_is_atomic_a_failed_write_leaves_the_old_file(tmp_path, make_wf, monkeypatch):
+    # the archive is written beside the target and renamed over it: an error half-way (here in
+    # numpy's writer, as a full disk would raise) keeps the previous file and leaves no temporary
+    import optics.io.npz as npz_mod
+
+    p = write_npz(make_wf(), tmp_path / "w.npz")
+    before = p.read_bytes()
+
+    def broken(fh, **arrays):
+        fh.write(b"PK\x03\x04 half an archive")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(npz_mod.np, "savez", broken)
+    with pytest.raises(OSError, match="No space"):
+        write_npz(make_wf(samples=np.zeros(4096)), p)
+    assert p.read_bytes() == before
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["w.npz"]
+
+
+def test_npz_overwrite_replaces_the_file_and_keeps_its_mode(tmp_path, make_wf):
+    p = write_npz(make_wf(), tmp_path / "w.npz")
+    p.chmod(0o640)
+    wf2 = make_wf(samples=np.full(4096, 2e-3))
+    write_npz(wf2, p)
+    assert np.array_equal(read_npz(p).samples, wf2.samples)
+    assert (p.stat().st_mode & 0o777) == 0o640
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["w.npz"]
+
+
+def test_npz_missing_directory_is_an_os_error(tmp_path, make_wf):
+    with pytest.raises(FileNotFoundError):
+        write_npz(make_wf(), tmp_path / "nope" / "w.npz")
