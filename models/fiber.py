@@ -17,11 +17,18 @@ Small-signal consequence (derived in ``tests/models/test_fiber.py`` and the docs
 Devaux et al., JLT 11(12) 1937 (1993)).
 
 MPI: two reflections of reflectance R1, R2 (a connector pair) make a delayed copy of power
-ratio ``ε = R1·R2`` that beats with the signal.  It is modelled as a coherent copy
-``E(t) + sqrt(ε)·E(t − τ)·e^{jψ}`` with one random phase ψ per record: the two paths are
-mutually incoherent over the laser coherence time, so ψ is uniformly random; the interference
-term ``2·sqrt(ε)·Re{E(t)E*(t−τ)e^{−jψ}}`` is the intensity noise (IEEE 802.3 models it as
-a noise term of the same size; see 802.3bs MPI penalty contributions).
+ratio ``ε = R1·R2`` that beats with the signal: ``E(t) + sqrt(ε)·E(t − τ)·e^{jψ(t)}``.  The
+interference term ``2·sqrt(ε)·Re{E(t)E*(t−τ)e^{−jψ}}`` is the intensity noise.  The phase ψ
+between the paths wanders (optical path between the reflectors with temperature and strain,
+laser phase noise ``2π·Δν·τ``) on times far longer than a simulated record, and a measured BER
+integrates over it, so the phase is swept once around the circle over the record,
+``ψ(t) = ψ0 + 2π·t/T_record`` (one uniform ψ0 per record from the generator; periodic, so the
+circular record stays seamless): every record averages the beat over its phase
+(``<cos ψ> = 0``, ``<cos²ψ> = 1/2`` exactly on the sample grid), instead of a
+single ψ that put one seed's penalty anywhere between 0 and its maximum.  At a level of power
+``P_i`` the beat then has zero mean and variance ``2ε·P_i·<P(t − τ)>``, the interferometric
+noise ``σ² = 2ε·P²`` of Gimlett & Cheung, JLT 7(6), 888 (1989) (aligned polarisations), which is
+the form the IEEE 802.3 link models use for the MPI penalty.
 """
 
 from __future__ import annotations
@@ -275,6 +282,27 @@ class Channel:
             delay_s = 2.0 * 1.4682 * self.reflector_spacing_m / C_M_PER_S
             shift = max(1, int(round(delay_s * light.sample_rate_hz)))
             psi = rng.uniform(0.0, 2.0 * math.pi)
-            field = out.field + math.sqrt(eps) * np.exp(1j * psi) * np.roll(out.field, shift)
-            out = out.with_field(field, mpi_ratio=eps, mpi_phase_rad=psi)
+            field = out.field + mpi_phase_factor(out.n_samples, psi, math.sqrt(eps)) * np.roll(out.field, shift)
+            out = out.with_field(field, mpi_ratio=eps, mpi_phase_rad=psi, mpi_phase_sweep_rad=2.0 * math.pi)
         return out
+
+
+def mpi_phase_factor(n_samples: int, psi0_rad: float, amplitude: float = 1.0) -> np.ndarray:
+    """``amplitude·e^{jψ(t)}`` per sample with ``ψ = ψ0 + 2π·i/n`` (module docstring): the phase
+    of the MPI copy swept once around the circle over the ``n_samples`` of a record.
+
+    Raises
+    ------
+    InvalidParameter
+        Fewer than 3 samples (the sweep's ``<cos²ψ> = 1/2`` needs them).
+    """
+    n = validate.integer("n_samples", n_samples, 3, 2**40)
+    psi = np.arange(n, dtype=np.float64)
+    psi *= 2.0 * math.pi / n
+    psi += validate.real("psi0_rad", psi0_rad)
+    out = np.empty(n, dtype=np.complex128)
+    np.cos(psi, out=out.real)
+    np.sin(psi, out=out.imag)
+    if amplitude != 1.0:
+        out *= amplitude
+    return out
