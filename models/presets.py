@@ -169,6 +169,9 @@ _PRESETS: dict[str, tuple[float, Callable[[float], LinkModule]]] = {
     "800GBASE-DR4-2": (BAUD_200G_FECI, lambda b: _parallel("800GBASE-DR4-2", 4, b, 800e9, 2000.0, 4.0)),
     "1.6TBASE-DR8": (BAUD_200G_RS, lambda b: _parallel("1.6TBASE-DR8", 8, b, 1.6e12, 500.0, 3.0)),
     "1.6TBASE-DR8-2": (BAUD_200G_FECI, lambda b: _parallel("1.6TBASE-DR8-2", 8, b, 1.6e12, 2000.0, 4.0)),
+    # 802.3dj CWDM4 at 200 G/lane with the inner FEC (reference 1.0: FR4 uses FECi), 2 km; the
+    # 4.0 dB channel loss is the 400GBASE-FR4 one (no 800GBASE-FR4 budget found): ASSUMPTION
+    "800GBASE-FR4": (BAUD_200G_FECI, lambda b: _cwdm4("800GBASE-FR4", b, 800e9, 2000.0, 4.0)),
     "1.6T-DR8-MRM-CPO": (BAUD_200G_RS, lambda b: _ring_cpo("1.6T-DR8-MRM-CPO", b, 1.6e12)),
 }
 
