@@ -29,7 +29,10 @@ Parameters (``optics yield --list-parameters DESIGN``, :func:`parameter_table`) 
 ``component.field`` of the lane's parameter sets (``driver``, ``laser``, ``modulator``,
 ``transmitter``, ``fiber``, ``channel``, ``photodiode``, ``tia``) or ``module.field`` of the
 :class:`~models.lane.LinkModule`; ``laser.output_power_w`` sets the laser bias for that power
-at 25 °C (as in a link file).  Where one laser feeds several lanes
+at 25 °C (as in a link file).  A design with a host channel (a link TOML's
+``host_channel_touchstone``) also has ``host_channel.insertion_loss_db``: its loss at the
+Nyquist frequency, a drawn value scaling the channel's dB loss at every frequency
+(:func:`scaled_host_channel`).  Where one laser feeds several lanes
 (``transmitter.lasers_shared_by`` > 1) a lane-level laser draw is one draw per laser.
 
 Drawing (:meth:`Population.module`): every spread entry has a standard-normal variate per
@@ -53,6 +56,9 @@ Process steps (optional tables)::
     [aging]                          # predict the modules at this age
     hours = 100000.0                 # 0...10^6 h
     temperature_c = 55.0             # laser chip temperature during those hours, -40...150 °C
+
+The command line and a plan may replace these (:meth:`Population.with_process`, the ranges
+:data:`BURN_IN_HOURS_RANGE` ... :data:`AGING_TEMPERATURE_RANGE_C`).
 
 A module whose lasers include one that fails the burn-in has ``burn_in_failed`` set
 (:meth:`Population.burn_in_lasers_failed`: per laser a weak die with probability ``f_w`` that
@@ -81,7 +87,8 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
-from models.electrical import Pam4Driver
+from models.chip_temperature import chip_temperature_c, design_value
+from models.electrical import Pam4Driver, TouchstoneChannel
 from models.fiber import Channel, Fiber
 from models.lane import Lane, LinkModule, Transmitter
 from models.laser import DfbLaser
@@ -89,6 +96,12 @@ from models.modulator import IdealIntensityModulator, MachZehnderModulator, Micr
 from models.receiver import Photodiode, Receiver, Tia
 from optics.errors import ConfigError, InvalidParameter, InvalidType
 from optics.toml_lines import line_of
+
+#: Allowed ranges of the process steps ``[burn_in]`` (h, °C) and ``[aging]`` (h, laser chip °C).
+BURN_IN_HOURS_RANGE = (0.0, 1e4)
+BURN_IN_TEMPERATURE_RANGE_C = (-40.0, 200.0)
+AGING_HOURS_RANGE = (0.0, 1e6)
+AGING_TEMPERATURE_RANGE_C = (-40.0, 150.0)
 
 #: Distributions a spread entry may use.
 DISTRIBUTIONS = ("normal", "truncnormal", "lognormal", "uniform")
@@ -122,10 +135,11 @@ _RANGES: Mapping[type, Mapping[str, tuple[float, float]]] = {
     Photodiode: {"responsivity_a_per_w": (1e-3, 1.6), "dark_current_a": (0.0, 1e-3), "bandwidth_hz": (1e9, 1e12)},
     Tia: {"transimpedance_ohm": (1.0, 1e6), "input_noise_density_a_per_rthz": (0.0, 1e-9),
           "bandwidth_hz": (1e9, 1e12), "overload_current_a": (1e-5, 1.0)},
-    LinkModule: {"chip_temperature_rise_k": (0.0, 60.0)},
+    LinkModule: {"chip_temperature_rise_k": (0.0, 60.0), "chip_thermal_resistance_k_per_w": (0.0, 500.0)},
+    TouchstoneChannel: {"insertion_loss_db": (0.0, 60.0)},
 }
 
-_UNITS = (("_w_per_a", "W/A"), ("_a_per_w", "A/W"), ("_a_per_rthz", "A/√Hz"), ("_m_per_k", "m/K"),
+_UNITS = (("_k_per_w", "K/W"), ("_w_per_a", "W/A"), ("_a_per_w", "A/W"), ("_a_per_rthz", "A/√Hz"), ("_m_per_k", "m/K"),
           ("_m_per_v", "m/V"), ("_m_per_w", "m/W"), ("_v_m", "V·m"), ("_db_per_hz", "dB/Hz"),
           ("_db_per_km", "dB/km"), ("_ps_per_nm2_km", "ps/(nm²·km)"), ("_ohm", "Ω"), ("_hz", "Hz"),
           ("_db", "dB"), ("_rad", "rad"), ("_k", "K"), ("_s", "s"), ("_v", "V"), ("_a", "A"), ("_w", "W"),
@@ -151,16 +165,62 @@ class ParameterInfo:
 def _components(lane: Lane) -> dict[str, Any]:
     tx = lane.transmitter
     return {"driver": tx.driver, "laser": tx.laser, "modulator": tx.modulator, "transmitter": tx,
-            "fiber": lane.channel.fiber, "channel": lane.channel, "photodiode": lane.receiver.photodiode,
-            "tia": lane.receiver.tia}
+            "host_channel": tx.host_channel, "fiber": lane.channel.fiber, "channel": lane.channel,
+            "photodiode": lane.receiver.photodiode, "tia": lane.receiver.tia}
+
+
+def host_channel_loss_db(channel: TouchstoneChannel, symbol_rate_baud: float) -> float:
+    """Insertion loss ``-20 log10 |H(f_N)|`` (dB) of a host channel at the Nyquist frequency
+    ``f_N = symbol_rate_baud / 2`` (above the channel's data, its ``linear-db`` extrapolation,
+    :meth:`~models.electrical.TouchstoneChannel.response`): the population parameter
+    ``host_channel.insertion_loss_db``."""
+    h = channel.response(0.5 * float(symbol_rate_baud), extrapolate=True)[0]
+    return float(-20.0 * math.log10(abs(h)))
+
+
+def scaled_host_channel(channel: TouchstoneChannel, symbol_rate_baud: float, loss_db: float) -> TouchstoneChannel:
+    """``channel`` with its insertion loss at Nyquist (:func:`host_channel_loss_db`) made ``loss_db``.
+
+    The loss in dB is scaled by ``s = loss_db / L0`` at every frequency (``|H'| = |H|^s``, the
+    phase unchanged), as a longer or shorter trace of the same board would scale it
+    (ASSUMPTION: the connector's and vias' loss and the reflections' ripple scale with it).
+    The Nyquist frequency is added to the data (on the interpolant, so the nominal channel is
+    unchanged) so that ``host_channel_loss_db(result) == loss_db`` holds to rounding; above the
+    data the extrapolated loss scales by ``s`` too (a linear fit of scaled losses).
+
+    Raises
+    ------
+    InvalidParameter
+        ``loss_db`` negative or not finite, or a channel without loss at Nyquist (L0 <= 0).
+    """
+    from optics import validate
+
+    target = validate.non_negative("host_channel.insertion_loss_db", loss_db, "dB")
+    f_n = 0.5 * float(symbol_rate_baud)
+    nominal = host_channel_loss_db(channel, symbol_rate_baud)
+    if not nominal > 0.0:
+        raise InvalidParameter(f"host channel {channel.name}: insertion loss at Nyquist {f_n:g} Hz is "
+                               f"{nominal:g} dB; a loss can only be scaled from a lossy channel")
+    f, h = channel.freq_hz, channel.transfer
+    if f[0] < f_n < f[-1] and not np.any(f == f_n):
+        k = int(np.searchsorted(f, f_n))
+        f = np.insert(f, k, f_n)
+        h = np.insert(h, k, channel.response(f_n)[0])
+    s = target / nominal
+    mag = np.abs(h)
+    h_new = mag ** s * (h / mag)
+    return TouchstoneChannel(freq_hz=f, transfer=h_new, name=f"{channel.name} (x{s:.4g} dB loss)",
+                             mode=channel.mode, extrapolation=channel.extrapolation)
 
 
 def _nominal(module: LinkModule, component: str, field: str) -> float:
     if component == "module":
-        return float(getattr(module, field))
+        return design_value(module, field)   # a None field: the value the models solve for
     obj = _components(module.lanes[0])[component]
     if component == "laser" and field == "output_power_w":
         return float(obj.output_power_w(obj.temperature_ref_c))
+    if component == "host_channel":
+        return host_channel_loss_db(obj, module.symbol_rate_baud)
     return float(getattr(obj, field))
 
 
@@ -310,6 +370,60 @@ class Population:
         n_lasers = int(self._groups("laser.").max()) + 1
         return 1.0 - (1.0 - screen.screen(hours, temperature_c).fallout_fraction) ** n_lasers
 
+    def with_process(self, *, burn_in_hours: float | None = None, burn_in_temperature_c: float | None = None,
+                     age_hours: float | None = None, age_temperature_c: float | None = None,
+                     what: str = "") -> Population:
+        """This population with its burn-in and/or aging conditions replaced (None: keep).
+
+        A burn-in value replaces the ``[burn_in]``'s hours or temperature and keeps its weak
+        subpopulation; a population without ``[burn_in]`` gets one with the
+        :class:`models.aging.BurnInScreen` defaults (ASSUMPTIONS) and then needs both values.
+        Aging likewise (a population without ``[aging]`` needs both).  ``burn_in_hours = 0``
+        screens nothing.  Values are checked against the ranges of the population file
+        (:data:`BURN_IN_HOURS_RANGE` ...); ``what`` prefixes the names in messages
+        (e.g. ``"--"`` for command-line flags).
+
+        Raises
+        ------
+        InvalidParameter
+            A value out of its range, or half a process step where the population has none.
+        """
+        from models.aging import BurnInScreen
+        from optics import validate
+
+        def name(x: str) -> str:
+            return f"{what}{x.replace('_', '-') if what == '--' else x}"
+
+        out = self
+        if burn_in_hours is not None or burn_in_temperature_c is not None:
+            h = None if burn_in_hours is None else validate.in_range(
+                name("burn_in_hours"), burn_in_hours, *BURN_IN_HOURS_RANGE, unit="h")
+            t = None if burn_in_temperature_c is None else validate.in_range(
+                name("burn_in_temperature_c"), burn_in_temperature_c, *BURN_IN_TEMPERATURE_RANGE_C, unit="°C")
+            if self.burn_in is None:
+                if h is None or t is None:
+                    missing = name("burn_in_hours" if h is None else "burn_in_temperature_c")
+                    raise InvalidParameter(f"population {self.name!r} has no [burn_in]: a burn-in needs both hours "
+                                           f"and temperature (give {missing} too)")
+                screen = BurnInScreen()
+            else:
+                screen, h0, t0 = self.burn_in
+                h, t = (h0 if h is None else h), (t0 if t is None else t)
+            out = dataclasses.replace(out, burn_in=(screen, h, t))
+        if age_hours is not None or age_temperature_c is not None:
+            h = None if age_hours is None else validate.in_range(name("age_hours"), age_hours, *AGING_HOURS_RANGE,
+                                                                 unit="h")
+            t = None if age_temperature_c is None else validate.in_range(
+                name("age_temperature_c"), age_temperature_c, *AGING_TEMPERATURE_RANGE_C, unit="°C")
+            if self.aging is None and (h is None or t is None):
+                missing = name("age_hours" if h is None else "age_temperature_c")
+                raise InvalidParameter(f"population {self.name!r} has no [aging]: aging needs both hours and the "
+                                       f"laser chip temperature (give {missing} too)")
+            if self.aging is not None:
+                h, t = (self.aging[0] if h is None else h), (self.aging[1] if t is None else t)
+            out = dataclasses.replace(out, aging=(h, t))
+        return out
+
     def serial(self, index: int) -> str:
         """Serial of module ``index``: the prefix and six digits."""
         return f"{self.serial_prefix}{index:06d}"
@@ -431,10 +545,12 @@ def with_values(module: PopulationModule, lane: int | None, note: str,
 def _nominal_lane(module: LinkModule, path: str, lane: int) -> float:
     comp, field = path.split(".", 1)
     if comp == "module":
-        return float(getattr(module, field))
+        return _nominal(module, comp, field)
     obj = _components(module.lanes[lane])[comp]
     if comp == "laser" and field == "output_power_w":
         return float(obj.output_power_w(obj.temperature_ref_c))
+    if comp == "host_channel":
+        return host_channel_loss_db(obj, module.symbol_rate_baud)
     return float(getattr(obj, field))
 
 
@@ -461,7 +577,13 @@ def _apply(base: LinkModule, values: Mapping[str, np.ndarray], *, where: str) ->
                     obj = obj.with_output_power(p_out)
                 new[comp] = obj
             ch_fields = {f: float(a[i]) for f, a in lane_values.get("channel", {}).items()}
-            tx_fields = {f: float(a[i]) for f, a in lane_values.get("transmitter", {}).items()}
+            tx_fields: dict[str, Any] = {f: float(a[i]) for f, a in lane_values.get("transmitter", {}).items()}
+            host_loss = lane_values.get("host_channel", {}).get("insertion_loss_db")
+            if host_loss is not None:
+                if lane.transmitter.host_channel is None:
+                    raise InvalidParameter("host_channel.insertion_loss_db: this lane has no host channel")
+                tx_fields["host_channel"] = scaled_host_channel(lane.transmitter.host_channel,
+                                                                base.symbol_rate_baud, float(host_loss[i]))
             channel = dataclasses.replace(lane.channel, fiber=new["fiber"], **ch_fields)
             tx = dataclasses.replace(lane.transmitter, driver=new["driver"], laser=new["laser"],
                                      modulator=new["modulator"], **tx_fields)
@@ -709,8 +831,8 @@ def _burn_in(src: str, doc: Mapping[str, Any], text: str) -> tuple[Any, float, f
     t = _table(src, doc, text, "burn_in", _BURN_IN_KEYS)
     if t is None:
         return None
-    hours = _checked(src, text, "burn_in", "hours", t.pop("hours"), 0.0, 1e4, "h")
-    temp = _checked(src, text, "burn_in", "temperature_c", t.pop("temperature_c"), -40.0, 200.0, "°C")
+    hours = _checked(src, text, "burn_in", "hours", t.pop("hours"), *BURN_IN_HOURS_RANGE, "h")
+    temp = _checked(src, text, "burn_in", "temperature_c", t.pop("temperature_c"), *BURN_IN_TEMPERATURE_RANGE_C, "°C")
     try:
         screen = BurnInScreen(**t)
     except (InvalidParameter, InvalidType) as exc:
@@ -724,8 +846,8 @@ def _aging(src: str, doc: Mapping[str, Any], text: str) -> tuple[float, float] |
     t = _table(src, doc, text, "aging", _AGING_KEYS)
     if t is None:
         return None
-    return (_checked(src, text, "aging", "hours", t["hours"], 0.0, 1e6, "h"),
-            _checked(src, text, "aging", "temperature_c", t["temperature_c"], -40.0, 150.0, "°C"))
+    return (_checked(src, text, "aging", "hours", t["hours"], *AGING_HOURS_RANGE, "h"),
+            _checked(src, text, "aging", "temperature_c", t["temperature_c"], *AGING_TEMPERATURE_RANGE_C, "°C"))
 
 
 def load_population(path: str | os.PathLike[str]) -> Population:
@@ -759,7 +881,7 @@ def lane_tx_waveform(module: PopulationModule, lane: int, temperature_c: float, 
                      samples_per_symbol: int = 16) -> Any:
     """Transmitter output (optical power, W) of one lane of a population module: one period of
     ``pattern`` from :func:`models.link.simulate_lane` at the chip temperature
-    ``T_case + chip_temperature_rise_k``, with its noise (RIN) seeded by :func:`lane_seed`.
+    (:func:`models.thermal.chip_temperature_c`), with its noise (RIN) seeded by :func:`lane_seed`.
 
     The virtual bench's scope and yield prediction both take the lane's waveform from here, so
     a serial gives the same record everywhere.  Returns None for a lane that gives no light.
@@ -779,7 +901,7 @@ def lane_tx_waveform(module: PopulationModule, lane: int, temperature_c: float, 
     settings = _tx_settings(pattern, samples_per_symbol)
     seed = lane_seed(module, lane, t, population_seed=module.population_seed)
     res = simulate_lane(mod.lanes[lane], symbol_rate_baud=mod.symbol_rate_baud, settings=settings,
-                        rng=np.random.default_rng(seed), chip_temperature_c=t + mod.chip_temperature_rise_k,
+                        rng=np.random.default_rng(seed), chip_temperature_c=chip_temperature_c(mod, t),
                         symbols=settings.symbols(), metrics=False, receiver=False)
     if res.tx_waveform is None:
         return None
@@ -818,6 +940,7 @@ def shipped_population(name: str) -> Path:
     raise ConfigError(f"population {name!r} is neither a file nor a shipped population ({avail})")
 
 
-__all__ = ["DISTRIBUTIONS", "LEVELS", "POPULATIONS_DIR", "Defect", "ParameterInfo", "Population",
+__all__ = ["AGING_HOURS_RANGE", "AGING_TEMPERATURE_RANGE_C", "BURN_IN_HOURS_RANGE", "BURN_IN_TEMPERATURE_RANGE_C",
+           "host_channel_loss_db", "scaled_host_channel", "DISTRIBUTIONS", "LEVELS", "POPULATIONS_DIR", "Defect", "ParameterInfo", "Population",
            "PopulationModule", "Spread", "load_population", "loads_population", "parameter_table",
            "shipped_population", "unit_of", "with_values", "TEMPERATURE_STEP_K", "lane_seed", "lane_tx_waveform"]

@@ -5,15 +5,25 @@
     optics yield --population POP.toml --plan PLAN.toml --modules N [--seed S] [--workers K]
                  [--scheduler tcp://HOST:PORT] [--chunk-size C] [--per-module] [--report DIR]
                  [--repeatability NAME=SIGMA ...] [--repeatability-db RESULTS [--golden SERIAL]]
+                 [--burn-in-hours H] [--burn-in-temperature-c T]
+                 [--age-hours H] [--age-temperature-c T]
                  [--samples-per-symbol N] [--json] [--quiet]
     optics yield --list-parameters DESIGN [--json]
 
 Each module of the population is evaluated as the plan would test it, straight through the
 models (:mod:`optics.volume.evaluate`), on local processes or a Dask cluster
 (:mod:`optics.volume.engine`); the summary (:mod:`optics.volume.summary`) is printed, or as
-JSON with ``--json`` (keys ``modules, yield, yield_ci95, by_temperature, failures,
-measurements, guard_bands, seconds, modules_per_s`` and with ``--per-module`` a
-``per_module`` list of ``{serial, verdict, defects, failed}``).  Progress goes to stderr;
+JSON with ``--json`` (keys ``modules, yield, yield_ci95, burn_in, yield_survivors,
+yield_survivors_ci95, by_temperature, failures, measurements, guard_bands, seconds,
+modules_per_s`` and with ``--per-module`` a ``per_module`` list of ``{serial, verdict,
+defects, failed}``).  ``burn_in`` is ``{screened, fraction, fraction_ci95, expected}`` (None
+without a burn-in): the modules the burn-in screened against the model's expectation; the
+survivors' yield is that of the modules that reached the test.
+
+Burn-in hours and temperature: ``--burn-in-hours/--burn-in-temperature-c``, else the plan's
+``[burn_in]``, else the population's (each value on its own; ``--burn-in-hours 0`` screens
+nothing); aging: ``--age-hours/--age-temperature-c``, else the population's ``[aging]``
+(:mod:`optics.volume.evaluate`).  Progress goes to stderr;
 Ctrl-C stops the run and reports the modules finished (``interrupted: true``).
 
 Exit status 0 whatever the yield (a prediction is not a verdict), 2 on an error.
@@ -50,6 +60,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(SQLite file or postgresql:// URL; runs of the plan's name); --repeatability overrides")
     p.add_argument("--golden", default=None, metavar="SERIAL",
                    help="with --repeatability-db: only the retests of this golden module")
+    p.add_argument("--burn-in-hours", type=float, default=None, metavar="H",
+                   help="burn-in hours (0...10^4), overriding the plan's and population's [burn_in]; "
+                        "with --burn-in-temperature-c it enables a burn-in for a population without one")
+    p.add_argument("--burn-in-temperature-c", type=float, default=None, metavar="T",
+                   help="burn-in temperature, °C (-40...200)")
+    p.add_argument("--age-hours", type=float, default=None, metavar="H",
+                   help="predict the modules at this laser age, h (0...10^6), overriding the population's [aging]")
+    p.add_argument("--age-temperature-c", type=float, default=None, metavar="T",
+                   help="laser chip temperature during those hours, °C (-40...150; default the population's "
+                        "[aging] value, needed without one)")
     p.add_argument("--per-module", action="store_true", help="list every module's verdict (JSON: per_module)")
     p.add_argument("--report", default=None, metavar="DIR", help="write yield.html and yield.json into DIR")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -119,10 +139,13 @@ def run(args: argparse.Namespace) -> int:
     if args.first < 0:
         raise InvalidParameter(f"--first {args.first} must be >= 0")
     given = parse_repeatability(args.repeatability)
-    job = YieldJob.from_files(args.population, args.plan, samples_per_symbol=args.samples_per_symbol, seed=args.seed)
+    job = YieldJob.from_files(args.population, args.plan, samples_per_symbol=args.samples_per_symbol, seed=args.seed,
+                              burn_in_hours=args.burn_in_hours, burn_in_temperature_c=args.burn_in_temperature_c,
+                              age_hours=args.age_hours, age_temperature_c=args.age_temperature_c)
     from optics.volume.evaluate import context
 
     plan_obj = context(job).plan
+    pop_obj = context(job).population
     measured: dict[str, float] = {}
     if args.repeatability_db:
         from optics.station.repeatability import repeatability_sigma
@@ -137,7 +160,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--golden needs --repeatability-db RESULTS")
     # the plan's stated values, then the station's measured ones, then the command line's
     repeat = {**plan_obj.repeatability, **measured, **given}
-    summary = YieldSummary(repeat, keep_modules=args.per_module)
+    summary = YieldSummary(repeat, keep_modules=args.per_module, burn_in_expected=(
+        pop_obj.burn_in_fallout_expected() if pop_obj.burn_in is not None else None))
     progress = None if args.quiet else text_progress(sys.stderr)
     t0 = time.perf_counter()
     state = run_modules(job, range(args.first, args.first + args.modules), workers=args.workers,

@@ -14,6 +14,11 @@ A plan is a TOML file, one per product::
     tdecq_db = 0.15                 # (row unit), from a repeatability study; yield prediction's
     oma_outer_dbm = 0.1             # guard-band / test-escape analysis uses it (optics yield)
 
+    [burn_in]                       # optional: the line burns modules in before this test
+    hours = 48.0                    # 0 ... 10^4 h (0: no screen)
+    temperature_c = 125.0           # -40 ... 200 °C
+    source = "line process sheet"   # optional: where the numbers come from
+
     [thermal]                       # optional: how each temperature is reached
     window_k = 1.0                  # at temperature within +- window (K) ...
     soak_s = 30.0                   # ... for this long (s)
@@ -26,6 +31,12 @@ A plan is a TOML file, one per product::
     limits = ["average_power_dbm", "oma_outer_dbm", "extinction_ratio_db", "tdecq_db"]
     guard_bands = { tdecq_db = 0.3 }    # per-limit product guard bands (override)
     settings = { pattern = "PRBS13Q" }  # step settings, see STEP_SETTINGS
+
+``[burn_in]`` is a process step before the test, not a step of it: the station does not run
+it; the yield prediction (``optics yield``, :mod:`optics.volume.evaluate`) removes the modules
+it screens, with these hours and temperature overriding the population's (the command line's
+``--burn-in-hours/--burn-in-temperature-c`` override both), the weak subpopulation being the
+population's.
 
 Each limit names a row of the PHY table (see ``optics phys NAME``); the product guard band
 tightens it (a value inside the guard band is MARGINAL).  ``transition_time_s`` (the scope's
@@ -132,7 +143,8 @@ SETTING_RANGES: Mapping[str, Mapping[str, tuple[float, float, str]]] = {
 
 _THERMAL_KEYS = {"window_k", "soak_s", "timeout_s"}
 _TOP_KEYS = {"name", "phy", "lanes", "temperatures_c", "guard_band", "step", "description", "thermal",
-             "characterisation", "repeatability"}
+             "characterisation", "repeatability", "burn_in"}
+_BURN_IN_KEYS = ("hours", "temperature_c", "source")
 #: Step kinds that judge their values against limits (a ``ddm`` step only records monitors).
 JUDGING_KINDS = ("tx", "rx_sensitivity")
 _STEP_KEYS = {"name", "kind", "retries", "limits", "guard_bands", "settings"}
@@ -177,6 +189,8 @@ class TestPlan:
     thermal: Mapping[str, float] = dataclasses.field(default_factory=dict)
     characterisation: bool = False
     repeatability: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    #: ``{"hours": h, "temperature_c": T}`` of the plan's ``[burn_in]`` (empty without one).
+    burn_in: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
     @property
     def instruments(self) -> tuple[str, ...]:
@@ -286,6 +300,8 @@ def load_plan(
         if isinstance(val, bool) or not isinstance(val, (int, float)) or not (math.isfinite(val) and val >= 0):
             raise fail(f"repeatability: {key} = {val!r} must be a finite number >= 0 (the measurement's "
                        "1-sigma repeatability in its unit)", key, header="repeatability")
+
+    burn_in = _burn_in(data, fail)
 
     thermal = data.get("thermal", {})
     if not isinstance(thermal, dict):
@@ -411,10 +427,38 @@ def load_plan(
                     guard_band=float(guard), steps=tuple(steps), path=path, sha256=plan_hash(raw),
                     description=str(data.get("description", "")),
                     thermal={k: float(v) for k, v in thermal.items()}, characterisation=characterisation,
-                    repeatability={k: float(v) for k, v in repeatability.items()})
+                    repeatability={k: float(v) for k, v in repeatability.items()}, burn_in=burn_in)
     if bench_instruments is not None:
         plan.check_bench(bench_instruments)
     return plan
+
+
+def _burn_in(data: Mapping[str, Any], fail: Callable[..., ConfigError]) -> dict[str, float]:
+    """The plan's ``[burn_in]`` (hours, temperature_c in the population file's ranges), {} without one."""
+    if "burn_in" not in data:
+        return {}
+    from models.population import BURN_IN_HOURS_RANGE, BURN_IN_TEMPERATURE_RANGE_C
+
+    table = data["burn_in"]
+    if not isinstance(table, dict):
+        raise fail("burn_in must be a table [burn_in] with hours and temperature_c", "burn_in")
+    out: dict[str, float] = {}
+    for key, val in table.items():
+        if key not in _BURN_IN_KEYS:
+            raise fail(f"[burn_in]: unknown key {key!r}; allowed: {', '.join(_BURN_IN_KEYS)}", key, header="burn_in")
+        if key == "source":
+            if not isinstance(val, str):
+                raise fail(f"[burn_in]: source = {val!r} must be a string", key, header="burn_in")
+            continue
+        low, high, unit = (*BURN_IN_HOURS_RANGE, "h") if key == "hours" else (*BURN_IN_TEMPERATURE_RANGE_C, "°C")
+        if isinstance(val, bool) or not isinstance(val, (int, float)) or not (math.isfinite(val) and low <= val <= high):
+            raise fail(f"[burn_in]: {key} = {val!r} must be a number in [{low:g}, {high:g}] {unit}", key,
+                       header="burn_in")
+        out[key] = float(val)
+    for key in ("hours", "temperature_c"):
+        if key not in out:
+            raise fail(f"[burn_in] needs {key}", "burn_in")
+    return out
 
 
 def _package_limit_inputs(phy: str, metric: str) -> list[tuple[str, frozenset[str]]]:

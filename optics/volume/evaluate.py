@@ -17,6 +17,12 @@ every temperature and step of the plan measures each lane as the station's instr
 A module the population's ``[burn_in]`` removed is not tested: its outcome is FAIL with one
 record ``burn_in_fallout`` (so the failure Pareto lists the burn-in fallout as its own line).
 A population's ``[aging]`` ages every module before its test (:mod:`models.population`).
+Burn-in conditions (hours, temperature) are taken, each on its own, from the command line
+(:class:`YieldJob` ``burn_in``: ``optics yield --burn-in-hours/--burn-in-temperature-c``), else
+the plan's ``[burn_in]`` (the line's process), else the population's ``[burn_in]``; the weak
+subpopulation is always the population's (or :class:`models.aging.BurnInScreen`'s defaults,
+ASSUMPTIONS, for a population without ``[burn_in]``).  Aging: the command line
+(``--age-hours/--age-temperature-c``), else the population's ``[aging]``.
 
 Every value is judged by :func:`optics.station.judging.judge_step` (the station's own
 judging), so a value gets the verdict the station would give it.  A lane whose eye is too
@@ -109,12 +115,19 @@ class YieldJob:
     plan_source: str
     samples_per_symbol: int = DEFAULT_SAMPLES_PER_SYMBOL
     seed: int | None = None
+    #: (hours, temperature_c) replacing the plan's / population's burn-in; None entries keep theirs.
+    burn_in: tuple[float | None, float | None] = (None, None)
+    #: (hours, laser chip temperature_c) replacing the population's aging; None entries keep its.
+    aging: tuple[float | None, float | None] = (None, None)
 
     @classmethod
     def from_files(cls, population: str | Path, plan: str | Path, *,
-                   samples_per_symbol: int = DEFAULT_SAMPLES_PER_SYMBOL, seed: int | None = None) -> YieldJob:
+                   samples_per_symbol: int = DEFAULT_SAMPLES_PER_SYMBOL, seed: int | None = None,
+                   burn_in_hours: float | None = None, burn_in_temperature_c: float | None = None,
+                   age_hours: float | None = None, age_temperature_c: float | None = None) -> YieldJob:
         """Read the two files (the population may be a shipped name, e.g. ``"800g-dr8"``);
-        ``seed`` replaces the population's seed.
+        ``seed`` replaces the population's seed; the burn-in and aging values replace the plan's
+        and population's (module docstring; ranges of :meth:`models.population.Population.with_process`).
 
         Raises
         ------
@@ -139,9 +152,29 @@ class YieldJob:
             raise InvalidParameter(f"seed = {seed!r} must be a non-negative integer")
         job = cls(population_text=texts[0], population_source=str(pop_path),
                   population_dir=str(pop_path.resolve().parent), plan_text=texts[1], plan_source=str(plan_path.resolve()),
-                  samples_per_symbol=int(samples_per_symbol), seed=seed)
+                  samples_per_symbol=int(samples_per_symbol), seed=seed,
+                  burn_in=(_opt_float(burn_in_hours), _opt_float(burn_in_temperature_c)),
+                  aging=(_opt_float(age_hours), _opt_float(age_temperature_c)))
         context(job)    # validate now, in the caller's process
         return job
+
+
+def _opt_float(x: float | None) -> float | None:
+    if x is None:
+        return None
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise InvalidParameter(f"burn-in / aging value {x!r} must be a number")
+    return float(x)
+
+
+def _process_steps(pop: Any, plan: Any, job: YieldJob) -> Any:
+    """``pop`` with the burn-in and aging of the prediction: command line > plan > population."""
+    hours, temp = job.burn_in
+    plan_bi = getattr(plan, "burn_in", None) or {}
+    hours = plan_bi.get("hours") if hours is None else hours
+    temp = plan_bi.get("temperature_c") if temp is None else temp
+    return pop.with_process(burn_in_hours=hours, burn_in_temperature_c=temp, age_hours=job.aging[0],
+                            age_temperature_c=job.aging[1], what="--")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,6 +204,7 @@ def context(job: YieldJob) -> _Context:
     if plan.sha256 != plan_hash(job.plan_text):
         raise ConfigError(f"{job.plan_source}: the plan file changed while the prediction ran "
                           "(workers read it from the same path)")
+    pop = _process_steps(pop, plan, job)
     if plan.lanes > pop.base.n_lanes:
         raise ConfigError(f"{job.plan_source}: plan {plan.name!r} tests {plan.lanes} lanes but population "
                           f"{pop.name!r} ({pop.design}) has {pop.base.n_lanes}")

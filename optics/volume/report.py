@@ -83,6 +83,20 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+def _burn_in_html(d: dict[str, Any]) -> str:
+    """The burn-in paragraph: screened modules against the model, the survivors' yield."""
+    bi = d.get("burn_in")
+    if bi is None:
+        return ""
+    b_lo, b_hi = bi["fraction_ci95"]
+    s_lo, s_hi = d["yield_survivors_ci95"]
+    expected = "" if bi["expected"] is None else f"; the burn-in model expects {100 * bi['expected']:.2f} %"
+    return (f"<p>Burn-in screened {bi['screened']} modules, {100 * bi['fraction']:.2f} % "
+            f"(95 % interval {100 * b_lo:.2f}-{100 * b_hi:.2f} %{expected}). "
+            f"Yield of the {d['modules'] - bi['screened']} modules tested: {100 * d['yield_survivors']:.2f} % "
+            f"(95 % interval {100 * s_lo:.2f}-{100 * s_hi:.2f} %).</p>")
+
+
 def to_html(summary: YieldSummary, *, title: str, wall_seconds: float | None = None) -> str:
     """The report page as HTML text."""
     d = summary.to_dict(wall_seconds=wall_seconds)
@@ -94,6 +108,7 @@ def to_html(summary: YieldSummary, *, title: str, wall_seconds: float | None = N
              f"<h1>{esc(title)}</h1>",
              f"<p><b>Yield {100 * d['yield']:.2f} %</b> of {d['modules']} modules "
              f"(95 % Clopper-Pearson interval {100 * lo:.2f}-{100 * hi:.2f} %).</p>",
+             _burn_in_html(d),
              "<h2>Yield by temperature</h2><table><tr><th>case temperature</th><th>yield</th></tr>"]
     for row in d["by_temperature"]:
         t = "-" if row["temperature_c"] is None else f"{row['temperature_c']:g} °C"

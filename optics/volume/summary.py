@@ -8,7 +8,14 @@ Definitions
 -----------
 * **Yield** = passing modules / modules (PASS and MARGINAL pass, as at the station); its 95 %
   interval is Clopper-Pearson (:func:`optics.ber.clopper_pearson`).
-* **Yield at a temperature**: modules with no FAIL/ERROR record at that temperature.
+* **Burn-in**: modules the burn-in screened (a ``burn_in_fallout`` record,
+  :data:`optics.volume.evaluate.BURN_IN_FALLOUT`), their fraction with its Clopper-Pearson
+  95 % interval, and the model's expectation
+  (:meth:`models.population.Population.burn_in_fallout_expected`, given by the caller).
+  **Yield of the survivors** = passing modules / (modules − screened): the yield of the
+  modules that reached the test (screened modules never pass), with its interval.
+* **Yield at a temperature**: modules tested there with no FAIL/ERROR record at that
+  temperature (a module the burn-in screened was tested at no temperature).
 * **Pareto**: per measurement, the fraction of modules with at least one FAIL/ERROR record of it
   (a module failing two measurements counts for both).
 * **Cpk** = min(USL − μ, μ − LSL) / 3σ over the lanes' values at one temperature (one-sided
@@ -36,7 +43,7 @@ import numpy as np
 from scipy import special
 
 from optics.ber import clopper_pearson
-from optics.volume.evaluate import ModuleOutcome
+from optics.volume.evaluate import BURN_IN_FALLOUT, ModuleOutcome
 
 #: Guard bands of the escape analysis, in multiples of each measurement's repeatability σ.
 GUARD_BAND_STEPS = tuple(np.round(np.arange(0.0, 3.01, 0.25), 2))
@@ -94,15 +101,26 @@ class YieldSummary:
         Measurement name → repeatability σ in its unit; enables the escape analysis.
     keep_modules : bool
         Keep each module's ``to_dict()`` for ``per_module`` (small; default False).
+    burn_in_expected : float, optional
+        The model's expected burn-in fallout per module
+        (:meth:`~models.population.Population.burn_in_fallout_expected`), shown beside the
+        count; None when the population has no burn-in.
     """
 
-    def __init__(self, repeatability: Mapping[str, float] | None = None, *, keep_modules: bool = False) -> None:
+    def __init__(self, repeatability: Mapping[str, float] | None = None, *, keep_modules: bool = False,
+                 burn_in_expected: float | None = None) -> None:
         self.repeatability = {k: float(v) for k, v in (repeatability or {}).items()}
         for k, v in self.repeatability.items():
             if not (math.isfinite(v) and v >= 0.0):
                 raise ValueError(f"repeatability of {k} = {v!r} must be a finite number >= 0")
+        if burn_in_expected is not None:
+            burn_in_expected = float(burn_in_expected)
+            if not 0.0 <= burn_in_expected <= 1.0:
+                raise ValueError(f"burn_in_expected = {burn_in_expected!r} must be a fraction in [0, 1]")
+        self.burn_in_expected = burn_in_expected
         self.n = 0
         self.n_pass = 0
+        self.n_screened = 0
         self.verdicts: dict[str, int] = {}
         self.by_temperature: dict[float | None, list[int]] = {}
         self.failures: dict[str, int] = {}
@@ -126,15 +144,19 @@ class YieldSummary:
         self.n_pass += outcome.passed
         self.verdicts[outcome.verdict] = self.verdicts.get(outcome.verdict, 0) + 1
         self.seconds += outcome.seconds
+        self.n_screened += any(r.name == BURN_IN_FALLOUT for r in outcome.records)
         if self.keep_modules:
             self.modules.append(outcome.to_dict())
         temps: dict[float | None, bool] = {}
         failed_names: set[str] = set()
         failed_steps: set[str] = set()
         for i, r in enumerate(outcome.records):
-            temps.setdefault(r.temperature_c, True)
+            tested = r.name != BURN_IN_FALLOUT     # a screened module was tested at no temperature
+            if tested:
+                temps.setdefault(r.temperature_c, True)
             if r.outcome in _FAILING:
-                temps[r.temperature_c] = False
+                if tested:
+                    temps[r.temperature_c] = False
                 failed_names.add(r.name)
                 failed_steps.add(r.step)
             if r.value is not None and math.isfinite(r.value):
@@ -195,6 +217,29 @@ class YieldSummary:
         """Clopper-Pearson 95 % interval of the yield."""
         return clopper_pearson(self.n_pass, self.n) if self.n else (0.0, 1.0)
 
+    @property
+    def survivors(self) -> int:
+        """Modules that reached the test (not screened by the burn-in)."""
+        return self.n - self.n_screened
+
+    @property
+    def yield_survivors(self) -> float:
+        """Passing modules / modules that reached the test (0 for none)."""
+        return self.n_pass / self.survivors if self.survivors else 0.0
+
+    def yield_survivors_ci95(self) -> tuple[float, float]:
+        """Clopper-Pearson 95 % interval of the survivors' yield."""
+        return clopper_pearson(self.n_pass, self.survivors) if self.survivors else (0.0, 1.0)
+
+    def burn_in(self) -> dict[str, Any] | None:
+        """``{screened, fraction, fraction_ci95, expected}`` (None with neither a burn-in model
+        nor a screened module)."""
+        if self.burn_in_expected is None and not self.n_screened:
+            return None
+        lo, hi = clopper_pearson(self.n_screened, self.n) if self.n else (0.0, 1.0)
+        return {"screened": self.n_screened, "fraction": self.n_screened / self.n if self.n else 0.0,
+                "fraction_ci95": [lo, hi], "expected": self.burn_in_expected}
+
     def pareto(self) -> list[dict[str, Any]]:
         """Measurements by the fraction of modules they fail, largest first."""
         rows = [{"measurement": k, "modules": v, "fraction": v / self.n} for k, v in self.failures.items()]
@@ -227,14 +272,19 @@ class YieldSummary:
         }
 
     def to_dict(self, *, wall_seconds: float | None = None) -> dict[str, Any]:
-        """JSON-ready summary: ``modules, yield, yield_ci95, by_temperature, failures (Pareto),
-        failures_by_step, verdicts, measurements, guard_bands, seconds, modules_per_s``."""
+        """JSON-ready summary: ``modules, yield, yield_ci95, burn_in, yield_survivors,
+        yield_survivors_ci95, by_temperature, failures (Pareto), failures_by_step, verdicts,
+        measurements, guard_bands, seconds, modules_per_s``."""
         lo, hi = self.yield_ci95()
+        s_lo, s_hi = self.yield_survivors_ci95()
         secs = self.seconds if wall_seconds is None else wall_seconds
         out = {
             "modules": self.n,
             "yield": self.yield_fraction,
             "yield_ci95": [lo, hi],
+            "burn_in": self.burn_in(),
+            "yield_survivors": self.yield_survivors,
+            "yield_survivors_ci95": [s_lo, s_hi],
             "verdicts": dict(sorted(self.verdicts.items())),
             "by_temperature": [{"temperature_c": t, "yield": ok / tot if tot else 0.0, "modules": tot}
                                for t, (ok, tot) in sorted(self.by_temperature.items(),
@@ -255,6 +305,15 @@ class YieldSummary:
         d = self.to_dict(wall_seconds=wall_seconds)
         lo, hi = d["yield_ci95"]
         lines = [f"modules {d['modules']}: yield {100 * d['yield']:.1f} % (95 % CI {100 * lo:.1f}-{100 * hi:.1f} %)"]
+        bi = d["burn_in"]
+        if bi is not None:
+            b_lo, b_hi = bi["fraction_ci95"]
+            s_lo, s_hi = d["yield_survivors_ci95"]
+            expected = "" if bi["expected"] is None else f", expected {100 * bi['expected']:.2f} %"
+            lines.append(f"burn-in: {bi['screened']} screened, {100 * bi['fraction']:.2f} % "
+                         f"(95 % CI {100 * b_lo:.2f}-{100 * b_hi:.2f} %{expected}); "
+                         f"yield of the {self.survivors} tested: {100 * d['yield_survivors']:.1f} % "
+                         f"(95 % CI {100 * s_lo:.1f}-{100 * s_hi:.1f} %)")
         for row in d["by_temperature"]:
             t = "no temperature" if row["temperature_c"] is None else f"{row['temperature_c']:g} °C"
             lines.append(f"  at {t}: {100 * row['yield']:.1f} %")
