@@ -17,6 +17,7 @@ from optics.equalizer import (
     constrained_least_squares_moments,
     correlation_matrix,
 )
+from optics.tdecq import kernel
 from optics.tdecq.ser import HISTOGRAM_BINS, _binned, _distances, _solve_sigma
 from optics.tdecq.windows import _WindowSamples
 
@@ -37,6 +38,11 @@ LS_FROM_MOMENTS = True
 #: Column moments of integer-sps records by lag running sums (:meth:`_Engine._lag_moments`);
 #: False: by the direct (n_taps x n_taps x rows) product (the reference path).
 MOMENTS_BY_LAG = True
+
+#: Tap search: each window's cost by the compiled kernel (:mod:`optics.tdecq.kernel`); False:
+#: by numpy (:func:`~optics.tdecq.ser._binned`, :func:`~optics.tdecq.ser._distances`; the
+#: reference path, the same results bit for bit).
+COMPILED_KERNEL = True
 
 #: Tap search: scale of the first step (initial inverse Hessian OPT_STEP^2 I).
 OPT_STEP = 0.05
@@ -253,8 +259,13 @@ class _Engine:
 
     def sigma(self, values: np.ndarray, weights: np.ndarray | None = None,
               start: float | None = None) -> float:
-        c, h, _, _ = _binned(values, HISTOGRAM_BINS, weights)
-        d, w, _, _ = _distances(c, h, self.thresholds)
+        if COMPILED_KERNEL:
+            total = float(values.size if weights is None else weights.sum())
+            d, w = kernel.histogram_pairs(np.ascontiguousarray(values, dtype=np.float64), weights,
+                                          total, np.sort(self.thresholds), HISTOGRAM_BINS)[:2]
+        else:
+            c, h, _, _ = _binned(values, HISTOGRAM_BINS, weights)
+            d, w, _, _ = _distances(c, h, self.thresholds)
         return _solve_sigma(d, w, self.target, start)
 
     # --- tap optimisation: cost = ln(C_eq) - ln(s), s = min(s_left, s_right) -----------
@@ -282,9 +293,15 @@ class _Engine:
         # einsum (own loops, not multi-threaded BLAS, which thrashes on a loaded machine)
         best = None
         for side in (0, 1):
-            y = np.einsum("k,kn->n", c, basis[side][0])
-            cen, h, raw, nz = _binned(y, HISTOGRAM_BINS, basis[side][1])
-            d, w, sign, bins = _distances(cen, h, self.thresholds)
+            inputs, wts = basis[side]
+            if COMPILED_KERNEL:
+                total = float(inputs.shape[1] if wts is None else wts.sum())
+                d, w, sign, bins, raw, nz = kernel.window_pairs(
+                    c, inputs, wts, total, np.sort(self.thresholds), HISTOGRAM_BINS)
+            else:
+                y = np.einsum("k,kn->n", c, inputs)
+                cen, h, raw, nz = _binned(y, HISTOGRAM_BINS, wts)
+                d, w, sign, bins = _distances(cen, h, self.thresholds)
             s = _solve_sigma(d, w, self.target, self._warm[side])
             if s > 0.0:
                 self._warm[side] = s

@@ -15,6 +15,7 @@ import scipy.special
 
 from optics import validate
 from optics.errors import InvalidParameter, InvalidWaveform
+from optics.tdecq.kernel import newton_log_sigma, ser_and_slope
 
 #: Default target symbol error ratio (BER 2.4e-4 with Gray coding).
 DEFAULT_TARGET_SER = 4.8e-4
@@ -167,22 +168,10 @@ def _solve_sigma(d: np.ndarray, w: np.ndarray, target: float, start: float | Non
     if d_max <= 0.0:
         return 0.0
     floor = 1e-9 * d_max
-    near = d < _Z_NEGLIGIBLE * floor
-    if near.any() and float(w[near] @ q_function(d[near] / floor)) >= target:
+    # one compiled pass per point (optics.tdecq.kernel); the closed-eye test at the floor sums
+    # every term (those with z >= 37 are below 1e-300 and vanish)
+    if ser_and_slope(d, w, floor)[0] >= target:
         return 0.0
-    log_target = math.log(target)
-    tiny = math.ulp(0.0)  # Q underflows to 0 far below a very small target (e.g. 1e-200)
-    inv_sqrt_2pi = 1.0 / math.sqrt(2.0 * math.pi)
-
-    def f_and_slope(t: float) -> tuple[float, float]:
-        z = d / math.exp(t)
-        ser = float(w @ scipy.special.ndtr(-z))
-        if ser <= tiny:
-            return math.log(tiny) - log_target, 1.0
-        slope = float(w @ (np.exp(-0.5 * z * z) * z)) * inv_sqrt_2pi / ser
-        return math.log(ser) - log_target, slope
-
-    a, b = math.log(floor), math.inf  # F(a) < 0 (checked above); F(b) > 0 once found
     if start is not None and start > floor:
         t = math.log(start)
     else:
@@ -195,29 +184,9 @@ def _solve_sigma(d: np.ndarray, w: np.ndarray, target: float, start: float | Non
             t = math.log(max(bound, 2.0 * floor))
         else:
             t = math.log(d_max)
-    for _ in range(200):
-        f, slope = f_and_slope(t)
-        if f == 0.0:
-            return math.exp(t)
-        if f < 0.0:
-            a = max(a, t)
-        else:
-            b = min(b, t)
-        step = -f / slope if slope > 0.0 else (2.0 if f < 0.0 else -2.0)
-        newton = abs(step) <= 2.0
-        step = max(-2.0, min(2.0, step))
-        t_new = t + step
-        # a Newton step of 1e-6 leaves an error ~ (F''/F') 1e-12 (quadratic convergence);
-        # checked before the bracket test: a step that small from a point on the bracket's
-        # edge (a warm start at the root itself) must not be taken for one leaving it
-        if newton and abs(step) < 1e-6:
-            return math.exp(t_new)
-        if not a < t_new < b:
-            t_new = 0.5 * (a + b) if math.isfinite(b) else a + 2.0
-        if b - a < 1e-11 * max(1.0, abs(t)):
-            return math.exp(t_new)
-        t = t_new
-    return math.exp(t)
+    # F(ln floor) < 0 (checked above): the bracket's lower end; the iteration is compiled
+    # (optics.tdecq.kernel), one pass over the pairs per point
+    return newton_log_sigma(d, w, math.log(target), t, math.log(floor))
 
 
 def solve_sigma(
