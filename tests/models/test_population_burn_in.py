@@ -68,3 +68,16 @@ def test_aging_step_ages_every_module():
 def test_bad_process_steps(extra, match):
     with pytest.raises(ConfigError, match=match):
         loads_population('design = "800GBASE-DR8"\n' + extra)
+
+
+def test_shipped_1p6t_population_burns_in_96_h_at_85_c():
+    from models.population import load_population, shipped_population
+
+    pop = load_population(shipped_population("1.6t-dr8"))
+    screen, hours, temp = pop.burn_in
+    assert (hours, temp, screen.weak_fraction) == (96.0, 85.0, 0.01)
+    # by hand: AF = exp(0.7 eV/k (1/328.15 - 1/358.15)) ~ 8.8, F_w = 1 - exp(-(96 AF / 2000)^0.5), 2 lasers
+    af = math.exp(0.7 / 8.617333262e-5 * (1 / 328.15 - 1 / 358.15))
+    f_w = 1 - math.exp(-((96.0 * af / 2000.0) ** 0.5))
+    assert pop.burn_in_fallout_expected() == pytest.approx(1 - (1 - 0.01 * f_w) ** 2, rel=1e-12)
+    assert 0.005 < pop.burn_in_fallout_expected() < 0.015
