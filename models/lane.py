@@ -427,6 +427,10 @@ class SimulationSettings:
         variable attenuator/amplifier in front of the receiver), dBm.
     compute_tdecq : bool
         Measure TDECQ of the Tx output (default True).
+    tdecq_method : optics.phy.method.TdecqMethod or None
+        The transmitter-test method TDECQ is measured with (a PHY's ``tdecq_method``:
+        ``optics simulate --phy NAME`` passes it); None (default): the clause 121.8.5
+        defaults of :func:`optics.tdecq.tdecq`.
     count_errors : bool
         Count errors on the received signal (default True).
     precision : str
@@ -457,6 +461,7 @@ class SimulationSettings:
     temperature_c: float = 25.0
     rx_power_dbm: float | None = None
     compute_tdecq: bool = True
+    tdecq_method: Any = None
     count_errors: bool = True
     precision: str = "single"
     threads: int | None = None
@@ -476,6 +481,12 @@ class SimulationSettings:
         for name in ("compute_tdecq", "count_errors"):
             if not isinstance(getattr(self, name), bool):
                 raise InvalidType(f"{name} must be True or False")
+        if self.tdecq_method is not None:
+            from optics.phy.method import TdecqMethod
+
+            if not isinstance(self.tdecq_method, TdecqMethod):
+                raise InvalidType(f"tdecq_method must be an optics.phy.method.TdecqMethod or None, got "
+                                  f"{type(self.tdecq_method).__name__}")
 
     def lane_threads(self) -> int:
         """Threads for one lane: :attr:`threads`, or by default the cores of this machine."""

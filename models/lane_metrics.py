@@ -29,14 +29,22 @@ from optics.errors import InvalidParameter, InvalidWaveform
 from optics.waveform import Waveform
 
 
-def tx_metrics(tx_wf: Waveform, *, compute_tdecq: bool = True) -> dict[str, Any]:
+def tx_metrics(tx_wf: Waveform, *, compute_tdecq: bool = True, tdecq_method: Any = None) -> dict[str, Any]:
     """Transmitter metrics of an optical waveform, measured by :mod:`optics`.
 
     Returns ``average_power_w/_dbm, oma_outer_w/_dbm, extinction_ratio_db, rlm, levels_w``
-    and (if ``compute_tdecq``) ``tdecq_db, ceq_db`` and ``transition_time_s``
+    and (if ``compute_tdecq``) ``tdecq_db, ceq_db``, the reference FFE ``tdecq_taps`` and
+    ``tdecq_n_precursors``, and ``transition_time_s``
     (:func:`optics.transition.transition_time`, None when the pattern has no long 0 ↔ 3
     edges, e.g. PRBS13Q).  A waveform without an open eye gives
     ``tx_eye_closed = True`` and None for the eye metrics (the error text in ``tx_error``).
+
+    ``tdecq_method`` (an :class:`optics.phy.method.TdecqMethod`, e.g. a PHY's
+    ``tdecq_method``) measures TDECQ with that method (reference receiver, FFE taps and
+    precursors, target SER, windows: :meth:`~optics.phy.method.TdecqMethod.tdecq_options`) and
+    adds ``tdecq_method`` (its :meth:`~optics.phy.method.TdecqMethod.to_dict`), as
+    ``optics analyze --phy`` does; None (default): the clause 121.8.5 defaults of
+    :func:`optics.tdecq.tdecq`, results unchanged.
     """
     from optics.levels import measure_levels
     from optics.tdecq import tdecq
@@ -66,13 +74,18 @@ def tx_metrics(tx_wf: Waveform, *, compute_tdecq: bool = True) -> dict[str, Any]
             out["transition_time_s"] = transition_time(tx_wf).transition_time_s
         except InvalidWaveform as exc:
             out["tx_error"] = str(exc)
+        options = {} if tdecq_method is None else tdecq_method.tdecq_options()
         try:
-            res = tdecq(tx_wf, timing=timing)
+            res = tdecq(tx_wf, timing=timing, **options)
         except InvalidWaveform as exc:
             out.update(tdecq_db=None, ceq_db=None, tx_error=str(exc))
         else:
             out["tdecq_db"] = float(res.tdecq_db)
             out["ceq_db"] = float(res.ceq_db)
+            out["tdecq_taps"] = [float(c) for c in res.taps]
+            out["tdecq_n_precursors"] = int(res.n_precursors)
+        if tdecq_method is not None:
+            out["tdecq_method"] = tdecq_method.to_dict()
     return out
 
 
@@ -80,6 +93,9 @@ def tx_metrics(tx_wf: Waveform, *, compute_tdecq: bool = True) -> dict[str, Any]
 _TX_KEYS_W = ("average_power_w", "oma_outer_w")
 _TX_KEYS_DBM = ("average_power_dbm", "oma_outer_dbm")
 _TX_KEYS_SAME = ("tx_eye_closed", "extinction_ratio_db", "rlm", "tdecq_db", "ceq_db", "transition_time_s")
+#: Keys of :func:`tx_metrics` given only with a TDECQ (or a PHY method), unchanged by scaling:
+#: the FFE that minimises TDECQ of ``k x`` is that of ``x`` (TDECQ is scale-free).
+_TX_KEYS_OPTIONAL = ("tdecq_taps", "tdecq_n_precursors", "tdecq_method")
 
 
 def scale_tx_metrics(metrics: Mapping[str, Any], k: float) -> dict[str, Any]:
@@ -101,6 +117,7 @@ def scale_tx_metrics(metrics: Mapping[str, Any], k: float) -> dict[str, Any]:
     if metrics.get("tx_eye_closed", True) or "tx_error" in metrics:
         raise InvalidParameter("scale_tx_metrics needs the metrics of an open eye with no tx_error")
     out = {key: metrics[key] for key in _TX_KEYS_SAME}
+    out.update({key: metrics[key] for key in _TX_KEYS_OPTIONAL if key in metrics})
     for key in _TX_KEYS_W:
         out[key] = metrics[key] * k
     db = 10.0 * math.log10(k)
@@ -145,10 +162,12 @@ def module_power_at(
     voltage), ``I(T)`` the bias it takes there (:meth:`models.laser.DfbLaser.bias_current_at`:
     under APC it rises with temperature); lasers are shared as in the transmitter.  The DSP,
     driver and TIA sit at the junction temperature solved self-consistently from the case
-    temperature (default ``chip_temperature_c − module.chip_temperature_rise_k``, how the
-    simulation places the chip), the parameter set's thermal resistance and the power the
-    module dissipates (:func:`models.power.solve_self_heating`).  Returns None if the laser
-    gives no light.
+    temperature (default the case temperature at which the die sits at ``chip_temperature_c``,
+    :func:`models.chip_temperature.case_temperature_c`), the parameter set's thermal
+    resistance and the power the module dissipates (:func:`models.power.solve_self_heating`).
+    A laser held at its own temperature (``held_temperature_c``) sits on a TEC holding that
+    set point against the case temperature (:func:`models.power.tec_hold_power_w`).  Returns
+    None if the laser gives no light.
     """
     params = module.power_params
     if isinstance(params, str):
@@ -160,9 +179,16 @@ def module_power_at(
         return None
     lp = dataclasses.replace(params.laser, lanes_per_laser=tx.lasers_shared_by)
     params = dataclasses.replace(params, laser=lp)
+    if laser.held_temperature_c is not None:
+        params = dataclasses.replace(params, tec=dataclasses.replace(
+            params.tec, cooled=True, set_point_c=laser.held_temperature_c))
     i = laser.bias_current_at(chip_temperature_c)
     v_eff = laser.electrical_power_w(chip_temperature_c) / i
-    t_case = chip_temperature_c - module.chip_temperature_rise_k if case_temperature_c is None else case_temperature_c
+    if case_temperature_c is None:
+        from models.chip_temperature import case_temperature_c as case_of_chip
+
+        case_temperature_c = case_of_chip(module, chip_temperature_c)
+    t_case = case_temperature_c
     return power_model.module_power_at_case(
         params,
         case_temperature_c=t_case,
@@ -190,7 +216,9 @@ def _tx_reference(res: LaneResult) -> tuple[dict[str, Any], float] | None:
     if m.get("link_failed", True) or m.get("tx_eye_closed", True) or "tx_error" in m:
         return None
     keys = _TX_KEYS_W + _TX_KEYS_DBM + _TX_KEYS_SAME + ("levels_w",)
-    return {key: m[key] for key in keys}, float(m["laser_power_w"])
+    ref = {key: m[key] for key in keys}
+    ref.update({key: m[key] for key in _TX_KEYS_OPTIONAL if key in m})
+    return ref, float(m["laser_power_w"])
 
 
 def _failed_metrics(lane: Lane, t_chip: float, message: str) -> dict[str, Any]:

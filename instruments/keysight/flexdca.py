@@ -247,6 +247,13 @@ class FlexDCA(ScpiInstrument):
                         channel: str | None = None) -> None:
         """Route the channel through the TDECQ equaliser function and add the measurement.
 
+        Of a PHY's TDECQ method (:class:`optics.phy.method.TdecqMethod`) this sets the FFE
+        length and precursors; the reference receiver's bandwidth is
+        :meth:`set_reference_receiver`'s.  No SCPI command is known (reference notes §1.1) for
+        the target SER, the histogram windows or the filter order: the DCA measures with its
+        own (the 121.8.5 values, SER 4.8e-4, per Keysight's defaults), and
+        :func:`optics.phy.method.step_tdecq` lists a method field that differs.
+
         Parameters
         ----------
         n_taps : int

@@ -48,6 +48,17 @@ pattern waveform (with the pattern, ``Waveform.pattern``) and calls
 come from ``optics.levels.measure_levels(wf)``.  An eye too closed for TDECQ reads
 ``9.91E+37``.  Only channel ``1A`` carries the signal.
 
+Which parts of a PHY's TDECQ method (:class:`optics.phy.method.TdecqMethod`) the scope can be
+told, and honours: the reference receiver's rate and -3 dB bandwidth (``:SIRC:FRATe``,
+``:SIRC:FBANdwidth``; the SIRC is a 4th-order Bessel-Thomson), the FFE length
+(``:TAPS:COUNt``, 1..41) and precursors (``:NPRecursors``).  No SCPI command is known for the
+target SER, the histogram windows or the filter order
+(``reference/instruments-scpi-and-stations.md`` §1.1 lists none), so ``TDEQ`` always uses
+SER 4.8e-4 and 0.04 UI windows 0.10 UI apart (:data:`optics.phy.method.SCOPE_FIXED_OPTIONS`);
+the station notes a method that asks otherwise (:func:`optics.phy.method.step_tdecq`).
+``:TSPacing:TPUI`` other than 1 (fractionally spaced taps) is accepted but not simulated:
+``TDEQ`` and ``CEQ`` are then ``INV`` with that reason.
+
 Where the channel is connected and the noise it adds are the bench's
 :class:`~instruments.virtual.physics.ScopeParams` (at the transmitter, or behind the
 attenuator through a splitter; σ_S).  An acquisition keeps the temperature, attenuation and
@@ -282,6 +293,7 @@ class FlexDCA(VirtualInstrument):
         """All measurement values for ``source`` (computed by :mod:`optics`, cached)."""
         from optics.errors import OpticsError
         from optics.levels import measure_levels
+        from optics.phy.method import SCOPE_FIXED_OPTIONS
         from optics.tdecq import tdecq
 
         wf, ch = self._waveform(source)
@@ -294,9 +306,12 @@ class FlexDCA(VirtualInstrument):
         levels = measure_levels(wf)
         sp = self.link.params.scope
         sigma_s = sp.noise_rms_w if sp.noise_compensation else 0.0
+        # target SER and histogram windows: the DCA's fixed 121.8.5 values (no SCPI to change
+        # them is known: optics.phy.method.SCOPE_FIXED_OPTIONS, which the yield prediction uses too)
+        fixed = {k: v for k, v in SCOPE_FIXED_OPTIONS.items() if k != "filter_order"}
         try:
             result = tdecq(wf, reference_filter=False, n_taps=self.taps, n_precursors=self.precursors,
-                           sigma_scope=sigma_s)
+                           sigma_scope=sigma_s, **fixed)
             tdecq_db, ceq_db = result.tdecq_db, result.ceq_db
         except OpticsError:  # eye too closed to measure: the DCA shows 9.91E+37
             tdecq_db = ceq_db = math.inf
@@ -335,6 +350,10 @@ class FlexDCA(VirtualInstrument):
         """Why measurement ``name`` has no valid value now (None when it has)."""
         source = self.sources[name]
         problem = self._data_problem(source)
+        if problem is None and name in ("TDEQ", "CEQ") and self.tap_spacing_ui != 1.0:
+            # the toolkit's TDECQ has T-spaced taps only: no number rather than a wrong one
+            return (f"fractionally spaced TDECQ equaliser (:TSPacing:TPUI {round(1.0 / self.tap_spacing_ui)}) "
+                    "is not simulated; only TPUI 1 (T-spaced)")
         if problem is None and name == "TTIMe":
             tr = self._transition(source)
             if isinstance(tr, str):

@@ -257,6 +257,9 @@ def run(args: argparse.Namespace) -> int:
                "laser_hours_to_end_of_life": LaserAging().hours_to_end_of_life(args.age_temperature_c)}
     plot_dir = Path(args.plot) if args.plot else None
     spec = _resolve_phy(args.phy, module.name)
+    if spec is not None and spec.tdecq_method is not None and settings.compute_tdecq:
+        # TDECQ with the PHY's transmitter-test method (as optics analyze --phy)
+        settings = dataclasses.replace(settings, tdecq_method=spec.tdecq_method)
 
     if args.sweep is not None:
         from models.thermal import parse_range, sweep_temperature

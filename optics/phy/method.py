@@ -251,3 +251,126 @@ def parse_method(table: Any, sources: Mapping[str, str], symbol_rate_baud: float
         source=sources[src], status=table["status"], confidence=table["confidence"],
         unverified_fields=tuple(fields), note=table.get("note", ""),
     )
+
+
+#: Precursors of a station / prediction step whose settings and PHY method do not fix them: the
+#: station's own default (it has always sent ``:NPRecursors 1`` for the 5-tap FFE), kept so that
+#: 100 Gb/s-per-lane results do not move.  (:func:`optics.tdecq.tdecq` without ``n_precursors``
+#: centres the main cursor instead: 2 of 5.)
+STEP_DEFAULT_PRECURSORS = 1
+
+#: Taps of a step without ``tdecq_taps`` and without a PHY method (802.3 121.8.5).
+STEP_DEFAULT_TAPS = 5
+
+#: The target SER, histogram windows and Bessel-Thomson order a FlexDCA TDECQ measurement uses:
+#: no SCPI command to change them is known (``reference/instruments-scpi-and-stations.md`` §1.1
+#: lists the SIRC rate/bandwidth, ``:TAPS:COUNt``, ``:NPRecursors`` and ``:TSPacing:TPUI`` only),
+#: so the scope measures with the clause 121.8.5 values (SER 4.8e-4, 0.04 UI windows 0.10 UI
+#: apart, BT4 SIRC), and so does the prediction of what it measures.
+SCOPE_FIXED_OPTIONS: Mapping[str, Any] = {
+    "target_ser": 4.8e-4, "window_width_ui": 0.04, "window_spacing_ui": 0.10, "filter_order": 4,
+}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StepTdecq:
+    """The TDECQ settings of a station ``tx`` step: what the scope is told and measures with.
+
+    Made by :func:`step_tdecq`, the one resolution used by the station
+    (:mod:`optics.station.steps`) and by the yield prediction (:mod:`optics.volume.evaluate`),
+    so that the two cannot diverge.
+
+    Parameters
+    ----------
+    n_taps, n_precursors : int
+        Reference FFE taps and precursors (``:TAPS:COUNt``, ``:NPRecursors``).
+    bandwidth_hz : float
+        -3 dB bandwidth of the SIRC reference receiver, Hz (``:SIRC:FBANdwidth``).
+    method : TdecqMethod or None
+        The PHY's method the settings come from (None: the 121.8.5 defaults).
+    not_applied : tuple of str
+        Fields of ``method`` a FlexDCA cannot be told (no known SCPI), each with the value the
+        method asks for and the one measured with (e.g. ``"target_ser 0.0096 (measured at
+        0.00048)"``); empty when the scope measures exactly with the method.
+    """
+
+    n_taps: int
+    n_precursors: int
+    bandwidth_hz: float
+    method: TdecqMethod | None = None
+    not_applied: tuple[str, ...] = ()
+
+    def tdecq_options(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`optics.tdecq.tdecq` measuring as the scope does."""
+        return {"bandwidth_hz": self.bandwidth_hz, "n_taps": self.n_taps, "n_precursors": self.n_precursors,
+                **SCOPE_FIXED_OPTIONS}
+
+    def note(self) -> str:
+        """Text for the TDECQ record ("" when the scope measures exactly with the method)."""
+        if not self.not_applied:
+            return ""
+        return ("PHY TDECQ method not fully applied (no known FlexDCA SCPI for: "
+                + "; ".join(self.not_applied) + ")")
+
+
+def step_tdecq(settings: Mapping[str, Any], method: TdecqMethod | None, symbol_rate_baud: float) -> StepTdecq:
+    """Resolve a ``tx`` step's TDECQ settings: step settings first, then the PHY's method, then
+    the defaults.
+
+    * taps: ``settings["tdecq_taps"]``, else ``method.n_taps``, else 5;
+    * precursors: ``settings["tdecq_precursors"]``, else ``method.n_precursors`` when the taps
+      are the method's and it fixes them, else :data:`STEP_DEFAULT_PRECURSORS` (1);
+    * reference bandwidth: the method's (its fraction x ``symbol_rate_baud`` when it gives a
+      fraction, so a step at another rate scales it), else ``symbol_rate_baud / 2``;
+    * target SER, windows and filter order: those of :data:`SCOPE_FIXED_OPTIONS`; the method's
+      values that differ are listed in :attr:`StepTdecq.not_applied`.
+
+    Parameters
+    ----------
+    settings : mapping
+        The step's settings (``tdecq_taps``, ``tdecq_precursors`` are read; others ignored).
+    method : TdecqMethod or None
+        The plan's PHY method (``PhySpec.tdecq_method``).
+    symbol_rate_baud : float
+        The step's symbol rate, Bd.
+
+    Raises
+    ------
+    InvalidParameter
+        Precursors not below the taps, taps out of 1..41, a non-integer setting, a bad rate.
+
+    Examples
+    --------
+    >>> step_tdecq({}, None, 53.125e9).tdecq_options()["n_taps"]
+    5
+    """
+    from optics import validate
+    from optics.errors import InvalidParameter
+
+    baud = validate.positive("symbol_rate_baud", symbol_rate_baud, "Bd")
+    given_taps = settings.get("tdecq_taps")
+    if given_taps is not None:
+        n_taps = validate.integer("tdecq_taps", given_taps, 1, MAX_METHOD_TAPS)
+    else:
+        n_taps = method.n_taps if method is not None else STEP_DEFAULT_TAPS
+    given_pre = settings.get("tdecq_precursors")
+    if given_pre is not None:
+        n_pre = validate.integer("tdecq_precursors", given_pre, 0, MAX_METHOD_TAPS - 1)
+    elif method is not None and method.n_precursors is not None and n_taps == method.n_taps:
+        n_pre = method.n_precursors
+    else:
+        n_pre = STEP_DEFAULT_PRECURSORS
+    if n_pre >= n_taps:
+        raise InvalidParameter(f"tdecq_precursors = {n_pre} must be below tdecq_taps = {n_taps} (0..{n_taps - 1})")
+    if method is None:
+        return StepTdecq(n_taps=n_taps, n_precursors=n_pre, bandwidth_hz=0.5 * baud)
+    if method.reference_bandwidth_fraction is not None:
+        bw = method.reference_bandwidth_fraction * baud
+    else:
+        bw = method.reference_bandwidth_hz
+    asked = {"target_ser": method.target_ser, "window_width_ui": method.window_width_ui,
+             "window_spacing_ui": method.window_spacing_ui, "filter_order": method.reference_receiver_order}
+    not_applied = tuple(f"{key} {asked[key]:g} (measured at {fixed:g})" for key, fixed in SCOPE_FIXED_OPTIONS.items()
+                        if not math.isclose(float(asked[key]), float(fixed), rel_tol=1e-12))
+    return StepTdecq(n_taps=n_taps, n_precursors=n_pre, bandwidth_hz=float(bw), method=method,
+                     not_applied=not_applied)

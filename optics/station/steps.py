@@ -89,6 +89,7 @@ class _Run:
         self.retry_note = ""                # the errors a retried attempt follows (put in its records)
         self._ceq = False
         self._tx_pattern: Any = None
+        self._tdecq: Any = None             # optics.phy.method.StepTdecq of the tx step set up last
 
     # --- records -------------------------------------------------------------------------
     def commit(self, record: MeasurementRecord) -> None:
@@ -334,9 +335,16 @@ class _Run:
         name = str(step.settings.get("pattern", "PRBS13Q"))
         self._tx_pattern = pattern(name)
         scope.lock_pattern(symbol_rate_baud=baud, pattern_length=int(self._tx_pattern.size))
-        scope.set_reference_receiver(symbol_rate_baud=baud)
-        n_taps = int(step.settings.get("tdecq_taps", 5))
-        scope.configure_tdecq(n_taps=n_taps, n_precursors=int(step.settings.get("tdecq_precursors", 1)))
+        # the PHY's TDECQ method, as far as the scope can be told it (optics.phy.method.step_tdecq,
+        # the resolution the yield prediction uses too); explicit step settings win
+        from optics.phy.method import step_tdecq
+
+        self._tdecq = step_tdecq(step.settings, self.spec.tdecq_method, baud)
+        scope.set_reference_receiver(symbol_rate_baud=baud, bandwidth_hz=self._tdecq.bandwidth_hz)
+        scope.configure_tdecq(n_taps=self._tdecq.n_taps, n_precursors=self._tdecq.n_precursors)
+        note = f"step {step.name}: {self._tdecq.note()}"
+        if self._tdecq.note() and note not in self.notes:
+            self.notes.append(note)
         # Ceq: the driver has no method for it; the virtual FlexDCA serves :MEASure:EYE:CEQ (the
         # real command path is not confirmed), so a scope refusing it only loses ceq_db
         try:

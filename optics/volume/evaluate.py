@@ -6,9 +6,11 @@ every temperature and step of the plan measures each lane as the station's instr
 * **tx** step: the lane's transmitter output from the link models
   (:func:`models.population.lane_tx_waveform`, the same waveform the virtual bench's scope
   records, without the scope's own noise), filtered by the TDECQ reference receiver
-  (4th-order Bessel-Thomson at half the symbol rate), then average power, outer OMA, ER and
-  RLM (:func:`optics.levels.measure_levels`) and TDECQ/Ceq (:func:`optics.tdecq.tdecq` with the
-  step's ``tdecq_taps``/``tdecq_precursors``), as the virtual FlexDCA computes them;
+  (4th-order Bessel-Thomson at the PHY method's bandwidth, default half the symbol rate), then
+  average power, outer OMA, ER and RLM (:func:`optics.levels.measure_levels`) and TDECQ/Ceq
+  (:func:`optics.tdecq.tdecq` with the step's ``tdecq_taps``/``tdecq_precursors``, else the PHY
+  method's FFE: :func:`optics.phy.method.step_tdecq`, the station's own resolution), as the
+  virtual FlexDCA computes them;
 * **rx_sensitivity** step: the OMA at which the lane's model receiver reaches the step's BER
   threshold (:func:`models.receiver.sensitivity_oma_w`, at the chip temperature, for a source
   with the extinction ratio measured in the Tx step), the quantity the BERT sweep finds;
@@ -220,14 +222,23 @@ def _worst(outcomes: Iterable[str]) -> str:
     return next((v for v in VERDICT_ORDER if v in seen), "PASS")
 
 
-def _tx_metrics(wf: Any, step: Any) -> tuple[dict[str, float | None], dict[str, float], dict[str, str]]:
-    """What the virtual FlexDCA measures on a pattern-locked capture, without its noise."""
+def _tx_metrics(wf: Any, step: Any, spec: Any = None) -> tuple[dict[str, float | None], dict[str, float],
+                                                             dict[str, str]]:
+    """What the virtual FlexDCA measures on a pattern-locked capture, without its noise.
+
+    The TDECQ settings are the station's (:func:`optics.phy.method.step_tdecq` of the step's
+    settings and ``spec``'s method: taps, precursors, SIRC bandwidth; target SER and windows
+    as the scope measures them).
+    """
     from optics.levels import measure_levels
+    from optics.phy.method import step_tdecq
     from optics.reference_receiver import bessel_thomson
     from optics.tdecq import tdecq
     from optics.timing import recover_timing
 
-    filtered = bessel_thomson(wf)
+    settings = step_tdecq(step.settings, getattr(spec, "tdecq_method", None), wf.symbol_rate_baud)
+    options = settings.tdecq_options()
+    filtered = bessel_thomson(wf, bandwidth_hz=options.pop("bandwidth_hz"), order=options.pop("filter_order"))
     # one timing recovery for both (each would recover the same timing of the same record)
     timing = recover_timing(filtered)
     levels = measure_levels(filtered, timing)
@@ -238,8 +249,7 @@ def _tx_metrics(wf: Any, step: Any) -> tuple[dict[str, float | None], dict[str, 
     }
     notes: dict[str, str] = {}
     try:
-        res = tdecq(filtered, reference_filter=False, timing=timing, n_taps=int(step.settings.get("tdecq_taps", 5)),
-                    n_precursors=int(step.settings.get("tdecq_precursors", 1)))
+        res = tdecq(filtered, reference_filter=False, timing=timing, **options)
     except OpticsError as exc:
         metrics["tdecq_db"] = metrics["ceq_db"] = None
         notes["tdecq_db"] = f"eye too closed for TDECQ: {exc}"
@@ -292,7 +302,7 @@ def evaluate_module(job: YieldJob, index: int) -> ModuleOutcome:
                     measured = {}, {}, {n: "no light" for n in step.limits}
                 else:
                     try:
-                        measured = _tx_metrics(wf, step)
+                        measured = _tx_metrics(wf, step, spec)
                     except OpticsError as exc:
                         measured = {}, {}, {n: f"no eye: {exc}" for n in step.limits}
                 tx_measured[i, lane, t_case] = measured
