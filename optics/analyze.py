@@ -261,6 +261,8 @@ def analyze(
     run_tdecq: bool = True,
     tdecq_options: dict[str, Any] | None = None,
     guard_band_db: float = 0.0,
+    allow_draft: bool = False,
+    allow_proposal: bool = False,
 ) -> AnalysisResult:
     """Run the full PAM4 analysis of a waveform.
 
@@ -283,6 +285,9 @@ def analyze(
         Extra keyword arguments of :func:`optics.tdecq.tdecq`.
     guard_band_db : float, optional
         Guard band of the verdict, dB.
+    allow_draft, allow_proposal : bool, optional
+        Let the PHY's DRAFT / PROPOSAL rows decide the verdict (default False: advisory;
+        :func:`optics.verdict.evaluate`).
 
     Returns
     -------
@@ -374,7 +379,8 @@ def analyze(
     )
     if spec is None:
         return result
-    return dataclasses.replace(result, verdict=_verdict(result, spec, guard_band_db))
+    return dataclasses.replace(result, verdict=_verdict(result, spec, guard_band_db,
+                                                        allow_draft=allow_draft, allow_proposal=allow_proposal))
 
 
 def _transition(wf: Waveform, timing: SymbolTiming, levels: Pam4Levels, reference_filter: bool,
@@ -406,7 +412,8 @@ def _transition(wf: Waveform, timing: SymbolTiming, levels: Pam4Levels, referenc
         return None
 
 
-def _verdict(result: AnalysisResult, spec: Any, guard_band_db: float) -> Any:
+def _verdict(result: AnalysisResult, spec: Any, guard_band_db: float, *, allow_draft: bool = False,
+             allow_proposal: bool = False) -> Any:
     """Transmitter verdict; the rows on metrics this analysis gives are required."""
     from optics.phy.limits import METRICS, with_derived
     from optics.verdict import evaluate
@@ -428,7 +435,8 @@ def _verdict(result: AnalysisResult, spec: Any, guard_band_db: float) -> Any:
     # computed (then NOT TESTED makes the verdict INCOMPLETE, never PASS).
     expected = set(_CORE_TX_METRICS) if result.waveform.quantity is Quantity.OPTICAL_POWER else set()
     require = sorted(((measured | expected) & tx_metrics) & set(METRICS))
-    return evaluate(metrics, spec, scope="tx", guard_band_db=guard_band_db, require=require)
+    return evaluate(metrics, spec, scope="tx", guard_band_db=guard_band_db, require=require,
+                    allow_draft=allow_draft, allow_proposal=allow_proposal)
 
 
 #: Transmitter metrics an analysis of an optical waveform always aims to give.

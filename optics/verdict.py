@@ -15,7 +15,13 @@ Rules
 * A missing metric, or a metric an equation limit needs, gives NOT TESTED - never a pass.
 * Overall: FAIL if any deciding row fails; else INCOMPLETE if a required row is NOT TESTED (or
   nothing was tested); else MARGINAL if any deciding row is marginal; else PASS.  Informative
-  rows and task-force PROPOSAL rows are reported but are advisory: they never decide the outcome.
+  rows are reported but never decide.  DRAFT rows (numbers of an unapproved draft of the
+  standard, e.g. IEEE P802.3dj) and task-force PROPOSAL rows are shown, judged and marked like
+  every row, but decide the outcome only on request: ``allow_draft=True`` (``--allow-draft``)
+  for draft rows, ``allow_proposal=True`` (``--allow-proposal``) for proposal rows.
+* :meth:`Verdict.reasons` says why an outcome is neither PASS nor FAIL, as data: the required
+  rows that were NOT TESTED and the metric that was missing, the draft/proposal rows that did
+  not decide and the flag that would make them decide, the rows inside the guard band.
 * Rows not quoted from a copy of the standard are flagged UNVERIFIED in every output, and
   ``decided_by_unverified`` says whether dropping them would change the outcome.
 
@@ -39,6 +45,24 @@ from optics.phy.limits import DERIVED, LOG_UNITS, METRICS, RATIO, LimitRow, spli
 from optics.phy.spec import DISPLAY_SCALE
 
 PASS, FAIL, MARGINAL, NOT_TESTED, INCOMPLETE = "PASS", "FAIL", "MARGINAL", "NOT TESTED", "INCOMPLETE"
+#: Command-line flags (and :func:`evaluate` keywords) that let draft / proposal rows decide.
+DRAFT_FLAG, PROPOSAL_FLAG = "--allow-draft", "--allow-proposal"
+_FLAG_KEYWORDS = {DRAFT_FLAG: "allow_draft", PROPOSAL_FLAG: "allow_proposal"}
+#: Kinds of :class:`Reason`.
+NOT_TESTED_REASON, ADVISORY_REASON, MARGINAL_REASON = "not_tested", "advisory", "marginal"
+
+#: What a missing metric usually means, for the reasons of a NOT TESTED row (callers may add
+#: their own context with ``Verdict.reasons(hints=...)``).
+MISSING_HINTS: Mapping[str, str] = {
+    "tdecq_db": "no TDECQ computed (an optical-power waveform with enough symbols is needed; not with --no-tdecq)",
+    "ceq_db": "no TDECQ computed, so no Ceq",
+    "transition_time_s": "no transition time measured (needs a known pattern: --pattern)",
+    "wavelength_m": "a waveform gives no wavelength (an optical spectrum measurement is needed)",
+    "smsr_db": "a waveform gives no side-mode suppression ratio (an optical spectrum measurement is needed)",
+    "rin_db_per_hz": "RIN is not measured from a PAM4 waveform",
+    "ber_estimate": "no BER measured",
+    "ber_counted": "no BER counted (needs a known pattern)",
+}
 SCOPES = ("tx", "rx", "channel", "all")
 
 _UNIT_ALIASES = {"dbm": "dBm", "db": "dB", "db/hz": "dB/Hz", "": RATIO, "1": RATIO, "ratio": RATIO}
@@ -123,11 +147,27 @@ class RowResult:
     margin: float | None
     derived: bool
     note: str = ""
+    opted_in: bool = False
+    missing: tuple[str, ...] = ()
 
     @property
     def decides(self) -> bool:
-        """Whether the row can decide the overall outcome (not informative, not a proposal)."""
-        return not (self.row.informative or self.row.proposal)
+        """Whether the row can decide the overall outcome.
+
+        Informative rows never decide; draft and proposal rows only when the caller allowed
+        them (``opted_in``: ``allow_draft`` / ``allow_proposal`` of :func:`evaluate`).
+        """
+        if self.row.informative:
+            return False
+        return self.opted_in or not self.row.proposal
+
+    @property
+    def advisory_flag(self) -> str | None:
+        """The command-line flag that would make this draft/proposal row decide, or None
+        (a row that decides already, an informative row, a firm row)."""
+        if self.decides or self.row.informative or not self.row.proposal:
+            return None
+        return DRAFT_FLAG if self.row.draft else PROPOSAL_FLAG
 
     def to_record(self) -> dict[str, Any]:
         """Flat dict (pandas-friendly)."""
@@ -137,7 +177,7 @@ class RowResult:
             "value": self.value if self.value is None or math.isfinite(self.value) else None,
             "min": self.min, "max": self.max, "margin": self.margin,
             "status": self.status, "verified": r.verified, "row_status": r.status,
-            "informative": r.informative, "proposal": r.proposal, "required": r.required,
+            "informative": r.informative, "proposal": r.proposal, "draft": r.draft, "required": r.required,
             "decides": self.decides, "derived": self.derived, "clause": r.clause, "source": r.source,
             "condition": r.condition, "note": "; ".join(x for x in (self.note, r.note) if x),
         }
@@ -145,6 +185,135 @@ class RowResult:
 
 def _fmt(v: float | None, scale: float) -> str:
     return "" if v is None else f"{v * scale:.6g}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Reason:
+    """One part of why a verdict is neither PASS nor FAIL (see :meth:`Verdict.reasons`).
+
+    Attributes
+    ----------
+    kind : {"not_tested", "advisory", "marginal", "nothing_tested"}
+        ``not_tested``: a row that decides was NOT TESTED (``missing`` names the metric(s) that
+        were not given); ``advisory``: a draft/proposal row was judged but did not decide
+        (``flag`` would make it decide); ``marginal``: a deciding row inside the guard band;
+        ``nothing_tested``: no row that decides could be checked at all.
+    metric, label : str
+        The row's metric and title (empty for ``nothing_tested``).
+    status : str
+        The row's result (PASS, FAIL, MARGINAL, NOT TESTED).
+    row_status : str
+        VERIFIED, UNVERIFIED, DRAFT or PROPOSAL.
+    detail : str
+        Plain-language explanation (what was missing and what would provide it, ...).
+    missing : tuple of str
+        Metric names that were missing (``not_tested``).
+    flag : str or None
+        ``--allow-draft`` / ``--allow-proposal`` for an ``advisory`` row, else None.
+    value_text : str
+        The row's numbers (``margin 1.2 dB``), kept apart from ``detail`` so that the same
+        reason of several lanes reads the same without them.
+    """
+
+    kind: str
+    metric: str
+    label: str
+    status: str
+    row_status: str
+    detail: str
+    missing: tuple[str, ...] = ()
+    flag: str | None = None
+    value_text: str = ""
+
+    @property
+    def keyword(self) -> str | None:
+        """The :func:`evaluate` keyword of :attr:`flag` (``allow_draft`` / ``allow_proposal``)."""
+        return _FLAG_KEYWORDS.get(self.flag) if self.flag is not None else None
+
+    def to_text(self, values: bool = True) -> str:
+        """One line: ``metric: STATUS [ROW STATUS] — numbers; detail`` (``values=False``:
+        without the numbers)."""
+        if not self.metric:
+            return self.detail
+        tag = f" [{self.row_status}]" if self.row_status in ("DRAFT", "PROPOSAL") else ""
+        numbers = f"{self.value_text}; " if values and self.value_text else ""
+        return f"{self.metric}: {self.status}{tag} — {numbers}{self.detail}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (with ``keyword`` and the one-line ``text``)."""
+        return {**dataclasses.asdict(self), "missing": list(self.missing), "keyword": self.keyword,
+                "text": self.to_text(), "text_without_values": self.to_text(values=False)}
+
+
+def _margin_text(r: RowResult) -> str:
+    if r.margin is None:
+        return ""
+    unit, scale = DISPLAY_SCALE.get(r.row.metric, (r.row.unit, 1.0))
+    return f"margin {r.margin * scale:.3g} {unit}".rstrip()
+
+
+def _missing_detail(r: RowResult, hints: Mapping[str, str]) -> str:
+    what = ", ".join(r.missing) if r.missing else r.row.metric
+    parts = [f"no {what} given" if r.value is None else f"the limit equation needs {what}"]
+    parts += [hints[m] for m in (r.missing or (r.row.metric,)) if m in hints]
+    if r.value is None and r.row.metric in DERIVED and r.missing == (r.row.metric,):
+        parts.append(f"or give {' and '.join(DERIVED[r.row.metric][0])} to derive it")
+    return "; ".join(parts)
+
+
+def explain_rows(rows: Iterable[RowResult], *, hints: Mapping[str, str] | None = None,
+                 explain_untested: bool = False) -> tuple[Reason, ...]:
+    """The reasons (:class:`Reason`) behind the outcome of ``rows``, whatever that outcome.
+
+    Required deciding rows NOT TESTED come first (all deciding NOT TESTED rows when
+    ``explain_untested`` or when no deciding row was tested), then draft/proposal rows that
+    did not decide (with the flag that would make them decide), then marginal deciding rows.
+    ``hints`` ({metric: text}) add context to a missing metric (defaults: :data:`MISSING_HINTS`).
+    """
+    rows = tuple(rows)
+    table = {**MISSING_HINTS, **(hints or {})}
+    deciding = [r for r in rows if r.decides]
+    none_tested = not any(r.status in (PASS, MARGINAL, FAIL) for r in deciding)
+    out: list[Reason] = []
+    for r in deciding:
+        if r.status == NOT_TESTED and (r.row.required or explain_untested or none_tested):
+            out.append(Reason(NOT_TESTED_REASON, r.row.metric, r.row.label, r.status, r.row.status,
+                              _missing_detail(r, table), missing=r.missing or (r.row.metric,)))
+    for r in rows:
+        flag = r.advisory_flag
+        if flag is None:
+            continue
+        kind = "draft" if r.row.draft else "proposal"
+        missing = f"no {', '.join(r.missing or (r.row.metric,))} given; " if r.status == NOT_TESTED else ""
+        out.append(Reason(ADVISORY_REASON, r.row.metric, r.row.label, r.status, r.row.status,
+                          f"{missing}{kind} rows decide only with {flag}", flag=flag, value_text=_margin_text(r)))
+    for r in deciding:
+        if r.status == MARGINAL:
+            out.append(Reason(MARGINAL_REASON, r.row.metric, r.row.label, r.status, r.row.status,
+                              "inside the guard band", value_text=_margin_text(r)))
+    if none_tested and not out:
+        out.append(Reason("nothing_tested", "", "", NOT_TESTED, "",
+                          "no row that decides the verdict could be checked"))
+    return tuple(out)
+
+
+def reason_lines(outcome: str, reasons: Iterable[Reason], *, indent: str = "") -> list[str]:
+    """Text block of ``reasons``: ``why OUTCOME:`` and one line each for an outcome other than
+    PASS/FAIL; for PASS/FAIL only a note on advisory (draft/proposal) rows that failed."""
+    reasons = tuple(reasons)
+    if outcome in (PASS, FAIL):
+        failing = [x for x in reasons if x.kind == ADVISORY_REASON and x.status == FAIL]
+        if not failing:
+            return []
+        what = ", ".join(f"{x.metric} [{x.row_status}]" for x in failing)
+        flags = ", ".join(sorted({x.flag for x in failing if x.flag}))
+        return [f"{indent}note: advisory row(s) failing without deciding: {what} ({flags} would make them decide)"]
+    lines = [f"{indent}why {outcome}:"]
+    lines += [f"{indent}  - {x.to_text()}" for x in reasons]
+    flags = sorted({x.flag for x in reasons if x.flag})
+    if flags:
+        lines.append(f"{indent}  {' / '.join(flags)} would let the draft/proposal rows decide")
+    return lines
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,6 +327,33 @@ class Verdict:
     guard_band_db: float
     ignored_metrics: tuple[str, ...]
     decided_by_unverified: bool
+    allow_draft: bool = False
+    allow_proposal: bool = False
+
+    def explain(self, hints: Mapping[str, str] | None = None) -> tuple[Reason, ...]:
+        """Every reason of :func:`explain_rows` for these rows, whatever the outcome."""
+        return explain_rows(self.rows, hints=hints)
+
+    def reasons(self, hints: Mapping[str, str] | None = None) -> tuple[Reason, ...]:
+        """Why the outcome is neither PASS nor FAIL, as data; empty for PASS and FAIL.
+
+        INCOMPLETE: the required rows NOT TESTED with the metrics that were missing, and the
+        draft/proposal rows that did not decide with the flag (``--allow-draft`` /
+        ``--allow-proposal``) that would make them decide.  MARGINAL: the rows inside the
+        guard band (and any advisory rows).  ``hints`` ({metric: text}) add context to a
+        missing metric.
+        """
+        if self.outcome in (PASS, FAIL):
+            return ()
+        return self.explain(hints)
+
+    def worst_margin(self) -> RowResult | None:
+        """The judged row (PASS/MARGINAL/FAIL, finite margin) with the smallest margin among the
+        rows in dB, dBm or dB/Hz (margins in other units do not compare), advisory rows
+        included; None if there is none."""
+        judged = [r for r in self.rows if r.status in (PASS, MARGINAL, FAIL) and r.margin is not None
+                  and r.row.unit in LOG_UNITS]
+        return min(judged, key=lambda r: r.margin, default=None)
 
     @property
     def unverified_rows(self) -> tuple[RowResult, ...]:
@@ -184,20 +380,25 @@ class Verdict:
             "guard_band_db": self.guard_band_db,
             "counts": counts,
             "decided_by_unverified": self.decided_by_unverified,
+            "allow_draft": self.allow_draft,
+            "allow_proposal": self.allow_proposal,
+            "reasons": [x.to_dict() for x in self.reasons()],
             "unverified_rows": [r.row.label for r in self.unverified_rows],
             "ignored_metrics": list(self.ignored_metrics),
             "rows": [r.to_record() for r in self.rows],
         }
 
     def to_text(self) -> str:
-        """Aligned text table with the outcome, UNVERIFIED flags and NOT TESTED rows."""
+        """Aligned text table with the outcome, UNVERIFIED/DRAFT/PROPOSAL flags and NOT TESTED rows;
+        it ends with the reasons of an outcome other than PASS/FAIL (:meth:`reasons`)."""
         lines = [f"{self.phy} verdict (scope {self.scope}, guard band {self.guard_band_db:g} dB): {self.outcome}"]
         table = [("status", "parameter", "value", "min", "max", "unit", "margin", "limit")]
         for r in self.rows:
             unit, scale = DISPLAY_SCALE.get(r.row.metric, (r.row.unit, 1.0))
             label = r.row.label + (" [informative]" if r.row.informative else "") + (" *" if r.derived else "")
+            limit = r.row.status + (" (advisory)" if r.advisory_flag else "")
             table.append((r.status, label, _fmt(r.value, scale), _fmt(r.min, scale), _fmt(r.max, scale), unit,
-                          _fmt(r.margin, scale), r.row.status))
+                          _fmt(r.margin, scale), limit))
         widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
         lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table]
         if any(r.derived for r in self.rows):
@@ -210,7 +411,47 @@ class Verdict:
                          "the IEEE text" + ("; the outcome depends on them" if self.decided_by_unverified else ""))
         if self.ignored_metrics:
             lines.append(f"  ignored metrics (no row): {', '.join(self.ignored_metrics)}")
+        lines += reason_lines(self.outcome, self.reasons() if self.outcome not in (PASS, FAIL)
+                              else self.explain(), indent="  ")
         return "\n".join(lines)
+
+
+@dataclasses.dataclass(frozen=True)
+class BerCheck:
+    """The pre-FEC BER of a lane against the PHY's BER limit (``PhySpec.ber_limit``).
+
+    ``status`` is PASS if ``value <= limit``, FAIL above it, NOT TESTED when either is missing
+    (a PHY table without a BER limit, or no BER measured); :meth:`reason` says which.
+    """
+
+    value: float | None
+    limit: float | None
+    phy: str = ""
+    missing_hint: str = ""
+
+    @property
+    def status(self) -> str:
+        """PASS, FAIL or NOT TESTED."""
+        if self.value is None or self.limit is None:
+            return NOT_TESTED
+        return PASS if self.value <= self.limit else FAIL
+
+    def to_record(self) -> dict[str, Any]:
+        """``{"metric": "ber", "value", "max", "status"}``."""
+        return {"metric": "ber", "value": self.value, "max": self.limit, "status": self.status}
+
+    def reason(self) -> Reason | None:
+        """Why the BER is NOT TESTED (a missing measurement or a missing limit), else None."""
+        if self.status != NOT_TESTED:
+            return None
+        if self.value is None:
+            detail = "no BER measured" + (f" ({self.missing_hint})" if self.missing_hint else "")
+            return Reason(NOT_TESTED_REASON, "ber", "pre-FEC BER (max)", NOT_TESTED, "", detail,
+                          missing=("ber_estimate",))
+        detail = (f"the {self.phy or 'PHY'} table gives no pre-FEC BER limit (ber_limit), so the BER is not "
+                  "judged; no flag changes that")
+        return Reason(NOT_TESTED_REASON, "ber", "pre-FEC BER (max)", NOT_TESTED, "", detail,
+                      value_text=f"BER {self.value:.3g}")
 
 
 def _margin_ok(margin: float, limit: float, unit: str) -> bool:
@@ -226,12 +467,13 @@ def _evaluate_row(row: LimitRow, values: Mapping[str, float], given: set[str], g
         hint = ""
         if row.metric in DERIVED:
             hint = f"; derived from {' and '.join(DERIVED[row.metric][0])}"
-        return RowResult(row, NOT_TESTED, None, None, None, None, False, (note + f"missing {row.metric}{hint}").strip())
+        return RowResult(row, NOT_TESTED, None, None, None, None, False, (note + f"missing {row.metric}{hint}").strip(),
+                         missing=(row.metric,))
     v = values[row.metric]
     needs = sorted(n for n in row.depends_on if n not in values)
     if needs:
         return RowResult(row, NOT_TESTED, v, None, None, None, derived,
-                         (note + f"limit equation needs {', '.join(needs)}").strip())
+                         (note + f"limit equation needs {', '.join(needs)}").strip(), missing=tuple(needs))
     try:
         lo, hi = row.bounds(values)
     except InvalidParameter as exc:  # e.g. an equation of an infinite TDECQ
@@ -301,6 +543,8 @@ def evaluate(
     guard_bands: Mapping[str, float] | None = None,
     require: Iterable[str] | None = None,
     lane: int | None = None,
+    allow_draft: bool = False,
+    allow_proposal: bool = False,
 ) -> Verdict:
     """Check ``metrics`` against the limits of ``phy``.
 
@@ -325,6 +569,11 @@ def evaluate(
     lane : int, optional
         Lane index for per-lane rows (CWDM wavelength windows); inferred from the wavelength
         when omitted.
+    allow_draft : bool
+        Let DRAFT rows (numbers of an unapproved standard draft, e.g. IEEE P802.3dj) decide the
+        outcome (default False: they are judged and shown, but advisory).
+    allow_proposal : bool
+        Let task-force PROPOSAL rows decide the outcome (default False: advisory).
 
     Returns
     -------
@@ -334,6 +583,8 @@ def evaluate(
     ------
     UnitError
         A metric carries a unit other than the one its name requires.
+    InvalidType
+        ``allow_draft`` / ``allow_proposal`` not a bool.
     SpecError
         Unknown PHY name.
     InvalidParameter
@@ -347,6 +598,10 @@ def evaluate(
     'PASS'
     """
     guard_band_db = validate.non_negative("guard_band_db", guard_band_db, "dB")
+    for name, flag in (("allow_draft", allow_draft), ("allow_proposal", allow_proposal)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise InvalidType(f"{name} must be True or False, got {flag!r}")
+    allow_draft, allow_proposal = bool(allow_draft), bool(allow_proposal)
     if scope not in SCOPES:
         raise InvalidParameter(f"scope = {scope!r}; allowed: {', '.join(SCOPES)}")
     spec = phy if isinstance(phy, PhySpec) else load_phy(phy)
@@ -403,10 +658,14 @@ def evaluate(
             guard = guard_band_db
         else:
             guard = None
-        results.append(_evaluate_row(row, values, set(given), guard, note, warn_no_guard=guard_band_db > 0))
+        result = _evaluate_row(row, values, set(given), guard, note, warn_no_guard=guard_band_db > 0)
+        if row.proposal and (allow_draft if row.draft else allow_proposal):
+            result = dataclasses.replace(result, opted_in=True)
+        results.append(result)
     outcome = _outcome(results)
     verified_only = _outcome([r for r in results if r.row.verified])
     return Verdict(
         phy=spec.name, scope=scope, outcome=outcome, rows=tuple(results), guard_band_db=guard_band_db,
         ignored_metrics=ignored, decided_by_unverified=verified_only != outcome,
+        allow_draft=allow_draft, allow_proposal=allow_proposal,
     )

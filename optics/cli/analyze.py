@@ -3,12 +3,16 @@
 Usage::
 
     optics analyze FILE [--symbol-rate BAUD] [--pattern NAME] [--no-reference-filter]
-                        [--phy NAME] [--json] [--plot OUT.png]
+                        [--phy NAME [--allow-draft] [--allow-proposal]] [--json] [--plot OUT.png]
 
 Reads ``FILE`` with :func:`optics.io.read_waveform` (toolkit CSV/NPZ, FlexDCA export),
 runs :func:`optics.analyze.analyze` and prints a table, or with ``--json`` one JSON object
 whose keys are the cross-team metric names (``tdecq_db``, ``oma_outer_dbm`` ...; a closed
-eye's TDECQ is ``null``).  ``--phy`` adds the transmitter verdict of that PHY.
+eye's TDECQ is ``null``).  ``--phy`` adds the transmitter verdict of that PHY; its text ends
+with the reasons of an outcome other than PASS/FAIL (rows NOT TESTED and the metric missing,
+draft/proposal rows that did not decide), ``reasons`` in the JSON verdict
+(:meth:`optics.verdict.Verdict.reasons`).  The PHY's DRAFT rows (e.g. IEEE P802.3dj numbers)
+decide only with ``--allow-draft``, its task-force PROPOSAL rows only with ``--allow-proposal``.
 
 Exit status: 0 ok, 1 the verdict is FAIL, 2 error (one-line message on stderr).
 """
@@ -43,6 +47,10 @@ def register(subparsers: Any) -> None:
                    help="the waveform was captured through the reference receiver already")
     p.add_argument("--phy", metavar="NAME", default=None,
                    help="PHY for a transmitter verdict, e.g. 400GBASE-DR4")
+    p.add_argument("--allow-draft", dest="allow_draft", action="store_true",
+                   help="let the PHY's DRAFT rows (unapproved standard draft numbers) decide the verdict")
+    p.add_argument("--allow-proposal", dest="allow_proposal", action="store_true",
+                   help="let the PHY's task-force PROPOSAL rows decide the verdict")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="OUT.png", default=None, help="save the eye plot(s)")
     p.set_defaults(func=run)
@@ -94,6 +102,8 @@ def analyze_file(
     as_json: bool = False,
     plot: str | Path | None = None,
     stream: TextIO | None = None,
+    allow_draft: bool = False,
+    allow_proposal: bool = False,
 ) -> int:
     """Read, analyse and report one waveform file; returns the exit status (0 or 1).
 
@@ -112,6 +122,8 @@ def analyze_file(
         raise InvalidParameter(
             f"--symbol-rate must be a positive number of Bd, got {value_text(symbol_rate_baud)}"
         )
+    if (allow_draft or allow_proposal) and phy is None:
+        raise InvalidParameter("--allow-draft/--allow-proposal apply to a PHY verdict: give --phy NAME")
     if phy is not None:
         try:
             import optics.verdict  # noqa: F401
@@ -124,7 +136,8 @@ def analyze_file(
     wf = read_waveform(path, symbol_rate_baud=symbol_rate_baud, pattern=pattern)
     if wf.symbol_rate_baud is None:
         raise InvalidParameter(f"{Path(path).name} does not give the symbol rate: use --symbol-rate BAUD")
-    result = analyze(wf, reference_filter=reference_filter, phy=phy)
+    result = analyze(wf, reference_filter=reference_filter, phy=phy, allow_draft=allow_draft,
+                     allow_proposal=allow_proposal)
     if plot is not None:
         saved = save_plot(result, plot)
     if as_json:
@@ -153,4 +166,6 @@ def run(args: argparse.Namespace) -> int:
         phy=args.phy,
         as_json=args.json,
         plot=args.plot,
+        allow_draft=args.allow_draft,
+        allow_proposal=args.allow_proposal,
     )

@@ -146,3 +146,56 @@ def test_demo_runs_the_station_lot(tmp_path, capsys, monkeypatch):
     assert [m["outcome"] for m in doc["modules"]] == [m["predicted"] for m in doc["modules"]]
     n_pass = sum(m["outcome"] in ("PASS", "MARGINAL") for m in doc["modules"])
     assert doc["stats"]["n_modules"] == 2 and doc["stats"]["yield"] == n_pass / 2
+
+
+def make_16t_wf(p0_w=0.5e-3, p3_w=1.0e-3, seed=0):
+    """A clean 106.25 GBd PAM4 capture (8 samples/UI) with ER = 10 log10(p3/p0) (3.01 dB here)."""
+    rng = np.random.default_rng(seed)
+    pat = rng.integers(0, 4, 1023).astype(np.uint8)
+    lv = np.linspace(p0_w, p3_w, 4)
+    x = np.convolve(np.repeat(lv[np.tile(pat, 2)], 8), np.ones(3) / 3, mode="same")
+    x = x + 5e-6 * rng.standard_normal(x.size)
+    return Waveform(samples=x, sample_rate_hz=8 * 106.25e9, symbol_rate_baud=106.25e9)
+
+
+@pytest.fixture(scope="module")
+def low_er_16t(tmp_path_factory):
+    return write_csv(make_16t_wf(), tmp_path_factory.mktemp("cli16t") / "low_er.csv")
+
+
+def test_draft_rows_decide_only_with_allow_draft(low_er_16t, capsys):
+    # ER 10log10(1.0/0.5) = 3.01 dB < the 802.3dj draft 3.5 dB (reference notes, D1.3): that draft
+    # row fails, nothing else does; without --allow-draft it cannot make the verdict FAIL
+    assert main(["analyze", str(low_er_16t), "--phy", "1.6TBASE-DR8", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)["verdict"]
+    fails = [r for r in doc["rows"] if r["status"] == "FAIL"]
+    assert [(r["metric"], r["row_status"], r["decides"]) for r in fails] == [("extinction_ratio_db", "DRAFT", False)]
+    assert fails[0]["value"] == pytest.approx(10 * math.log10(2.0), abs=0.1)
+    assert doc["outcome"] == "INCOMPLETE" and doc["allow_draft"] is False
+    flags = {r["flag"] for r in doc["reasons"] if r["kind"] == "advisory"}
+    assert flags == {"--allow-draft", "--allow-proposal"}
+    assert main(["analyze", str(low_er_16t), "--phy", "1.6TBASE-DR8", "--allow-draft", "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)["verdict"]
+    assert doc["outcome"] == "FAIL" and doc["reasons"] == []
+    # --allow-proposal alone: the passing proposal TDECQ row decides, the failing draft row does not
+    assert main(["analyze", str(low_er_16t), "--phy", "1.6TBASE-DR8", "--allow-proposal", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)["verdict"]
+    decides = {(r["metric"], r["row_status"]): r["decides"] for r in doc["rows"]}
+    assert decides[("tdecq_db", "PROPOSAL")] and not decides[("extinction_ratio_db", "DRAFT")]
+    assert doc["outcome"] != "FAIL"
+
+
+def test_text_ends_with_the_reasons(low_er_16t, capsys):
+    assert main(["analyze", str(low_er_16t), "--phy", "1.6TBASE-DR8"]) == 0
+    text = capsys.readouterr().out.rstrip().splitlines()
+    start = text.index("  why INCOMPLETE:")
+    block = text[start + 1:]
+    assert block and all(line.startswith("    ") for line in block)  # nothing after the block
+    assert any("extinction_ratio_db: FAIL [DRAFT]" in line and "--allow-draft" in line for line in block)
+    assert main(["analyze", str(low_er_16t), "--phy", "1.6TBASE-DR8", "--allow-draft"]) == 1
+    assert "why " not in capsys.readouterr().out
+
+
+def test_allow_draft_needs_a_phy(low_er_16t, capsys):
+    assert main(["analyze", str(low_er_16t), "--allow-draft"]) == 2
+    assert "--phy" in capsys.readouterr().err

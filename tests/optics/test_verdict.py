@@ -332,3 +332,139 @@ def test_bad_guard_bands_and_require_types_are_named(kw):
     # AttributeError ('list' has no 'items') / bare TypeErrors from set() and sorted() before
     with pytest.raises(InvalidType, match="guard_bands|require"):
         evaluate({"tdecq_db": 2.0}, DR4, **kw)
+
+
+# ------------------------------------------------------------- draft / proposal rows and reasons
+# A 1.6TBASE-DR8 lane.  Independent reference: ../shared/reference/ieee802.3dj-draft-notes.md gives the
+# draft (D1.3) TDECQ max 3.4 dB and ER min 3.5 dB; a blog claims TDECQ max 3.0 dB (the table's proposal row).
+DR8_16T = "1.6TBASE-DR8"
+CORE_TX = ["tdecq_db", "extinction_ratio_db", "average_power_dbm", "oma_outer_dbm"]
+LANE_16T = {"tdecq_db": 2.0, "extinction_ratio_db": 5.0, "average_power_dbm": 1.0, "oma_outer_dbm": 2.0}
+
+
+def judge_16t(allow_draft=False, allow_proposal=False, **metrics):
+    return evaluate({**LANE_16T, **metrics}, DR8_16T, scope="tx", require=CORE_TX,
+                    allow_draft=allow_draft, allow_proposal=allow_proposal)
+
+
+def test_draft_row_decides_only_with_allow_draft():
+    # ER 3.0 dB < the draft 3.5 dB: the only failing row (TDECQ 2.0 is inside 3.0 and 3.4)
+    v = judge_16t(extinction_ratio_db=3.0)
+    er = status_of(v, "Extinction ratio, each lane (min)")
+    assert er.status == "FAIL" and er.row.status == "DRAFT" and not er.decides
+    assert [r.status for r in v.rows if r.status == "FAIL"] == ["FAIL"]
+    assert v.outcome != "FAIL" and v.outcome == "INCOMPLETE"
+    assert judge_16t(extinction_ratio_db=3.0, allow_proposal=True).outcome != "FAIL"
+    v = judge_16t(extinction_ratio_db=3.0, allow_draft=True)
+    assert v.outcome == "FAIL" and status_of(v, "Extinction ratio, each lane (min)").decides
+    assert v.to_dict()["allow_draft"] is True and v.to_dict()["allow_proposal"] is False
+    # and with the ER at the draft limit the same lane passes once draft rows decide
+    assert judge_16t(extinction_ratio_db=3.5, allow_draft=True).outcome == "PASS"
+
+
+def test_proposal_row_decides_only_with_allow_proposal():
+    # TDECQ 3.2 dB: above the 3.0 dB proposal row, below the 3.4 dB draft row
+    tdecq_rows = [r for r in judge_16t(tdecq_db=3.2).rows if r.row.metric == "tdecq_db"]
+    assert {r.row.status: r.status for r in tdecq_rows} == {"PROPOSAL": "FAIL", "DRAFT": "PASS"}
+    assert judge_16t(tdecq_db=3.2).outcome == "INCOMPLETE"
+    assert judge_16t(tdecq_db=3.2, allow_draft=True).outcome == "PASS"
+    assert judge_16t(tdecq_db=3.2, allow_proposal=True).outcome == "FAIL"
+    assert judge_16t(tdecq_db=3.2, allow_proposal=True, allow_draft=True).outcome == "FAIL"
+    # 800GBASE-DR4's proposal row (the older test above) likewise
+    assert evaluate({"tdecq_db": 3.2}, "800GBASE-DR4", scope="tx", require=["tdecq_db"],
+                    allow_proposal=True).outcome == "FAIL"
+
+
+def test_incomplete_names_each_advisory_row_and_its_flag():
+    spec = load_phy(DR8_16T)
+    v = judge_16t(extinction_ratio_db=3.0)
+    reasons = v.reasons()
+    advisory = [(x.metric, x.row_status, x.flag) for x in reasons if x.kind == "advisory"]
+    # every non-informative draft/proposal Tx row of the table, each with the flag of its status
+    expected = [(r.metric, "DRAFT" if r.draft else "PROPOSAL", "--allow-draft" if r.draft else "--allow-proposal")
+                for r in spec.rows_in("tx") if r.proposal and not r.informative]
+    assert advisory == expected and {f for *_, f in expected} == {"--allow-draft", "--allow-proposal"}
+    assert {x.keyword for x in reasons} == {"allow_draft", "allow_proposal"}
+    d = v.to_dict()
+    assert [x["metric"] for x in d["reasons"]] == [x.metric for x in reasons]
+    json.dumps(d)
+    text = v.to_text()
+    assert "why INCOMPLETE:" in text and "--allow-draft" in text and "--allow-proposal" in text
+    # the reasons come last: every line after the header is one reason or the flag line
+    tail = text.split("why INCOMPLETE:")[1].strip().splitlines()
+    assert len(tail) == len(reasons) + 1 and "would let" in tail[-1]
+
+
+def test_reasons_name_the_missing_metric_of_a_deciding_row():
+    # draft rows decide, ER not given (required): NOT TESTED for the missing metric; the proposal
+    # row is still advisory and names --allow-proposal
+    lane = {k: v for k, v in LANE_16T.items() if k != "extinction_ratio_db"}
+    v = evaluate(lane, DR8_16T, scope="tx", require=CORE_TX, allow_draft=True)
+    assert v.outcome == "INCOMPLETE"
+    reasons = v.reasons()
+    nt = [x for x in reasons if x.kind == "not_tested"]
+    assert [(x.metric, x.missing, x.row_status) for x in nt] == [
+        ("extinction_ratio_db", ("extinction_ratio_db",), "DRAFT")]
+    assert [(x.metric, x.flag) for x in reasons if x.kind == "advisory"] == [("tdecq_db", "--allow-proposal")]
+    # an equation limit whose input is missing names that input
+    v = evaluate({"oma_outer_dbm": 2.0}, DR4, scope="tx", require=["oma_outer_dbm"])
+    (r,) = [x for x in v.reasons() if x.metric == "oma_outer_dbm"]
+    assert r.kind == "not_tested" and r.missing == ("tdecq_db",)
+    # hints add context to a missing metric
+    (r,) = [x for x in v.reasons(hints={"tdecq_db": "run TDECQ"}) if x.metric == "oma_outer_dbm"]
+    assert r.detail.endswith("run TDECQ")
+
+
+def test_pass_and_fail_have_no_reasons_marginal_names_its_rows():
+    ok = evaluate(GOOD_DR4, DR4)
+    bad = evaluate(dict(GOOD_DR4, extinction_ratio_db=3.0), DR4)
+    assert (ok.outcome, bad.outcome) == ("PASS", "FAIL")
+    for v in (ok, bad):
+        assert v.reasons() == () and v.to_dict()["reasons"] == [] and "why " not in v.to_text()
+    # TDECQ 3.2 dB against 3.4 dB with a 0.3 dB guard band: margin 0.2 < 0.3; every other row of
+    # GOOD_DR4 is >= 0.5 dB inside (OMA - TDECQ: 2.0 - 3.2 = -1.2 vs -2.2 min; TDECQ - Ceq 2.7 vs 3.4)
+    v = evaluate(dict(GOOD_DR4, tdecq_db=3.2), DR4, guard_band_db=0.3)
+    assert v.outcome == "MARGINAL"
+    assert [(x.kind, x.metric) for x in v.reasons()] == [("marginal", "tdecq_db")]
+    assert "margin 0.2 dB" in v.reasons()[0].to_text() and "margin" not in v.reasons()[0].to_text(values=False)
+
+
+def test_failing_advisory_row_is_noted_under_pass():
+    v = judge_16t(tdecq_db=3.2, allow_draft=True)
+    assert v.outcome == "PASS" and v.reasons() == ()
+    assert [(x.metric, x.status, x.flag) for x in v.explain() if x.status == "FAIL"] == [
+        ("tdecq_db", "FAIL", "--allow-proposal")]
+    assert v.to_text().splitlines()[-1].strip().startswith("note: advisory row(s) failing")
+
+
+def test_nothing_tested_is_explained():
+    v = evaluate({}, DR4, scope="tx", require=[])
+    assert v.outcome == "INCOMPLETE" and v.reasons()
+    assert all(x.kind == "not_tested" for x in v.reasons())
+
+
+@pytest.mark.parametrize("kw", [{"allow_draft": "yes"}, {"allow_proposal": 1}])
+def test_allow_flags_must_be_bool(kw):
+    with pytest.raises(InvalidType, match=next(iter(kw))):
+        evaluate(LANE_16T, DR8_16T, **kw)
+
+
+def test_worst_margin_is_the_smallest_db_margin():
+    # GOOD_DR4 by hand: TDECQ 2.0 vs 3.4 (1.4), ER 5.0 vs 3.5 (1.5), Pavg 1.0 vs 4.0 (3.0), ...; with
+    # ER 3.6 the worst dB margin is ER's 0.1 dB
+    v = evaluate(dict(GOOD_DR4, extinction_ratio_db=3.6), DR4)
+    w = v.worst_margin()
+    assert w.row.metric == "extinction_ratio_db" and w.margin == pytest.approx(0.1)
+    assert evaluate({}, DR4).worst_margin() is None
+
+
+def test_ber_check():
+    from optics.verdict import BerCheck
+
+    assert BerCheck(1e-4, 2.4e-4).status == "PASS" and BerCheck(1e-4, 2.4e-4).reason() is None
+    assert BerCheck(3e-4, 2.4e-4).status == "FAIL"
+    assert BerCheck(2.4e-4, 2.4e-4).to_record() == {"metric": "ber", "value": 2.4e-4, "max": 2.4e-4, "status": "PASS"}
+    no_limit = BerCheck(1e-5, None, phy="1.6TBASE-DR8").reason()
+    assert no_limit.kind == "not_tested" and "no pre-FEC BER limit" in no_limit.detail and no_limit.flag is None
+    no_ber = BerCheck(None, 2.4e-4, missing_hint="count errors").reason()
+    assert no_ber.missing == ("ber_estimate",) and "no BER measured (count errors)" in no_ber.to_text()
