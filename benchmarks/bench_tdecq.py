@@ -6,7 +6,8 @@ tightened when TDECQ became the bottleneck of the module simulation), and peak m
 timing passed in (``timing=``, as a link model that already measured levels does), and the
 per-lane time of 53.125 GBd PRBS13Q and SSPRQ lanes at 16 and 32 samples/UI, and the time
 of a 15-tap reference FFE (3 precursors, the 802.3dj draft method) against the 5-tap one on the
-same filtered capture (target: within 2x; issue 15).
+same filtered capture (target: within 2x; issue 15), and the TDECQ of a yield lane with the
+compiled inner loops (:mod:`optics.tdecq.kernel`) against the numpy path (CPU time, interleaved).
 
 The waveform: SSPRQ at 53.125 GBd, PAM4 levels 0.2..1.1 mW, a first-order transmitter
 pole at 0.7 x baud (ISI the FFE corrects) and white noise (seed recorded in meta).
@@ -30,7 +31,7 @@ from optics import Waveform
 from optics.patterns import ssprq
 from optics.patterns import prbs_q
 from optics.reference_receiver import bessel_thomson
-from optics.tdecq import tdecq
+from optics.tdecq import search, tdecq
 from optics.timing import recover_timing
 
 BAUD = 53.125e9
@@ -102,6 +103,27 @@ def main() -> int:
     print(f"15-tap FFE (3 precursors) vs 5-tap, same capture: median {statistics.median(fifteen):.3f} s vs "
           f"{statistics.median(five):.3f} s, ratio {ratio:.2f} (range {min(ratios):.2f}-{max(ratios):.2f}, "
           f"load {os.getloadavg()[0]:.2f}); target <= 2 -> {'OK' if ratio <= 2.0 else 'MISSED'}")
+
+    # the compiled inner loops (optics.tdecq.kernel) against the numpy path they replace, on the
+    # yield prediction's lane (PRBS13Q at 16 samples/UI, filtered, timing given), interleaved
+    # run by run; both give the same TDECQ bit for bit
+    lane = bessel_thomson(make_waveform(prbs_q(13), 16))
+    lt = recover_timing(lane)
+    compiled, plain, same = [], [], True
+    for _ in range(LANE_REPEATS):
+        got = []
+        for out, flag in ((compiled, True), (plain, False)):
+            search.COMPILED_KERNEL = flag
+            t0 = time.process_time()
+            got.append(tdecq(lane, reference_filter=False, timing=lt).tdecq_db)
+            out.append(time.process_time() - t0)
+        same &= got[0] == got[1]
+    search.COMPILED_KERNEL = True
+    k_ratios = [b / a for a, b in zip(compiled, plain)]
+    print(f"compiled kernel vs numpy path, PRBS13Q x 16 lane (CPU time): median "
+          f"{statistics.median(compiled) * 1e3:.1f} ms vs {statistics.median(plain) * 1e3:.1f} ms, "
+          f"speed-up {statistics.median(k_ratios):.2f}x (range {min(k_ratios):.2f}-{max(k_ratios):.2f}, "
+          f"load {os.getloadavg()[0]:.2f}); same TDECQ: {same}")
 
     for name, sym in (("PRBS13Q", prbs_q(13)), ("SSPRQ", ssprq())):
         for sps in (16, 32):

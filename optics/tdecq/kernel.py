@@ -38,25 +38,37 @@ import numpy as np
 
 
 @numba.njit(cache=True, nogil=True)
-def _equalize(taps: np.ndarray, inputs: np.ndarray, out: np.ndarray) -> tuple[float, float]:
-    """``out = taps @ inputs`` (tap by tap, in order); returns ``(min, max)`` of ``out``."""
-    n_taps, m = inputs.shape
-    x, c = inputs[0], taps[0]
-    for n in range(m):  # a row at a time: contiguous, vectorised loops
-        out[n] = c * x[n]
-    for k in range(1, n_taps):
-        x, c = inputs[k], taps[k]
-        for n in range(m):
-            out[n] += c * x[n]
+def _min_max(values: np.ndarray) -> tuple[float, float]:
     lo = math.inf
     hi = -math.inf
-    for n in range(m):
-        v = out[n]
+    for n in range(values.size):
+        v = values[n]
         if v < lo:
             lo = v
         if v > hi:
             hi = v
     return lo, hi
+
+
+#: Samples per block of :func:`_equalize` (its output block stays in the L1 cache while every
+#: tap adds to it).
+_BLOCK = 1024
+
+
+@numba.njit(cache=True, nogil=True)
+def _equalize(taps: np.ndarray, inputs: np.ndarray, out: np.ndarray) -> tuple[float, float]:
+    """``out = taps @ inputs`` (tap by tap, in order); returns ``(min, max)`` of ``out``."""
+    n_taps, m = inputs.shape
+    for start in range(0, m, _BLOCK):
+        stop = min(start + _BLOCK, m)
+        x, c = inputs[0], taps[0]
+        for n in range(start, stop):  # a row at a time: contiguous, vectorised loops
+            out[n] = c * x[n]
+        for k in range(1, n_taps):
+            x, c = inputs[k], taps[k]
+            for n in range(start, stop):
+                out[n] += c * x[n]
+    return _min_max(out)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -142,19 +154,6 @@ def _pairs(counts: np.ndarray, sums: np.ndarray, total: float, thresholds: np.nd
 
 
 _NO_WEIGHTS = np.empty(0)
-
-
-@numba.njit(cache=True, nogil=True)
-def _min_max(values: np.ndarray) -> tuple[float, float]:
-    lo = math.inf
-    hi = -math.inf
-    for n in range(values.size):
-        v = values[n]
-        if v < lo:
-            lo = v
-        if v > hi:
-            hi = v
-    return lo, hi
 
 
 def window_pairs(taps: np.ndarray, inputs: np.ndarray, weights: np.ndarray | None,

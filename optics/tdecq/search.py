@@ -132,10 +132,14 @@ class _Engine:
             parts.append(full[::stride])
         return np.concatenate(parts)
 
-    def basis(self, shift: int) -> tuple[tuple[np.ndarray, np.ndarray | None], ...]:
-        """Per window: the tap inputs ``(n_taps, M)`` of its samples and their weights."""
-        return tuple((self._gather(side)[0], self._weights(side))
-                     for side in self.windows(shift))
+    def basis(self, shift: int) -> tuple[tuple[np.ndarray, np.ndarray | None, float], ...]:
+        """Per window: the tap inputs ``(n_taps, M)`` of its samples, their weights and the
+        weights' sum (``M`` without weights)."""
+        out = []
+        for side in self.windows(shift):
+            inputs, wts = self._gather(side)[0], self._weights(side)
+            out.append((inputs, wts, float(inputs.shape[1] if wts is None else wts.sum())))
+        return tuple(out)
 
     def ls_taps(self, shift: int, nominal: np.ndarray, row_symbols: np.ndarray | None
                 ) -> np.ndarray:
@@ -293,9 +297,8 @@ class _Engine:
         # einsum (own loops, not multi-threaded BLAS, which thrashes on a loaded machine)
         best = None
         for side in (0, 1):
-            inputs, wts = basis[side]
+            inputs, wts, total = basis[side]
             if COMPILED_KERNEL:
-                total = float(inputs.shape[1] if wts is None else wts.sum())
                 d, w, sign, bins, raw, nz = kernel.window_pairs(
                     c, inputs, wts, total, np.sort(self.thresholds), HISTOGRAM_BINS)
             else:
