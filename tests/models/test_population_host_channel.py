@@ -74,3 +74,16 @@ def test_out_of_range_loss_is_refused_with_its_line(design_dir):
     text = POP.replace("sigma_rel = 0.1\nlow_rel = 0.7\nhigh_rel = 1.3", "sigma = 1.0\nlow = 0.0\nhigh = 80.0")
     with pytest.raises(ConfigError, match=r"pop.toml:4: .*80 dB, outside host_channel.insertion_loss_db's allowed range"):
         loads_population(text, source="pop.toml", base_dir=design_dir)
+
+
+def test_the_drawn_loss_reaches_the_lane_output(design_dir):
+    # more host-channel loss low-passes the drive: the Tx record's mean slew falls monotonically
+    from models.population import lane_tx_waveform, with_values
+
+    m = load_population(design_dir / "pop.toml").module(0)
+    slew = []
+    for loss_db in (4.0, 8.0, 16.0):
+        wf = lane_tx_waveform(with_values(m, 0, "loss", {"host_channel.insertion_loss_db": loss_db}), 0, 25.0,
+                              samples_per_symbol=8)
+        slew.append(float(np.abs(np.diff(np.asarray(wf.samples))).mean()))
+    assert slew[0] > slew[1] > slew[2] and slew[0] > 1.5 * slew[2]
