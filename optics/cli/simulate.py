@@ -4,7 +4,8 @@ Usage::
 
     optics simulate (LINK.toml | --preset NAME) [--temperature-c T | --sweep-temperature A:B:STEP]
                     [--rx-power-dbm P] [--symbols N] [--samples-per-symbol S] [--pattern NAME]
-                    [--seed S] [--no-tdecq] [--phy NAME] [--guard-band-db DB] [--json] [--plot DIR]
+                    [--seed S] [--no-tdecq] [--phy NAME [--allow-draft] [--allow-proposal]]
+                    [--guard-band-db DB] [--json] [--plot DIR]
                     [--laser-age-hours H [--laser-age-temperature-c T]] [--save-waveforms DIR]
 
 Runs :func:`models.link.simulate` (or :func:`models.thermal.sweep_temperature`) and prints a
@@ -32,6 +33,14 @@ one, its Rx TIA waveform (V) as ``DIR/lane<k>_tx_<T>C.npz`` / ``DIR/lane<k>_rx_<
 pattern name, samples per symbol, lane, temperature, module/preset/PHY and unit), each file
 replaced atomically; ``optics analyze FILE`` reads them with no other option.  A sweep keeps
 every waveform in memory until it is written (16.8 MB per waveform at SSPRQ x 32 samples/UI).
+
+With a PHY (``--phy``, or the preset's own table) every lane is judged (Tx rows and the
+pre-FEC BER); the text ends with the reasons of any lane verdict other than PASS/FAIL (rows NOT
+TESTED and the metric missing, draft/proposal rows that did not decide and the flag that would
+make them decide: ``verdict_reasons`` per lane in the JSON).  The PHY's DRAFT rows (e.g. IEEE
+P802.3dj numbers) decide only with ``--allow-draft``, its PROPOSAL rows only with
+``--allow-proposal``.  A sweep's text starts with one summary table: temperature x lane
+verdicts and the worst margin of each temperature (dB rows) with its row name.
 
 Exit status: 0 every lane links, 1 a lane failed (lock lost, no light, overload), 2 error.
 """
@@ -90,6 +99,10 @@ def register(subparsers: Any) -> None:
                    "when it is a PHY table; 'none' to skip the verdict)")
     p.add_argument("--guard-band-db", dest="guard_band_db", type=float, default=0.0, metavar="DB",
                    help="product guard band on dB limits (MARGINAL inside it; default 0)")
+    p.add_argument("--allow-draft", dest="allow_draft", action="store_true",
+                   help="let the PHY's DRAFT rows (unapproved standard draft numbers) decide the verdict")
+    p.add_argument("--allow-proposal", dest="allow_proposal", action="store_true",
+                   help="let the PHY's task-force PROPOSAL rows decide the verdict")
     p.add_argument("--laser-age-hours", dest="age_hours", type=float, default=None, metavar="H",
                    help="age the lasers by H hours of operation first (models.aging; default: new lasers)")
     p.add_argument("--laser-age-temperature-c", dest="age_temperature_c", type=float, default=55.0, metavar="T",
@@ -139,14 +152,27 @@ def _resolve_phy(requested: str | None, module_name: str) -> Any:
         return None
 
 
-def _add_verdicts(doc: dict[str, Any], spec: Any, guard_band_db: float) -> str | None:
+#: Context for a metric a simulated lane did not give (reasons of a NOT TESTED row).
+_SIM_HINTS = {
+    "tdecq_db": "TDECQ not computed (run without --no-tdecq, with enough symbols)",
+    "wavelength_m": "the simulation reports no wavelength row value",
+    "transition_time_s": "the simulation reports no transition time",
+}
+
+
+def _add_verdicts(doc: dict[str, Any], spec: Any, guard_band_db: float, *, allow_draft: bool = False,
+                  allow_proposal: bool = False) -> str | None:
     """Judge each lane of ``doc`` (a ModuleResult dict) against ``spec``; return the overall outcome.
 
-    Each lane gets ``verdict`` (outcome) and ``verdict_rows`` (records); the transmitter rows
-    use the lane's Tx metrics, and the received pre-FEC BER (``ber_estimate``, else
-    ``ber_counted``) is checked against the PHY's BER limit.  A lane whose link failed is FAIL.
+    Each lane gets ``verdict`` (outcome), ``verdict_rows`` (records), ``verdict_reasons``
+    (:class:`optics.verdict.Reason` dicts, empty for PASS/FAIL) and ``verdict_worst_margin``
+    (the judged dB row with the smallest margin, or None); the transmitter rows use the lane's
+    Tx metrics, and the received pre-FEC BER (``ber_estimate``, else ``ber_counted``) is
+    checked against the PHY's BER limit (:class:`optics.verdict.BerCheck`).  A lane whose
+    link failed is FAIL.  Draft / proposal rows decide only with ``allow_draft`` /
+    ``allow_proposal``.
     """
-    from optics.verdict import evaluate
+    from optics.verdict import FAIL, INCOMPLETE, NOT_TESTED, PASS, BerCheck, evaluate
 
     if spec is None:
         return None
@@ -155,26 +181,36 @@ def _add_verdicts(doc: dict[str, Any], spec: Any, guard_band_db: float) -> str |
     for lane in doc["lanes"]:
         metrics = {k: v for k, v in lane.items() if k in tx_rows or k in _TX_REQUIRED}
         require = [m for m in _TX_REQUIRED if m in tx_rows]
-        v = evaluate(metrics, spec, scope="tx", guard_band_db=guard_band_db, require=require)
+        v = evaluate(metrics, spec, scope="tx", guard_band_db=guard_band_db, require=require,
+                     allow_draft=allow_draft, allow_proposal=allow_proposal)
         outcome = v.outcome
         ber = lane.get("ber_estimate")
         if ber is None:
             ber = lane.get("ber_counted")
-        ber_row = {"metric": "ber", "value": ber, "max": spec.ber_limit,
-                   "status": "NOT TESTED" if ber is None or spec.ber_limit is None
-                   else ("PASS" if ber <= spec.ber_limit else "FAIL")}
-        if ber_row["status"] == "FAIL" or lane.get("failure"):
-            outcome = "FAIL"
-        elif ber_row["status"] == "NOT TESTED" and outcome == "PASS":
-            outcome = "INCOMPLETE"
+        check = BerCheck(ber, spec.ber_limit, phy=spec.name,
+                         missing_hint="the lane gave neither ber_estimate nor ber_counted")
+        if check.status == FAIL or lane.get("failure"):
+            outcome = FAIL
+        elif check.status == NOT_TESTED and outcome == PASS:
+            outcome = INCOMPLETE
+        reasons = []
+        if outcome not in (PASS, FAIL):
+            ber_reason = check.reason()
+            reasons = [*v.explain(_SIM_HINTS), *([ber_reason] if ber_reason is not None else [])]
+        worst = v.worst_margin()
         lane["verdict"] = outcome
-        lane["verdict_rows"] = v.to_records() + [ber_row]
+        lane["verdict_rows"] = v.to_records() + [check.to_record()]
         lane["verdict_unverified_rows"] = [r.row.metric for r in v.unverified_rows]
+        lane["verdict_reasons"] = [r.to_dict() for r in reasons]
+        lane["verdict_worst_margin"] = None if worst is None else {
+            "metric": worst.row.metric, "label": worst.row.label, "unit": worst.row.unit, "margin": worst.margin,
+            "status": worst.status, "row_status": worst.row.status, "decides": worst.decides}
         outcomes.append(outcome)
     order = ("FAIL", "INCOMPLETE", "MARGINAL", "PASS")
     overall = next((o for o in order if o in outcomes), "INCOMPLETE")
     doc["phy"] = spec.name
     doc["verdict"] = overall
+    doc["allow_draft"], doc["allow_proposal"] = allow_draft, allow_proposal
     return overall
 
 
@@ -219,6 +255,63 @@ def _print_result(d: dict[str, Any], out: Any) -> None:
         unverified = sorted({m for lane in d["lanes"] for m in lane.get("verdict_unverified_rows", [])})
         if unverified:
             print(f"  rows not verified against the standard: {', '.join(unverified)}", file=out)
+        for line in _reason_lines(d):
+            print(line, file=out)
+
+
+def _reason_lines(d: dict[str, Any]) -> list[str]:
+    """The ``why OUTCOME`` blocks of the lanes whose verdict is neither PASS nor FAIL; each
+    reason once (without its numbers, which are in the table and the JSON), with the lanes it
+    applies to when not all of them."""
+    lines: list[str] = []
+    by_outcome: dict[str, list[dict[str, Any]]] = {}
+    for lane in d["lanes"]:
+        if lane.get("verdict") not in (None, "PASS", "FAIL"):
+            by_outcome.setdefault(lane["verdict"], []).append(lane)
+    for outcome, lanes in by_outcome.items():
+        texts: dict[str, list[str]] = {}
+        flags: set[str] = set()
+        for lane in lanes:
+            for r in lane.get("verdict_reasons", []):
+                texts.setdefault(r["text_without_values"], []).append(lane["name"])
+                if r.get("flag"):
+                    flags.add(r["flag"])
+        names = [lane["name"] for lane in lanes]
+        which = "every lane" if len(lanes) == len(d["lanes"]) else ", ".join(names)
+        lines.append(f"  why {outcome} ({which}):")
+        for text, on in texts.items():
+            lines.append(f"    - {text}" + ("" if on == names else f"  [{', '.join(on)}]"))
+        if not texts:
+            lines.append("    - no reason recorded")
+        if flags:
+            lines.append(f"    {' / '.join(sorted(flags))} would let the draft/proposal rows decide")
+    return lines
+
+
+def _sweep_summary(doc: dict[str, Any]) -> list[str]:
+    """One table for a sweep: temperature x lane verdicts and the worst margin of each
+    temperature (the judged dB row with the smallest margin over the lanes, with its name)."""
+    points = doc["sweep"]
+    if not points or points[0].get("verdict") is None:
+        return []
+    names = [lane["name"] for lane in points[0]["lanes"]]
+    head = ["T °C", *names, "module", "worst margin"]
+    table = [head]
+    for d in points:
+        worst = [(lane["verdict_worst_margin"], lane["name"]) for lane in d["lanes"]
+                 if lane.get("verdict_worst_margin") is not None]
+        if worst:
+            w, lane_name = min(worst, key=lambda x: x[0]["margin"])
+            tag = "" if w["decides"] else f" [{w['row_status']}, advisory]"
+            worst_text = f"{w['margin']:+.2f} {w['unit']} {w['metric']} ({lane_name}){tag}"
+        else:
+            worst_text = "-"
+        table.append([f"{d['temperature_c']:g}", *(lane["verdict"] for lane in d["lanes"]), d["verdict"], worst_text])
+    widths = [max(len(row[i]) for row in table) for i in range(len(head))]
+    lines = [f"{doc.get('name', points[0]['name'])}: verdicts against {points[0]['phy']} "
+             f"over {len(points)} temperature(s) (Tx rows and pre-FEC BER)"]
+    lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table]
+    return lines
 
 
 def run(args: argparse.Namespace) -> int:
@@ -277,12 +370,16 @@ def run(args: argparse.Namespace) -> int:
             _add_laser_state(d, module)
             d.update(age)
         for d in doc["sweep"]:
-            ok = _add_verdicts(d, spec, args.guard_band_db) != "FAIL" and ok
+            ok = _add_verdicts(d, spec, args.guard_band_db, allow_draft=args.allow_draft,
+                               allow_proposal=args.allow_proposal) != "FAIL" and ok
         if plot_dir is not None:
             _save(sweep.plot(), plot_dir / "temperature_sweep.png")
         if args.json:
             print(json.dumps(_json_safe(doc)))
         else:
+            summary = _sweep_summary(doc)
+            if summary:
+                print("\n".join(summary) + "\n", file=sys.stdout)
             for d in doc["sweep"]:
                 _print_result(d, sys.stdout)
                 print(file=sys.stdout)
@@ -295,7 +392,8 @@ def run(args: argparse.Namespace) -> int:
     _add_power_state(doc, res)
     _add_laser_state(doc, module)
     doc.update(age)
-    verdict = _add_verdicts(doc, spec, args.guard_band_db)
+    verdict = _add_verdicts(doc, spec, args.guard_band_db, allow_draft=args.allow_draft,
+                            allow_proposal=args.allow_proposal)
     if plot_dir is not None:
         from matplotlib.figure import Figure
 

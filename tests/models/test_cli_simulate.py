@@ -96,3 +96,34 @@ def test_laser_age_hours_needs_more_bias_and_power(capsys):
     assert old["lanes"][0]["average_power_dbm"] == pytest.approx(new["lanes"][0]["average_power_dbm"], abs=1e-6)
     assert main([*base, "--laser-age-hours", "-5"]) == 2
     assert "hours" in capsys.readouterr().err
+
+
+def test_sweep_text_starts_with_one_summary_table(capsys):
+    args = ["simulate", "--preset", "400GBASE-DR4", "--sweep-temperature", "0:70:70", *SMALL]
+    assert main([*args, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    first_detail = next(i for i, line in enumerate(lines) if line.endswith("°C case"))
+    summary = lines[:first_detail]
+    assert summary[0].startswith("400GBASE-DR4: verdicts against 400GBASE-DR4 over 2 temperature(s)")
+    head = summary[1].split()
+    assert head[:2] == ["T", "°C"] and "module" in head
+    rows = [line.split() for line in summary[2:] if line.strip()]
+    assert len(rows) == 2
+    log_units = {"dB", "dBm", "dB/Hz"}
+    for row, point in zip(rows, doc["sweep"]):
+        assert float(row[0]) == point["temperature_c"]
+        # one verdict per lane, then the module's, as in the JSON (--no-tdecq: TDECQ NOT TESTED)
+        assert row[1:2 + len(point["lanes"])] == [lane["verdict"] for lane in point["lanes"]] + [point["verdict"]]
+        assert point["verdict"] == "INCOMPLETE"
+        # the worst margin: the smallest margin of the judged dB rows of all lanes' records
+        judged = [(r["margin"], r["metric"], lane["name"]) for lane in point["lanes"] for r in lane["verdict_rows"]
+                  if r.get("unit") in log_units and r["status"] in ("PASS", "MARGINAL", "FAIL")
+                  and r["margin"] is not None]
+        margin, metric, lane_name = min(judged)
+        text = " ".join(row[2 + len(point["lanes"]):])
+        assert text.startswith(f"{margin:+.2f} ") and metric in text and f"({lane_name})" in text
+    # the per-temperature details (and their reasons) follow
+    assert sum(line.endswith("°C case") for line in lines) == 2
+    assert any(line.strip().startswith("why INCOMPLETE") for line in lines[first_detail:])

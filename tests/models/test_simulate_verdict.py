@@ -2,7 +2,10 @@
 
 import json
 
+import pytest
+
 from optics.cli import main
+from optics.phy import load_phy
 
 SMALL = ["--symbols", "8191", "--pattern", "PRBS13Q", "--samples-per-symbol", "16"]
 
@@ -38,3 +41,80 @@ def test_verdict_can_be_switched_off_and_text_shows_it(capsys):
     assert "verdict" not in doc
     assert main(["simulate", "--preset", "400GBASE-DR4", *SMALL]) == 0
     assert "verdict against 400GBASE-DR4" in capsys.readouterr().out
+
+
+# 1.6TBASE-DR8: every Tx row is an 802.3dj DRAFT or a task-force PROPOSAL number, and the table has no
+# pre-FEC BER limit.  Independent reference: ../shared/reference/ieee802.3dj-draft-notes.md (D1.3: TDECQ
+# max 3.4 dB, ER min 3.5 dB).
+FAST_16T = ["--symbols", "1022", "--pattern", "PRBS9Q", "--samples-per-symbol", "8"]
+
+
+def run_16t(capsys, *args, source=("--preset", "1.6TBASE-DR8")):
+    code = main(["simulate", *source, *FAST_16T, "--json", *args])
+    return code, json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture(scope="module")
+def low_er_link(tmp_path_factory):
+    # a 1.4 V driver swing (preset: 2.2 V) brings the ER to ~3.4 dB, TDECQ stays below 3.0 dB
+    path = tmp_path_factory.mktemp("link16t") / "low_er.toml"
+    path.write_text('preset = "1.6TBASE-DR8"\n[driver]\nswing_v = 1.4\n', encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_1_6t_lane_failing_a_draft_row_fails_only_with_allow_draft(capsys, low_er_link):
+    code, doc = run_16t(capsys, source=(str(low_er_link),))
+    draft_fails = [lane for lane in doc["lanes"]
+                   if lane["extinction_ratio_db"] < 3.5 or lane["tdecq_db"] > 3.4]
+    assert draft_fails, "the low-swing link should break the draft ER row on some lane"
+    for lane in doc["lanes"]:
+        assert lane["tdecq_db"] < 3.0  # no proposal row fails either
+        assert lane["verdict"] != "FAIL"
+    assert code == 0 and doc["allow_draft"] is False
+    code, doc = run_16t(capsys, "--allow-draft", source=(str(low_er_link),))
+    for lane in doc["lanes"]:
+        fails = lane["extinction_ratio_db"] < 3.5 or lane["tdecq_db"] > 3.4
+        assert (lane["verdict"] == "FAIL") == fails
+        rows = {(r["metric"], r.get("row_status")): r for r in lane["verdict_rows"]}
+        assert rows[("extinction_ratio_db", "DRAFT")]["decides"] is True
+        assert rows[("tdecq_db", "PROPOSAL")]["decides"] is False
+    assert doc["verdict"] == "FAIL" and code == 1
+
+
+def test_1_6t_incomplete_lanes_say_why(capsys):
+    spec = load_phy("1.6TBASE-DR8")
+    code, doc = run_16t(capsys, "--no-tdecq")
+    assert code == 0
+    advisory_rows = {(r.metric, "--allow-draft" if r.draft else "--allow-proposal")
+                     for r in spec.rows_in("tx") if r.proposal and not r.informative}
+    for lane in doc["lanes"]:
+        assert lane["verdict"] == "INCOMPLETE"
+        reasons = lane["verdict_reasons"]
+        assert reasons
+        # every advisory draft/proposal row, with the flag of its status
+        assert {(r["metric"], r["flag"]) for r in reasons if r["kind"] == "advisory"} == advisory_rows
+        # the table has no BER limit: named, and no flag offered for it
+        (ber,) = [r for r in reasons if r["metric"] == "ber"]
+        assert spec.ber_limit is None and ber["flag"] is None and "no pre-FEC BER limit" in ber["detail"]
+    # draft rows decide: the TDECQ that --no-tdecq skipped is now a NOT TESTED row that decides
+    code, doc = run_16t(capsys, "--no-tdecq", "--allow-draft")
+    for lane in doc["lanes"]:
+        assert lane["verdict"] == "INCOMPLETE"
+        nt = [(r["metric"], r["missing"]) for r in lane["verdict_reasons"] if r["kind"] == "not_tested"]
+        assert ("tdecq_db", ["tdecq_db"]) in nt
+        assert {r["flag"] for r in lane["verdict_reasons"] if r["kind"] == "advisory"} == {"--allow-proposal"}
+
+
+def test_1_6t_text_ends_with_the_reasons_and_the_flags(capsys):
+    assert main(["simulate", "--preset", "1.6TBASE-DR8", *FAST_16T, "--no-tdecq"]) == 0
+    lines = capsys.readouterr().out.rstrip().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("why INCOMPLETE"))
+    assert "every lane" in lines[start]
+    block = lines[start + 1:]
+    assert block and all(line.startswith("    ") for line in block)  # the block ends the output
+    assert any(line.strip().startswith("- ber: NOT TESTED") for line in block)
+    assert "--allow-draft" in block[-1] and "--allow-proposal" in block[-1]
+    # PASS / FAIL lanes: no reason block
+    assert main(["simulate", "--preset", "400GBASE-DR4", *SMALL]) == 0
+    assert "why " not in capsys.readouterr().out
