@@ -26,6 +26,27 @@ therefore ``2 Phi^-1(0.8) sigma``::
 (and ``t_r(10-90) = 0.33955 / f3``, the familiar "0.34").  See e.g. H. Johnson and
 M. Graham, *High-Speed Digital Design* (1993), sec. 1.1 and App. B, for the Gaussian
 rise-time/bandwidth relation.
+
+Edge jitter
+-----------
+The edge before symbol ``k`` (nominally at ``t_k = k T``, ``T = 1/baud``) is displaced by::
+
+    d_k = RJ_k + (-1)^k EOJ/2 + (SJ/2) sin(2 pi f_SJ k T)
+
+``RJ_k`` independent Gaussian of rms ``rj_rms_s`` (random jitter); ``EOJ`` the even-odd
+jitter, peak-to-peak (``eoj_pp_s``: even edges late by EOJ/2, odd edges early by EOJ/2, the
+two interleaved half-rate clocks of a SerDes; the "even-odd jitter" of IEEE 802.3 electrical
+transmitter specifications, 802.3bj 94.3.12.6.2 and later); ``SJ`` sinusoidal jitter
+peak-to-peak (``sj_pp_s``) at ``f_SJ`` rounded to a whole number of cycles per record (the
+record is one period of a circular pattern).  The rms of the displacement is therefore::
+
+    sigma_d = sqrt(rj_rms^2 + (EOJ/2)^2 + SJ^2/8)
+
+(the EOJ term exactly for an even number of symbols; a record of odd length, e.g. one
+PRBS13Q period, has one pair of same-parity neighbours at its wrap).  The edge is placed
+within a sample by box-averaging (:func:`jittered_staircase`); after the low-pass, the
+crossing time of an isolated transition moves by ``d_k`` (to first order in ``d_k`` times
+the signal bandwidth; ``tests/models/test_jitter.py`` checks the rms against ``sigma_d``).
 """
 
 from __future__ import annotations
@@ -57,6 +78,8 @@ EXTRAPOLATIONS: tuple[str, ...] = ("linear-db", "error")
 
 _EQUAL_LEVELS = (0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0)
 _MAX_RJ_UI = 0.05
+#: Largest even-odd and sinusoidal jitter (UI peak-to-peak) a driver model accepts.
+_MAX_DJ_UI = 0.2
 #: Largest swing, offset and noise (V) a driver model accepts (far beyond any real driver;
 #: it keeps the arithmetic finite).
 _MAX_VOLTAGE_V = 1e3
@@ -197,8 +220,10 @@ class Pam4Driver:
        (circular); taps divided by ``sum |c_k|`` when ``ffe_normalization = "sum_abs"``
        (802.3-style: the peak output never exceeds ``swing_v/2``), used as given for
        ``"none"``.  The pulse response, read in time order, is the tap vector,
-    4. a staircase at ``samples_per_symbol`` with each edge displaced by a Gaussian random
-       jitter of rms ``rj_rms_s`` (edge position resolved within a sample by box-averaging),
+    4. a staircase at ``samples_per_symbol`` with each edge displaced by random (Gaussian,
+       ``rj_rms_s``), even-odd (``eoj_pp_s``) and sinusoidal (``sj_pp_s`` at
+       ``sj_frequency_hz``) jitter (:meth:`edge_shifts_s`; the module docstring gives the
+       equation; edge position resolved within a sample by box-averaging),
     5. the zero-phase Gaussian low-pass with 20-80 % rise time ``rise_time_s``
        (``f3 = 0.22304 / rise_time_s``; ``rise_time_s = 0`` skips it),
     6. ``+ offset_v`` and white Gaussian noise of rms ``noise_rms_v`` per sample.
@@ -219,6 +244,13 @@ class Pam4Driver:
         ``"sum_abs"`` (default) or ``"none"``.
     rj_rms_s : float
         Random jitter (s rms) of every edge, 0 to 5 % of a UI (checked in :meth:`drive`).
+    eoj_pp_s : float
+        Even-odd jitter (s peak-to-peak: even edges ``+eoj/2``, odd ``-eoj/2``), 0 to 20 % UI.
+    sj_pp_s : float
+        Sinusoidal jitter (s peak-to-peak), 0 to 20 % UI.
+    sj_frequency_hz : float
+        Frequency of the sinusoidal jitter (Hz), >= 0; rounded to a whole number of cycles per
+        record (at least one when ``sj_pp_s > 0``).
     noise_rms_v : float
         Additive white output noise (V rms per sample), >= 0.
     offset_v : float
@@ -246,6 +278,9 @@ class Pam4Driver:
     ffe_main_index: int | None = None
     ffe_normalization: str = "sum_abs"
     rj_rms_s: float = 0.0
+    eoj_pp_s: float = 0.0
+    sj_pp_s: float = 0.0
+    sj_frequency_hz: float = 0.0
     noise_rms_v: float = 0.0
     offset_v: float = 0.0
 
@@ -255,6 +290,9 @@ class Pam4Driver:
         set_(self, "swing_v", validate.in_range("swing_v", self.swing_v, 0.0, vmax, low_inclusive=False, unit="V"))
         set_(self, "rise_time_s", validate.non_negative("rise_time_s", self.rise_time_s, "s"))
         set_(self, "rj_rms_s", validate.non_negative("rj_rms_s", self.rj_rms_s, "s"))
+        set_(self, "eoj_pp_s", validate.non_negative("eoj_pp_s", self.eoj_pp_s, "s"))
+        set_(self, "sj_pp_s", validate.non_negative("sj_pp_s", self.sj_pp_s, "s"))
+        set_(self, "sj_frequency_hz", validate.non_negative("sj_frequency_hz", self.sj_frequency_hz, "Hz"))
         set_(self, "noise_rms_v", validate.in_range("noise_rms_v", self.noise_rms_v, 0.0, vmax, unit="V"))
         set_(self, "offset_v", validate.in_range("offset_v", self.offset_v, -vmax, vmax, unit="V"))
         if self.level_predistortion is not None:
@@ -286,6 +324,82 @@ class Pam4Driver:
     def bandwidth_hz(self) -> float:
         """3 dB bandwidth of the Gaussian output filter (Hz); ``inf`` if ``rise_time_s = 0``."""
         return math.inf if self.rise_time_s == 0.0 else gaussian_bandwidth_hz(self.rise_time_s)
+
+    @property
+    def has_jitter(self) -> bool:
+        """True if any edge jitter (random, even-odd or sinusoidal) is non-zero."""
+        return self.rj_rms_s > 0.0 or self.eoj_pp_s > 0.0 or self.sj_pp_s > 0.0
+
+    def jitter_rms_s(self) -> float:
+        """rms edge displacement ``sqrt(rj^2 + (eoj/2)^2 + sj^2/8)`` (s), module docstring."""
+        return math.sqrt(self.rj_rms_s**2 + (0.5 * self.eoj_pp_s) ** 2 + self.sj_pp_s**2 / 8.0)
+
+    def edge_shifts_s(
+        self, n_symbols: int, symbol_rate_baud: float, rng: np.random.Generator | None = None,
+    ) -> np.ndarray:
+        """Displacement (s) of the edge before each of ``n_symbols`` symbols (module docstring).
+
+        ``d_k = RJ_k + (-1)^k eoj/2 + (sj/2) sin(2 pi c k / n)`` with ``c`` the whole number of
+        sinusoidal-jitter cycles per record nearest ``sj_frequency_hz n / baud`` (at least 1).
+        The random part is ``rng.normal(0, rj_rms_s fs)`` in samples divided by ``fs`` in
+        :meth:`drive`; here in seconds, ``rng.normal(0, rj_rms_s, n_symbols)``.
+
+        Raises
+        ------
+        InvalidParameter
+            Jitter above its limit in UI at this rate (5 % rms random, 20 % pk-pk even-odd and
+            sinusoidal), or random jitter without ``rng``.
+        """
+        n = validate.integer("n_symbols", n_symbols, 2)
+        baud = validate.positive("symbol_rate_baud", symbol_rate_baud, "Bd")
+        return self._edge_shifts(n, baud, 1.0, rng)
+
+    def edge_shifts_samples(
+        self, n_symbols: int, symbol_rate_baud: float, samples_per_symbol: int, rng: np.random.Generator | None = None,
+    ) -> np.ndarray:
+        """:meth:`edge_shifts_s` in samples of ``symbol_rate_baud * samples_per_symbol`` (the
+        displacements :meth:`drive` uses: the same draws from ``rng`` in the same order)."""
+        n = validate.integer("n_symbols", n_symbols, 2)
+        baud = validate.positive("symbol_rate_baud", symbol_rate_baud, "Bd")
+        sps = validate.integer("samples_per_symbol", samples_per_symbol, 2)
+        return self._edge_shifts(n, baud, baud * sps, rng)
+
+    def _check_jitter(self, baud: float) -> None:
+        if self.rj_rms_s * baud > _MAX_RJ_UI:
+            raise InvalidParameter(
+                f"rj_rms_s = {self.rj_rms_s:g} s is {self.rj_rms_s * baud:.3g} UI rms at {baud:g} Bd; "
+                f"the model allows at most {_MAX_RJ_UI} UI rms"
+            )
+        for name in ("eoj_pp_s", "sj_pp_s"):
+            value = getattr(self, name)
+            if value * baud > _MAX_DJ_UI:
+                raise InvalidParameter(
+                    f"{name} = {value:g} s is {value * baud:.3g} UI pk-pk at {baud:g} Bd; "
+                    f"the model allows at most {_MAX_DJ_UI} UI pk-pk"
+                )
+
+    def _edge_shifts(self, n: int, baud: float, scale: float, rng: np.random.Generator | None) -> np.ndarray:
+        """Edge displacements in units of ``1/scale`` s (``scale = fs``: samples)."""
+        self._check_jitter(baud)
+        if self.rj_rms_s > 0.0:
+            if rng is None:
+                raise InvalidParameter("rj_rms_s is non-zero: pass rng=numpy.random.default_rng(seed)")
+            d = rng.normal(0.0, self.rj_rms_s * scale, size=n)
+        else:
+            d = np.zeros(n)
+        if self.eoj_pp_s > 0.0:
+            d[0::2] += 0.5 * self.eoj_pp_s * scale
+            d[1::2] -= 0.5 * self.eoj_pp_s * scale
+        if self.sj_pp_s > 0.0:
+            d += 0.5 * self.sj_pp_s * scale * np.sin(2.0 * np.pi * self.sj_cycles(n, baud) * np.arange(n) / n)
+        return d
+
+    def sj_cycles(self, n_symbols: int, symbol_rate_baud: float) -> int:
+        """Whole sinusoidal-jitter cycles in a record of ``n_symbols`` (nearest to
+        ``sj_frequency_hz n / baud``, at least 1; 0 without sinusoidal jitter)."""
+        if self.sj_pp_s == 0.0:
+            return 0
+        return max(1, int(round(self.sj_frequency_hz * n_symbols / symbol_rate_baud)))
 
     @property
     def levels(self) -> tuple[float, float, float, float]:
@@ -321,6 +435,7 @@ class Pam4Driver:
         symbol_rate_baud: float,
         samples_per_symbol: int,
         rng: np.random.Generator | None = None,
+        jitter_rng: np.random.Generator | None = None,
     ) -> Waveform:
         """Voltage waveform (V) for one period of the symbol sequence ``symbols``.
 
@@ -336,6 +451,10 @@ class Pam4Driver:
         rng : numpy.random.Generator, optional
             Needed when ``rj_rms_s`` or ``noise_rms_v`` is non-zero; its seed (if known) is
             recorded in ``meta["seed"]``.
+        jitter_rng : numpy.random.Generator, optional
+            Source of the random jitter instead of ``rng`` (a stream of its own, as
+            :func:`models.lane_simulation.simulate_lane` uses, so the jitter does not move the
+            other draws).
 
         Returns
         -------
@@ -368,22 +487,19 @@ class Pam4Driver:
                 f"{sym.size} symbols x samples_per_symbol = {sps} is {sym.size * sps:g} samples; "
                 f"the model builds at most {_MAX_SAMPLES} samples"
             )
-        noisy = self.rj_rms_s > 0.0 or self.noise_rms_v > 0.0
-        if noisy and rng is None:
+        jit_rng = rng if jitter_rng is None else jitter_rng
+        if (self.rj_rms_s > 0.0 and jit_rng is None) or (self.noise_rms_v > 0.0 and rng is None):
             raise InvalidParameter("rj_rms_s / noise_rms_v are non-zero: pass rng=numpy.random.default_rng(seed)")
-        if rng is not None and not isinstance(rng, np.random.Generator):
-            raise InvalidType(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-        if self.rj_rms_s * baud > _MAX_RJ_UI:
-            raise InvalidParameter(
-                f"rj_rms_s = {self.rj_rms_s:g} s is {self.rj_rms_s * baud:.3g} UI rms at {baud:g} Bd; "
-                f"the model allows at most {_MAX_RJ_UI} UI rms"
-            )
+        for label, g in (("rng", rng), ("jitter_rng", jitter_rng)):
+            if g is not None and not isinstance(g, np.random.Generator):
+                raise InvalidType(f"{label} must be a numpy.random.Generator, got {type(g).__name__}")
+        self._check_jitter(baud)
         fs = baud * sps
         values = self.symbol_voltages(sym)
-        x = np.repeat(values, sps)
-        if self.rj_rms_s > 0.0:
-            shifts = rng.normal(0.0, self.rj_rms_s * fs, size=values.size)  # type: ignore[union-attr]
-            x = _jitter_edges(x, values, sps, shifts)
+        if self.has_jitter:
+            x = jittered_staircase(values, sps, self._edge_shifts(values.size, baud, fs, jit_rng))
+        else:
+            x = np.repeat(values, sps)
         if self.rise_time_s > 0.0:
             spec = np.fft.rfft(x)
             spec *= gaussian_response(np.fft.rfftfreq(x.size, 1.0 / fs), self.bandwidth_hz)
@@ -420,21 +536,37 @@ def _check_symbols(symbols: Any) -> np.ndarray:
     return arr.astype(np.intp)
 
 
-def _jitter_edges(x: np.ndarray, values: np.ndarray, sps: int, shift_samples: np.ndarray) -> np.ndarray:
-    """Move the edge before symbol ``k`` by ``shift_samples[k]`` samples (box-averaged, circular).
+def jittered_staircase(values: np.ndarray, samples_per_symbol: int, shift_samples: np.ndarray) -> np.ndarray:
+    """``np.repeat(values, samples_per_symbol)`` with the edge before symbol ``k`` moved by
+    ``shift_samples[k]`` samples (box-averaged, circular).
 
     Sample ``n`` stands for the interval ``[n - 1/2, n + 1/2)``; the undisplaced edge before
     symbol ``k`` sits at ``k sps - 1/2``.  A displaced edge gives sample ``k sps + j`` the
-    fraction ``clip(j + 1 - d, 0, 1)`` of the step, instead of ``1 if j >= 0 else 0``.
+    fraction ``clip(j + 1 - d, 0, 1)`` of the step, instead of ``1 if j >= 0 else 0``; the
+    record's sum therefore changes by ``-sum_k step_k d_k`` (the area the moved edges take).
+    Displacements must stay below half a symbol (the edges keep their order).
+
+    Raises
+    ------
+    InvalidParameter
+        Shapes that differ, or a displacement of half a symbol or more.
     """
+    values = np.asarray(values, dtype=np.float64)
+    shift_samples = np.asarray(shift_samples, dtype=np.float64)
+    sps = int(samples_per_symbol)
+    if shift_samples.shape != values.shape:
+        raise InvalidParameter(f"shift_samples has shape {shift_samples.shape}, values {values.shape}")
+    peak = float(np.max(np.abs(shift_samples))) if shift_samples.size else 0.0
+    if not peak < 0.5 * sps:
+        raise InvalidParameter(f"an edge moves by {peak:g} samples; it must stay below half a symbol ({0.5 * sps:g})")
+    x = np.repeat(values, sps)
     step = values - np.roll(values, 1)
-    w = int(math.ceil(np.max(np.abs(shift_samples)))) + 1
+    w = int(math.ceil(peak)) + 1
     j = np.arange(-w, w + 1)
     frac = np.clip(j[None, :] + 1.0 - shift_samples[:, None], 0.0, 1.0) - (j[None, :] >= 0)
     idx = (np.arange(values.size)[:, None] * sps + j[None, :]) % x.size
-    out = x.copy()
-    np.add.at(out, idx.ravel(), (step[:, None] * frac).ravel())
-    return out
+    np.add.at(x, idx.ravel(), (step[:, None] * frac).ravel())
+    return x
 
 
 # ======================================================================================

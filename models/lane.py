@@ -25,7 +25,7 @@ import scipy.fft as sfft
 
 from models import power as power_model
 from models import response
-from models.electrical import Pam4Driver, TouchstoneChannel, gaussian_response, predistortion_levels
+from models.electrical import Pam4Driver, TouchstoneChannel, gaussian_response, jittered_staircase, predistortion_levels
 from models.fiber import Channel
 from models.laser import DfbLaser
 from models.modulator import IdealIntensityModulator, MachZehnderModulator, MicroringModulator, is_single_precision
@@ -241,8 +241,10 @@ class Transmitter:
         self, symbols: np.ndarray, symbol_rate_baud: float, samples_per_symbol: int, *, precision: str = "double",
     ) -> tuple[np.ndarray, Waveform]:
         """Drive voltage after the driver, the host channel and the EO response, and that drive
+        jitter_rng: np.random.Generator | None = None,
         as a waveform: :meth:`drive_voltage` and a :class:`optics.Waveform` of it (float64)."""
-        v, meta = self.drive_voltage(symbols, symbol_rate_baud, samples_per_symbol, precision=precision)
+        v, meta = self.drive_voltage(symbols, symbol_rate_baud, samples_per_symbol, precision=precision,
+                                     jitter_rng=jitter_rng)
         wf = Waveform(
             samples=v,
             sample_rate_hz=symbol_rate_baud * samples_per_symbol,
@@ -257,15 +259,21 @@ class Transmitter:
         self, symbols: np.ndarray, symbol_rate_baud: float, samples_per_symbol: int, *, precision: str = "double",
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Drive voltage after the driver, the host channel and the modulator's EO response,
+        jitter_rng: np.random.Generator | None = None,
         and the meta :meth:`drive` gives its waveform.
 
-        With no jitter and no driver noise the driver's staircase (levels and FFE from
+        With no driver noise the driver's staircase (levels and FFE from
         :meth:`Pam4Driver.symbol_voltages`) is filtered by the host channel (if any), the
-        driver's Gaussian and the modulator's EO response in one FFT pass; otherwise
-        :meth:`Pam4Driver.drive` is used and then filtered.  Both give the same samples
-        (tests/models/test_link.py).  ``precision="single"`` filters in float32 without a host
-        channel (the drive then moves by ~1e-7 of its swing; see :class:`SimulationSettings`);
-        the returned voltage is float32 then.
+        driver's Gaussian and the modulator's EO response in one FFT pass (the responses kept
+        for the next lane or temperature).  Without jitter the staircase's spectrum comes from
+        the symbols' DFT; with jitter the edges are moved by
+        :meth:`Pam4Driver.edge_shifts_samples` (random part drawn from ``jitter_rng``) in
+        :func:`models.electrical.jittered_staircase` and the staircase transformed: the same
+        samples as :meth:`Pam4Driver.drive` filtered afterwards (tests/models/test_jitter.py).
+        Driver noise is :meth:`Pam4Driver.drive`'s (see :func:`models.lane_simulation.transmitter_transfer`).
+        ``precision="single"`` filters in float32 without a host channel (the drive then moves
+        by ~1e-7 of its swing; see :class:`SimulationSettings`); the returned voltage is float32
+        then.
         """
         drv = self._effective_driver
         sps = samples_per_symbol
@@ -273,13 +281,34 @@ class Transmitter:
         n_sym = symbols.size
         n = n_sym * sps
         check_modulator_sampling(self.modulator, fs)
-        if drv.rj_rms_s > 0.0 or drv.noise_rms_v > 0.0:
+        if drv.noise_rms_v > 0.0:
             raise InvalidParameter(
-                "driver jitter/noise needs an rng: simulate_lane calls Pam4Driver.drive(..., rng=rng) for it"
+                "driver noise needs an rng: simulate_lane calls Pam4Driver.drive(..., rng=rng) for it"
             )
         single = is_single_precision(precision) and self.host_channel is None
         levels_v = drv.symbol_voltages(symbols)
-        if self.host_channel is None:
+        jittered = drv.has_jitter
+        if jittered:
+            staircase = jittered_staircase(levels_v, sps, drv.edge_shifts_samples(n_sym, symbol_rate_baud, sps, jitter_rng))
+        if self.host_channel is None and jittered:
+            # the EO and Gaussian responses without the hold (the staircase is transformed whole)
+            key = (self.modulator, drv.bandwidth_hz if drv.rise_time_s > 0.0 else None, n, fs, single, "no hold")
+            h = _DRIVE_RESPONSES.get(key)
+            if h is None:
+                f = response.real_spectrum_freqs(n, fs)
+                h = self.modulator.eo_response(f)
+                if drv.rise_time_s > 0.0:
+                    h = h * gaussian_response(f, drv.bandwidth_hz)
+                h = np.asarray(h, dtype=np.complex64 if single else np.complex128)
+                h.setflags(write=False)
+                if len(_DRIVE_RESPONSES) >= 4:
+                    _DRIVE_RESPONSES.pop(next(iter(_DRIVE_RESPONSES)))
+                _DRIVE_RESPONSES[key] = h
+            spec = response.real_spectrum(staircase.astype(np.float32) if single else staircase)
+            spec = spec.astype(np.complex64 if single else np.complex128, copy=False)
+            spec *= h
+            v = response.real_inverse(spec, n)
+        elif self.host_channel is None:
             # modulator EO, driver Gaussian and the staircase's hold response on the grid of
             # response.real_spectrum (the four-step layout for long records), kept for the next
             # lane or temperature; the staircase's spectrum comes from the symbols' DFT
@@ -302,7 +331,8 @@ class Transmitter:
             spec *= h
             v = response.real_inverse(spec, n)
         else:
-            staircase = np.repeat(levels_v, sps)
+            if not jittered:
+                staircase = np.repeat(levels_v, sps)
             f = sfft.rfftfreq(n, 1.0 / fs)
             h = self.modulator.eo_response(f)
             if drv.rise_time_s > 0.0:

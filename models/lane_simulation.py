@@ -51,21 +51,24 @@ from optics.waveform import Quantity, Waveform
 def transmitter_transfer(
     tx: Transmitter, symbols: np.ndarray, symbol_rate_baud: float, samples_per_symbol: int,
     rng: np.random.Generator | None = None, *, precision: str = "double",
+    jitter_rng: np.random.Generator | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Complex field transmission of the modulator driven by the symbols, and the drive's meta.
 
     ``E_tx(t) = E_laser(t)·t(t)`` with ``t = modulator.transfer(v)``, ``v`` the driver output
     filtered by the host channel (if any) and the modulator's EO response
-    (:meth:`Transmitter.drive_voltage`).  A driver with jitter or noise uses
-    :meth:`Pam4Driver.drive` with ``rng``.  ``precision`` goes to the modulator's transfer
-    (see :class:`SimulationSettings`); the transfer is complex64 in single precision, else
-    complex128.
+    (:meth:`Transmitter.drive_voltage`; the driver's random jitter drawn from ``jitter_rng``,
+    else from ``rng``).  A driver with noise uses :meth:`Pam4Driver.drive` with ``rng``.
+    ``precision`` goes to the modulator's transfer (see :class:`SimulationSettings`); the
+    transfer is complex64 in single precision, else complex128.
     """
     mod = tx.modulator
     fs = symbol_rate_baud * samples_per_symbol
     drv = tx.effective_driver
-    if drv.rj_rms_s > 0.0 or drv.noise_rms_v > 0.0:
-        drive_wf = drv.drive(symbols, symbol_rate_baud=symbol_rate_baud, samples_per_symbol=samples_per_symbol, rng=rng)
+    jitter_rng = rng if jitter_rng is None else jitter_rng
+    if drv.noise_rms_v > 0.0:
+        drive_wf = drv.drive(symbols, symbol_rate_baud=symbol_rate_baud, samples_per_symbol=samples_per_symbol, rng=rng,
+                             jitter_rng=jitter_rng)
         check_modulator_sampling(mod, fs)
         f = sfft.rfftfreq(drive_wf.n_samples, 1.0 / fs)
         h = mod.eo_response(f)
@@ -74,7 +77,8 @@ def transmitter_transfer(
         v = sfft.irfft(sfft.rfft(drive_wf.samples) * h, drive_wf.n_samples)
         meta = dict(drive_wf.meta)
     else:
-        v, meta = tx.drive_voltage(symbols, symbol_rate_baud, samples_per_symbol, precision=precision)
+        v, meta = tx.drive_voltage(symbols, symbol_rate_baud, samples_per_symbol, precision=precision,
+                                   jitter_rng=jitter_rng)
     cdt = np.complex64 if is_single_precision(precision) else np.complex128
     return mod.transfer(v, precision=precision).astype(cdt, copy=False), meta
 
@@ -170,8 +174,11 @@ def simulate_lane(
     if isinstance(mod, MicroringModulator):
         heater_w = mod.lock_or_raise(tx.laser.wavelength_at(t_chip), t_chip).heater_power_w
     gain = 10.0 ** (-tx.split_loss_db / 20.0)
-    key = (*tx.transfer_key, gain, symbol_rate_baud, sps, settings.precision, id(sym))
-    noisy_driver = tx.driver.rj_rms_s > 0.0 or tx.driver.noise_rms_v > 0.0
+    # driver jitter comes from a stream of its own (jitter_stream): the same at every
+    # temperature of a seed and lane, so its transfer is kept like a noise-free one
+    jitter_key, jitter_rng = jitter_stream(rng) if tx.driver.has_jitter else (None, None)
+    key = (*tx.transfer_key, gain, symbol_rate_baud, sps, settings.precision, jitter_key, id(sym))
+    noisy_driver = tx.driver.noise_rms_v > 0.0 or (tx.driver.has_jitter and jitter_key is None)
     # cache entries keyed by id(sym) hold sym itself: a live entry's id cannot be reused
     cached = None if cache is None else cache.get(key)
     if cached is not None and cached.symbols is not sym:
@@ -208,7 +215,7 @@ def simulate_lane(
             shot_job = _shot_noise_job(draws, lane.receiver, n, fs, single=single) if receiver else None
         if cached is None:
             cached = TransmitterEntry(*transmitter_transfer(tx, sym, symbol_rate_baud, sps, rng,
-                                                            precision=settings.precision), sym)
+                                                            precision=settings.precision, jitter_rng=jitter_rng), sym)
             if cache is not None and not noisy_driver:
                 cache[key] = cached
             elif recent_key is not None:
@@ -370,6 +377,29 @@ _RECENT_TRANSFERS_MAX = 4
 def _symbols_digest(sym: np.ndarray) -> tuple[int, str, int]:
     """Length, dtype and CRC-32 of a symbol array (a key; a hit is compared in full)."""
     return sym.size, sym.dtype.str, zlib.crc32(np.ascontiguousarray(sym).tobytes())
+#: Last spawn-key word of the driver-jitter stream (:func:`jitter_stream`): crc32("driver jitter").
+JITTER_STREAM_KEY = zlib.crc32(b"driver jitter")
+
+
+def jitter_stream(rng: np.random.Generator) -> tuple[Any, np.random.Generator | None]:
+    """The driver-jitter generator of a lane's generator ``rng``, and a cache key naming it.
+
+    ``SeedSequence(entropy, spawn_key=(*spawn_key, JITTER_STREAM_KEY))`` of ``rng``'s own seed
+    sequence: a pure function of the lane's seed (``rng``'s state is neither read nor moved),
+    so a lane's jitter is the same at every temperature and its other draws (RIN, shot, TIA
+    noise) are those of a jitter-free lane.  ``(None, None)`` if ``rng`` has no seed sequence
+    (the jitter is then drawn from ``rng`` itself and the transfer not kept).
+    """
+    ss = getattr(rng.bit_generator, "seed_seq", None)
+    if not isinstance(ss, np.random.SeedSequence):
+        return None, None
+    entropy = ss.entropy
+    ent_key = tuple(int(e) for e in entropy) if isinstance(entropy, (list, tuple, np.ndarray)) else entropy
+    key = ("driver jitter", ent_key, tuple(ss.spawn_key), ss.pool_size)
+    seq = np.random.SeedSequence(entropy, spawn_key=(*ss.spawn_key, JITTER_STREAM_KEY), pool_size=ss.pool_size)
+    return key, np.random.default_rng(seq)
+
+
 
 
 def _as_single(h: np.ndarray) -> np.ndarray:

@@ -110,8 +110,8 @@ def _prepare_transmitters(module: LinkModule, settings: SimulationSettings, sym:
     """Fill ``cache`` with the noise-free transmitter transfers (before forking, so workers share them)."""
     for lane in module.lanes:
         tx = lane.transmitter
-        if tx.driver.rj_rms_s > 0.0 or tx.driver.noise_rms_v > 0.0:
-            continue
+        if tx.driver.has_jitter or tx.driver.noise_rms_v > 0.0:
+            continue  # a jittered lane's transfer depends on its seed: simulate_lane keeps it
         gain = 10.0 ** (-tx.split_loss_db / 20.0)
         key = (*tx.transfer_key, gain, module.symbol_rate_baud, settings.samples_per_symbol, settings.precision,
                id(sym))
@@ -284,7 +284,8 @@ def simulate_many(
             if phase is None:  # second phase of a sweep: reuse the first temperature's Tx metrics
                 refs = []
                 for lane, res in zip(module.lanes, lane_results[0]):
-                    noisy = lane.transmitter.driver.rj_rms_s > 0.0 or lane.transmitter.driver.noise_rms_v > 0.0
+                    # driver jitter is drawn per seed and lane (the same at every temperature)
+                    noisy = lane.transmitter.driver.noise_rms_v > 0.0
                     refs.append(None if noisy or res is None else _tx_reference(res))
                 phase = [(i, j, refs[j]) for i in range(1, len(settings_list)) for j in range(n_lanes)]
             if pool is not None:
