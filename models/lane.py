@@ -313,7 +313,8 @@ class Transmitter:
             # response.real_spectrum (the four-step layout for long records), kept for the next
             # lane or temperature; the staircase's spectrum comes from the symbols' DFT
             # (response.staircase_grid: exact, an n_sym-point transform instead of an n-point one)
-            key = (self.modulator, drv.bandwidth_hz if drv.rise_time_s > 0.0 else None, n_sym, sps, fs, single)
+            # keyed by the EO response's parameters only: a bias change (MZM drift) reuses it
+            key = (self.modulator.eo_key, drv.bandwidth_hz if drv.rise_time_s > 0.0 else None, n_sym, sps, fs, single)
             h = _DRIVE_RESPONSES.get(key)
             index, hold = response.staircase_grid(n_sym, sps)
             if h is None:

@@ -41,7 +41,7 @@ from models.lane import (
 )
 from models.lane_metrics import rx_metrics, scale_tx_metrics, tx_metrics
 from models.laser import Knots, OpticalField, power_waveform
-from models.modulator import MicroringModulator, is_single_precision
+from models.modulator import MachZehnderModulator, MicroringModulator, is_single_precision
 from models.receiver import Receiver, adapt_ffe_taps, apply_ffe_taps
 from optics import validate
 from optics.errors import InvalidParameter
@@ -156,7 +156,9 @@ def simulate_lane(
     -------
     LaneResult
         With ``metrics`` also holding ``wavelength_m, laser_power_w, heater_power_w,
-        receive_power_dbm, chip_temperature_c``.
+        receive_power_dbm, chip_temperature_c`` and, for an MZM lane, its bias loop at the chip
+        temperature (:meth:`MachZehnderModulator.bias_state`): ``mzm_bias_error_rad,
+        mzm_bias_v, mzm_bias_limited``.
 
     Raises
     ------
@@ -173,6 +175,14 @@ def simulate_lane(
     heater_w = 0.0
     if isinstance(mod, MicroringModulator):
         heater_w = mod.lock_or_raise(tx.laser.wavelength_at(t_chip), t_chip).heater_power_w
+    mzm_bias = None
+    if isinstance(mod, MachZehnderModulator):
+        # the MZM at the chip temperature (bias drift held by its loop, Vπ, bandwidth): its transfer
+        # is cached under its own parameters; the Tx metrics of another temperature do not scale
+        mzm_bias = mod.bias_state(t_chip, tx.laser.wavelength_at(t_chip))
+        if mod.temperature_dependent:
+            tx_reference = spectrum_key = None
+        tx, mod = _mzm_at_temperature(tx, t_chip)
     gain = 10.0 ** (-tx.split_loss_db / 20.0)
     # driver jitter comes from a stream of its own (jitter_stream): the same at every
     # temperature of a seed and lane, so its transfer is kept like a noise-free one
@@ -341,6 +351,8 @@ def simulate_lane(
         "receive_power_dbm": None if p_rx is None else w_to_dbm(p_rx),
         "chip_temperature_c": t_chip,
     }
+    if mzm_bias is not None:
+        m.update(mzm_bias_error_rad=mzm_bias.error_rad, mzm_bias_v=mzm_bias.bias_v, mzm_bias_limited=mzm_bias.limited)
     rx_wf = None
     if receiver:
         if rx_ffe_taps > 0:
@@ -363,6 +375,19 @@ def simulate_lane(
         if rx_wf is not None:
             m.update(rx_metrics(rx_wf, count_errors=settings.count_errors))
     return LaneResult(lane.name, tx_wf, rx_wf, MappingProxyType(m))
+
+
+def _mzm_at_temperature(tx: Transmitter, t_chip: float) -> tuple[Transmitter, MachZehnderModulator]:
+    """The transmitter with its MZM at chip temperature ``t_chip`` (:meth:`MachZehnderModulator.at_temperature`)
+    and that modulator; ``tx`` itself where nothing changes.  The driver levels stay those of the
+    reference modulator (a pre-distortion is calibrated once, not re-solved as the chip heats)."""
+    mod = tx.modulator
+    mod_t = mod.at_temperature(t_chip, tx.laser.wavelength_at(t_chip))
+    if mod_t is mod:
+        return tx, mod
+    if tx.level_predistortion is None:
+        return dataclasses.replace(tx, modulator=mod_t), mod_t
+    return dataclasses.replace(tx, modulator=mod_t, level_predistortion=tuple(tx.effective_driver.levels)), mod_t
 
 
 _SINGLE_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}

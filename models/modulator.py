@@ -68,6 +68,36 @@ def _carry(light: OpticalField, drive: Waveform, field: np.ndarray, **meta: obje
     )
 
 
+#: Thermo-optic coefficient of bulk silicon near 1.3-1.55 µm, 1/K (Cocorullo & Rendina,
+#: Electron. Lett. 28, 83 (1992); reference notes §2.2: 1.8-1.87e-4 /K).
+SILICON_DN_DT_PER_K = 1.8e-4
+
+
+@dataclasses.dataclass(frozen=True)
+class MzmBiasState:
+    """Result of :meth:`MachZehnderModulator.bias_state`.
+
+    Attributes
+    ----------
+    drift_rad : float
+        Open-loop drift of θ from the set point, rad.
+    bias_v : float
+        Bias voltage the loop applies (clipped to the range), V.
+    error_rad : float
+        Residual bias error ε_b of θ (operating bias minus set point), rad.
+    limited : bool
+        True if the loop is at its voltage range and does not hold the set point.
+    reason : str
+        Empty unless ``limited``.
+    """
+
+    drift_rad: float
+    bias_v: float
+    error_rad: float
+    limited: bool
+    reason: str = ""
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class MachZehnderModulator:
     """Push-pull silicon travelling-wave Mach-Zehnder modulator (carrier depletion).
@@ -101,6 +131,46 @@ class MachZehnderModulator:
         Roll-off shape, one of :data:`models.response.SHAPES` (default ``"first-order"``).
     chirp_alpha : float
         Transient chirp α (default 0, push-pull), −10...10.
+    arm_imbalance_m : float
+        Path-length difference ΔL of the arms in m (default 0: balanced, no thermal drift),
+        −1e-2...1e-2.
+    dn_dt_per_k : float
+        Thermo-optic coefficient dn_eff/dT of the arms in 1/K (default 1.8e-4, bulk Si:
+        Cocorullo & Rendina, Electron. Lett. 28, 83 (1992); 1.8-1.87e-4 in the reference notes
+        §2.2; confinement taken as 1, ASSUMPTION), 0...1e-3.
+    temperature_ref_c : float
+        Chip temperature in °C at which the bias loop's set point was trimmed (drift zero and
+        Vπ, bandwidth as given; default 25), −60...200.
+    bias_loop_gain : float
+        DC loop gain G of the bias controller (dither/pilot-tone lock-in driving the bias
+        electrode, modelled as a proportional loop): the residual bias error is the open-loop
+        drift over ``1 + G`` (default 50, ASSUMPTION: with the presets' 50 µm imbalance about
+        2° of the transfer's phase ``2θ`` at ±45 K from the trim, the accuracy dither bias
+        controllers are quoted at, UNVERIFIED), 0 < G <= 1e12, or ``math.inf``: perfect hold
+        within the range.
+    bias_vpi_v : float
+        DC half-wave voltage of the bias electrode in V (a correction ``π·V_b/(2·Vπ,b)`` of θ;
+        default 3 V, ASSUMPTION), > 0.
+    bias_max_v : float
+        Bias voltage range ``|V_b| <= bias_max_v`` in V (default 4 V, ASSUMPTION: 2π/3 of θ,
+        two thirds of a period of the transfer), >= 0.  A drift needing more is not held: the bias is
+        clipped and :meth:`bias_state` says ``limited``.
+    vpi_l_tempco_per_k : float
+        Relative change of VπL per K, ``VπL(T) = VπL·(1 + c·(T − T_ref))`` (default 0;
+        −0.05...0.05).  Depletion width ``W ∝ sqrt(V_bi + V_R)`` with ``dV_bi/dT ≈ −1.8 mV/K``
+        (Sze, *Physics of Semiconductor Devices*) gives ``c ≈ −3e-4/K`` at V_bi + V_R ≈ 3 V:
+        a derived ASSUMPTION (the reference notes say "Vπ roughly constant").
+    eo_bandwidth_tempco_per_k : float
+        Relative change of the EO bandwidth per K, ``f(T) = f·(1 + c·(T − T_ref))`` (default 0;
+        −0.05...0.05).  Series resistance of the doped slab rises with T (mobility ∝ T^−1.5 in
+        lightly doped Si, weaker at 1e18 cm⁻³) while the junction capacitance rises slightly:
+        ``c ≈ −1e-3/K`` is an ASSUMPTION (RC part of a travelling-wave electrode's roll-off).
+
+    Temperature (:meth:`bias_state`, :meth:`at_temperature`): the arms' phase difference drifts
+    by ``dΔφ/dT = 2π/λ·dn/dT·ΔL``, i.e. θ by ``Δθ_d = π·dn/dT·ΔL·(T − T_ref)/λ`` (θ is half the
+    arm difference); the bias loop applies ``θ_c = −G/(1+G)·Δθ_d`` through ``V_b`` clipped to
+    ``±bias_max_v``, leaving ``ε_b = Δθ_d + θ_c`` at the operating point ``φ_b + ε_b``.  The
+    laser-wavelength term ``−2π·n_g·ΔL·Δλ/λ²`` of an on-chip laser is not modelled.
     """
 
     vpi_l_v_m: float = 0.02
@@ -111,6 +181,14 @@ class MachZehnderModulator:
     eo_bandwidth_hz: float = 45e9
     eo_shape: str = "first-order"
     chirp_alpha: float = 0.0
+    arm_imbalance_m: float = 0.0
+    dn_dt_per_k: float = SILICON_DN_DT_PER_K
+    temperature_ref_c: float = 25.0
+    bias_loop_gain: float = 50.0
+    bias_vpi_v: float = 3.0
+    bias_max_v: float = 4.0
+    vpi_l_tempco_per_k: float = 0.0
+    eo_bandwidth_tempco_per_k: float = 0.0
 
     def __post_init__(self) -> None:
         validate.positive("vpi_l_v_m", self.vpi_l_v_m, "V·m")
@@ -121,6 +199,74 @@ class MachZehnderModulator:
         validate.positive("eo_bandwidth_hz", self.eo_bandwidth_hz, "Hz")
         response.check_shape("eo_shape", self.eo_shape)
         validate.in_range("chirp_alpha", self.chirp_alpha, -10.0, 10.0)
+        validate.in_range("arm_imbalance_m", self.arm_imbalance_m, -1e-2, 1e-2, unit="m")
+        validate.in_range("dn_dt_per_k", self.dn_dt_per_k, 0.0, 1e-3, unit="1/K")
+        validate.in_range("temperature_ref_c", self.temperature_ref_c, -60.0, 200.0, unit="°C")
+        if self.bias_loop_gain != math.inf:  # inf: an ideal (integrating) loop
+            validate.in_range("bias_loop_gain", self.bias_loop_gain, 0.0, 1e12, low_inclusive=False)
+        validate.positive("bias_vpi_v", self.bias_vpi_v, "V")
+        validate.non_negative("bias_max_v", self.bias_max_v, "V")
+        validate.in_range("vpi_l_tempco_per_k", self.vpi_l_tempco_per_k, -0.05, 0.05, unit="1/K")
+        validate.in_range("eo_bandwidth_tempco_per_k", self.eo_bandwidth_tempco_per_k, -0.05, 0.05, unit="1/K")
+
+    @property
+    def eo_key(self) -> tuple[float, str]:
+        """What :meth:`eo_response` depends on (a cache key that ignores the bias)."""
+        return (self.eo_bandwidth_hz, self.eo_shape)
+
+    @property
+    def temperature_dependent(self) -> bool:
+        """True if the bias, Vπ or the bandwidth change with the chip temperature."""
+        return self.arm_imbalance_m != 0.0 or self.vpi_l_tempco_per_k != 0.0 or self.eo_bandwidth_tempco_per_k != 0.0
+
+    def bias_state(self, temperature_c: float, wavelength_m: float = 1.31e-6) -> MzmBiasState:
+        """The bias loop at chip ``temperature_c`` (°C) for light at ``wavelength_m`` (m).
+
+        ``Δθ_d = π·dn/dT·ΔL·(T − T_ref)/λ``; wanted correction ``θ_c = −G/(1+G)·Δθ_d``, i.e.
+        ``V_b = θ_c·2·Vπ,b/π``, clipped to ``±bias_max_v``; error ``ε_b = Δθ_d + θ_c(V_b)``.
+
+        Raises
+        ------
+        InvalidParameter
+            Non-finite temperature, wavelength outside 0.8-2 µm.
+        """
+        t = validate.real("temperature_c", temperature_c)
+        lam = validate.in_range("wavelength_m", wavelength_m, 0.8e-6, 2.0e-6, unit="m")
+        drift = math.pi * self.dn_dt_per_k * self.arm_imbalance_m * (t - self.temperature_ref_c) / lam
+        g = self.bias_loop_gain
+        want = -drift if math.isinf(g) else -drift * g / (1.0 + g)
+        v_want = want * 2.0 * self.bias_vpi_v / math.pi
+        v_b = min(max(v_want, -self.bias_max_v), self.bias_max_v) + 0.0  # no −0.0
+        limited = v_b != v_want
+        error = drift + math.pi * v_b / (2.0 * self.bias_vpi_v)
+        reason = ""
+        if limited:
+            reason = (
+                f"MZM bias loop needs {v_want:+.2f} V at {t:g} °C to hold the set point, beyond the range "
+                f"±{self.bias_max_v:g} V (bias_max_v): bias error {error:+.3f} rad"
+            )
+        return MzmBiasState(drift, v_b, error, limited, reason)
+
+    def at_temperature(self, temperature_c: float, wavelength_m: float = 1.31e-6) -> MachZehnderModulator:
+        """The modulator as it runs at chip ``temperature_c`` (°C): a temperature-independent copy
+        with bias ``φ_b + ε_b`` (:meth:`bias_state`, wrapped into [−π, π)), ``VπL(T)`` and ``f(T)``;
+        ``self`` if nothing changes (e.g. at ``temperature_ref_c``)."""
+        st = self.bias_state(temperature_c, wavelength_m)
+        dt = float(temperature_c) - self.temperature_ref_c
+        k_v = 1.0 + self.vpi_l_tempco_per_k * dt
+        k_f = 1.0 + self.eo_bandwidth_tempco_per_k * dt
+        if st.error_rad == 0.0 and k_v == 1.0 and k_f == 1.0:
+            return self
+        if not (k_v > 0.0 and k_f > 0.0):
+            raise InvalidParameter(
+                f"temperature_c = {temperature_c:g} °C is {dt:+g} K from temperature_ref_c: the linear Vπ/bandwidth "
+                f"temperature coefficients give a non-positive value there (factors {k_v:.3g}, {k_f:.3g})"
+            )
+        phase = (self.bias_phase_rad + st.error_rad + math.pi) % (2.0 * math.pi) - math.pi
+        return dataclasses.replace(
+            self, bias_phase_rad=phase, vpi_l_v_m=self.vpi_l_v_m * k_v, eo_bandwidth_hz=self.eo_bandwidth_hz * k_f,
+            arm_imbalance_m=0.0, vpi_l_tempco_per_k=0.0, eo_bandwidth_tempco_per_k=0.0, temperature_ref_c=float(temperature_c),
+        )
 
     @property
     def vpi_v(self) -> float:
@@ -232,6 +378,11 @@ class IdealIntensityModulator:
         if self.bandwidth_hz is not None:
             v = response.apply_lowpass(v, light.sample_rate_hz, self.bandwidth_hz, self.shape)
         return self.modulate_filtered(light, v, drive)
+
+    @property
+    def eo_key(self) -> tuple[float | None, str]:
+        """What :meth:`eo_response` depends on (a cache key)."""
+        return (self.bandwidth_hz, self.shape)
 
     def eo_response(self, freq_hz: np.ndarray) -> np.ndarray:
         """Complex response applied to the drive at ``freq_hz`` (Hz); 1 without a bandwidth."""
@@ -533,6 +684,11 @@ class MicroringModulator:
         is_single_precision(precision)
         s = 1.0 if self.bias_detuning_m >= 0.0 else -1.0
         return self.field_transmission(self.bias_detuning_m + s * self.shift_m_per_v * v)
+
+    @property
+    def eo_key(self) -> tuple[float, str]:
+        """What :meth:`eo_response` depends on (a cache key)."""
+        return (self.eo_bandwidth_hz, "first-order")
 
     def eo_response(self, freq_hz: np.ndarray) -> np.ndarray:
         """First-order response at :attr:`eo_bandwidth_hz` applied to the drive."""

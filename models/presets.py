@@ -82,17 +82,25 @@ def _rx_ffe(baud: float) -> int:
     return RX_FFE_TAPS["100G"] if baud < 80e9 else RX_FFE_TAPS["200G"]
 
 
+#: Temperature behaviour of the presets' MZMs (models.modulator.MachZehnderModulator), all
+#: ASSUMPTIONS: 50 µm arm imbalance (1.2 °/K of bias drift of θ with Si dn/dT = 1.8e-4 /K), the
+#: bias loop trimmed at 35 °C chip (the 25 °C-case design point, whose results are unchanged) with
+#: its default gain 50 and ±4 V range (held from about −60 to +135 °C chip), VπL −3e-4 /K (derived
+#: in the docstring); EO bandwidth kept constant (no sourced coefficient).
+MZM_THERMAL = {"arm_imbalance_m": 50e-6, "temperature_ref_c": 35.0, "vpi_l_tempco_per_k": -3e-4}
+
+
 def _lane_parts(baud: float) -> tuple[Pam4Driver, MachZehnderModulator, Receiver]:
     if baud < 80e9:
         driver = Pam4Driver(swing_v=2.2, rise_time_s=6e-12)
-        mzm = MachZehnderModulator(vpi_l_v_m=0.02, length_m=3.5e-3, eo_bandwidth_hz=45e9)
+        mzm = MachZehnderModulator(vpi_l_v_m=0.02, length_m=3.5e-3, eo_bandwidth_hz=45e9, **MZM_THERMAL)
         rx = Receiver(
             photodiode=Photodiode(responsivity_a_per_w=0.85, bandwidth_hz=50e9),
             tia=Tia(transimpedance_ohm=2000.0, input_noise_density_a_per_rthz=12e-12, bandwidth_hz=40e9),
         )
     else:
         driver = Pam4Driver(swing_v=2.2, rise_time_s=3.5e-12)
-        mzm = MachZehnderModulator(vpi_l_v_m=0.02, length_m=3.5e-3, eo_bandwidth_hz=60e9)
+        mzm = MachZehnderModulator(vpi_l_v_m=0.02, length_m=3.5e-3, eo_bandwidth_hz=60e9, **MZM_THERMAL)
         rx = Receiver(
             photodiode=Photodiode(responsivity_a_per_w=0.85, bandwidth_hz=80e9),
             tia=Tia(transimpedance_ohm=1500.0, input_noise_density_a_per_rthz=10e-12, bandwidth_hz=60e9),

@@ -188,3 +188,105 @@ def test_sample_rate_below_twice_bandwidth_is_rejected():
 def test_drive_mismatch_is_rejected():
     with pytest.raises(InvalidParameter, match="does not match"):
         MachZehnderModulator().modulate(cw(100), volts(np.zeros(50)))
+
+
+# --- MZM temperature: bias drift and its loop, Vπ and bandwidth -------------------------------
+
+def _closed_form_levels(vpi_v, phi_rad, v):
+    # P = P0/2·(1 + cos(π·V/Vπ + φ)) (lossless, infinite static extinction): φ = 2θ-offset; the set
+    # point φ_b = −π/4 is φ = −π/2 (rising slope), a bias error ε of θ is 2ε of φ
+    return 0.5 * (1.0 + np.cos(math.pi * np.asarray(v) / vpi_v + phi_rad))
+
+
+def test_mzm_thermal_drift_is_thermo_optic_phase_of_the_arm_imbalance():
+    # dΔφ/dT = 2π/λ·dn/dT·ΔL for the arms' difference; θ is half of it.  Open loop (tiny gain):
+    # ΔL = 100 µm, 1.8e-4 /K, 1310 nm, +10 K: Δφ = 2π·1.8e-4·1e-4·10/1.31e-6 = 0.8633 rad
+    mzm = MachZehnderModulator(arm_imbalance_m=100e-6, temperature_ref_c=30.0, bias_loop_gain=1e-12)
+    st = mzm.bias_state(40.0, 1.31e-6)
+    d_phi = 2 * math.pi / 1.31e-6 * 1.8e-4 * 100e-6 * 10.0
+    assert d_phi == pytest.approx(0.8633, abs=1e-4)
+    assert st.drift_rad == pytest.approx(d_phi / 2, rel=1e-12)
+    assert st.error_rad == pytest.approx(d_phi / 2, rel=1e-9) and st.limited is False  # the loop does ~nothing
+    assert mzm.bias_state(30.0).drift_rad == 0.0
+
+
+def test_mzm_bias_loop_residual_and_levels_match_the_closed_form():
+    # loop gain G: residual ε = Δθ/(1+G); the operating levels and ER are those of
+    # P = P0/2·(1 + cos(πV/Vπ − π/2 + 2ε)) at the four PAM4 drive voltages
+    mzm = MachZehnderModulator(vpi_l_v_m=0.02, length_m=4e-3, insertion_loss_db=0.0, static_extinction_db=100.0,
+                               arm_imbalance_m=80e-6, temperature_ref_c=35.0, bias_loop_gain=19.0,
+                               bias_vpi_v=3.0, bias_max_v=3.0)
+    t_hot = 80.0
+    drift = math.pi * 1.8e-4 * 80e-6 * (t_hot - 35.0) / 1.31e-6
+    eps = drift / 20.0
+    st = mzm.bias_state(t_hot, 1.31e-6)
+    assert st.error_rad == pytest.approx(eps, rel=1e-12) and not st.limited
+    assert st.bias_v == pytest.approx(-(drift - eps) * 2 * 3.0 / math.pi, rel=1e-12)
+    hot = mzm.at_temperature(t_hot, 1.31e-6)
+    v = np.array([-1.2, -0.4, 0.4, 1.2])
+    want = _closed_form_levels(5.0, -math.pi / 2 + 2 * eps, v)
+    np.testing.assert_allclose(hot.power_transfer(v), want, rtol=1e-9, atol=1e-10)
+    er = 10 * math.log10(want[3] / want[0])
+    er0 = 10 * math.log10(_closed_form_levels(5.0, -math.pi / 2, v[3]) / _closed_form_levels(5.0, -math.pi / 2, v[0]))
+    got = hot.power_transfer(v)
+    assert 10 * math.log10(got[3] / got[0]) == pytest.approx(er, abs=1e-6)
+    assert er < er0 - 0.1  # the bias moved towards the peak: the top level compresses, ER falls
+    # the same operating point drives modulate(): a DC drive gives the closed-form power
+    out = hot.modulate(cw(), volts(np.full(4096, 0.4)))
+    assert out.average_power_w == pytest.approx(1e-3 * want[2], rel=1e-9)
+
+
+def test_mzm_bias_loop_out_of_range_is_limited_and_says_so():
+    mzm = MachZehnderModulator(arm_imbalance_m=200e-6, temperature_ref_c=25.0, bias_loop_gain=math.inf,
+                               bias_vpi_v=3.0, bias_max_v=1.0)
+    # within range with an ideal loop: no error
+    ok = mzm.bias_state(30.0)
+    assert ok.error_rad == pytest.approx(0.0, abs=1e-15) and not ok.limited
+    st = mzm.bias_state(85.0)
+    drift = math.pi * 1.8e-4 * 200e-6 * 60.0 / 1.31e-6
+    # clipped at −1 V: correction −π·1/(2·3) of θ
+    assert st.limited and st.bias_v == -1.0
+    assert st.error_rad == pytest.approx(drift - math.pi / 6, rel=1e-12)
+    assert "bias_max_v" in st.reason and "85" in st.reason
+
+
+def test_mzm_at_reference_temperature_is_itself_and_vpi_bandwidth_scale():
+    mzm = MachZehnderModulator(arm_imbalance_m=50e-6, temperature_ref_c=35.0, vpi_l_tempco_per_k=-3e-4,
+                               eo_bandwidth_tempco_per_k=-1e-3)
+    assert mzm.temperature_dependent
+    assert mzm.at_temperature(35.0) is mzm
+    hot = mzm.at_temperature(75.0)
+    assert hot.vpi_l_v_m == pytest.approx(0.02 * (1 - 3e-4 * 40), rel=1e-12)
+    assert hot.eo_bandwidth_hz == pytest.approx(45e9 * (1 - 1e-3 * 40), rel=1e-12)
+    assert hot.bias_phase_rad == pytest.approx(-math.pi / 4 + mzm.bias_state(75.0).error_rad, rel=1e-12)
+    # the copy is the operating point: temperature-independent, and at its own temperature itself
+    assert not hot.temperature_dependent and hot.at_temperature(75.0) is hot
+    # the EO cache key ignores the bias: a drift-only change keeps the drive filter
+    drift_only = MachZehnderModulator(arm_imbalance_m=50e-6, temperature_ref_c=35.0)
+    assert drift_only.at_temperature(75.0).eo_key == drift_only.eo_key
+    assert hot.eo_key != mzm.eo_key
+    # a balanced MZM does not drift
+    assert MachZehnderModulator().at_temperature(85.0) == MachZehnderModulator()
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [({"arm_imbalance_m": 0.1}, "arm_imbalance_m"), ({"dn_dt_per_k": -1e-4}, "dn_dt_per_k"),
+     ({"bias_loop_gain": 0.0}, "bias_loop_gain"), ({"bias_vpi_v": 0.0}, "bias_vpi_v"),
+     ({"bias_max_v": -1.0}, "bias_max_v"), ({"vpi_l_tempco_per_k": 0.1}, "vpi_l_tempco_per_k"),
+     ({"eo_bandwidth_tempco_per_k": float("nan")}, "eo_bandwidth_tempco_per_k"),
+     ({"temperature_ref_c": 500.0}, "temperature_ref_c")],
+)
+def test_bad_mzm_temperature_parameters(kwargs, name):
+    with pytest.raises(InvalidParameter, match=name):
+        MachZehnderModulator(**kwargs)
+
+
+def test_mzm_temperature_errors():
+    mzm = MachZehnderModulator(arm_imbalance_m=50e-6, vpi_l_tempco_per_k=-0.02)
+    with pytest.raises(InvalidParameter, match="temperature_c"):
+        mzm.bias_state(float("nan"))
+    with pytest.raises(InvalidParameter, match="wavelength_m"):
+        mzm.bias_state(30.0, 1.31)
+    with pytest.raises(InvalidParameter, match="non-positive"):
+        mzm.at_temperature(80.0)  # 1 − 0.02·55 < 0
