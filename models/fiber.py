@@ -28,7 +28,11 @@ circular record stays seamless): every record averages the beat over its phase
 single ψ that put one seed's penalty anywhere between 0 and its maximum.  At a level of power
 ``P_i`` the beat then has zero mean and variance ``2ε·P_i·<P(t − τ)>``, the interferometric
 noise ``σ² = 2ε·P²`` of Gimlett & Cheung, JLT 7(6), 888 (1989) (aligned polarisations), which is
-the form the IEEE 802.3 link models use for the MPI penalty.
+the form the IEEE 802.3 link models use for the MPI penalty.  The receiver's levels and
+thresholds are those of the whole record: the BER is that of a receiver whose decision levels do
+not follow the slow wander of ψ (ASSUMPTION; one that tracks it sees less), and a reflection
+pair at −14 dB each (ε = −28 dB) then costs a 100G PAM4 lane the penalty the Gaussian budget
+term predicts, where one ψ per record had left it near zero (``tests/models/test_mpi_lane.py``).
 """
 
 from __future__ import annotations
