@@ -209,8 +209,8 @@ class ClosedFormPhysics:
         validate.non_negative("wavelength_drift_m_per_k", self.wavelength_drift_m_per_k, "m/K")
 
     def _table(self, spec: PhySpec, metric: str, side: str, default: float | None,
-               allow_proposal: bool = False) -> float | None:
-        got = _row_value(spec, metric, side, allow_proposal)
+               allow_proposal: bool = False, allow_draft: bool = False) -> float | None:
+        got = _row_value(spec, metric, side, allow_proposal, allow_draft)
         return default if got is None else got[0]
 
     def worst_dispersion_ps_per_nm(self, spec: PhySpec, cond: LinkConditions) -> tuple[float, float]:
@@ -236,11 +236,11 @@ class ClosedFormPhysics:
         q_t = q_inverse_for_ser(ser)
         baud = spec.symbol_rate_baud
         b_n = bt4_noise_bandwidth_hz(baud / 2.0)
-        ap = cond.allow_proposal
+        ap, ad = cond.allow_proposal, cond.allow_draft
         if self.tx_oma_outer_dbm is not None:
             oma25, oma_prop = self.tx_oma_outer_dbm, False
         else:
-            oma25, _, oma_prop, _ = _tx_oma(spec, ap, cond.proposal)
+            oma25, _, oma_prop, _ = _tx_oma(spec, ap, cond.proposal, ad)
         d_t = cond.temperature_c - T_REF_C
         thermal_db = -10.0 * math.log10(math.e) * d_t / self.slope_t1_k
         er_pen = er_penalty_db(self.extinction_ratio_db)
@@ -250,12 +250,12 @@ class ClosedFormPhysics:
         il = sum(i.value for i in chan)
         dl, lam = self.worst_dispersion_ps_per_nm(spec, cond)
         disp = dispersion_fading_penalty_db(dl, lam, baud / 2.0, self.chirp_alpha)
-        rin = self.rin_db_per_hz if self.rin_db_per_hz is not None else self._table(spec, "rin_db_per_hz", "max", -136.0, ap)
+        rin = self.rin_db_per_hz if self.rin_db_per_hz is not None else self._table(spec, "rin_db_per_hz", "max", -136.0, ap, ad)
         if self.mpi_crosstalk_db is not None:
             x_db, x_basis = self.mpi_crosstalk_db, "given"
         else:
-            rt = self._table(spec, "tx_reflectance_db", "max", -26.0, ap)
-            rr = self._table(spec, "rx_reflectance_db", "max", -26.0, ap)
+            rt = self._table(spec, "tx_reflectance_db", "max", -26.0, ap, ad)
+            rr = self._table(spec, "rx_reflectance_db", "max", -26.0, ap, ad)
             x_db, x_basis = rt + rr - 2.0 * il, f"Tx refl. {rt:g} + Rx refl. {rr:g} - 2 x IL {il:.2f} dB"
         v_rin = rin_relative_variance(rin, b_n)
         v_mpi = mpi_relative_variance(x_db, self.extinction_ratio_db)
@@ -265,8 +265,8 @@ class ClosedFormPhysics:
         if self.tx_closure_db is not None:
             closure, closure_prop = self.tx_closure_db, False
         else:
-            closure = _single(spec, "tdecq_db", "max", ap)
-            closure_prop = any(r.proposal for r in _rows(spec, "tdecq_db", ap))
+            closure = _single(spec, "tdecq_db", "max", ap, ad)
+            closure_prop = any(r.proposal for r in _rows(spec, "tdecq_db", ap, ad))
         sens_w = 6.0 * q_t * self.tia_noise_a_per_rthz * math.sqrt(b_n) / self.responsivity_a_per_w
         sens_dbm = 10.0 * math.log10(sens_w / 1e-3) + self.rx_implementation_penalty_db
         items = [

@@ -85,6 +85,11 @@ class LinkConditions:
         row, instead of refusing the budget [False].  Lines so built are marked PROPOSAL.
     proposal_allocations : ProposalAllocations or None
         The fall-back proposal numbers [None: ``ProposalAllocations()``]; needs ``allow_proposal``.
+    allow_draft : bool
+        Use the table's DRAFT rows (unapproved standard draft numbers) where it has no published
+        row [False]; task-force PROPOSAL rows and :class:`ProposalAllocations` still need
+        ``allow_proposal`` (which, as before, uses draft and proposal rows alike).  Lines so built
+        are marked PROPOSAL (the budget knows no separate draft mark).
     """
 
     reach_m: float
@@ -94,6 +99,7 @@ class LinkConditions:
     connector_loss_db: float | None = None
     allow_proposal: bool = False
     proposal_allocations: ProposalAllocations | None = None
+    allow_draft: bool = False
 
     def __post_init__(self) -> None:
         validate.non_negative("reach_m", self.reach_m, "m")
@@ -106,6 +112,8 @@ class LinkConditions:
             validate.non_negative("connector_loss_db", self.connector_loss_db, "dB")
         if not isinstance(self.allow_proposal, bool):
             raise InvalidType(f"allow_proposal must be True or False, got {self.allow_proposal!r}")
+        if not isinstance(self.allow_draft, bool):
+            raise InvalidType(f"allow_draft must be True or False, got {self.allow_draft!r}")
         if self.proposal_allocations is not None:
             if not isinstance(self.proposal_allocations, ProposalAllocations):
                 raise InvalidType("proposal_allocations must be a ProposalAllocations, got "

@@ -23,49 +23,61 @@ from optics.phy import LimitRow, PhySpec
 from optics.phy.dispersion import dispersion_limits
 
 
-def _rows(spec: PhySpec, metric: str, allow_proposal: bool) -> tuple[LimitRow, ...]:
-    """Rows on ``metric``: the non-proposal ones; only if none, the proposal ones (when allowed)."""
+def _rows(spec: PhySpec, metric: str, allow_proposal: bool, allow_draft: bool = False) -> tuple[LimitRow, ...]:
+    """Rows on ``metric``: the non-proposal ones; only if none, the proposal ones (draft rows
+    included) when ``allow_proposal``, else the draft ones when ``allow_draft``."""
     rows = spec.rows_for(metric)
     firm = tuple(r for r in rows if not r.proposal)
-    if firm or not allow_proposal:
+    if firm:
         return firm
-    return tuple(r for r in rows if r.proposal)
+    if allow_proposal:
+        return tuple(r for r in rows if r.proposal)
+    if allow_draft:
+        return tuple(r for r in rows if r.draft)
+    return firm
 
 
-def _row_value(spec: PhySpec, metric: str, side: str, allow_proposal: bool = False) -> tuple[float, LimitRow] | None:
-    for r in _rows(spec, metric, allow_proposal):
+def _row_value(spec: PhySpec, metric: str, side: str, allow_proposal: bool = False,
+               allow_draft: bool = False) -> tuple[float, LimitRow] | None:
+    for r in _rows(spec, metric, allow_proposal, allow_draft):
         b = getattr(r, side)
         if isinstance(b, float):
             return b, r
     return None
 
 
-def _single(spec: PhySpec, metric: str, side: str, allow_proposal: bool = False) -> float:
-    got = _row_value(spec, metric, side, allow_proposal)
+def _single(spec: PhySpec, metric: str, side: str, allow_proposal: bool = False, allow_draft: bool = False) -> float:
+    got = _row_value(spec, metric, side, allow_proposal, allow_draft)
     if got is None:
         hint = ""
-        if not allow_proposal and any(r.proposal for r in spec.rows_for(metric)):
+        if not allow_draft and not allow_proposal and any(r.draft for r in spec.rows_for(metric)):
+            hint = (" (the table has DRAFT/PROPOSAL rows: allow_draft=True (--allow-draft) uses the draft ones, "
+                    "allow_proposal=True (--allow-proposal) all of them)")
+        elif not allow_proposal and any(r.proposal for r in spec.rows_for(metric)):
             hint = " (the table has a task-force PROPOSAL row: allow_proposal=True, or --allow-proposal on the command line, uses it)"
         raise SpecError(f"{spec.name}: no numeric {side} row for {metric}; a standard budget needs it{hint}")
     return got[0]
 
 
-def _tx_oma(spec: PhySpec, allow_proposal: bool, prop: ProposalAllocations) -> tuple[float, bool, bool, str]:
+def _tx_oma(spec: PhySpec, allow_proposal: bool, prop: ProposalAllocations,
+            allow_draft: bool = False) -> tuple[float, bool, bool, str]:
     """(worst compliant Tx OMA dBm, verified, proposal, basis); see :func:`worst_case_tx_oma_dbm`."""
-    got = _row_value(spec, "tdecq_db", "max", allow_proposal)
+    got = _row_value(spec, "tdecq_db", "max", allow_proposal, allow_draft)
     if got is None:
-        _single(spec, "tdecq_db", "max", allow_proposal)  # raises with the hint
+        _single(spec, "tdecq_db", "max", allow_proposal, allow_draft)  # raises with the hint
     tdecq_max, trow = got  # type: ignore[misc]
     er_cases = [40.0]
-    er = _row_value(spec, "extinction_ratio_db", "min", allow_proposal)
+    er = _row_value(spec, "extinction_ratio_db", "min", allow_proposal, allow_draft)
     if er is not None:
         er_cases.append(er[0])
     used = [trow]
     oma_rows = [(r, add) for metric, add in (("oma_outer_dbm", 0.0), ("oma_minus_tdecq_dbm", tdecq_max))
-                for r in _rows(spec, metric, allow_proposal) if r.min is not None]
+                for r in _rows(spec, metric, allow_proposal, allow_draft) if r.min is not None]
     if not oma_rows:
         if not allow_proposal:
-            raise SpecError(f"{spec.name}: no OMA_outer or OMA - TDECQ row; a standard budget needs one")
+            hint = (" (allow_proposal=True / --allow-proposal takes the ProposalAllocations OMA - TDECQ floor)"
+                    if allow_draft else "")
+            raise SpecError(f"{spec.name}: no OMA_outer or OMA - TDECQ row; a standard budget needs one{hint}")
         value = prop.oma_minus_tdecq_dbm + tdecq_max
         return (value, False, True,
                 f"(OMA - TDECQ) floor {prop.oma_minus_tdecq_dbm:g} dBm (ProposalAllocations) + TDECQ max {tdecq_max:g} dB")
@@ -79,7 +91,8 @@ def _tx_oma(spec: PhySpec, allow_proposal: bool, prop: ProposalAllocations) -> t
 
 
 def worst_case_tx_oma_dbm(
-    spec: PhySpec, *, allow_proposal: bool = False, proposal_allocations: ProposalAllocations | None = None
+    spec: PhySpec, *, allow_proposal: bool = False, proposal_allocations: ProposalAllocations | None = None,
+    allow_draft: bool = False,
 ) -> float:
     """Lowest OMA_outer a compliant transmitter may launch: at TDECQ max, over the ER cases, dBm.
 
@@ -93,10 +106,11 @@ def worst_case_tx_oma_dbm(
     SpecError
         If the PHY has no TDECQ max or no OMA rows (without ``allow_proposal``).
     """
-    if not isinstance(allow_proposal, bool):
-        raise InvalidType(f"allow_proposal must be True or False, got {allow_proposal!r}")
+    for name, flag in (("allow_proposal", allow_proposal), ("allow_draft", allow_draft)):
+        if not isinstance(flag, bool):
+            raise InvalidType(f"{name} must be True or False, got {flag!r}")
     prop = proposal_allocations if proposal_allocations is not None else ProposalAllocations()
-    return _tx_oma(spec, allow_proposal, prop)[0]
+    return _tx_oma(spec, allow_proposal, prop, allow_draft)[0]
 
 
 def _channel_items(spec: PhySpec, cond: LinkConditions) -> list[BudgetItem]:
@@ -146,14 +160,14 @@ def _mpi_dgd(spec: PhySpec, cond: LinkConditions) -> tuple[float, bool, bool, st
 
 def _sensitivity(spec: PhySpec, cond: LinkConditions, tdecq_max: float) -> tuple[float, bool, bool, str, str]:
     """(stressed sensitivity dBm, verified, proposal, label, basis)."""
-    got = _row_value(spec, "stressed_rx_sensitivity_oma_dbm", "max", cond.allow_proposal)
+    got = _row_value(spec, "stressed_rx_sensitivity_oma_dbm", "max", cond.allow_proposal, cond.allow_draft)
     if got is not None:
-        rows = _rows(spec, "stressed_rx_sensitivity_oma_dbm", cond.allow_proposal)
+        rows = _rows(spec, "stressed_rx_sensitivity_oma_dbm", cond.allow_proposal, cond.allow_draft)
         return (got[0], all(r.verified for r in rows), any(r.proposal for r in rows),
                 "Rx stressed sensitivity OMA_outer", "PHY table")
     rxs = _row_value(spec, "rx_sensitivity_oma_dbm", "max", True) if cond.allow_proposal else None
     if rxs is None:
-        _single(spec, "stressed_rx_sensitivity_oma_dbm", "max", cond.allow_proposal)  # raises
+        _single(spec, "stressed_rx_sensitivity_oma_dbm", "max", cond.allow_proposal, cond.allow_draft)  # raises
     stress = cond.proposal.rx_sensitivity_stress_db
     return (rxs[0] + tdecq_max - stress, False, True,  # type: ignore[index]
             "Rx sensitivity OMA_outer at SECQ = TDECQ max",
@@ -173,11 +187,11 @@ def standard_budget(spec: PhySpec, cond: LinkConditions) -> BudgetColumn:
     SpecError
         If the table lacks a row the budget needs (without ``allow_proposal``: any PROPOSAL-only row).
     """
-    ap = cond.allow_proposal
-    got = _row_value(spec, "tdecq_db", "max", ap)
-    tdecq_max = _single(spec, "tdecq_db", "max", ap) if got is None else got[0]
-    t_rows = _rows(spec, "tdecq_db", ap)
-    tx, tx_verified, tx_prop, tx_basis = _tx_oma(spec, ap, cond.proposal)
+    ap, ad = cond.allow_proposal, cond.allow_draft
+    got = _row_value(spec, "tdecq_db", "max", ap, ad)
+    tdecq_max = _single(spec, "tdecq_db", "max", ap, ad) if got is None else got[0]
+    t_rows = _rows(spec, "tdecq_db", ap, ad)
+    tx, tx_verified, tx_prop, tx_basis = _tx_oma(spec, ap, cond.proposal, ad)
     sens, sens_verified, sens_prop, sens_label, sens_basis = _sensitivity(spec, cond, tdecq_max)
     chan = _channel_items(spec, cond)
     mpi, mpi_verified, mpi_prop, mpi_basis = _mpi_dgd(spec, cond)
@@ -188,13 +202,13 @@ def standard_budget(spec: PhySpec, cond: LinkConditions) -> BudgetColumn:
         BudgetItem("tx_oma", "Tx OMA_outer (worst compliant, at TDECQ max)", tx, "dBm", +1,
                    tx_basis, tx_verified, tx_prop),
     ]
-    avg = _row_value(spec, "average_power_dbm", "min", ap)
+    avg = _row_value(spec, "average_power_dbm", "min", ap, ad)
     if avg is not None:
-        a_rows = _rows(spec, "average_power_dbm", ap)
+        a_rows = _rows(spec, "average_power_dbm", ap, ad)
         items.append(BudgetItem("tx_average_power_min", "Tx average launch power (min, info)", avg[0], "dBm", 0,
                                 "PHY table", all(r.verified for r in a_rows), any(r.proposal for r in a_rows)))
     items += chan
-    il_row = _row_value(spec, "channel_insertion_loss_db", "max", ap)
+    il_row = _row_value(spec, "channel_insertion_loss_db", "max", ap, ad)
     if il_row is not None:
         items.append(BudgetItem("channel_il_max", "Channel insertion loss limit (info)", il_row[0], "dB", 0,
                                 "PHY table", il_row[1].verified, il_row[1].proposal))

@@ -1,5 +1,5 @@
 """``optics budget --phy NAME [--reach-m L] [--connectors N] [--temperature-c T] [--physics P] [--allow-proposal]
-[--eol-hours H] [--eol-temperature-c T] [--no-eol] [--json]``.
+[--allow-draft] [--eol-hours H] [--eol-temperature-c T] [--no-eol] [--json]``.
 
 Prints the link budget of a PHY from the standard's allocations and from physics, side by side;
 with the link models also an end-of-life column (``end_of_life`` in JSON; the lasers aged to
@@ -8,7 +8,9 @@ hours at a ``T`` °C chip: :mod:`optics.budget.end_of_life`);
 ``--sweep reach`` / ``--sweep temperature`` prints margin tables (9 points) instead.  The physics
 column comes from the link models (:class:`optics.budget.ModelPhysics`, about 1-3 s per point)
 when ``models.presets`` has the PHY, else from the closed forms; ``--physics`` chooses.  Text and
-JSON say which (``physics_provider``).
+JSON say which (``physics_provider``).  ``--allow-draft`` lets the table's DRAFT rows (unapproved
+802.3dj draft numbers) fill in where it has no published row; task-force PROPOSAL rows and the
+proposal fall-back allocations still need ``--allow-proposal`` (which uses draft rows too).
 Exit status 0, or 1 when the standard-allocation margin is negative.
 """
 
@@ -53,6 +55,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-proposal", action="store_true",
                    help="for PHYs whose tables hold only task-force PROPOSAL values (802.3dj): "
                    "compute the budget from them, every such line marked PROPOSAL")
+    p.add_argument("--allow-draft", action="store_true",
+                   help="use the table's DRAFT rows (unapproved standard draft numbers) where it has no published "
+                   "row; PROPOSAL rows and fall-back allocations still need --allow-proposal")
     p.add_argument("--eol-hours", type=float, default=None,
                    help="end-of-life column: laser age in hours (default: the hours to the +20 %% bias "
                    "end-of-life criterion of models.aging at --eol-temperature-c)")
@@ -75,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
                                "a single budget (no --sweep) and no --no-eol")
     eol = None if args.no_eol or choice != "models" else EndOfLife(hours=args.eol_hours,
                                                                  temperature_c=args.eol_temperature_c)
-    common = {"connectors": args.connectors, "allow_proposal": args.allow_proposal, "physics": physics}
+    common = {"connectors": args.connectors, "allow_proposal": args.allow_proposal,
+              "allow_draft": args.allow_draft, "physics": physics}
     if args.sweep == "reach":
         sweep = budget_vs_reach(spec, np.linspace(0.0, 2.0 * spec.reach_m, 9),
                                 temperature_c=args.temperature_c, **common)
