@@ -228,11 +228,31 @@ def count_errors(
             # the pattern levels of measure_levels (the thresholds need nothing else)
             if centre is None:
                 centre = sample_symbols(wf, timing)
-            means = pattern_level_means(centre, sent)[0]
-            thresholds = 0.5 * (means[1:] + means[:-1])  # as Pam4Levels.thresholds
+            thresholds = midway_thresholds(centre, sent)
         else:
             thresholds = levels.thresholds
     values = centre if centre is not None and phase_ui == 0.0 else sample_symbols(wf, timing, phase_ui)
+    return count_symbol_errors(values, sent, thresholds, confidence=confidence, phase_ui=phase_ui)
+
+
+def midway_thresholds(values: np.ndarray, sent: np.ndarray) -> np.ndarray:
+    """Thresholds midway between the mean eye-centre values of symbols 0..3 sent (the
+    default of :func:`count_errors`, as :attr:`optics.levels.Pam4Levels.thresholds`)."""
+    means = pattern_level_means(values, sent)[0]
+    return 0.5 * (means[1:] + means[:-1])
+
+
+def count_symbol_errors(values: np.ndarray, sent: np.ndarray, thresholds: Any, *,
+                        confidence: float = 0.95, phase_ui: float = 0.0) -> CountedBer:
+    """:func:`count_errors` of decision-instant values already taken: one value per symbol
+    (``values``), the symbols sent (``sent``, 0..3, same length) and the thresholds.
+
+    ``phase_ui`` is only recorded in the result (the phase the values were taken at).
+    """
+    values = np.asarray(values)
+    sent = np.asarray(sent)
+    if values.shape != sent.shape or values.ndim != 1:
+        raise InvalidParameter(f"values {values.shape} and sent {sent.shape} must be 1-D of one length")
     got = decide(values, thresholds)
     n = int(sent.size)
     wrong = got != sent
@@ -673,9 +693,11 @@ __all__ = [
     "bathtub",
     "clopper_pearson",
     "count_errors",
+    "count_symbol_errors",
     "decide",
     "estimate_ber",
     "isi_and_noise",
     "level_histograms",
+    "midway_thresholds",
     "statistical_ber",
 ]
