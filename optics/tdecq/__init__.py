@@ -165,14 +165,18 @@ from optics.tdecq.windows import (  # noqa: F401
     _WindowSamples,
 )
 from optics.waveform import Waveform  # noqa: F401
+from optics.tdecq.variants import calibrate_secq, secq, tecq  # noqa: E402, F401  (TECQ / SECQ entry points)
 
 __all__ = [
     "DEFAULT_TARGET_SER",
     "TDECQResult",
     "TDECQSettings",
+    "calibrate_secq",
     "histogram_ser",
     "q_function",
     "q_target",
+    "secq",
     "solve_sigma",
     "tdecq",
+    "tecq",
 ]
