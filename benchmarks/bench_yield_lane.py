@@ -59,6 +59,7 @@ def _pass(ctx, cases):
     """One pass over ``cases`` ((module, lane, temperature)): per-step times in ms (median)."""
     from models.population import lane_tx_waveform
     from models.receiver import sensitivity_oma_w
+    from models.thermal import chip_temperature_c
     from optics.levels import measure_levels
     from optics.reference_receiver import bessel_thomson
     from optics.tdecq import tdecq
@@ -84,7 +85,7 @@ def _pass(ctx, cases):
         tdecq(filt, reference_filter=False, timing=timing, n_taps=5, n_precursors=1)
         t4 = time.perf_counter()
         sensitivity_oma_w(pm.module.lanes[lane].receiver, threshold, extinction_ratio_db=lv.extinction_ratio_db,
-                          temperature_c=t + pm.module.chip_temperature_rise_k)
+                          temperature_c=chip_temperature_c(pm.module, t))
         t5 = time.perf_counter()
         for name, dt in zip(steps, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
             steps[name].append(1e3 * dt)

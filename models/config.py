@@ -13,7 +13,10 @@ Layout (every table optional; values shown are examples)::
     payload_rate_bps = 400e9
     n_lanes = 4                    # without preset: number of identical lanes (default 1)
     wavelengths_m = [1271e-9, 1291e-9, 1311e-9, 1331e-9]   # per-lane laser wavelengths
-    chip_temperature_rise_k = 10.0
+    chip_temperature_rise_k = 10.0   # optional: fixes the chip rise (K); it wins over the next key
+    chip_thermal_resistance_k_per_w = 19.0   # optional: die-to-case (K/W); default: the
+                                   # architecture's; without either the rise is solved
+                                   # from the heat on the die (models.thermal.chip_temperature_c)
     rx_ffe_taps = 0
     power_architecture = "dsp"     # models.power architecture
 
@@ -63,7 +66,7 @@ MODULATOR_TYPES = {"mzm": MachZehnderModulator, "microring": MicroringModulator,
 
 _TOP_KEYS = (
     "preset", "name", "symbol_rate_baud", "payload_rate_bps", "n_lanes", "wavelengths_m",
-    "chip_temperature_rise_k", "rx_ffe_taps", "power_architecture",
+    "chip_temperature_rise_k", "chip_thermal_resistance_k_per_w", "rx_ffe_taps", "power_architecture",
 )
 #: Keys of the [transmitter] table (Transmitter fields, with the host channel given as a file).
 _TX_KEYS = ("lasers_shared_by", "splitter_excess_loss_db", "level_predistortion", "host_channel_touchstone",
@@ -231,7 +234,8 @@ def loads_link(text: str, *, source: str = "<string>", base_dir: str | os.PathLi
         lanes.append(Lane(name=lane.name, transmitter=tx, channel=ch, receiver=Receiver(photodiode=pd, tia=tia)))
 
     mod_kwargs: dict[str, Any] = {"lanes": lanes}
-    for key in ("name", "symbol_rate_baud", "payload_rate_bps", "chip_temperature_rise_k", "rx_ffe_taps"):
+    for key in ("name", "symbol_rate_baud", "payload_rate_bps", "chip_temperature_rise_k",
+                "chip_thermal_resistance_k_per_w", "rx_ffe_taps"):
         if key in top:
             mod_kwargs[key] = top[key]
     if "power_architecture" in top:

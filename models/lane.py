@@ -9,8 +9,10 @@ lane), a :class:`~models.fiber.Channel` and a :class:`~models.receiver.Receiver`
 returns.  Public through :mod:`models.link`.
 
 Temperatures: the case temperature ``T_case`` is an input; lasers, rings and photodiodes sit
-at ``T_chip = T_case + chip_temperature_rise_k`` (a module parameter, UNVERIFIED default
-10 K; the reference notes quote "the laser sees about −5…95 °C" for a 0–70 °C case).
+at the die temperature ``T_chip = T_case + R_chip * P_die(T_chip)`` solved from the heat on
+the die (:func:`models.thermal.chip_temperature_c`), or at ``T_case + chip_temperature_rise_k``
+when a module fixes its rise (the reference notes quote "the laser sees about −5…95 °C" for
+a 0–70 °C case).
 """
 
 from __future__ import annotations
@@ -398,8 +400,14 @@ class LinkModule:
         energy per bit.
     power_params : models.power.ModulePowerParams or str
         Power model parameters or an architecture name (default ``"dsp"``).
-    chip_temperature_rise_k : float
-        Chip temperature above the case in K (default 10, UNVERIFIED), 0...60.
+    chip_temperature_rise_k : float or None
+        Fixed chip temperature above the case in K, 0...60: an explicit override (the previous
+        fixed-rise model).  Default None: the rise is solved from the heat on the die
+        (:func:`models.thermal.chip_temperature_c`).  It takes precedence over
+        ``chip_thermal_resistance_k_per_w``.
+    chip_thermal_resistance_k_per_w : float or None
+        Die-to-case thermal resistance in K/W, 0...500 (default None: the power
+        architecture's, :data:`models.power.CHIP_THERMAL`).
     rx_ffe_taps : int
         Taps of the receiver DSP's T-spaced FFE (0: none, the default for 100 G lanes; 200 G
         lanes need one), trained on the known symbols by
@@ -412,8 +420,9 @@ class LinkModule:
     symbol_rate_baud: float
     payload_rate_bps: float
     power_params: Any = "dsp"
-    chip_temperature_rise_k: float = 10.0
+    chip_temperature_rise_k: float | None = None
     rx_ffe_taps: int = 0
+    chip_thermal_resistance_k_per_w: float | None = None
 
     def __post_init__(self) -> None:
         validate.integer("rx_ffe_taps", self.rx_ffe_taps, 0, 41)
@@ -423,7 +432,11 @@ class LinkModule:
         object.__setattr__(self, "lanes", lanes)
         validate.in_range("symbol_rate_baud", self.symbol_rate_baud, 1e6, 1e12, unit="Bd")
         validate.positive("payload_rate_bps", self.payload_rate_bps, "b/s")
-        validate.in_range("chip_temperature_rise_k", self.chip_temperature_rise_k, 0.0, 60.0, unit="K")
+        if self.chip_temperature_rise_k is not None:
+            validate.in_range("chip_temperature_rise_k", self.chip_temperature_rise_k, 0.0, 60.0, unit="K")
+        if self.chip_thermal_resistance_k_per_w is not None:
+            validate.in_range("chip_thermal_resistance_k_per_w", self.chip_thermal_resistance_k_per_w, 0.0, 500.0,
+                              unit="K/W")
         if isinstance(self.power_params, str):
             if self.power_params not in power_model.ARCHITECTURES:
                 raise InvalidParameter(

@@ -16,8 +16,10 @@ the receiver, both :class:`optics.Waveform`, plus the metrics measured on them b
   (:func:`optics.ber.estimate_ber`).
 
 Temperatures: the case temperature ``T_case`` is an input; lasers, rings and photodiodes sit
-at ``T_chip = T_case + chip_temperature_rise_k`` (a module parameter, UNVERIFIED default
-10 K; the reference notes quote "the laser sees about −5…95 °C" for a 0–70 °C case).
+at the die temperature ``T_chip = T_case + R_chip * P_die(T_chip)``, solved from the heat
+dissipated on the die (:func:`models.thermal.chip_temperature_c`), or at
+``T_case + chip_temperature_rise_k`` when the module fixes its rise (the reference notes
+quote "the laser sees about −5…95 °C" for a 0–70 °C case).
 
 All filtering is circular (FFT) on a record of whole pattern periods, so the pattern repeats
 seamlessly; randomness comes from ``numpy.random.SeedSequence(seed)`` spawned per lane.

@@ -87,6 +87,7 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
+from models.chip_temperature import chip_temperature_c, design_value
 from models.electrical import Pam4Driver, TouchstoneChannel
 from models.fiber import Channel, Fiber
 from models.lane import Lane, LinkModule, Transmitter
@@ -134,11 +135,11 @@ _RANGES: Mapping[type, Mapping[str, tuple[float, float]]] = {
     Photodiode: {"responsivity_a_per_w": (1e-3, 1.6), "dark_current_a": (0.0, 1e-3), "bandwidth_hz": (1e9, 1e12)},
     Tia: {"transimpedance_ohm": (1.0, 1e6), "input_noise_density_a_per_rthz": (0.0, 1e-9),
           "bandwidth_hz": (1e9, 1e12), "overload_current_a": (1e-5, 1.0)},
-    LinkModule: {"chip_temperature_rise_k": (0.0, 60.0)},
+    LinkModule: {"chip_temperature_rise_k": (0.0, 60.0), "chip_thermal_resistance_k_per_w": (0.0, 500.0)},
     TouchstoneChannel: {"insertion_loss_db": (0.0, 60.0)},
 }
 
-_UNITS = (("_w_per_a", "W/A"), ("_a_per_w", "A/W"), ("_a_per_rthz", "A/√Hz"), ("_m_per_k", "m/K"),
+_UNITS = (("_k_per_w", "K/W"), ("_w_per_a", "W/A"), ("_a_per_w", "A/W"), ("_a_per_rthz", "A/√Hz"), ("_m_per_k", "m/K"),
           ("_m_per_v", "m/V"), ("_m_per_w", "m/W"), ("_v_m", "V·m"), ("_db_per_hz", "dB/Hz"),
           ("_db_per_km", "dB/km"), ("_ps_per_nm2_km", "ps/(nm²·km)"), ("_ohm", "Ω"), ("_hz", "Hz"),
           ("_db", "dB"), ("_rad", "rad"), ("_k", "K"), ("_s", "s"), ("_v", "V"), ("_a", "A"), ("_w", "W"),
@@ -214,8 +215,7 @@ def scaled_host_channel(channel: TouchstoneChannel, symbol_rate_baud: float, los
 
 def _nominal(module: LinkModule, component: str, field: str) -> float:
     if component == "module":
-        value = getattr(module, field)
-        return math.nan if value is None else float(value)   # None: a value the models solve for
+        return design_value(module, field)   # a None field: the value the models solve for
     obj = _components(module.lanes[0])[component]
     if component == "laser" and field == "output_power_w":
         return float(obj.output_power_w(obj.temperature_ref_c))
@@ -881,7 +881,7 @@ def lane_tx_waveform(module: PopulationModule, lane: int, temperature_c: float, 
                      samples_per_symbol: int = 16) -> Any:
     """Transmitter output (optical power, W) of one lane of a population module: one period of
     ``pattern`` from :func:`models.link.simulate_lane` at the chip temperature
-    ``T_case + chip_temperature_rise_k``, with its noise (RIN) seeded by :func:`lane_seed`.
+    (:func:`models.thermal.chip_temperature_c`), with its noise (RIN) seeded by :func:`lane_seed`.
 
     The virtual bench's scope and yield prediction both take the lane's waveform from here, so
     a serial gives the same record everywhere.  Returns None for a lane that gives no light.
@@ -901,7 +901,7 @@ def lane_tx_waveform(module: PopulationModule, lane: int, temperature_c: float, 
     settings = _tx_settings(pattern, samples_per_symbol)
     seed = lane_seed(module, lane, t, population_seed=module.population_seed)
     res = simulate_lane(mod.lanes[lane], symbol_rate_baud=mod.symbol_rate_baud, settings=settings,
-                        rng=np.random.default_rng(seed), chip_temperature_c=t + mod.chip_temperature_rise_k,
+                        rng=np.random.default_rng(seed), chip_temperature_c=chip_temperature_c(mod, t),
                         symbols=settings.symbols(), metrics=False, receiver=False)
     if res.tx_waveform is None:
         return None

@@ -107,6 +107,20 @@ BLOCKS: tuple[str, ...] = (
     "power_conversion",
 )
 
+#: Blocks whose heat may sit on the photonic die (:attr:`ModulePowerParams.chip_heat_blocks`).
+CHIP_HEAT_BLOCKS: tuple[str, ...] = ("laser", "modulator_bias", "ring_heater", "driver", "tia")
+
+#: Photonic-die heat sources and die-to-case thermal resistance by architecture, ASSUMPTIONS
+#: (UNVERIFIED; see :class:`ModulePowerParams`): a pluggable's die carries its CW lasers
+#: (bonded on the PIC) and the MZM bias/phase heaters, its drivers, TIAs and DSP being
+#: separate dies; a CPO engine's electronic IC (ring drivers, TIAs) is stacked on the PIC
+#: (TSMC COUPE-style 3D integration) with the ring heaters, the laser outside.
+CHIP_THERMAL: Mapping[str, tuple[tuple[str, ...], float]] = MappingProxyType({
+    "dsp": (("laser", "modulator_bias", "ring_heater"), 19.0),
+    "lpo": (("laser", "modulator_bias", "ring_heater"), 19.0),
+    "cpo": (("driver", "tia", "modulator_bias", "ring_heater"), 1.5),
+})
+
 _KELVIN = 273.15
 
 
@@ -131,6 +145,11 @@ class TecParams:
         Fraction of the ideal optimum-current COP reached in practice, (0, 1]; 0.5 (UNVERIFIED).
     heat_leak_w_per_k : float
         Parasitic heat conductance into the cold side (W/K); 0.01 (UNVERIFIED).
+    set_point_c : float or None
+        Temperature (°C) at which the TEC holds its laser, -40...120 (default None: a fixed
+        ``delta_t_k`` against ``hot_side_c``).  With it the TEC follows its ambient (the module
+        case, :func:`module_power`'s ``tec_ambient_c``): it cools above the set point and heats
+        below it (:func:`tec_hold_power_w`); ``delta_t_k`` and ``hot_side_c`` are then unused.
     """
 
     cooled: bool = False
@@ -139,6 +158,7 @@ class TecParams:
     figure_of_merit_per_k: float = 2.4e-3
     cop_fraction: float = 0.5
     heat_leak_w_per_k: float = 0.01
+    set_point_c: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.cooled, bool):
@@ -153,6 +173,8 @@ class TecParams:
         object.__setattr__(
             self, "heat_leak_w_per_k", validate.non_negative("heat_leak_w_per_k", self.heat_leak_w_per_k, "W/K")
         )
+        if self.set_point_c is not None:
+            s(self, "set_point_c", validate.in_range("set_point_c", self.set_point_c, -40.0, 120.0, unit="°C"))
 
 
 def tec_cop_max(delta_t_k: float, *, hot_side_c: float = 70.0, figure_of_merit_per_k: float = 2.4e-3) -> float:
@@ -211,6 +233,79 @@ def tec_power_w(heat_load_w: float, tec: TecParams) -> float:
         return 0.0
     cop = tec_cop_max(tec.delta_t_k, hot_side_c=tec.hot_side_c, figure_of_merit_per_k=tec.figure_of_merit_per_k)
     power = (q + tec.heat_leak_w_per_k * tec.delta_t_k) / (tec.cop_fraction * cop)
+    if not math.isfinite(power):
+        raise InvalidParameter(f"heat_load_w = {q:g} W gives a TEC power that is not finite")
+    return power
+
+
+def tec_hold_power_w(heat_load_w: float, ambient_c: float, tec: TecParams) -> float:
+    """Electrical power (W) of a TEC holding its laser at ``tec.set_point_c`` in ambient ``ambient_c``.
+
+    The laser plate must shed its own heat ``Q`` (``heat_load_w``) and the parasitic flow
+    ``G (T_amb − T_set)`` from the ambient, ``Q_net = Q + G (T_amb − T_set)``:
+
+    * ``T_amb > T_set`` (cooling, ``ΔT = T_amb − T_set``):
+      ``P = Q_net / (f_COP COP_max(ΔT))`` at hot side ``T_amb`` (:func:`tec_cop_max`, the
+      same as :func:`tec_power_w`);
+    * ``T_amb <= T_set`` and ``Q_net >= 0``: the heat flows out downhill through the TEC
+      and its leak; ``P = 0`` (ASSUMPTION: the loop idles the TEC as a conductor);
+    * ``T_amb < T_set`` and ``Q_net < 0`` (heating, reverse current): the TEC pumps
+      ``H = −Q_net`` into the laser with ``P = H / (f_COP COP_h)``, hot side ``T_set``:
+      ``COP_h = T_h (g − T_c/T_h) / (|ΔT| (g + 1))``, the cooling formula plus 1
+      (``Q_h = Q_c + P``; Goldsmid, *Introduction to Thermoelectricity*, Springer 2010, ch. 2),
+      both at the optimum current.
+
+    ``COP_max`` is the optimum-current (TEC sized to its load) idealisation and ``f_COP``,
+    ``G`` are ASSUMPTIONS (:class:`TecParams`); so ``P`` vanishes as ``ΔT → 0``.  0 W when
+    the TEC is not ``cooled``.
+
+    Parameters
+    ----------
+    heat_load_w : float
+        Heat the held laser(s) dissipate on the TEC (W), >= 0: electrical in less light out.
+    ambient_c : float
+        Ambient (hot-side heat sink) temperature (°C), -60...150.
+    tec : TecParams
+        With ``set_point_c``.
+
+    Raises
+    ------
+    InvalidParameter
+        No ``set_point_c``, negative load, bad temperature, or ``ΔT`` beyond the TEC's reach.
+
+    Examples
+    --------
+    >>> tec = TecParams(cooled=True, set_point_c=35.0)
+    >>> tec_hold_power_w(0.4, 35.0, tec)
+    0.0
+    >>> round(tec_hold_power_w(0.4, 65.0, tec), 4)      # (0.4 + 0.01*30) / (0.5 * COP_max(30 K at 65 °C))
+    1.352
+    """
+    q = validate.non_negative("heat_load_w", heat_load_w, "W")
+    t_amb = validate.in_range("ambient_c", ambient_c, -60.0, 150.0, unit="°C")
+    if not isinstance(tec, TecParams):
+        raise InvalidType(f"tec must be TecParams, got {type(tec).__name__}")
+    if tec.set_point_c is None:
+        raise InvalidParameter("tec_hold_power_w needs TecParams.set_point_c (the temperature the TEC holds)")
+    if not tec.cooled:
+        return 0.0
+    dt = t_amb - tec.set_point_c
+    q_net = q + tec.heat_leak_w_per_k * dt
+    z = tec.figure_of_merit_per_k
+    if dt > 0.0:
+        power = q_net / (tec.cop_fraction * tec_cop_max(dt, hot_side_c=t_amb, figure_of_merit_per_k=z))
+    elif q_net >= 0.0:
+        return 0.0
+    else:
+        # heating: COP_h = T_h (g - T_c/T_h) / (|dT| (g + 1)) = COP_c + 1 with the laser the hot side;
+        # written directly, since it stays positive where the cooling COP has gone negative
+        th = tec.set_point_c + _KELVIN
+        tc = th + dt
+        if tc <= 0:
+            raise InvalidParameter(f"ambient_c = {t_amb:g} °C is below 0 K")
+        g = math.sqrt(1.0 + z * 0.5 * (th + tc))
+        cop_h = (g * th - tc) / (-dt * (g + 1.0))
+        power = -q_net / (tec.cop_fraction * cop_h)
     if not math.isfinite(power):
         raise InvalidParameter(f"heat_load_w = {q:g} W gives a TEC power that is not finite")
     return power
@@ -575,6 +670,16 @@ class ModulePowerParams:
         Junction-temperature dependence of the DSP, driver and TIA blocks.
     thermal_resistance_k_per_w : float
         Junction-to-case thermal resistance of the electronics (K/W), >= 0; 0.5 (ASSUMPTION).
+    chip_thermal_resistance_k_per_w : float
+        Photonic die to case thermal resistance (K/W), >= 0: the die sits at
+        ``T_chip = T_case + R_chip * P_die(T_chip)`` (:func:`models.thermal.chip_temperature_c`);
+        default the ``"dsp"`` value of :data:`CHIP_THERMAL` (ASSUMPTION).
+    chip_heat_blocks : tuple of str
+        Blocks (from :data:`CHIP_HEAT_BLOCKS`) dissipated on the photonic die: ``"laser"``
+        (on-module lasers not held by their own TEC: electrical in less light out),
+        ``"modulator_bias"``, ``"ring_heater"``, and ``"driver"``/``"tia"`` when the electronic
+        IC is stacked on the die (their leakage then at the die temperature); default the
+        pluggable set of :data:`CHIP_THERMAL`.
     """
 
     architecture: str
@@ -589,9 +694,21 @@ class ModulePowerParams:
     conversion_efficiency: float = 1.0
     leakage: LeakageParams = dataclasses.field(default_factory=LeakageParams)
     thermal_resistance_k_per_w: float = 0.5
+    chip_thermal_resistance_k_per_w: float = CHIP_THERMAL["dsp"][1]
+    chip_heat_blocks: tuple[str, ...] = CHIP_THERMAL["dsp"][0]
 
     def __post_init__(self) -> None:
         s = object.__setattr__
+        s(self, "chip_thermal_resistance_k_per_w",
+          validate.non_negative("chip_thermal_resistance_k_per_w", self.chip_thermal_resistance_k_per_w, "K/W"))
+        if isinstance(self.chip_heat_blocks, str) or not all(isinstance(b, str) for b in self.chip_heat_blocks):
+            raise InvalidType(f"chip_heat_blocks must be a sequence of block names, got {self.chip_heat_blocks!r}")
+        blocks = tuple(self.chip_heat_blocks)
+        bad = [b for b in blocks if b not in CHIP_HEAT_BLOCKS]
+        if bad or len(set(blocks)) != len(blocks):
+            raise InvalidParameter(
+                f"chip_heat_blocks = {blocks!r}: each once, from {', '.join(CHIP_HEAT_BLOCKS)}")
+        s(self, "chip_heat_blocks", blocks)
         if not isinstance(self.leakage, LeakageParams):
             raise InvalidType(f"leakage must be LeakageParams, got {type(self.leakage).__name__}")
         s(self, "thermal_resistance_k_per_w",
@@ -652,6 +769,8 @@ def preset_params(architecture: str, *, dsp_node: str = "7nm") -> ModulePowerPar
     if architecture == "dsp":
         return ModulePowerParams(
             architecture="dsp",
+            chip_heat_blocks=CHIP_THERMAL["dsp"][0],
+            chip_thermal_resistance_k_per_w=CHIP_THERMAL["dsp"][1],
             laser=pluggable_laser,
             driver_energy_pj_per_bit=3.0,
             modulator_bias_w_per_lane=0.01,
@@ -663,6 +782,8 @@ def preset_params(architecture: str, *, dsp_node: str = "7nm") -> ModulePowerPar
     if architecture == "lpo":
         return ModulePowerParams(
             architecture="lpo",
+            chip_heat_blocks=CHIP_THERMAL["lpo"][0],
+            chip_thermal_resistance_k_per_w=CHIP_THERMAL["lpo"][1],
             laser=pluggable_laser,
             driver_energy_pj_per_bit=3.5,
             modulator_bias_w_per_lane=0.01,
@@ -672,6 +793,8 @@ def preset_params(architecture: str, *, dsp_node: str = "7nm") -> ModulePowerPar
         )
     return ModulePowerParams(
         architecture="cpo",
+        chip_heat_blocks=CHIP_THERMAL["cpo"][0],
+        chip_thermal_resistance_k_per_w=CHIP_THERMAL["cpo"][1],
         laser=LaserParams(optical_power_w=0.1, wall_plug_efficiency=0.2, lanes_per_laser=8, external=True),
         driver_energy_pj_per_bit=2.5,
         heater_power_w_per_lane=0.04,
@@ -828,6 +951,7 @@ def module_power(
     laser_forward_voltage_v: float | None = None,
     tec_delta_t_k: float | None = None,
     junction_temperature_c: float | None = None,
+    tec_ambient_c: float | None = None,
 ) -> PowerBreakdown:
     """Power breakdown of a transceiver (equations in the module docstring).
 
@@ -848,6 +972,10 @@ def module_power(
         Override the laser drive (e.g. from a laser model at temperature).
     tec_delta_t_k : float, optional
         Overrides the TEC's ΔT (K) (only matters when the TEC is ``cooled``).
+    tec_ambient_c : float, optional
+        Ambient (°C) of a TEC that holds its laser at ``params.tec.set_point_c``: the TEC
+        block is then :func:`tec_hold_power_w` (cooling above the set point, heating below);
+        :func:`module_power_at_case` passes the case temperature.  Not with ``tec_delta_t_k``.
     junction_temperature_c : float, optional
         Junction temperature (°C) of the DSP, driver and TIA: their blocks are scaled by
         ``params.leakage.factor(T_j)``; default their nominal figures (see
@@ -888,6 +1016,8 @@ def module_power(
             laser_forward_voltage_v if laser_forward_voltage_v is not None else p.laser.forward_voltage_v
         )
     laser = dataclasses.replace(p.laser, **laser_changes) if laser_changes else p.laser
+    if tec_ambient_c is not None and tec_delta_t_k is not None:
+        raise InvalidParameter("give tec_ambient_c (a TEC holding its set point) or tec_delta_t_k, not both")
     tec = p.tec if tec_delta_t_k is None else dataclasses.replace(p.tec, delta_t_k=tec_delta_t_k)
     heater = p.heater_power_w_per_lane
     if heater_power_w_per_lane is not None:
@@ -905,7 +1035,8 @@ def module_power(
         "laser": laser_w,
         "modulator_bias": p.modulator_bias_w_per_lane * n,
         "ring_heater": heater * n,
-        "tec": tec_power_w(heat_on_tec, tec),
+        "tec": (tec_hold_power_w(heat_on_tec, tec_ambient_c, tec)
+                if tec_ambient_c is not None and tec.set_point_c is not None else tec_power_w(heat_on_tec, tec)),
         "controller": p.controller_w,
     }
     off = ("laser", "tec") if laser.external else ()
@@ -933,7 +1064,8 @@ def module_power_at_case(
 
     ``T_j = T_case + R_th * P_diss(T_j)`` (:func:`solve_self_heating`), ``P_diss`` the
     :attr:`PowerBreakdown.dissipated_w` of :func:`module_power` at ``T_j`` and ``R_th`` the
-    parameter set's ``thermal_resistance_k_per_w``.
+    parameter set's ``thermal_resistance_k_per_w``.  A TEC with a ``set_point_c`` sees the
+    case temperature as its ambient (``tec_ambient_c``, unless given or ``tec_delta_t_k`` is).
 
     Parameters
     ----------
@@ -960,14 +1092,17 @@ def module_power_at_case(
     Examples
     --------
     >>> b = module_power_at_case("dsp", case_temperature_c=70.0)
-    >>> round(b.junction_temperature_c - 70.0 - b.dissipated_w * 0.5, 5)      # T_j - T_case = R_th P
-    0.0
+    >>> abs(b.junction_temperature_c - 70.0 - b.dissipated_w * 0.5) < 1e-5      # T_j - T_case = R_th P
+    True
     """
     if "junction_temperature_c" in overrides:
         raise InvalidParameter("module_power_at_case solves junction_temperature_c; do not pass it")
     p = preset_params(params, dsp_node=dsp_node) if isinstance(params, str) else params
     if not isinstance(p, ModulePowerParams):
         raise InvalidType(f"params must be ModulePowerParams or an architecture name, got {type(params).__name__}")
+
+    if p.tec.set_point_c is not None and "tec_ambient_c" not in overrides and overrides.get("tec_delta_t_k") is None:
+        overrides = {**overrides, "tec_ambient_c": case_temperature_c}
 
     def dissipated(t: float) -> float:
         return module_power(p, junction_temperature_c=t, **overrides).dissipated_w

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from models import draws_ahead
+from models.chip_temperature import chip_temperature_c
 from models.lane import LaneResult, LinkModule, ModuleResult, SimulationSettings
 from models.lane_metrics import _failed_metrics, _tx_reference, module_power_at
 from models.lane_simulation import TransmitterEntry, _period_fast, simulate_lane, transmitter_transfer
@@ -136,7 +137,7 @@ def _lane_job(
 ) -> tuple[LaneResult, str | None]:
     """One lane of :func:`simulate_many`: ``(result, None)`` or ``(failed-lane result, message)``."""
     lane = module.lanes[lane_index]
-    t_chip = settings.temperature_c + module.chip_temperature_rise_k
+    t_chip = chip_temperature_c(module, settings.temperature_c)
     try:
         res = simulate_lane(
             lane,
@@ -303,12 +304,12 @@ def simulate_many(
         _POOL_STATE.clear()
     out = []
     for i, settings in enumerate(settings_list):
-        t_chip = settings.temperature_c + module.chip_temperature_rise_k
+        t_chip = chip_temperature_c(module, settings.temperature_c)
         lanes = tuple(r for r in lane_results[i] if r is not None)
         ok = not any(k[0] == i for k in errors)
         heaters = [float(r.metrics["heater_power_w"]) for j, r in enumerate(lanes) if (i, j) not in errors]
         heater_mean = float(np.mean(heaters)) if heaters else 0.0
-        pw = module_power_at(module, t_chip, heater_mean)
+        pw = module_power_at(module, t_chip, heater_mean, case_temperature_c=float(settings.temperature_c))
         total = float(pw.total_w) if pw is not None else None
         epb = float(pw.energy_pj_per_bit) if pw is not None else None
         out.append(ModuleResult(module.name, float(settings.temperature_c), lanes, pw, total, epb, ok))

@@ -1,7 +1,11 @@
 """Temperature drift of a link module and sweeps over the case-temperature classes.
 
-What the case temperature ``T_case`` changes (chip at ``T_chip = T_case + rise``, see
-:class:`models.link.LinkModule`), with the model equations in the component modules:
+What the case temperature ``T_case`` changes, with the model equations in the component
+modules.  The photonic die sits at ``T_chip = T_case + R_chip * P_die(T_chip)``, solved from
+the heat dissipated on it (:func:`chip_temperature_c`, implemented in
+:mod:`models.chip_temperature`: lasers and MZM bias on a pluggable's die, ring heaters and the
+stacked driver/TIA IC on a CPO engine's; ``R_chip`` 19 / 1.5 K/W, ASSUMPTIONS), unless the
+module fixes ``chip_temperature_rise_k`` (then ``T_case + rise``):
 
 * laser: threshold ``I_th(T) = I_th,ref·e^{ΔT/T0}``, slope ``η_ref·e^{−ΔT/T1}`` → output
   power; wavelength ``+dλ/dT`` (0.09 nm/K) → fibre dispersion at the new wavelength
@@ -10,7 +14,9 @@ What the case temperature ``T_case`` changes (chip at ``T_chip = T_case + rise``
   red-shift ``λ_laser − detuning − λ_res(T)`` lies within ``[0, η_h·P_max]``; outside it the
   lock is lost and the lane fails (:meth:`models.modulator.MicroringModulator.lock`);
 * photodiode dark current ``×k`` per 10 K (:mod:`models.receiver`);
-* module power: laser output and ring-heater power feed :func:`models.power.module_power`.
+* module power: laser output and ring-heater power feed :func:`models.power.module_power`;
+  a laser held at its own temperature (the CPO external source) needs a TEC whose power
+  grows with ``|T_case − T_held|`` (:func:`models.power.tec_hold_power_w`).
 
 Case-temperature classes (QSFP-DD MSA via qats.com, ``silicon-photonics-parameters.md`` §6):
 commercial 0-70 °C, extended −5-85 °C, industrial −40-85 °C.
@@ -20,8 +26,9 @@ Examples
 >>> from models.presets import preset
 >>> from models.thermal import drift_table
 >>> rows = [r for r in drift_table(preset("400GBASE-DR4"), [0.0, 70.0]) if r["lane"] == "lane 0"]
->>> round((rows[1]["wavelength_m"] - rows[0]["wavelength_m"]) * 1e9, 2)   # 0.09 nm/K × 70 K
-6.3
+>>> dt_chip = rows[1]["chip_temperature_c"] - rows[0]["chip_temperature_c"]   # 70 K of case + more rise
+>>> round(dt_chip, 2), round((rows[1]["wavelength_m"] - rows[0]["wavelength_m"]) / dt_chip * 1e9, 6)   # nm/K
+(72.39, 0.09)
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from models.chip_temperature import chip_temperature_c, heater_power_w_per_lane
 from models.link import LinkModule, ModuleResult, SimulationSettings, module_power_at, simulate_many
 from models.modulator import MicroringModulator
 from optics import validate
@@ -87,34 +95,6 @@ def parse_range(text: str) -> np.ndarray:
     return a + step * np.arange(n)
 
 
-def chip_temperature_c(module: LinkModule, case_temperature_c: float) -> float:
-    """Temperature (°C) of ``module``'s optical chip (lasers, rings, photodiodes) at case
-    temperature ``case_temperature_c``: ``T_case + chip_temperature_rise_k``.
-
-    Raises
-    ------
-    InvalidParameter
-        A case temperature outside -60...150 °C.
-    """
-    t = validate.in_range("case_temperature_c", case_temperature_c, -60.0, 150.0, unit="°C")
-    return t + float(module.chip_temperature_rise_k)
-
-
-def heater_power_w_per_lane(module: LinkModule, chip_temperature_c: float) -> float:
-    """Mean ring-heater power (W per lane) holding the locked rings of ``module`` on their lasers
-    at ``chip_temperature_c`` (°C) (:meth:`models.modulator.MicroringModulator.lock`); lanes
-    without a ring, or whose ring lost its lock, count 0 W."""
-    heaters = []
-    for lane in module.lanes:
-        tx = lane.transmitter
-        if isinstance(tx.modulator, MicroringModulator):
-            lk = tx.modulator.lock(tx.laser.wavelength_at(chip_temperature_c), chip_temperature_c)
-            heaters.append(lk.heater_power_w if lk.locked else 0.0)
-        else:
-            heaters.append(0.0)
-    return float(np.mean(heaters))
-
-
 def static_module_power(module: LinkModule, case_temperature_c: float) -> Any:
     """Module power (:class:`models.power.PowerBreakdown`) at case temperature ``case_temperature_c``
     (°C) without a waveform simulation: :func:`models.link.module_power_at` with the lasers and
@@ -144,7 +124,7 @@ def drift_table(module: LinkModule, temperatures_c: Sequence[float]) -> list[dic
     """
     rows = []
     for t in temperatures_c:
-        tc = float(t) + module.chip_temperature_rise_k
+        tc = chip_temperature_c(module, float(t))
         for lane in module.lanes:
             tx = lane.transmitter
             lam = tx.laser.wavelength_at(tc)
@@ -313,8 +293,8 @@ def sweep_temperature(
             row.update(
                 temperature_c=float(t),
                 lane=lr.name,
-                laser_bias_a=lane.transmitter.laser.bias_current_at(float(t) + module.chip_temperature_rise_k),
-                dark_current_a=lane.receiver.photodiode.dark_current_at(float(t) + module.chip_temperature_rise_k),
+                laser_bias_a=lane.transmitter.laser.bias_current_at(chip_temperature_c(module, float(t))),
+                dark_current_a=lane.receiver.photodiode.dark_current_at(chip_temperature_c(module, float(t))),
                 module_power_w=res.module_power_w,
                 energy_pj_per_bit=res.energy_pj_per_bit,
                 failure=m.get("failure"),

@@ -51,6 +51,16 @@ class DutLane:
         """The lane's receiver as a :class:`models.receiver.Receiver`."""
         return self.receiver.model() if isinstance(self.receiver, ReceiverParams) else self.receiver
 
+    def chip_temperature_c(self, module_temperature_c: float) -> float:
+        """The receiver chip's temperature (°C) at module (case) temperature ``module_temperature_c``:
+        the model transmitter's chip temperature solved from the heat on the die when it has one
+        (:meth:`~instruments.virtual.model_transmitter.ModelTransmitter.chip_temperature_c`), else
+        the case temperature plus ``chip_temperature_rise_k``."""
+        solved = getattr(self.transmitter, "chip_temperature_c", None)
+        if callable(solved):
+            return float(solved(module_temperature_c))
+        return float(module_temperature_c) + self.chip_temperature_rise_k
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class DutIdentity:

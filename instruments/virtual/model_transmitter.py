@@ -65,10 +65,18 @@ class ModelTransmitter:
         """Lane symbol rate, Bd."""
         return float(self.module.symbol_rate_baud)
 
+    def chip_temperature_c(self, temperature_c: float) -> float:
+        """The module's chip temperature (°C) at case temperature ``temperature_c`` (°C), solved
+        from the heat on the die (:func:`models.thermal.chip_temperature_c`)."""
+        from models.thermal import chip_temperature_c
+
+        return chip_temperature_c(self.module, temperature_c)
+
     @property
     def chip_temperature_rise_k(self) -> float:
-        """Chip temperature above the case, K."""
-        return float(self.module.chip_temperature_rise_k)
+        """Chip temperature above the case at 25 °C case, K (it grows with the heat on the die:
+        :meth:`chip_temperature_c`)."""
+        return self.chip_temperature_c(25.0) - 25.0
 
     def _entry(self, temperature_c: float) -> tuple[Waveform, float, float]:
         from models.population import TEMPERATURE_STEP_K, lane_tx_waveform
@@ -109,12 +117,12 @@ class ModelTransmitter:
         at the chip temperature (:meth:`models.laser.DfbLaser.bias_current_at`; under automatic
         power control it rises with temperature), what the module's CMIS Tx-bias monitor reports."""
         t = validate.in_range("temperature_c", temperature_c, -60.0, 150.0, unit="°C")
-        return float(self.lane.transmitter.laser.bias_current_at(t + self.chip_temperature_rise_k))
+        return float(self.lane.transmitter.laser.bias_current_at(self.chip_temperature_c(t)))
 
     def wavelength_m(self, temperature_c: float) -> float:
         """Laser wavelength at the chip temperature, m."""
         t = validate.in_range("temperature_c", temperature_c, -60.0, 150.0, unit="°C")
-        return float(self.lane.transmitter.laser.wavelength_at(t + self.chip_temperature_rise_k))
+        return float(self.lane.transmitter.laser.wavelength_at(self.chip_temperature_c(t)))
 
 
 def population_lanes(module: Any, *, pattern_name: str = "PRBS13Q", samples_per_symbol: int = 16) -> list[Any]:
@@ -128,7 +136,7 @@ def population_lanes(module: Any, *, pattern_name: str = "PRBS13Q", samples_per_
     for k, lane in enumerate(module.module.lanes):
         tx = ModelTransmitter(module, lane=k, pattern_name=pattern_name, samples_per_symbol=samples_per_symbol)
         out.append(DutLane(tx, lane.receiver, tx_bias_a=min(0.131, tx.bias_current_a(25.0)),
-                           chip_temperature_rise_k=float(module.module.chip_temperature_rise_k)))
+                           chip_temperature_rise_k=tx.chip_temperature_rise_k))
     return out
 
 

@@ -545,7 +545,7 @@ class BenchLink:
         lane = self.lanes[self.rx_lane]
         los = w_to_dbm(p_avg) < self.params.receiver.los_threshold_dbm
         ber = 0.5 if los else pam4_ber(lane.model_receiver(), oma, max(p_avg, 0.5 * oma),
-                                       temperature_c=self.module_temperature_c + lane.chip_temperature_rise_k)
+                                       temperature_c=lane.chip_temperature_c(self.module_temperature_c))
         return ReceivedSignal(average_power_w=p_avg, oma_outer_w=oma, ber=ber, loss_of_signal=los)
 
     # --- spectrum ----------------------------------------------------------------------------------

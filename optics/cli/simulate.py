@@ -228,7 +228,9 @@ def _add_laser_state(doc: dict[str, Any], module: Any) -> None:
     for lane, d in zip(module.lanes, doc["lanes"]):
         t_chip = d.get("chip_temperature_c")
         if t_chip is None:
-            t_chip = doc["temperature_c"] + module.chip_temperature_rise_k
+            from models.thermal import chip_temperature_c
+
+            t_chip = chip_temperature_c(module, float(doc["temperature_c"]))
         d.update(laser_state(lane, float(t_chip)))
 
 

@@ -306,9 +306,11 @@ def evaluate_module(job: YieldJob, index: int) -> ModuleOutcome:
                     except OpticsError as exc:
                         measured = {}, {}, {n: f"no eye: {exc}" for n in step.limits}
                 tx_measured[i, lane, t_case] = measured
+    from models.thermal import chip_temperature_c
+
     for t_case in temperatures:
         t = 25.0 if t_case is None else float(t_case)
-        t_chip = t + pm.module.chip_temperature_rise_k
+        t_chip = chip_temperature_c(pm.module, t)
         er_db: dict[int, float | None] = {}
         for i, step in enumerate(plan.steps):
             for lane in range(plan.lanes):

@@ -111,7 +111,9 @@ def _ring_module(max_heater_w=0.06):
     tx = Transmitter(driver=Pam4Driver(swing_v=2.0, rise_time_s=6e-12), laser=DfbLaser().with_output_power(4e-3),
                      modulator=ring)
     lane = Lane(name="ring", transmitter=tx, channel=Channel(), receiver=Receiver())
-    return LinkModule(name="ring", lanes=[lane], symbol_rate_baud=BAUD, payload_rate_bps=100e9, power_params="cpo")
+    # the chip rise fixed at 10 K (the explicit override): the heater figures below are at case + 10 K
+    return LinkModule(name="ring", lanes=[lane], symbol_rate_baud=BAUD, payload_rate_bps=100e9, power_params="cpo",
+                      chip_temperature_rise_k=10.0)
 
 
 def test_ring_lane_reports_heater_power_and_fails_when_lock_is_lost():

@@ -314,3 +314,70 @@ def test_module_power_at_case_is_self_consistent_and_rises_with_temperature():
     assert powers[0] < powers[1] < powers[2]
     with pytest.raises(InvalidParameter, match="junction_temperature_c"):
         module_power_at_case(p, case_temperature_c=25.0, junction_temperature_c=50.0)
+
+
+# --- a TEC holding a laser at its set point (issue 13 item 2) ---------------------------------
+def _goldsmid_cop(hot_c: float, dt_k: float, z: float = 2.4e-3) -> float:
+    """Optimum-current cooling COP (Goldsmid 2010), written out: (T_c/dT)(g − T_h/T_c)/(g + 1)."""
+    th = hot_c + 273.15
+    tc = th - dt_k
+    g = math.sqrt(1 + z * (th + tc) / 2)
+    return (tc / dt_k) * (g - th / tc) / (g + 1)
+
+
+def test_tec_hold_power_cools_above_heats_below_and_idles_in_between():
+    from models.power import tec_hold_power_w
+
+    tec = TecParams(cooled=True, set_point_c=35.0, cop_fraction=0.5, heat_leak_w_per_k=0.01)
+    q = 0.38
+    # cooling at 70 °C ambient: pump Q plus the leak G·35 K up 35 K, hot side at the ambient
+    assert tec_hold_power_w(q, 70.0, tec) == pytest.approx((q + 0.01 * 35) / (0.5 * _goldsmid_cop(70.0, 35.0)),
+                                                           rel=1e-12)
+    # heating at −40 °C: the leak G·75 K exceeds the laser's own heat; heating COP = cooling COP + 1
+    # at hot side = the set point (Q_h = Q_c + P)
+    assert tec_hold_power_w(q, -40.0, tec) == pytest.approx(
+        (0.01 * 75 - q) / (0.5 * (_goldsmid_cop(35.0, 75.0) + 1.0)), rel=1e-12)
+    # below the set point while the laser's heat still exceeds the leak: it flows out, 0 W
+    for t in (35.0, 25.0, 35.0 - q / 0.01 + 1e-6):
+        assert tec_hold_power_w(q, t, tec) == 0.0
+    p = [tec_hold_power_w(q, t, tec) for t in (40.0, 50.0, 60.0, 70.0)]
+    assert np.all(np.diff(p) > 0)                # grows with |T_ambient − T_held|
+    assert tec_hold_power_w(q, 70.0, dataclasses.replace(tec, cooled=False)) == 0.0
+    with pytest.raises(InvalidParameter, match="set_point_c"):
+        tec_hold_power_w(q, 70.0, TecParams(cooled=True))
+    with pytest.raises(InvalidParameter, match="set_point_c"):
+        TecParams(cooled=True, set_point_c=150.0)
+    with pytest.raises(InvalidParameter, match="heat_load_w"):
+        tec_hold_power_w(-0.1, 70.0, tec)
+
+
+def test_cpo_module_power_shows_the_tec_holding_the_external_laser():
+    from models.presets import CPO_LASER_HELD_C, preset
+    from models.thermal import static_module_power
+
+    assert CPO_LASER_HELD_C == 35.0
+    m = preset("1.6T-DR8-MRM-CPO")
+    # the 60 mW source (one for 8 lanes) at its 35 °C: I_th(35) + P/η(35), heat I·1.2 V + I²·4 Ω − P
+    i = 8e-3 * math.exp(10 / 64) + 0.06 / (0.3 * math.exp(-10 / 260))
+    heat = i * 1.2 + i * i * 4.0 - 0.06
+    by_t = {t: static_module_power(m, t) for t in (0.0, 25.0, 35.0, 50.0, 70.0)}
+    for t in (0.0, 25.0, 35.0):                  # 0.01 W/K × ≤ 35 K never outweighs the laser's heat
+        assert by_t[t].blocks_w["tec"] == 0.0
+    for t in (50.0, 70.0):
+        expected = (heat + 0.01 * (t - 35.0)) / (0.5 * _goldsmid_cop(t, t - 35.0))
+        assert by_t[t].blocks_w["tec"] == pytest.approx(expected, rel=1e-9)
+    assert by_t[70.0].blocks_w["tec"] > by_t[50.0].blocks_w["tec"] > 1.0 * 0.25
+    # off the module (in the external source): in the total, not in what the module draws
+    assert "tec" in by_t[70.0].off_module
+    assert by_t[70.0].total_w - by_t[70.0].module_w == pytest.approx(
+        by_t[70.0].blocks_w["laser"] + by_t[70.0].blocks_w["tec"], rel=1e-12)
+    # pluggables hold no laser: no TEC
+    assert static_module_power(preset("800GBASE-DR8"), 70.0).blocks_w["tec"] == 0.0
+
+
+def test_module_power_tec_ambient_and_delta_t_are_exclusive():
+    p = dataclasses.replace(preset_params("cpo"), tec=TecParams(cooled=True, set_point_c=35.0))
+    with pytest.raises(InvalidParameter, match="not both"):
+        module_power(p, tec_ambient_c=50.0, tec_delta_t_k=10.0)
+    assert module_power(p, tec_ambient_c=50.0).blocks_w["tec"] > 0.0
+    assert module_power(p).blocks_w["tec"] == 0.0           # no ambient: the fixed delta_t_k (0 K)

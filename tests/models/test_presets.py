@@ -14,7 +14,7 @@ from models.lane_metrics import module_power_at
 from models.link import SimulationSettings
 from models.power import RingHeaterParams, ring_heater_power_w
 from models.presets import CPO_LASER_HELD_C, list_presets, preset
-from models.thermal import drift_table, sweep_temperature
+from models.thermal import chip_temperature_c, drift_table, sweep_temperature
 
 
 @pytest.mark.parametrize("name", list_presets())
@@ -25,7 +25,7 @@ def test_every_preset_laser_holds_its_power_from_0_to_70_c_case(name):
         assert laser.apc_power_w is not None and laser.max_bias_current_a is not None
         p_set, bias = laser.apc_power_w, []
         for t_case in (0.0, 70.0):
-            t = t_case + m.chip_temperature_rise_k
+            t = chip_temperature_c(m, t_case)
             # an external laser held at its own temperature (the CPO preset) sees that one
             d = (t if laser.held_temperature_c is None else laser.held_temperature_c) - 25.0
             needed = 8e-3 * math.exp(d / 64.0) + p_set / (0.3 * math.exp(-d / 260.0))   # I_th(T) + P/η(T)
@@ -85,8 +85,12 @@ def test_cpo_external_laser_stays_put_and_the_ring_heater_power_falls_as_the_chi
         assert r["ring_locked"]
         assert r["wavelength_m"] == pytest.approx(1311e-9 + 0.09e-9 * (CPO_LASER_HELD_C - 25.0), rel=1e-15)
         assert r["heater_power_w"] == pytest.approx(ring_heater_power_w(r["chip_temperature_c"], params), rel=1e-9)
-    slope = (rows[-1]["heater_power_w"] - rows[0]["heater_power_w"]) / (temps[-1] - temps[0])
+    # per kelvin of the chip (the chip's rise above the case is solved from its heat, so it is
+    # not the same at every case temperature)
+    slope = (rows[-1]["heater_power_w"] - rows[0]["heater_power_w"]) / (
+        rows[-1]["chip_temperature_c"] - rows[0]["chip_temperature_c"])
     assert slope == pytest.approx(-0.7e-3, rel=1e-9)
+    assert rows[-1]["chip_temperature_c"] > rows[0]["chip_temperature_c"] + 85.0   # the chip heats more than the case
     # the lock range ends where the 70 mW heater runs out: −2 °C chip (−12 °C case)
     cold = [r for r in drift_table(m, [-13.0]) if r["lane"] == "lane 0"][0]
     assert not cold["ring_locked"]

@@ -82,12 +82,19 @@ def test_sweep_table_frame_and_plot(tmp_path):
     frame = sweep.to_frame()
     assert list(frame.columns) == list(SWEEP_COLUMNS) and len(frame) == 2
     # hotter laser: threshold up, slope down; the APC servo raises the bias and holds the power
-    assert frame["average_power_dbm"][1] == pytest.approx(frame["average_power_dbm"][0], abs=1e-9)
+    # (the launch moves only with the modulator's own temperature dependence)
+    assert frame["laser_power_w"][1] == pytest.approx(frame["laser_power_w"][0], rel=1e-12)
+    assert frame["average_power_dbm"][1] == pytest.approx(frame["average_power_dbm"][0], abs=1.0)
     laser = m.lanes[0].transmitter.laser
-    for i, t_chip in enumerate((10.0, 80.0)):   # I_th(T) + P_set/η(T), written out
+    for i, t_case in enumerate((0.0, 70.0)):
+        t_chip = frame["chip_temperature_c"][i]
         d = t_chip - 25.0
-        assert frame["laser_bias_a"][i] == pytest.approx(
-            8e-3 * math.exp(d / 64.0) + laser.apc_power_w / (0.3 * math.exp(-d / 260.0)), rel=1e-12)
+        bias = 8e-3 * math.exp(d / 64.0) + laser.apc_power_w / (0.3 * math.exp(-d / 260.0))   # I_th(T) + P/η(T)
+        assert frame["laser_bias_a"][i] == pytest.approx(bias, rel=1e-12)
+        # the one lane keeps a quarter of its shared laser's heat (I·1.2 V + I²·4 Ω − 40 mW) and its
+        # 10 mW MZM bias on the die, 19 K/W above the case
+        heat = (bias * 1.2 + bias**2 * 4.0 - 0.04) / 4 + 0.01
+        assert t_chip - t_case == pytest.approx(19.0 * heat, rel=1e-9)
     import matplotlib
     matplotlib.use("Agg")
     fig = sweep.plot()

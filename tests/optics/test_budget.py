@@ -470,8 +470,11 @@ def test_model_tx_oma_follows_laser_power_with_temperature():
     mp = ModelPhysics(sensitivity="closed-form")
     b25 = link_budget("400GBASE-DR4", temperature_c=25.0, physics=mp)
     b70 = link_budget("400GBASE-DR4", temperature_c=70.0, physics=mp)
-    laser, rise = m.lanes[0].transmitter.laser, m.chip_temperature_rise_k
-    d_laser = 10 * math.log10(laser.output_power_w(70.0 + rise) / laser.output_power_w(25.0 + rise))
+    from models.thermal import chip_temperature_c
+
+    laser = m.lanes[0].transmitter.laser
+    d_laser = 10 * math.log10(laser.output_power_w(chip_temperature_c(m, 70.0))
+                              / laser.output_power_w(chip_temperature_c(m, 25.0)))
     d_oma = b70.physics.item("tx_oma").value - b25.physics.item("tx_oma").value
     # the preset's laser runs under APC: its power, and with it the Tx OMA, holds from 25 to 70 °C
     assert laser.apc_power_w is not None and d_laser == pytest.approx(0.0, abs=1e-9)

@@ -11,6 +11,7 @@ from instruments.virtual.model_transmitter import population_lanes
 from instruments.virtual.physics import BenchLink, BenchParams
 from models.population import PopulationModule
 from models.presets import preset
+from models.thermal import chip_temperature_c
 
 
 def _apc_bias_a(t_chip_c: float) -> float:
@@ -32,7 +33,14 @@ def test_cmis_tx_bias_is_the_apc_bias_at_the_module_temperature():
         t = link.module_temperature_c
         assert t == pytest.approx(setpoint, abs=0.05)
         mon = mod.lane_monitors()
+        # the chip temperature solved from the heat on the die (models.thermal.chip_temperature_c):
+        # 19 K/W times two 40 mW lasers (I·1.2 V + I²·4 Ω − 40 mW each) and 8 × 10 mW of MZM bias
+        t_chip = chip_temperature_c(module.module, t)
+        i = _apc_bias_a(t_chip)
+        assert t_chip - t == pytest.approx(19.0 * (2 * (i * 1.2 + i * i * 4.0 - 0.04) + 8 * 0.01), rel=1e-6)
         for k in range(8):
-            assert mon.tx_bias_a[k] == pytest.approx(_apc_bias_a(t + 10.0), abs=4e-6)     # LSB 2 µA x 2
-        biases.append(mon.tx_bias_a[0])
-    assert biases[1] - biases[0] == pytest.approx(_apc_bias_a(80.0) - _apc_bias_a(35.0), abs=1e-5)  # +36 mA
+            assert mon.tx_bias_a[k] == pytest.approx(i, abs=4e-6)     # LSB 2 µA x 2
+        biases.append((mon.tx_bias_a[0], t_chip))
+    (cold, t_cold), (hot, t_hot) = biases
+    assert hot - cold == pytest.approx(_apc_bias_a(t_hot) - _apc_bias_a(t_cold), abs=1e-5)  # +39 mA
+    assert t_hot - 70.0 > t_cold - 25.0          # the hotter lasers draw more bias and heat the die more

@@ -180,7 +180,8 @@ def test_link_model_transmitter_behind_the_same_interface():
     assert link.tx_average_power_w(25.0) == pytest.approx(lv.average, rel=1e-12)
     assert link.tx_oma_outer_w(25.0) == pytest.approx(lv.oma_outer, rel=1e-12)
     laser = module.lanes[0].transmitter.laser
-    rise = module.chip_temperature_rise_k
-    assert link.wavelength_m(40.0) == pytest.approx(laser.wavelength_at(40.0 + rise))
+    from models.thermal import chip_temperature_c
+
+    assert link.wavelength_m(40.0) == pytest.approx(laser.wavelength_at(chip_temperature_c(module, 40.0)))
     # the attenuator still moves the received power dB for dB
     assert link.received_at(7.0).average_power_dbm - link.received_at(2.0).average_power_dbm == pytest.approx(-5.0)
