@@ -182,9 +182,6 @@ def module_power_at(
     if laser.held_temperature_c is not None:
         params = dataclasses.replace(params, tec=dataclasses.replace(
             params.tec, cooled=True, set_point_c=laser.held_temperature_c))
-    if laser.held_temperature_c is not None:
-        params = dataclasses.replace(params, tec=dataclasses.replace(
-            params.tec, cooled=True, set_point_c=laser.held_temperature_c))
     i = laser.bias_current_at(chip_temperature_c)
     v_eff = laser.electrical_power_w(chip_temperature_c) / i
     if case_temperature_c is None:
