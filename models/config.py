@@ -35,6 +35,9 @@ Layout (every table optional; values shown are examples)::
     [photodiode]   # models.receiver.Photodiode
     [tia]          # models.receiver.Tia
     [simulation]   # models.link.SimulationSettings
+    [crosstalk]    # models.crosstalk.ModuleCrosstalk (off without it), e.g. optical_adjacent_db = -25.0,
+                   # electrical_adjacent_db = -35.0, heater_coupling_adjacent = 0.1
+    tx_jitter = true   # top level: the drivers get models.presets.TX_JITTER_UI (default false)
 
 Examples
 --------
@@ -52,12 +55,13 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from models.crosstalk import ModuleCrosstalk
 from models.electrical import Pam4Driver, TouchstoneChannel
 from models.fiber import Channel, Fiber
 from models.laser import DfbLaser
 from models.link import Lane, LinkModule, SimulationSettings, Transmitter
 from models.modulator import IdealIntensityModulator, MachZehnderModulator, MicroringModulator
-from models.presets import preset
+from models.presets import preset, with_tx_jitter
 from models.receiver import Photodiode, Receiver, Tia
 from optics.errors import ConfigError, FileFormatError, InvalidParameter, InvalidType
 
@@ -71,7 +75,10 @@ _TOP_KEYS = (
 #: Keys of the [transmitter] table (Transmitter fields, with the host channel given as a file).
 _TX_KEYS = ("lasers_shared_by", "splitter_excess_loss_db", "level_predistortion", "host_channel_touchstone",
             "host_channel_differential")
-_TABLES = ("driver", "laser", "modulator", "transmitter", "fiber", "channel", "photodiode", "tia", "simulation")
+_TABLES = ("driver", "laser", "modulator", "transmitter", "fiber", "channel", "photodiode", "tia", "simulation",
+           "crosstalk")
+#: Top-level switches of models.presets / models.crosstalk (``tx_jitter = true``: the preset drivers' jitter).
+_SWITCH_KEYS = ("tx_jitter",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,7 +175,7 @@ def loads_link(text: str, *, source: str = "<string>", base_dir: str | os.PathLi
     for key, value in doc.items():
         if isinstance(value, dict) and key not in _TABLES:
             raise ConfigError(f"{src}: unknown table [{key}]; allowed tables: {', '.join(_TABLES)}")
-    _check_keys(src, "", top, _TOP_KEYS)
+    _check_keys(src, "", top, _TOP_KEYS + _SWITCH_KEYS)
 
     if "preset" in top:
         try:
@@ -252,6 +259,14 @@ def loads_link(text: str, *, source: str = "<string>", base_dir: str | os.PathLi
     except (InvalidParameter, InvalidType, TypeError) as exc:
         raise ConfigError(f"{src}: {exc}") from None
     settings = _build(src, "simulation", SimulationSettings, _table(src, doc, "simulation"))
+    if "crosstalk" in doc:
+        module = dataclasses.replace(module, crosstalk=_build(src, "crosstalk", ModuleCrosstalk,
+                                                              _table(src, doc, "crosstalk")))
+    jitter = top.get("tx_jitter", False)
+    if not isinstance(jitter, bool):
+        raise ConfigError(f"{src}: tx_jitter = {jitter!r} must be true or false")
+    if jitter:
+        module = with_tx_jitter(module)
     return LinkConfig(module=module, settings=settings, source=src)
 
 

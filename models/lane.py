@@ -27,6 +27,7 @@ import scipy.fft as sfft
 
 from models import power as power_model
 from models import response
+from models.crosstalk import ModuleCrosstalk
 from models.electrical import Pam4Driver, TouchstoneChannel, gaussian_response, jittered_staircase, predistortion_levels
 from models.fiber import Channel
 from models.laser import DfbLaser
@@ -398,6 +399,9 @@ class LinkModule:
     payload_rate_bps : float
         Nominal one-direction rate of the module in b/s (400e9, 800e9, 1.6e12), used for
         energy per bit.
+    crosstalk : models.crosstalk.ModuleCrosstalk or None
+        Optical, electrical and heater crosstalk between the lanes, applied by
+        :func:`models.simulation.simulate_many` after the lanes are simulated (default None: none).
     power_params : models.power.ModulePowerParams or str
         Power model parameters or an architecture name (default ``"dsp"``).
     chip_temperature_rise_k : float or None
@@ -419,6 +423,7 @@ class LinkModule:
     lanes: Sequence[Lane]
     symbol_rate_baud: float
     payload_rate_bps: float
+    crosstalk: ModuleCrosstalk | None = None
     power_params: Any = "dsp"
     chip_temperature_rise_k: float | None = None
     rx_ffe_taps: int = 0
@@ -430,6 +435,8 @@ class LinkModule:
         if not lanes or not all(isinstance(x, Lane) for x in lanes):
             raise InvalidParameter("lanes must be a non-empty sequence of Lane")
         object.__setattr__(self, "lanes", lanes)
+        if self.crosstalk is not None and not isinstance(self.crosstalk, ModuleCrosstalk):
+            raise InvalidType(f"crosstalk must be a models.crosstalk.ModuleCrosstalk or None, got {type(self.crosstalk).__name__}")
         validate.in_range("symbol_rate_baud", self.symbol_rate_baud, 1e6, 1e12, unit="Bd")
         validate.positive("payload_rate_bps", self.payload_rate_bps, "b/s")
         if self.chip_temperature_rise_k is not None:

@@ -43,7 +43,7 @@ from models.link import Lane, LinkModule, Transmitter
 from models.modulator import MachZehnderModulator, MicroringModulator
 from models.receiver import Photodiode, Receiver, Tia
 from optics import validate
-from optics.errors import InvalidParameter
+from optics.errors import InvalidParameter, InvalidType
 
 #: Symbol rates (Bd) named in the reference notes.
 BAUD_100G = 53.125e9
@@ -88,6 +88,25 @@ def _rx_ffe(baud: float) -> int:
 #: its default gain 50 and ±4 V range (held from about −60 to +135 °C chip), VπL −3e-4 /K (derived
 #: in the docstring); EO bandwidth kept constant (no sourced coefficient).
 MZM_THERMAL = {"arm_imbalance_m": 50e-6, "temperature_ref_c": 35.0, "vpi_l_tempco_per_k": -3e-4}
+
+
+#: Driver edge jitter of every preset lane (UI at the lane's rate; models.electrical.Pam4Driver):
+#: random 0.010 UI rms [S: IEEE 802.3dj electrical ad hoc reflector, B400G_ELEC msg00422 (A. Ran,
+#: 2025-07): "about 10 mUI RMS of RJ", with < 50 mUI pk-pk of SJ, brings a test source near the
+#: J4u03/JRMS limits of a host output; taken as the lane's own random jitter: ASSUMPTION];
+#: even-odd 0.010 UI pk-pk, ASSUMPTION (UNVERIFIED, not in the reference notes: a half-rate
+#: serialiser whose clock duty cycle is trimmed to 0.5 %).  No sinusoidal jitter (a test stimulus).
+#: Applied by ``preset(name, jitter=True)`` (:func:`with_tx_jitter`; off by default: see README).
+TX_JITTER_UI = {"rj_rms": 0.010, "eoj_pp": 0.010}
+
+
+def with_tx_jitter(module: LinkModule) -> LinkModule:
+    """``module`` with every lane's driver given the jitter of :data:`TX_JITTER_UI` at its rate."""
+    baud = module.symbol_rate_baud
+    jit = {"rj_rms_s": TX_JITTER_UI["rj_rms"] / baud, "eoj_pp_s": TX_JITTER_UI["eoj_pp"] / baud}
+    lanes = [dataclasses.replace(lane, transmitter=dataclasses.replace(
+        lane.transmitter, driver=dataclasses.replace(lane.transmitter.driver, **jit))) for lane in module.lanes]
+    return dataclasses.replace(module, lanes=lanes)
 
 
 def _lane_parts(baud: float) -> tuple[Pam4Driver, MachZehnderModulator, Receiver]:
@@ -189,7 +208,7 @@ def list_presets() -> list[str]:
     return list(_PRESETS)
 
 
-def preset(name: str, *, symbol_rate_baud: float | None = None) -> LinkModule:
+def preset(name: str, *, symbol_rate_baud: float | None = None, jitter: bool = False) -> LinkModule:
     """The link module for a PHY name (case-insensitive).
 
     Parameters
@@ -198,11 +217,15 @@ def preset(name: str, *, symbol_rate_baud: float | None = None) -> LinkModule:
         One of :func:`list_presets`.
     symbol_rate_baud : float, optional
         Override the lane rate (e.g. ``BAUD_200G_FECI`` for a FECi variant); default per PHY.
+    jitter : bool
+        Give the drivers the random and even-odd jitter of :data:`TX_JITTER_UI` (default False).
 
     Raises
     ------
     InvalidParameter
         Unknown name (the message lists the presets) or a bad rate.
+    InvalidType
+        ``jitter`` not a bool.
     """
     key = {k.upper(): k for k in _PRESETS}.get(str(name).strip().upper())
     if key is None:
@@ -210,7 +233,10 @@ def preset(name: str, *, symbol_rate_baud: float | None = None) -> LinkModule:
     baud, build = _PRESETS[key]
     if symbol_rate_baud is not None:
         baud = validate.in_range("symbol_rate_baud", symbol_rate_baud, 1e9, 300e9, unit="Bd")
-    return build(baud)
+    module = build(baud)
+    if not isinstance(jitter, bool):
+        raise InvalidType(f"jitter must be True or False, got {jitter!r}")
+    return with_tx_jitter(module) if jitter else module
 
 
 def replace_lanes(module: LinkModule, **changes: object) -> LinkModule:

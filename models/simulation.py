@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from models import crosstalk as crosstalk_model
 from models import draws_ahead
 from models.chip_temperature import chip_temperature_c
 from models.lane import LaneResult, LinkModule, ModuleResult, SimulationSettings
-from models.lane_metrics import _failed_metrics, _tx_reference, module_power_at
+from models.lane_metrics import _failed_metrics, _tx_reference, module_power_at, rx_metrics
 from models.lane_simulation import TransmitterEntry, _period_fast, simulate_lane, transmitter_transfer
 from optics import validate
 from optics.errors import InvalidParameter, InvalidType
@@ -258,6 +259,9 @@ def simulate_many(
     phases = [[(i, j, None) for i, j in jobs]]
     if reuse:
         phases = [[(0, j, None) for j in range(n_lanes)], None]
+    # crosstalk between the received waveforms needs them all (dropped again afterwards)
+    xt = module.crosstalk
+    keep_inner = keep_waveforms or (xt is not None and xt.signal_coupled)
     pool = None
     if n_workers > 1:
         import multiprocessing
@@ -279,7 +283,7 @@ def simulate_many(
             from concurrent.futures import ProcessPoolExecutor
 
             _POOL_STATE.update(module=module, settings=settings_list, children=children, sym=sym, cache=cache,
-                               metrics=metrics, keep=keep_waveforms, seed=seed, reuse=reuse)
+                               metrics=metrics, keep=keep_inner, seed=seed, reuse=reuse)
             pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx)
         for phase in phases:
             if phase is None:  # second phase of a sweep: reuse the first temperature's Tx metrics
@@ -296,12 +300,18 @@ def simulate_many(
             else:
                 for i, j, ref in phase:
                     res, err = _lane_job(module, settings_list[i], j, children[i][j], sym, cache, metrics,
-                                         keep_waveforms, seed, ref, reuse)
+                                         keep_inner, seed, ref, reuse)
                     record(i, j, res, err)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
         _POOL_STATE.clear()
+    if xt is not None:
+        for i, settings in enumerate(settings_list):
+            _apply_crosstalk(module, settings, i, lane_results[i], errors, metrics=metrics, fail_fast=fail_fast)
+            if not keep_waveforms:
+                lane_results[i] = [None if r is None else LaneResult(r.name, None, None, r.metrics)
+                                   for r in lane_results[i]]
     out = []
     for i, settings in enumerate(settings_list):
         t_chip = chip_temperature_c(module, settings.temperature_c)
@@ -314,3 +324,61 @@ def simulate_many(
         epb = float(pw.energy_pj_per_bit) if pw is not None else None
         out.append(ModuleResult(module.name, float(settings.temperature_c), lanes, pw, total, epb, ok))
     return out
+
+
+def _apply_crosstalk(
+    module: LinkModule, settings: SimulationSettings, i: int, lanes: list[LaneResult | None],
+    errors: dict[tuple[int, int], str], *, metrics: bool, fail_fast: bool,
+) -> None:
+    """The module's crosstalk (:mod:`models.crosstalk`) on the lane results of settings ``i``, in place.
+
+    Optical/electrical: each received waveform gains the other lanes' (as simulated, shifted to
+    decorrelate their data) and the Rx metrics are measured again; ``receive_power_dbm`` gains the
+    incoherent leakage's power, ``crosstalk_added_power_dbm`` records it.  Thermal: the heater
+    powers are those of the coupled lock (:func:`models.crosstalk.coupled_heater_powers`), with
+    ``heater_power_uncoupled_w`` kept; a ring its neighbours overshoot fails its lane.
+    """
+    xt = module.crosstalk
+    if xt is None:
+        return
+    ok = [r is not None and (i, j) not in errors for j, r in enumerate(lanes)]
+    if xt.signal_coupled:
+        rx = [np.asarray(r.rx_waveform.samples) if good and r.rx_waveform is not None else None  # type: ignore[union-attr]
+              for good, r in zip(ok, lanes)]
+        live = [j for j, v in enumerate(rx) if v is not None]
+        if live:
+            wf0 = lanes[live[0]].rx_waveform  # type: ignore[union-attr]
+            new = crosstalk_model.add_received_crosstalk(
+                rx, xt, samples_per_symbol=settings.samples_per_symbol, sample_rate_hz=wf0.sample_rate_hz,
+                symbol_rate_baud=module.symbol_rate_baud)
+            c_opt = xt.optical_matrix(module.n_lanes)
+            # the aggressors' received powers as simulated (before any crosstalk is added)
+            p_agg = [10.0 ** (float(lanes[a].metrics["receive_power_dbm"]) / 10.0) * 1e-3  # type: ignore[union-attr]
+                     if a in live and lanes[a].metrics.get("receive_power_dbm") is not None else 0.0  # type: ignore[union-attr]
+                     for a in range(module.n_lanes)]
+            for j in live:
+                r = lanes[j]
+                wf = r.rx_waveform.with_samples(new[j], meta={**dict(r.rx_waveform.meta),  # type: ignore[union-attr]
+                                                              "crosstalk": dataclasses.asdict(xt)})
+                m = dict(r.metrics)
+                added = sum(c_opt[j, a] * p_agg[a] for a in range(module.n_lanes))
+                if m.get("receive_power_dbm") is not None:
+                    m["receive_power_dbm"] = 10.0 * np.log10((10.0 ** (m["receive_power_dbm"] / 10.0) * 1e-3 + added) / 1e-3)
+                m["crosstalk_added_power_dbm"] = 10.0 * np.log10(added / 1e-3) if added > 0 else None
+                if metrics:
+                    m.update(rx_metrics(wf, count_errors=settings.count_errors))
+                lanes[j] = LaneResult(r.name, r.tx_waveform, wf, MappingProxyType(m))
+    kappa = xt.heater_coupling_adjacent
+    if kappa > 0.0 and all(ok):
+        p0 = [float(r.metrics["heater_power_w"]) for r in lanes]  # type: ignore[union-attr]
+        p = crosstalk_model.coupled_heater_powers(p0, kappa, check=False)
+        for j, r in enumerate(lanes):
+            m = {**dict(r.metrics), "heater_power_uncoupled_w": p0[j], "heater_power_w": float(max(p[j], 0.0))}  # type: ignore[union-attr]
+            if p[j] < 0.0:
+                msg = (f"thermal crosstalk: the ring of {r.name} would need {p[j] * 1e3:.3g} mW of heater power "  # type: ignore[union-attr]
+                       f"(its neighbours heat it past its target, kappa = {kappa:g}): lock lost")
+                errors[(i, j)] = msg
+                m.update(link_failed=True, failure=msg)
+                if fail_fast:
+                    raise InvalidParameter(msg)
+            lanes[j] = LaneResult(r.name, r.tx_waveform, r.rx_waveform, MappingProxyType(m))  # type: ignore[union-attr]

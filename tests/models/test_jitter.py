@@ -205,3 +205,18 @@ def test_jittered_lane_without_a_jitter_stream_draws_from_the_lane_generator_unc
     b = _run(_lane(), 7, cache=cache, symbols=sym)
     assert len(calls) == 2 and calls == [None, None]
     assert np.array_equal(a.tx_waveform.samples, b.tx_waveform.samples)
+
+
+def test_preset_jitter_is_the_stated_ui_at_each_rate():
+    from models.presets import TX_JITTER_UI, preset
+
+    for name in ("400GBASE-DR4", "1.6TBASE-DR8"):
+        plain, jit = preset(name), preset(name, jitter=True)
+        baud = jit.symbol_rate_baud
+        for lane in jit.lanes:
+            drv = lane.transmitter.driver
+            assert drv.rj_rms_s * baud == pytest.approx(TX_JITTER_UI["rj_rms"], rel=1e-12)
+            assert drv.eoj_pp_s * baud == pytest.approx(TX_JITTER_UI["eoj_pp"], rel=1e-12)
+        assert not plain.lanes[0].transmitter.driver.has_jitter
+    with pytest.raises(Exception, match="jitter"):
+        preset("400GBASE-DR4", jitter="yes")
