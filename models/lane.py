@@ -242,9 +242,9 @@ class Transmitter:
 
     def drive(
         self, symbols: np.ndarray, symbol_rate_baud: float, samples_per_symbol: int, *, precision: str = "double",
+        jitter_rng: np.random.Generator | None = None,
     ) -> tuple[np.ndarray, Waveform]:
         """Drive voltage after the driver, the host channel and the EO response, and that drive
-        jitter_rng: np.random.Generator | None = None,
         as a waveform: :meth:`drive_voltage` and a :class:`optics.Waveform` of it (float64)."""
         v, meta = self.drive_voltage(symbols, symbol_rate_baud, samples_per_symbol, precision=precision,
                                      jitter_rng=jitter_rng)
@@ -260,9 +260,9 @@ class Transmitter:
 
     def drive_voltage(
         self, symbols: np.ndarray, symbol_rate_baud: float, samples_per_symbol: int, *, precision: str = "double",
+        jitter_rng: np.random.Generator | None = None,
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Drive voltage after the driver, the host channel and the modulator's EO response,
-        jitter_rng: np.random.Generator | None = None,
         and the meta :meth:`drive` gives its waveform.
 
         With no driver noise the driver's staircase (levels and FFE from
