@@ -390,18 +390,6 @@ def _mzm_at_temperature(tx: Transmitter, t_chip: float) -> tuple[Transmitter, Ma
     return dataclasses.replace(tx, modulator=mod_t, level_predistortion=tuple(tx.effective_driver.levels)), mod_t
 
 
-_SINGLE_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-#: Transfers of noise-free transmitters kept by :func:`simulate_lane` when its caller passes
-#: no cache (oldest dropped first; 2 MB each for a PRBS13Q record at 16 samples/UI): keyed by
-#: the transmitter's parameters and the symbols' content, checked against a copy of them.
-_RECENT_TRANSFERS: dict[Any, TransmitterEntry] = {}
-_RECENT_TRANSFERS_MAX = 4
-
-
-def _symbols_digest(sym: np.ndarray) -> tuple[int, str, int]:
-    """Length, dtype and CRC-32 of a symbol array (a key; a hit is compared in full)."""
-    return sym.size, sym.dtype.str, zlib.crc32(np.ascontiguousarray(sym).tobytes())
 #: Last spawn-key word of the driver-jitter stream (:func:`jitter_stream`): crc32("driver jitter").
 JITTER_STREAM_KEY = zlib.crc32(b"driver jitter")
 
@@ -425,6 +413,18 @@ def jitter_stream(rng: np.random.Generator) -> tuple[Any, np.random.Generator | 
     return key, np.random.default_rng(seq)
 
 
+_SINGLE_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+#: Transfers of noise-free transmitters kept by :func:`simulate_lane` when its caller passes
+#: no cache (oldest dropped first; 2 MB each for a PRBS13Q record at 16 samples/UI): keyed by
+#: the transmitter's parameters and the symbols' content, checked against a copy of them.
+_RECENT_TRANSFERS: dict[Any, TransmitterEntry] = {}
+_RECENT_TRANSFERS_MAX = 4
+
+
+def _symbols_digest(sym: np.ndarray) -> tuple[int, str, int]:
+    """Length, dtype and CRC-32 of a symbol array (a key; a hit is compared in full)."""
+    return sym.size, sym.dtype.str, zlib.crc32(np.ascontiguousarray(sym).tobytes())
 
 
 def _as_single(h: np.ndarray) -> np.ndarray:

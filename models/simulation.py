@@ -116,7 +116,7 @@ def _prepare_transmitters(module: LinkModule, settings: SimulationSettings, sym:
             continue  # a jittered lane's transfer depends on its seed: simulate_lane keeps it
         gain = 10.0 ** (-tx.split_loss_db / 20.0)
         key = (*tx.transfer_key, gain, module.symbol_rate_baud, settings.samples_per_symbol, settings.precision,
-               id(sym))
+               None, id(sym))
         if key not in cache or cache[key].symbols is not sym:
             try:
                 transfer, drive_meta = transmitter_transfer(tx, sym, module.symbol_rate_baud,
