@@ -37,10 +37,14 @@ def test_lane_switch_is_the_switch_driver_and_moves_the_physics():
             got_dbm = 10 * math.log10(port.power_w / 1e-3)
             assert got_dbm == pytest.approx(record_power_dbm(module, lane) - IL_DB, abs=0.01)
         # the neighbour's APC holds its set point; the weak laser (a third of the slope) would need
-        # I_th + P_set/η > I_max, so it runs at I_max and launches η (I_max − I_th) (chip 35 °C)
+        # I_th + P_set/η > I_max, so it runs at I_max and launches η (I_max − I_th) at the chip
+        # temperature of a 25 °C case (the die's solved temperature, models.chip_temperature)
+        from models.thermal import chip_temperature_c
+
         weak = module.module.lanes[2].transmitter.laser
-        eta = 0.1 * math.exp(-10.0 / weak.t1_k)
-        i_th = weak.threshold_current_a * math.exp(10.0 / weak.t0_k)
+        dt = chip_temperature_c(module.module, 25.0) - weak.temperature_ref_c
+        eta = 0.1 * math.exp(-dt / weak.t1_k)
+        i_th = weak.threshold_current_a * math.exp(dt / weak.t0_k)
         expected_db = 10 * math.log10(eta * (weak.max_bias_current_a - i_th) / weak.apc_power_w)   # -2.4 dB
         assert record_power_dbm(module, 2) - record_power_dbm(module, 1) == pytest.approx(expected_db, abs=0.05)
         assert bench.module.vendor_serial_number == "SNSW"
