@@ -31,6 +31,14 @@ def _by_hand(laser, t_chip, delta, t_age):
     return i_bol, i_eol, eta(t_chip) * (i_eol - ith_eol)
 
 
+def _current_limited(module, max_bias_current_a):
+    """``module`` with every laser's driver current limit set to ``max_bias_current_a`` (A)."""
+    lanes = [dataclasses.replace(ln, transmitter=dataclasses.replace(
+        ln.transmitter, laser=dataclasses.replace(ln.transmitter.laser, max_bias_current_a=max_bias_current_a)))
+        for ln in module.lanes]
+    return dataclasses.replace(module, lanes=lanes)
+
+
 def test_apc_holds_power_to_the_end_of_life_criterion():
     # default: aged to +20 % bias at the budget's own chip temperature (70 °C case, the die's solved
     # temperature, models.chip_temperature): the APC still has
@@ -62,10 +70,8 @@ def test_current_limit_costs_launch_power_closed_form():
     # a driver limit of 200 mA: the +20 % bias an 80 °C chip needs at end of life (220 mA) is beyond it,
     # the power falls to eta (I_max - I_th,EOL) and the margin by 10 log10(P_set / P_EOL)
     m = preset("400GBASE-DR4")
-    lanes = [dataclasses.replace(ln, transmitter=dataclasses.replace(
-        ln.transmitter, laser=dataclasses.replace(ln.transmitter.laser, max_bias_current_a=0.2))) for ln in m.lanes]
-    limited = dataclasses.replace(m, lanes=lanes)
-    laser = lanes[0].transmitter.laser
+    limited = _current_limited(m, 0.2)
+    laser = limited.lanes[0].transmitter.laser
     mp = ModelPhysics(module=limited, sensitivity="closed-form")
     b = link_budget("400GBASE-DR4", temperature_c=70.0, physics=mp, end_of_life=EndOfLife())
     t_chip = chip_temperature_c(limited, 70.0)
@@ -134,10 +140,8 @@ def test_cli_budget_end_of_life(capsys):
     "no longer follows the laser power ratio"))
 def test_current_limit_aging_penalty_is_the_laser_power_ratio():
     m = preset("400GBASE-DR4")
-    lanes = [dataclasses.replace(ln, transmitter=dataclasses.replace(
-        ln.transmitter, laser=dataclasses.replace(ln.transmitter.laser, max_bias_current_a=0.2))) for ln in m.lanes]
-    limited = dataclasses.replace(m, lanes=lanes)
-    laser = lanes[0].transmitter.laser
+    limited = _current_limited(m, 0.2)
+    laser = limited.lanes[0].transmitter.laser
     mp = ModelPhysics(module=limited, sensitivity="closed-form")
     b = link_budget("400GBASE-DR4", temperature_c=70.0, physics=mp, end_of_life=EndOfLife())
     t_chip = chip_temperature_c(limited, 70.0)
