@@ -137,7 +137,11 @@ def trimmed_at_case(module: LinkModule, case_temperature_c: float = MZM_TRIM_CAS
 #: J4u03/JRMS limits of a host output; taken as the lane's own random jitter: ASSUMPTION];
 #: even-odd 0.010 UI pk-pk, ASSUMPTION (UNVERIFIED, not in the reference notes: a half-rate
 #: serialiser whose clock duty cycle is trimmed to 0.5 %).  No sinusoidal jitter (a test stimulus).
-#: Applied by ``preset(name, jitter=True)`` (:func:`with_tx_jitter`; off by default: see README).
+#: The optical PMD clauses (802.3 121, 124, 180) set no Tx jitter limit of their own (the
+#: transmitter's jitter is inside its TDECQ), so no clause value is used.  Every preset's drivers
+#: have it (``preset(name)``, :func:`with_tx_jitter`); ``preset(name, jitter=False)`` gives
+#: jitter-free drivers.  The jitter is drawn from its own stream of the lane's seed
+#: (:func:`models.lane_simulation.jitter_stream`), the same at every temperature of a seed.
 TX_JITTER_UI = {"rj_rms": 0.010, "eoj_pp": 0.010}
 
 
@@ -249,7 +253,7 @@ def list_presets() -> list[str]:
     return list(_PRESETS)
 
 
-def preset(name: str, *, symbol_rate_baud: float | None = None, jitter: bool = False) -> LinkModule:
+def preset(name: str, *, symbol_rate_baud: float | None = None, jitter: bool = True) -> LinkModule:
     """The link module for a PHY name (case-insensitive).
 
     Parameters
@@ -259,7 +263,8 @@ def preset(name: str, *, symbol_rate_baud: float | None = None, jitter: bool = F
     symbol_rate_baud : float, optional
         Override the lane rate (e.g. ``BAUD_200G_FECI`` for a FECi variant); default per PHY.
     jitter : bool
-        Give the drivers the random and even-odd jitter of :data:`TX_JITTER_UI` (default False).
+        Give the drivers the random and even-odd jitter of :data:`TX_JITTER_UI` (default True;
+        False: jitter-free drivers).
 
     Raises
     ------
