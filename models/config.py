@@ -36,7 +36,7 @@ Layout (every table optional; values shown are examples)::
     [tia]          # models.receiver.Tia
     [simulation]   # models.link.SimulationSettings
     [crosstalk]    # models.crosstalk.ModuleCrosstalk (off without it), e.g. optical_adjacent_db = -25.0,
-                   # electrical_adjacent_db = -35.0, heater_coupling_adjacent = 0.1
+                   # electrical_adjacent_db = -35.0, driver_adjacent_db = -35.0, heater_coupling_adjacent = 0.1
     tx_jitter = false  # top level: a preset's drivers without their jitter (models.presets.TX_JITTER_UI;
                        # default true with a preset, false without: then true gives the drivers that jitter)
 
