@@ -5,8 +5,11 @@
   column), not even inside a function;
 * ``models`` imports only the core (no ``instruments``, no application);
 * ``instruments`` may use the core and ``models``, not the application;
-* importing every core module in a fresh interpreter loads none of the layers above it
-  (apart from the known, open exception: the budget's physics column, see ``KNOWN``).
+* importing every core module in a fresh interpreter loads none of the layers above it.
+
+The budget's physics column (:mod:`optics.budget.model_physics`,
+:mod:`optics.budget.model_end_of_life`) is application code inside the ``optics.budget``
+package: the package's core modules must not import it.
 """
 
 from __future__ import annotations
@@ -16,13 +19,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Modules of the ``optics`` package that form the application layer (prefix match).
 APPLICATION = ("optics.station", "optics.cli", "optics.volume", "optics.__main__",
-               "optics.budget.model_physics", "optics.budget.end_of_life")
+               "optics.budget.model_physics", "optics.budget.model_end_of_life")
 
 
 def _module_name(path: Path) -> str:
@@ -75,13 +76,6 @@ def _known(name: str) -> bool:
     return name.split(".")[0] in ("optics", "models", "instruments")
 
 
-#: Known violation, open: the budget's physics column (application) lives inside the core's
-#: ``optics.budget`` package, which imports it (it imports ``models`` only inside functions).
-KNOWN = {("optics/budget/__init__.py", "optics.budget.end_of_life"),
-         ("optics/budget/__init__.py", "optics.budget.model_physics"),
-         ("optics/budget/build.py", "optics.budget.end_of_life")}
-
-
 def _violations() -> list[tuple[str, int, str, str]]:
     bad = []
     for path in _sources():
@@ -92,19 +86,9 @@ def _violations() -> list[tuple[str, int, str, str]]:
     return bad
 
 
-def _is_known(file: str, mod: str) -> bool:
-    return any(file == f and (mod == m or mod.startswith(m + ".")) for f, m in KNOWN)
-
-
 def test_every_import_stays_within_its_layer():
-    bad = [f"{f}:{line}: {layer} imports {mod}" for f, line, layer, mod in _violations()
-           if not _is_known(f, mod)]
+    bad = [f"{f}:{line}: {layer} imports {mod}" for f, line, layer, mod in _violations()]
     assert not bad, "layer violations:\n" + "\n".join(bad)
-
-
-@pytest.mark.xfail(strict=True, reason="open: the budget's physics column is inside the core package")
-def test_the_budget_physics_column_sits_above_the_core():
-    assert not [v for v in _violations() if _is_known(v[0], v[3])]
 
 
 def test_the_check_sees_a_violation(tmp_path):
@@ -122,8 +106,7 @@ def test_importing_the_core_loads_no_layer_above_it():
             f"for m in {core!r}:\n"
             "    importlib.import_module(m)\n"
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('models', 'instruments')\n"
-            f"             or any(m == a or m.startswith(a + '.') for a in {APPLICATION!r})\n"
-            f"             and m not in {sorted({m for _, m in KNOWN})!r})\n"
+            f"             or any(m == a or m.startswith(a + '.') for a in {APPLICATION!r}))\n"
             "print('\\n'.join(bad))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

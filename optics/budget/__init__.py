@@ -20,8 +20,8 @@ estimates, each documented where it is computed: ER (OMA vs average power), disp
 Gaussian noise), the transmitter's own eye closure, and a thermal-noise-limited receiver.
 A provider is any callable ``provider(spec, conditions) -> BudgetColumn``.
 
-**Link-model physics** (:class:`ModelPhysics`, the ``optics budget`` default where
-``models.presets`` has the PHY).  Tx OMA and power, the dispersion penalty (TDECQ through the
+**Link-model physics** (:class:`optics.budget.model_physics.ModelPhysics`, the ``optics budget``
+default where ``models.presets`` has the PHY).  Tx OMA and power, the dispersion penalty (TDECQ through the
 worst-case fibre minus back-to-back) and the receiver sensitivity (a simulated search for the
 BER limit, or the closed form of the model receiver's noise) come from simulating the PHY's
 preset module with :func:`models.link.simulate` and measuring it with ``optics``; channel loss
@@ -47,15 +47,24 @@ Modules
     :func:`bt4_noise_bandwidth_hz`, :func:`er_penalty_db`, :func:`noise_penalty_db`,
     :func:`rin_relative_variance`, :func:`mpi_relative_variance`,
     :func:`dispersion_fading_penalty_db`) and :class:`ClosedFormPhysics`.
-``model_physics``
-    :class:`ModelPhysics`, :func:`receiver_sensitivity_oma_dbm`, :func:`has_model_preset`.
 ``end_of_life``
-    :class:`EndOfLife`, :func:`end_of_life_column`: the physics column with the lasers aged
-    (:mod:`models.aging`), ``link_budget(..., end_of_life=EndOfLife())``.
+    :class:`EndOfLife`: the age of the lasers for the end-of-life column,
+    ``link_budget(..., end_of_life=EndOfLife())``.
 ``build``
     :func:`link_budget`, :func:`budget_vs_reach`, :func:`budget_vs_temperature`.
 
-Every name is re-exported here: ``from optics.budget import link_budget`` etc.
+Every name of those modules is re-exported here: ``from optics.budget import link_budget`` etc.
+
+Two modules of this package belong to the application layer above the analysis core (they run
+the link models, :mod:`models`), so this package does not import them; import them by name:
+
+``model_physics``
+    :class:`~optics.budget.model_physics.ModelPhysics`,
+    :func:`~optics.budget.model_physics.receiver_sensitivity_oma_dbm`,
+    :func:`~optics.budget.model_physics.has_model_preset`.
+``model_end_of_life``
+    :func:`~optics.budget.model_end_of_life.end_of_life_column`: the physics column with the
+    lasers aged (:mod:`models.aging`), which ``ModelPhysics.end_of_life_column`` gives.
 
 Examples
 --------
@@ -91,16 +100,8 @@ from optics.budget.closed_form import (
     rin_relative_variance,
 )
 from optics.budget.conditions import T_REF_C, LinkConditions, ProposalAllocations
-from optics.budget.end_of_life import END_OF_LIFE_METHOD, EndOfLife, end_of_life_column
+from optics.budget.end_of_life import END_OF_LIFE_METHOD, EndOfLife, check_end_of_life  # noqa: F401
 from optics.budget.ledger import BudgetColumn, BudgetItem, BudgetSweep, LinkBudget, PhysicsProvider, _margin, _shown
-from optics.budget.model_physics import (
-    MODEL_PHYSICS_METHOD,
-    ModelPhysics,
-    _lambda0_for_dispersion_m,
-    _same_parts,
-    has_model_preset,
-    receiver_sensitivity_oma_dbm,
-)
 from optics.budget.standard import (
     _channel_items,
     _mpi_dgd,

@@ -21,10 +21,10 @@ from typing import Any
 from optics import validate
 from optics.budget.closed_form import ClosedFormPhysics
 from optics.budget.conditions import T_REF_C, LinkConditions, ProposalAllocations
-from optics.budget.end_of_life import EndOfLife, check_end_of_life, end_of_life_column
+from optics.budget.end_of_life import EndOfLife, check_end_of_life
 from optics.budget.ledger import BudgetColumn, BudgetSweep, LinkBudget, PhysicsProvider
 from optics.budget.standard import standard_budget
-from optics.errors import InvalidParameter
+from optics.errors import InvalidParameter, InvalidType
 from optics.phy import PhySpec, load_phy
 
 
@@ -54,7 +54,8 @@ def link_budget(
         Module temperature, °C [25].
     physics : callable, optional
         ``provider(spec, conditions) -> BudgetColumn`` [``ClosedFormPhysics()``]; pass
-        :class:`ModelPhysics` for the link models (the ``optics budget`` default where a preset exists).
+        :class:`~optics.budget.model_physics.ModelPhysics` for the link models (the ``optics budget``
+        default where a preset exists).
     allow_proposal : bool
         Budget a PHY whose table has only task-force PROPOSAL rows (802.3dj 200 G/lane) from those
         rows and :class:`ProposalAllocations` [False: such a PHY is a SpecError].  Every line so
@@ -62,8 +63,9 @@ def link_budget(
     proposal_allocations : ProposalAllocations, optional
         Fall-back proposal numbers [``ProposalAllocations()``]; needs ``allow_proposal=True``.
     end_of_life : EndOfLife, optional
-        Add the end-of-life column (:mod:`optics.budget.end_of_life`: the physics column with
-        the lasers aged); needs ``physics`` to be a :class:`ModelPhysics` [None: no such column].
+        Add the end-of-life column (the physics column with the lasers aged,
+        :mod:`optics.budget.model_end_of_life`); needs ``physics`` to be a provider that ages its
+        lasers, :class:`~optics.budget.model_physics.ModelPhysics` [None: no such column].
     **conditions
         ``fiber_attenuation_db_per_km``, ``connector_loss_db`` overrides (see LinkConditions).
 
@@ -81,11 +83,16 @@ def link_budget(
                           temperature_c=temperature_c, allow_proposal=allow_proposal,
                           proposal_allocations=proposal_allocations, **conditions)
     provider = physics if physics is not None else ClosedFormPhysics()
+    # a provider that ages its lasers has an end_of_life_column method (the link models' ModelPhysics)
+    aged_column = getattr(provider, "end_of_life_column", None)
+    if eol is not None and not callable(aged_column):
+        raise InvalidType("the end-of-life column needs the link models (ModelPhysics, or a provider with an "
+                          f"end_of_life_column method), got {type(provider).__name__}")
     standard = standard_budget(spec, cond)  # first: a PHY the standard cannot budget fails before any simulation
     col = provider(spec, cond)
     if not isinstance(col, BudgetColumn):
         raise InvalidParameter(f"physics provider returned {type(col).__name__}, expected BudgetColumn")
-    eol_col = None if eol is None else end_of_life_column(provider, spec, cond, col, eol)
+    eol_col = None if eol is None else aged_column(spec, cond, col, eol)
     return LinkBudget(spec.name, cond, standard, col, eol_col)
 
 

@@ -371,6 +371,14 @@ class ModelPhysics:
         return out
 
     # ---------------------------------------------------------------- ledger
+    def end_of_life_column(self, spec: PhySpec, cond: LinkConditions, begin: BudgetColumn,
+                           eol: Any) -> BudgetColumn:
+        """The end-of-life column beside ``begin``, this provider's column of ``spec`` under
+        ``cond``: :func:`optics.budget.model_end_of_life.end_of_life_column`."""
+        from optics.budget.model_end_of_life import end_of_life_column
+
+        return end_of_life_column(self, spec, cond, begin, eol)
+
     def __call__(self, spec: PhySpec, cond: LinkConditions) -> BudgetColumn:
         """The link-model ledger for ``spec`` under ``cond`` (see class docstring)."""
         module = self.module_for(spec)

@@ -21,15 +21,8 @@ import json
 
 import numpy as np
 
-from optics.budget import (
-    ClosedFormPhysics,
-    EndOfLife,
-    ModelPhysics,
-    budget_vs_reach,
-    budget_vs_temperature,
-    has_model_preset,
-    link_budget,
-)
+from optics.budget import ClosedFormPhysics, EndOfLife, budget_vs_reach, budget_vs_temperature, link_budget
+from optics.budget.model_physics import ModelPhysics, has_model_preset
 from optics.errors import InvalidParameter
 from optics.phy import load_phy
 

@@ -342,12 +342,12 @@ from models.modulator import IdealIntensityModulator  # noqa: E402
 from models.presets import preset  # noqa: E402
 from models.receiver import Photodiode, Receiver, Tia  # noqa: E402
 
-from optics.budget import (  # noqa: E402
+from optics.budget import q_for_ber  # noqa: E402
+from optics.budget.model_physics import (  # noqa: E402
     MODEL_PHYSICS_METHOD,
     ModelPhysics,
     _lambda0_for_dispersion_m,
     has_model_preset,
-    q_for_ber,
     receiver_sensitivity_oma_dbm,
 )
 from optics.errors import InvalidType  # noqa: E402

@@ -9,7 +9,8 @@ import pytest
 from models.aging import LaserAging, aged_module
 from models.presets import preset
 from models.thermal import chip_temperature_c
-from optics.budget import END_OF_LIFE_METHOD, ClosedFormPhysics, EndOfLife, ModelPhysics, link_budget
+from optics.budget import END_OF_LIFE_METHOD, ClosedFormPhysics, EndOfLife, link_budget
+from optics.budget.model_physics import ModelPhysics
 from optics.errors import InvalidParameter, InvalidType
 
 
