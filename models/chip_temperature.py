@@ -19,7 +19,8 @@ is the architecture's :attr:`models.power.ModulePowerParams.chip_heat_blocks`
 * CPO (``"cpo"``): the electronic IC stacked on the PIC (ring drivers and TIAs at their
   nominal power times the leakage factor at ``T_chip``,
   :meth:`models.power.LeakageParams.factor`) and the ring heaters
-  (:func:`heater_power_w_per_lane`: their power falls 0.7 mW/K as the die heats); the
+  (:func:`heater_power_w_per_lane`: their power falls 0.7 mW/K as the die heats; with thermal
+  crosstalk between the heaters, :mod:`models.crosstalk`, the coupled lock's lower powers); the
   external laser is off the module and held at its own temperature.
 
 Light absorbed on the die (splitter and modulator loss) is not counted (tens of mW).  The
@@ -53,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from models import power as power_model
+from models.crosstalk import coupled_heater_powers
 from models.lane import LinkModule
 from models.modulator import MicroringModulator
 from optics import validate
@@ -78,19 +80,44 @@ def chip_thermal_resistance_k_per_w(module: LinkModule) -> float:
     return float(_params(module).chip_thermal_resistance_k_per_w if r is None else r)
 
 
+def _ring_heater_model(module: LinkModule) -> Any:
+    """``T -> per-lane ring-heater powers (W)`` of ``module``: each ring's lock on its laser
+    (:meth:`models.modulator.MicroringModulator.lock`; identical rings evaluated once; a lane
+    without a ring, or whose ring lost its lock, 0 W), and with thermal crosstalk between the
+    heaters (``module.crosstalk.heater_coupling_adjacent`` = κ > 0) the coupled lock's powers
+    ``(I + κN)P = P⁰`` (:func:`models.crosstalk.coupled_heater_powers`; a ring its neighbours
+    overshoot draws 0 W).  None for a module without rings."""
+    parts = [(lane.transmitter.modulator, lane.transmitter.laser)
+             if isinstance(lane.transmitter.modulator, MicroringModulator) else None for lane in module.lanes]
+    if not any(parts):
+        return None
+    xt = module.crosstalk
+    kappa = 0.0 if xt is None else xt.heater_coupling_adjacent
+
+    def powers(t: float) -> np.ndarray:
+        seen: dict[Any, float] = {}
+        p0 = np.zeros(len(parts))
+        for i, part in enumerate(parts):
+            if part is None:
+                continue
+            if part not in seen:
+                lk = part[0].lock(part[1].wavelength_at(t), t)
+                seen[part] = lk.heater_power_w if lk.locked else 0.0
+            p0[i] = seen[part]
+        if kappa == 0.0:
+            return p0
+        return np.maximum(coupled_heater_powers(p0, kappa, check=False), 0.0)
+
+    return powers
+
+
 def heater_power_w_per_lane(module: LinkModule, chip_temperature_c: float) -> float:
     """Mean ring-heater power (W per lane) holding the locked rings of ``module`` on their lasers
     at ``chip_temperature_c`` (°C) (:meth:`models.modulator.MicroringModulator.lock`); lanes
-    without a ring, or whose ring lost its lock, count 0 W."""
-    heaters = []
-    for lane in module.lanes:
-        tx = lane.transmitter
-        if isinstance(tx.modulator, MicroringModulator):
-            lk = tx.modulator.lock(tx.laser.wavelength_at(chip_temperature_c), chip_temperature_c)
-            heaters.append(lk.heater_power_w if lk.locked else 0.0)
-        else:
-            heaters.append(0.0)
-    return float(np.mean(heaters))
+    without a ring, or whose ring lost its lock, count 0 W; with thermal crosstalk between the
+    heaters the coupled lock's powers (:func:`models.crosstalk.coupled_heater_powers`)."""
+    model = _ring_heater_model(module)
+    return 0.0 if model is None else float(np.mean(model(float(chip_temperature_c))))
 
 
 def _die_heat_model(module: LinkModule) -> Any:
@@ -100,14 +127,12 @@ def _die_heat_model(module: LinkModule) -> Any:
     blocks = p.chip_heat_blocks
     n = module.n_lanes
     lasers: dict[Any, float] = {}
-    rings: dict[Any, int] = {}
     for lane in module.lanes:
         tx = lane.transmitter
         if "laser" in blocks and not p.laser.external and tx.laser.held_temperature_c is None:
             # a held laser sits on its own TEC, off the die
             lasers[tx.laser] = lasers.get(tx.laser, 0.0) + 1.0 / tx.lasers_shared_by
-        if "ring_heater" in blocks and isinstance(tx.modulator, MicroringModulator):
-            rings[(tx.modulator, tx.laser)] = rings.get((tx.modulator, tx.laser), 0) + 1
+    rings = _ring_heater_model(module) if "ring_heater" in blocks else None
     q0 = n * p.modulator_bias_w_per_lane if "modulator_bias" in blocks else 0.0
     e_pj = (p.driver_energy_pj_per_bit if "driver" in blocks else 0.0) + (
         p.tia_energy_pj_per_bit if "tia" in blocks else 0.0)
@@ -118,10 +143,8 @@ def _die_heat_model(module: LinkModule) -> Any:
         q = q0
         for laser, weight in lasers.items():
             q += weight * (laser.electrical_power_w(t) - laser.output_power_w(t))
-        for (ring, laser), count in rings.items():
-            lk = ring.lock(laser.wavelength_at(t), t)
-            if lk.locked:
-                q += count * lk.heater_power_w
+        if rings is not None:
+            q += float(np.sum(rings(t)))
         if e_w > 0.0:
             q += e_w * leakage.factor(t)
         return q

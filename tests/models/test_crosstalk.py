@@ -161,12 +161,40 @@ def test_ring_module_heaters_solve_the_coupled_lock():
     clean = simulate(m, s, seed=2, workers=1, metrics=False, keep_waveforms=False)
     hot = simulate(dataclasses.replace(m, crosstalk=ModuleCrosstalk(heater_coupling_adjacent=0.15)), s, seed=2,
                    workers=1, metrics=False, keep_waveforms=False)
-    p0 = np.array([lane.metrics["heater_power_w"] for lane in clean.lanes])
+    p_clean = np.array([lane.metrics["heater_power_w"] for lane in clean.lanes])
     p = np.array([lane.metrics["heater_power_w"] for lane in hot.lanes])
-    assert np.allclose([lane.metrics["heater_power_uncoupled_w"] for lane in hot.lanes], p0)
+    # the coupled heaters put less heat on the die, so it runs cooler and each ring alone needs more there
+    t_hot, t_clean = hot.lanes[0].metrics["chip_temperature_c"], clean.lanes[0].metrics["chip_temperature_c"]
+    assert t_hot < t_clean
+    tx = m.lanes[0].transmitter
+    need = tx.modulator.lock(tx.laser.wavelength_at(t_hot), t_hot).heater_power_w
+    p0 = np.array([lane.metrics["heater_power_uncoupled_w"] for lane in hot.lanes])
+    assert np.allclose(p0, need, rtol=1e-12) and np.all(p0 > p_clean)
     # every ring sees its own need: (I + 0.15 N) P = P0, and the module's heaters draw less
     assert np.allclose((np.eye(8) + neighbour_matrix(8, 0.15)) @ p, p0, rtol=1e-12)
-    assert p.sum() < p0.sum() and hot.ok
+    assert p.sum() < p_clean.sum() and hot.ok
+
+
+def test_coupled_heaters_heat_the_die_less():
+    # the CPO engine's die carries the ring heaters: with coupling kappa its heater heat is the sum of
+    # the coupled lock's powers, (I + kappa N)^-1 P0 summed, and the die temperature follows the new heat
+    from models.chip_temperature import chip_temperature_c, chip_thermal_resistance_k_per_w, die_heat_w
+    from models.presets import preset
+    from models.thermal import heater_power_w_per_lane
+
+    m = preset("1.6T-DR8-MRM-CPO")
+    kappa = 0.2
+    hot = dataclasses.replace(m, crosstalk=ModuleCrosstalk(heater_coupling_adjacent=kappa))
+    t = 50.0
+    tx = m.lanes[0].transmitter
+    need = tx.modulator.lock(tx.laser.wavelength_at(t), t).heater_power_w
+    adj = np.diag(np.ones(7), 1) + np.diag(np.ones(7), -1)            # eight rings in a row
+    coupled = np.linalg.solve(np.eye(8) + kappa * adj, np.full(8, need))
+    assert die_heat_w(m, t) - die_heat_w(hot, t) == pytest.approx(8 * need - coupled.sum(), rel=1e-12)
+    assert heater_power_w_per_lane(hot, t) == pytest.approx(coupled.mean(), rel=1e-12)
+    t_hot = chip_temperature_c(hot, 25.0)
+    assert t_hot < chip_temperature_c(m, 25.0)
+    assert t_hot - 25.0 == pytest.approx(chip_thermal_resistance_k_per_w(hot) * die_heat_w(hot, t_hot), abs=1e-8)
 
 
 def test_config_crosstalk_table_and_jitter_switch():
