@@ -187,11 +187,12 @@ def _add_verdicts(doc: dict[str, Any], spec: Any, guard_band_db: float, *, allow
         ber = lane.get("ber_estimate")
         if ber is None:
             ber = lane.get("ber_counted")
-        check = BerCheck(ber, spec.ber_limit, phy=spec.name,
-                         missing_hint="the lane gave neither ber_estimate nor ber_counted")
-        if check.status == FAIL or lane.get("failure"):
+        check = BerCheck.from_spec(ber, spec, allow_draft=allow_draft, allow_proposal=allow_proposal,
+                                   missing_hint="the lane gave neither ber_estimate nor ber_counted")
+        # a draft / proposal BER limit without its flag is judged and shown but does not decide
+        if (check.decides and check.status == FAIL) or lane.get("failure"):
             outcome = FAIL
-        elif check.status == NOT_TESTED and outcome == PASS:
+        elif check.decides and check.status == NOT_TESTED and outcome == PASS:
             outcome = INCOMPLETE
         reasons = []
         if outcome not in (PASS, FAIL):
