@@ -356,6 +356,11 @@ def run(args: argparse.Namespace) -> int:
     if spec is not None and spec.tdecq_method is not None and settings.compute_tdecq:
         # TDECQ with the PHY's transmitter-test method (as optics analyze --phy)
         settings = dataclasses.replace(settings, tdecq_method=spec.tdecq_method)
+    if spec is not None and settings.compute_tdecq:
+        # TDECQ after the PHY's compliance fibre, TECQ back-to-back (models.compliance)
+        from models.compliance import compliance_channel
+
+        settings = dataclasses.replace(settings, compliance=compliance_channel(spec))
 
     if args.sweep is not None:
         from models.thermal import parse_range, sweep_temperature

@@ -8,6 +8,7 @@ import types
 import numpy as np
 import pytest
 
+from models.compliance import compliance_channel, through_compliance_fibre
 from optics import Waveform
 from optics.errors import InvalidParameter
 from optics.patterns import prbs_q
@@ -73,16 +74,23 @@ def test_prediction_measures_200g_with_15_taps_and_100g_unchanged():
     wf = _lane(106.25e9)
     spec = load_phy("1.6TBASE-DR8")
     metrics, _extra, _notes = _tx_metrics(wf, step, spec)
-    filtered = bessel_thomson(wf)
-    direct15 = tdecq(filtered, reference_filter=False, timing=recover_timing(filtered), n_taps=15, n_precursors=3)
+    # TDECQ after the PHY's compliance fibre (models.compliance), 15 taps, 3 precursors
+    fibre = bessel_thomson(through_compliance_fibre(wf, compliance_channel(spec)))
+    direct15 = tdecq(fibre, reference_filter=False, timing=recover_timing(fibre), n_taps=15, n_precursors=3)
     assert metrics["tdecq_db"] == pytest.approx(direct15.tdecq_db, abs=1e-9)
     five, _, _ = _tx_metrics(wf, step, None)
     assert metrics["tdecq_db"] != five["tdecq_db"]
-    # 100 Gb/s per lane: the PHY's method gives the very numbers of the call without one
+    # 100 Gb/s per lane: the PHY's method gives the numbers of the call without one but for the
+    # compliance fibre's TDECQ (-0.927 ps/nm: < 0.01 dB at 53 GBd); OMA, ER, power identical (TP2)
     wf100 = _lane(53.125e9)
     with_phy, _, _ = _tx_metrics(wf100, step, load_phy("400GBASE-DR4"))
     without, _, _ = _tx_metrics(wf100, step, None)
-    assert with_phy == without
+    assert with_phy.keys() == without.keys()
+    for key in with_phy:
+        if key in ("tdecq_db", "ceq_db"):
+            assert with_phy[key] == pytest.approx(without[key], abs=0.01)
+        else:
+            assert with_phy[key] == without[key], key
 
 
 class _Scope:
