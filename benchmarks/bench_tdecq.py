@@ -106,24 +106,26 @@ def main() -> int:
 
     # the compiled inner loops (optics.tdecq.kernel) against the numpy path they replace, on the
     # yield prediction's lane (PRBS13Q at 16 samples/UI, filtered, timing given), interleaved
-    # run by run; both give the same TDECQ bit for bit
+    # run by run after a warm-up of both; the same TDECQ to rounding (the compiled gradient's
+    # sums run in another order)
     lane = bessel_thomson(make_waveform(prbs_q(13), 16))
     lt = recover_timing(lane)
-    compiled, plain, same = [], [], True
-    for _ in range(LANE_REPEATS):
+    compiled, plain, diff = [], [], 0.0
+    for i in range(LANE_REPEATS + 1):
         got = []
         for out, flag in ((compiled, True), (plain, False)):
             search.COMPILED_KERNEL = flag
             t0 = time.process_time()
             got.append(tdecq(lane, reference_filter=False, timing=lt).tdecq_db)
-            out.append(time.process_time() - t0)
-        same &= got[0] == got[1]
+            if i:
+                out.append(time.process_time() - t0)
+        diff = max(diff, abs(got[0] - got[1]))
     search.COMPILED_KERNEL = True
     k_ratios = [b / a for a, b in zip(compiled, plain)]
     print(f"compiled kernel vs numpy path, PRBS13Q x 16 lane (CPU time): median "
           f"{statistics.median(compiled) * 1e3:.1f} ms vs {statistics.median(plain) * 1e3:.1f} ms, "
           f"speed-up {statistics.median(k_ratios):.2f}x (range {min(k_ratios):.2f}-{max(k_ratios):.2f}, "
-          f"load {os.getloadavg()[0]:.2f}); same TDECQ: {same}")
+          f"load {os.getloadavg()[0]:.2f}); TDECQ differs by at most {diff:.1e} dB")
 
     for name, sym in (("PRBS13Q", prbs_q(13)), ("SSPRQ", ssprq())):
         for sps in (16, 32):

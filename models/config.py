@@ -36,8 +36,9 @@ Layout (every table optional; values shown are examples)::
     [tia]          # models.receiver.Tia
     [simulation]   # models.link.SimulationSettings
     [crosstalk]    # models.crosstalk.ModuleCrosstalk (off without it), e.g. optical_adjacent_db = -25.0,
-                   # electrical_adjacent_db = -35.0, heater_coupling_adjacent = 0.1
-    tx_jitter = true   # top level: the drivers get models.presets.TX_JITTER_UI (default false)
+                   # electrical_adjacent_db = -35.0, driver_adjacent_db = -35.0, heater_coupling_adjacent = 0.1
+    tx_jitter = false  # top level: a preset's drivers without their jitter (models.presets.TX_JITTER_UI;
+                       # default true with a preset, false without: then true gives the drivers that jitter)
 
 Examples
 --------
@@ -77,7 +78,7 @@ _TX_KEYS = ("lasers_shared_by", "splitter_excess_loss_db", "level_predistortion"
             "host_channel_differential")
 _TABLES = ("driver", "laser", "modulator", "transmitter", "fiber", "channel", "photodiode", "tia", "simulation",
            "crosstalk")
-#: Top-level switches of models.presets / models.crosstalk (``tx_jitter = true``: the preset drivers' jitter).
+#: Top-level switches of models.presets / models.crosstalk (``tx_jitter``: the drivers' jitter, on with a preset).
 _SWITCH_KEYS = ("tx_jitter",)
 
 
@@ -177,9 +178,12 @@ def loads_link(text: str, *, source: str = "<string>", base_dir: str | os.PathLi
             raise ConfigError(f"{src}: unknown table [{key}]; allowed tables: {', '.join(_TABLES)}")
     _check_keys(src, "", top, _TOP_KEYS + _SWITCH_KEYS)
 
+    jitter = top.get("tx_jitter", "preset" in top)
+    if not isinstance(jitter, bool):
+        raise ConfigError(f"{src}: tx_jitter = {jitter!r} must be true or false")
     if "preset" in top:
         try:
-            base = preset(top["preset"], symbol_rate_baud=top.get("symbol_rate_baud"))
+            base = preset(top["preset"], symbol_rate_baud=top.get("symbol_rate_baud"), jitter=jitter)
         except (InvalidParameter, InvalidType) as exc:
             raise ConfigError(f"{src}: preset: {exc}") from None
         base_lanes = list(base.lanes)
@@ -262,11 +266,8 @@ def loads_link(text: str, *, source: str = "<string>", base_dir: str | os.PathLi
     if "crosstalk" in doc:
         module = dataclasses.replace(module, crosstalk=_build(src, "crosstalk", ModuleCrosstalk,
                                                               _table(src, doc, "crosstalk")))
-    jitter = top.get("tx_jitter", False)
-    if not isinstance(jitter, bool):
-        raise ConfigError(f"{src}: tx_jitter = {jitter!r} must be true or false")
-    if jitter:
-        module = with_tx_jitter(module)
+    if jitter and base is None:
+        module = with_tx_jitter(module)   # a preset got it before its [driver] overrides
     return LinkConfig(module=module, settings=settings, source=src)
 
 

@@ -1,4 +1,4 @@
-"""Crosstalk between the lanes of a module: optical, electrical and thermal (ring heaters).
+"""Crosstalk between a module's lanes: optical, electrical (receiver and driver side), thermal (ring heaters).
 
 Lanes are numbered in their physical order (wavelength order of a WDM demultiplexer, fibre
 order of a parallel array, ring order on the chip), so lane ``i``'s neighbours are ``i - 1``
@@ -39,8 +39,30 @@ voltage through a coupling response ``H_xt(f)``::
 "capacitive" is the derivative (near-end capacitive/mutual-inductive) coupling, ``|H_xt|``
 rising at 20 dB/decade and equal to ``k`` at ``f_ref`` (default half the symbol rate); DC
 does not couple (``H_xt(0) = 0`` in both).  The coupling values are ASSUMPTIONS.  Coupling at
-the modulator drivers (before the modulator's non-linearity) is NOT modelled: it would need
-the aggressor's drive inside the victim's lane simulation.
+the modulator drivers, before the modulator's non-linearity, is the driver-side model below.
+
+Electrical crosstalk at the modulator drivers (driver / package side)
+---------------------------------------------------------------------
+Neighbouring drivers' output traces, package or flex lines and modulator electrodes couple
+at ``Z`` dB (``driver_adjacent_db``, amplitude ratio ``k = 10^(Z/20)``): the victim's modulator
+sees, besides its own drive ``v_i(t)``, its neighbours' drives through the same kind of
+coupling response ``H_xt(f)`` (``driver_shape``: flat, or capacitive ``j f / f_ref``, the
+near-end capacitive coupling of two adjacent lines, ``f_ref`` default half the symbol rate)::
+
+    v_i'(t) = v_i(t) + x_i(t),   x_i = sum_j k_ij IFFT[ H_xt(f) F(S_ij v_j) ]
+
+(:func:`driver_crosstalk_v`), ahead of the modulator's non-linear transfer, so the coupled
+interference is compressed and mixed as the victim's own signal is.  ``v_j`` is aggressor
+``j``'s drive as its own transmitter makes it (driver levels and FFE, rise time, host channel,
+its modulator's EO response: :meth:`models.lane.Transmitter.drive_voltage`) for its data
+(the victim's pattern shifted by :func:`decorrelating_shift_symbols`), without its driver
+jitter and noise (second order in the interference), and the victim's EO response is taken
+as the aggressor's (identical lanes).  With a flat coupling and one aggressor the added
+power is exactly ``<x_i^2> = k^2 var(v_j)``; with several, nearly uncorrelated aggressors the
+powers add.  The coupling value is an ASSUMPTION (no sourced package or driver NEXT/FEXT
+figure in the reference notes; values of -30 to -40 dB at Nyquist are a common design aim,
+UNVERIFIED).  The driver jitter of the aggressor and its chip temperature's EO bandwidth are
+not carried into the coupled drive.
 
 Thermal crosstalk between ring heaters
 --------------------------------------
@@ -90,6 +112,13 @@ class ModuleCrosstalk:
         ``f_ref`` of the capacitive shape (Hz, > 0; default half the symbol rate).
     heater_coupling_adjacent : float
         Fraction of a ring heater's shift felt by each adjacent ring, in [0, 0.5) (default 0).
+    driver_adjacent_db : float or None
+        Amplitude coupling between adjacent lanes' modulator drives (dB, in [-80, 0), e.g. -35);
+        None: none.
+    driver_shape : str
+        ``"flat"`` (default) or ``"capacitive"`` (``|H| = k f / f_ref``) for the driver coupling.
+    driver_reference_hz : float or None
+        ``f_ref`` of the capacitive driver coupling (Hz, > 0; default half the symbol rate).
 
     Raises
     ------
@@ -103,20 +132,23 @@ class ModuleCrosstalk:
     electrical_shape: str = "flat"
     electrical_reference_hz: float | None = None
     heater_coupling_adjacent: float = 0.0
+    driver_adjacent_db: float | None = None
+    driver_shape: str = "flat"
+    driver_reference_hz: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("optical_adjacent_db", "optical_non_adjacent_db", "electrical_adjacent_db"):
+        for name in ("optical_adjacent_db", "optical_non_adjacent_db", "electrical_adjacent_db",
+                     "driver_adjacent_db"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, validate.in_range(name, value, -80.0, 0.0, high_inclusive=False,
                                                                  unit="dB"))
-        if self.electrical_shape not in ELECTRICAL_SHAPES:
-            raise InvalidParameter(
-                f"electrical_shape = {self.electrical_shape!r}; allowed: {', '.join(ELECTRICAL_SHAPES)}"
-            )
-        if self.electrical_reference_hz is not None:
-            object.__setattr__(self, "electrical_reference_hz",
-                               validate.positive("electrical_reference_hz", self.electrical_reference_hz, "Hz"))
+        for name in ("electrical_shape", "driver_shape"):
+            if getattr(self, name) not in ELECTRICAL_SHAPES:
+                raise InvalidParameter(f"{name} = {getattr(self, name)!r}; allowed: {', '.join(ELECTRICAL_SHAPES)}")
+        for name in ("electrical_reference_hz", "driver_reference_hz"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, validate.positive(name, getattr(self, name), "Hz"))
         object.__setattr__(self, "heater_coupling_adjacent",
                            validate.in_range("heater_coupling_adjacent", self.heater_coupling_adjacent, 0.0, 0.5,
                                              high_inclusive=False))
@@ -126,6 +158,16 @@ class ModuleCrosstalk:
         """True if any optical or electrical coupling is on (the received waveforms change)."""
         return any(v is not None for v in (self.optical_adjacent_db, self.optical_non_adjacent_db,
                                            self.electrical_adjacent_db))
+
+    @property
+    def driver_coupled(self) -> bool:
+        """True if the modulator drives couple (:func:`driver_crosstalk_v`)."""
+        return self.driver_adjacent_db is not None
+
+    def driver_matrix(self, n_lanes: int) -> np.ndarray:
+        """Amplitude coupling ``k[i, j] = 10^(Z/20)`` of adjacent lanes' modulator drives."""
+        k = 0.0 if self.driver_adjacent_db is None else 10.0 ** (self.driver_adjacent_db / 20.0)
+        return neighbour_matrix(n_lanes, k, 0.0)
 
     def optical_matrix(self, n_lanes: int) -> np.ndarray:
         """Power coupling ``C[i, j] = 10^(X/10)`` (victim i, aggressor j) of ``n_lanes`` lanes."""
@@ -182,6 +224,9 @@ def decorrelating_shift_symbols(victim: int, aggressor: int, n_lanes: int, n_sym
     The simulated lanes all send the same pattern in phase; real lanes carry independent
     data.  A shift by a large whole number of symbols makes the aggressor's pattern (PRBS,
     SSPRQ) nearly uncorrelated with the victim's while keeping the record circular.
+    ``n_symbols`` is the pattern's period: a record of several periods shifted by a fraction
+    of its whole length could land on a whole period and repeat the victim's own data
+    (two lanes, four PRBS9Q periods: a half-record shift is two periods).
     """
     n = validate.integer("n_lanes", n_lanes, 1)
     m = validate.integer("n_symbols", n_symbols, 1)
@@ -208,6 +253,7 @@ def add_received_crosstalk(
     samples_per_symbol: int,
     sample_rate_hz: float,
     symbol_rate_baud: float,
+    period_symbols: int | None = None,
 ) -> list[np.ndarray | None]:
     """Received voltages with the optical and electrical crosstalk of the other lanes added.
 
@@ -215,6 +261,7 @@ def add_received_crosstalk(
     circular shift of :func:`decorrelating_shift_symbols`, ``C`` and ``k`` the optical and
     electrical matrices of ``crosstalk``; every aggressor enters with its record before any
     crosstalk is added.  A lane given as None (failed) neither receives nor sends crosstalk.
+    ``period_symbols``: the pattern's period the records repeat (default the record length).
 
     Raises
     ------
@@ -229,7 +276,6 @@ def add_received_crosstalk(
     n = live[0].size
     if any(v.size != n for v in live) or n % sps:
         raise InvalidParameter("received records must have one length, a whole number of symbols")
-    n_sym = n // sps
     c_opt = crosstalk.optical_matrix(n_lanes)
     k_el = crosstalk.electrical_matrix(n_lanes)
     h = None
@@ -241,20 +287,87 @@ def add_received_crosstalk(
         if v is None:
             out.append(None)
             continue
-        acc = np.array(v, dtype=np.float64)
-        el = np.zeros(n)
-        for j, a in enumerate(received_v):
-            if j == i or a is None or (c_opt[i, j] == 0.0 and k_el[i, j] == 0.0):
-                continue
-            shifted = np.roll(np.asarray(a, dtype=np.float64), decorrelating_shift_symbols(i, j, n_lanes, n_sym) * sps)
-            if c_opt[i, j] > 0.0:
-                acc += c_opt[i, j] * shifted
-            if k_el[i, j] > 0.0:
-                el += k_el[i, j] * shifted
-        if h is not None and np.any(el):
-            acc += np.fft.irfft(np.fft.rfft(el) * h, n)
+        acc = np.array(v, dtype=np.float64) + _coupled_sum(received_v, i, c_opt[i], None, sps, period_symbols)
+        if h is not None:
+            acc += _coupled_sum(received_v, i, k_el[i], h, sps, period_symbols)
         out.append(acc)
     return out
+
+
+def _coupled_sum(records: Sequence[np.ndarray | None], victim: int, coupling: np.ndarray,
+                 response_h: np.ndarray | None, samples_per_symbol: int, period_symbols: int | None) -> np.ndarray:
+    """``sum_j coupling[j] S_ij r_j`` over the other live records (``S_ij`` the circular shift of
+    :func:`decorrelating_shift_symbols` within the pattern period ``period_symbols``, default the
+    record), filtered by ``response_h`` (an rfft-grid response) if given."""
+    live = next(np.asarray(r) for r in records if r is not None)
+    n = live.size
+    n_sym = _period(n // samples_per_symbol, period_symbols)
+    acc = np.zeros(n)
+    for j, a in enumerate(records):
+        if j == victim or a is None or coupling[j] == 0.0:
+            continue
+        shift = decorrelating_shift_symbols(victim, j, len(records), n_sym) * samples_per_symbol
+        acc += coupling[j] * np.roll(np.asarray(a, dtype=np.float64), shift)
+    if response_h is not None and np.any(acc):
+        acc = np.fft.irfft(np.fft.rfft(acc) * response_h, n)
+    return acc
+
+
+def driver_crosstalk_v(
+    drives_v: Sequence[np.ndarray | None],
+    victim: int,
+    crosstalk: ModuleCrosstalk,
+    *,
+    samples_per_symbol: int,
+    sample_rate_hz: float,
+    symbol_rate_baud: float,
+    period_symbols: int | None = None,
+) -> np.ndarray:
+    """Voltage (V) the other lanes' drives add to lane ``victim``'s modulator drive.
+
+    ``x_i = sum_j k_ij IFFT[H_xt F(S_ij v_j)]`` (module docstring, driver-side electrical
+    crosstalk): ``drives_v[j]`` the drive of lane ``j`` for the common pattern (None: a lane
+    that sends nothing), ``k`` the :meth:`ModuleCrosstalk.driver_matrix`, ``H_xt`` its shape
+    (:func:`electrical_coupling_response`, no DC), ``S_ij`` the decorrelating circular shift
+    within the pattern's period ``period_symbols`` (default the record length).
+
+    Raises
+    ------
+    InvalidParameter
+        Records of different lengths or not whole symbols, a victim out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v = np.repeat([-1.0, 1.0, 1.0, -1.0], 4)                 # 4 symbols, 4 samples each
+    >>> x = driver_crosstalk_v([v, v], 0, ModuleCrosstalk(driver_adjacent_db=-20.0), samples_per_symbol=4,
+    ...                        sample_rate_hz=4e9, symbol_rate_baud=1e9)
+    >>> round(float(np.mean(x ** 2)) / float(np.var(v)), 6)     # k^2 of one flat aggressor
+    0.01
+    """
+    sps = validate.integer("samples_per_symbol", samples_per_symbol, 1)
+    n_lanes = len(drives_v)
+    victim = validate.integer("victim", victim, 0, n_lanes - 1)
+    live = [np.asarray(v, dtype=np.float64) for v in drives_v if v is not None]
+    if not live:
+        raise InvalidParameter("driver_crosstalk_v needs at least one drive record")
+    n = live[0].size
+    if any(v.size != n for v in live) or n % sps:
+        raise InvalidParameter("drive records must have one length, a whole number of symbols")
+    f_ref = crosstalk.driver_reference_hz or 0.5 * validate.positive("symbol_rate_baud", symbol_rate_baud, "Bd")
+    h = electrical_coupling_response(np.fft.rfftfreq(n, 1.0 / validate.positive("sample_rate_hz", sample_rate_hz, "Hz")),
+                                     crosstalk.driver_shape, f_ref)
+    return _coupled_sum(drives_v, victim, crosstalk.driver_matrix(n_lanes)[victim], h, sps, period_symbols)
+
+
+def _period(n_symbols: int, period_symbols: int | None) -> int:
+    """The period the shifts are taken in: ``period_symbols`` (dividing the record) or the record."""
+    if period_symbols is None:
+        return n_symbols
+    p = validate.integer("period_symbols", period_symbols, 1, n_symbols)
+    if n_symbols % p:
+        raise InvalidParameter(f"period_symbols = {p} does not divide the record's {n_symbols} symbols")
+    return p
 
 
 def coupled_heater_powers(uncoupled_w: Sequence[float], coupling_adjacent: float, *, check: bool = True) -> np.ndarray:
@@ -303,5 +416,5 @@ def power_sum_db(values_db: Sequence[float]) -> float:
 
 
 __all__ = ["ELECTRICAL_SHAPES", "ModuleCrosstalk", "add_received_crosstalk", "coupled_heater_powers",
-           "decorrelating_shift_symbols", "electrical_coupling_response", "incoherent_added_power_w",
-           "neighbour_matrix", "power_sum_db"]
+           "decorrelating_shift_symbols", "driver_crosstalk_v", "electrical_coupling_response",
+           "incoherent_added_power_w", "neighbour_matrix", "power_sum_db"]

@@ -51,7 +51,7 @@ from optics.waveform import Quantity, Waveform
 def transmitter_transfer(
     tx: Transmitter, symbols: np.ndarray, symbol_rate_baud: float, samples_per_symbol: int,
     rng: np.random.Generator | None = None, *, precision: str = "double",
-    jitter_rng: np.random.Generator | None = None,
+    jitter_rng: np.random.Generator | None = None, added_drive_v: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Complex field transmission of the modulator driven by the symbols, and the drive's meta.
 
@@ -60,7 +60,9 @@ def transmitter_transfer(
     (:meth:`Transmitter.drive_voltage`; the driver's random jitter drawn from ``jitter_rng``,
     else from ``rng``).  A driver with noise uses :meth:`Pam4Driver.drive` with ``rng``.
     ``precision`` goes to the modulator's transfer (see :class:`SimulationSettings`); the
-    transfer is complex64 in single precision, else complex128.
+    transfer is complex64 in single precision, else complex128.  ``added_drive_v`` (V, one
+    value per sample) is added to the filtered drive ahead of the modulator's transfer: the
+    other lanes' driver-side crosstalk (:func:`models.crosstalk.driver_crosstalk_v`).
     """
     mod = tx.modulator
     fs = symbol_rate_baud * samples_per_symbol
@@ -79,6 +81,8 @@ def transmitter_transfer(
     else:
         v, meta = tx.drive_voltage(symbols, symbol_rate_baud, samples_per_symbol, precision=precision,
                                    jitter_rng=jitter_rng)
+    if added_drive_v is not None:
+        v = v + np.asarray(added_drive_v, dtype=v.dtype)
     cdt = np.complex64 if is_single_precision(precision) else np.complex128
     return mod.transfer(v, precision=precision).astype(cdt, copy=False), meta
 
@@ -100,6 +104,7 @@ def simulate_lane(
     receiver: bool = True,
     extra_meta: Mapping[str, Any] | None = None,
     threads: int | None = None,
+    drive_crosstalk_v: np.ndarray | None = None,
 ) -> LaneResult:
     """Simulate one lane (driver → laser+modulator → channel → PD/TIA) and measure it.
 
@@ -125,6 +130,9 @@ def simulate_lane(
         transfer does not depend on temperature).  Without one, the last few transfers are
         kept by the symbols' content (so the same lane at its next temperature reuses its
         transfer: the same samples either way).
+    drive_crosstalk_v : ndarray, optional
+        Voltage the other lanes' drives add to this lane's modulator drive (V per sample,
+        :func:`models.crosstalk.driver_crosstalk_v`); its transfer is then not cached.
     tx_reference : (mapping, float), optional
         Transmitter metrics already measured on this lane with the same noise realisation
         (same seed and lane) at another temperature, and the laser power (W) they were
@@ -188,7 +196,8 @@ def simulate_lane(
     # temperature of a seed and lane, so its transfer is kept like a noise-free one
     jitter_key, jitter_rng = jitter_stream(rng) if tx.driver.has_jitter else (None, None)
     key = (*tx.transfer_key, gain, symbol_rate_baud, sps, settings.precision, jitter_key, id(sym))
-    noisy_driver = tx.driver.noise_rms_v > 0.0 or (tx.driver.has_jitter and jitter_key is None)
+    noisy_driver = (tx.driver.noise_rms_v > 0.0 or (tx.driver.has_jitter and jitter_key is None)
+                    or drive_crosstalk_v is not None)
     # cache entries keyed by id(sym) hold sym itself: a live entry's id cannot be reused
     cached = None if cache is None else cache.get(key)
     if cached is not None and cached.symbols is not sym:
@@ -225,7 +234,8 @@ def simulate_lane(
             shot_job = _shot_noise_job(draws, lane.receiver, n, fs, single=single) if receiver else None
         if cached is None:
             cached = TransmitterEntry(*transmitter_transfer(tx, sym, symbol_rate_baud, sps, rng,
-                                                            precision=settings.precision, jitter_rng=jitter_rng), sym)
+                                                            precision=settings.precision, jitter_rng=jitter_rng,
+                                                            added_drive_v=drive_crosstalk_v), sym)
             if cache is not None and not noisy_driver:
                 cache[key] = cached
             elif recent_key is not None:

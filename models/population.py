@@ -69,8 +69,11 @@ lasers are aged (:func:`models.aging.aged_module`), so its APC bias (and, at the
 limit, its power) is the one at that age.
 
 Every value is validated as the file is read: unknown keys, unknown parameters, values out
-of a parameter's allowed range (a normal whose ±6σ leaves the range must be a truncnormal)
-raise :class:`~optics.errors.ConfigError` naming the file and line.
+of a parameter's allowed range (a normal whose ±6σ leaves the range must be a truncnormal),
+and a die-thermal parameter the design does not use (``module.chip_thermal_resistance_k_per_w``
+of a design that fixes ``chip_temperature_rise_k``, or ``module.chip_temperature_rise_k`` of a
+design whose die temperature is solved from its heat, which it would replace) raise
+:class:`~optics.errors.ConfigError` naming the file and line.
 """
 
 from __future__ import annotations
@@ -706,6 +709,36 @@ def _spread(where: str, entry: Mapping[str, Any], table: Mapping[str, ParameterI
                   high=high, module_correlation=rho, source=str(entry.get("source", "")))
 
 
+def _paths_of(entry: Spread | Defect) -> tuple[str, ...]:
+    """The parameter paths a spread or a defect changes."""
+    if isinstance(entry, Spread):
+        return (entry.parameter,)
+    return (*entry.scale, *entry.set)
+
+
+def _check_thermal_in_use(where: str, paths: tuple[str, ...], design: LinkModule) -> None:
+    """ConfigError for a die-thermal parameter the design does not use (:mod:`models.chip_temperature`).
+
+    A design that fixes its rise (``chip_temperature_rise_k`` set) ignores its thermal
+    resistance, so drawing ``module.chip_thermal_resistance_k_per_w`` would change nothing; a
+    design whose die temperature is solved from its heat would, with a drawn
+    ``module.chip_temperature_rise_k``, lose that model (the die no longer warming with the
+    lasers' bias, their aging or the heaters): the resistance is what a line spreads then.
+    """
+    fixed = design.chip_temperature_rise_k is not None
+    for path in paths:
+        if path == "module.chip_thermal_resistance_k_per_w" and fixed:
+            raise ConfigError(
+                f"{where}: {path} has no effect: the design fixes its die temperature rise "
+                f"(chip_temperature_rise_k = {design.chip_temperature_rise_k:g} K), which wins over the thermal "
+                "resistance; spread module.chip_temperature_rise_k, or drop the fixed rise from the design")
+        if path == "module.chip_temperature_rise_k" and not fixed:
+            raise ConfigError(
+                f"{where}: {path} would replace the design's die temperature, solved from the heat on the die "
+                "(models.chip_temperature), by a fixed rise; spread module.chip_thermal_resistance_k_per_w "
+                "(die-to-case K/W) instead")
+
+
 def _defect(where: str, entry: Mapping[str, Any], table: Mapping[str, ParameterInfo]) -> Defect:
     for key in entry:
         if key not in _DEFECT_KEYS:
@@ -783,6 +816,7 @@ def loads_population(text: str, *, source: str = "<string>",
             if not isinstance(entry, dict):
                 raise ConfigError(f"{where}: [[{kind}]] entries must be tables")
             out.append(build(where, entry, table))
+            _check_thermal_in_use(where, _paths_of(out[-1]), base)
     seen: set[str] = set()
     for sp in spreads:
         if sp.parameter in seen:

@@ -84,10 +84,51 @@ def _rx_ffe(baud: float) -> int:
 
 #: Temperature behaviour of the presets' MZMs (models.modulator.MachZehnderModulator), all
 #: ASSUMPTIONS: 50 µm arm imbalance (1.2 °/K of bias drift of θ with Si dn/dT = 1.8e-4 /K), the
-#: bias loop trimmed at 35 °C chip (the 25 °C-case design point, whose results are unchanged) with
-#: its default gain 50 and ±4 V range (held from about −60 to +135 °C chip), VπL −3e-4 /K (derived
-#: in the docstring); EO bandwidth kept constant (no sourced coefficient).
-MZM_THERMAL = {"arm_imbalance_m": 50e-6, "temperature_ref_c": 35.0, "vpi_l_tempco_per_k": -3e-4}
+#: bias loop with its default gain 50 and ±4 V range (held over about ±100 K of chip from its
+#: trim), VπL −3e-4 /K (derived in the docstring); EO bandwidth kept constant (no sourced
+#: coefficient).  The trim temperature (``temperature_ref_c``, where the set point is trimmed and
+#: VπL and the bandwidth are as given) is each preset's own die temperature at its trim case
+#: temperature :data:`MZM_TRIM_CASE_C` (:func:`trimmed_at_case`): 29.9 °C for the DR4s (one laser
+#: on the die), 29.4 °C for the FR4s (four 10 mW lasers), 35.1 °C for the DR8s (two lasers).
+MZM_THERMAL = {"arm_imbalance_m": 50e-6, "vpi_l_tempco_per_k": -3e-4}
+
+#: Case temperature (°C) at which the presets' MZM bias loops are trimmed (the module's
+#: calibration at room temperature in its final test): ASSUMPTION.
+MZM_TRIM_CASE_C = 25.0
+
+
+def trimmed_at_case(module: LinkModule, case_temperature_c: float = MZM_TRIM_CASE_C) -> LinkModule:
+    """``module`` with every MZM's bias loop trimmed at its die temperature at case ``case_temperature_c``.
+
+    Each :class:`~models.modulator.MachZehnderModulator` gets ``temperature_ref_c =
+    T_chip(T_trim)``, the die temperature :func:`models.chip_temperature.chip_temperature_c`
+    solves at the trim case temperature, so the loop's residual error is zero there and grows
+    as ``ε_b = π·dn/dT·ΔL·(T_chip − T_chip(T_trim))/(λ·(1 + G))`` away from it
+    (:meth:`~models.modulator.MachZehnderModulator.bias_state`).  The die heat does not depend
+    on the MZMs' trim, so one solve serves.  Lanes without an MZM are unchanged.
+
+    Raises
+    ------
+    InvalidParameter
+        A case temperature outside -60...150 °C.
+
+    Examples
+    --------
+    >>> from models.chip_temperature import chip_temperature_c
+    >>> m = preset("400GBASE-DR4")
+    >>> m.lanes[0].transmitter.modulator.temperature_ref_c == chip_temperature_c(m, 25.0)
+    True
+    """
+    from models.chip_temperature import chip_temperature_c
+
+    t_trim = chip_temperature_c(module, case_temperature_c)
+    lanes = []
+    for lane in module.lanes:
+        tx = lane.transmitter
+        if isinstance(tx.modulator, MachZehnderModulator):
+            tx = dataclasses.replace(tx, modulator=dataclasses.replace(tx.modulator, temperature_ref_c=t_trim))
+        lanes.append(dataclasses.replace(lane, transmitter=tx))
+    return dataclasses.replace(module, lanes=lanes)
 
 
 #: Driver edge jitter of every preset lane (UI at the lane's rate; models.electrical.Pam4Driver):
@@ -96,7 +137,11 @@ MZM_THERMAL = {"arm_imbalance_m": 50e-6, "temperature_ref_c": 35.0, "vpi_l_tempc
 #: J4u03/JRMS limits of a host output; taken as the lane's own random jitter: ASSUMPTION];
 #: even-odd 0.010 UI pk-pk, ASSUMPTION (UNVERIFIED, not in the reference notes: a half-rate
 #: serialiser whose clock duty cycle is trimmed to 0.5 %).  No sinusoidal jitter (a test stimulus).
-#: Applied by ``preset(name, jitter=True)`` (:func:`with_tx_jitter`; off by default: see README).
+#: The optical PMD clauses (802.3 121, 124, 180) set no Tx jitter limit of their own (the
+#: transmitter's jitter is inside its TDECQ), so no clause value is used.  Every preset's drivers
+#: have it (``preset(name)``, :func:`with_tx_jitter`); ``preset(name, jitter=False)`` gives
+#: jitter-free drivers.  The jitter is drawn from its own stream of the lane's seed
+#: (:func:`models.lane_simulation.jitter_stream`), the same at every temperature of a seed.
 TX_JITTER_UI = {"rj_rms": 0.010, "eoj_pp": 0.010}
 
 
@@ -208,7 +253,7 @@ def list_presets() -> list[str]:
     return list(_PRESETS)
 
 
-def preset(name: str, *, symbol_rate_baud: float | None = None, jitter: bool = False) -> LinkModule:
+def preset(name: str, *, symbol_rate_baud: float | None = None, jitter: bool = True) -> LinkModule:
     """The link module for a PHY name (case-insensitive).
 
     Parameters
@@ -218,7 +263,8 @@ def preset(name: str, *, symbol_rate_baud: float | None = None, jitter: bool = F
     symbol_rate_baud : float, optional
         Override the lane rate (e.g. ``BAUD_200G_FECI`` for a FECi variant); default per PHY.
     jitter : bool
-        Give the drivers the random and even-odd jitter of :data:`TX_JITTER_UI` (default False).
+        Give the drivers the random and even-odd jitter of :data:`TX_JITTER_UI` (default True;
+        False: jitter-free drivers).
 
     Raises
     ------
@@ -233,7 +279,7 @@ def preset(name: str, *, symbol_rate_baud: float | None = None, jitter: bool = F
     baud, build = _PRESETS[key]
     if symbol_rate_baud is not None:
         baud = validate.in_range("symbol_rate_baud", symbol_rate_baud, 1e9, 300e9, unit="Bd")
-    module = build(baud)
+    module = trimmed_at_case(build(baud))
     if not isinstance(jitter, bool):
         raise InvalidType(f"jitter must be True or False, got {jitter!r}")
     return with_tx_jitter(module) if jitter else module

@@ -110,6 +110,9 @@ def _resolve_workers(workers: int | None, n_jobs: int, n_samples: int) -> int:
 
 def _prepare_transmitters(module: LinkModule, settings: SimulationSettings, sym: np.ndarray, cache: dict[Any, Any]) -> None:
     """Fill ``cache`` with the noise-free transmitter transfers (before forking, so workers share them)."""
+    xt = module.crosstalk
+    if xt is not None and xt.driver_coupled:
+        return  # every lane's drive carries its neighbours': nothing is shared
     for lane in module.lanes:
         tx = lane.transmitter
         if tx.driver.has_jitter or tx.driver.noise_rms_v > 0.0:
@@ -140,6 +143,7 @@ def _lane_job(
     lane = module.lanes[lane_index]
     t_chip = chip_temperature_c(module, settings.temperature_c)
     try:
+        xt_v = _drive_crosstalk(module, lane_index, sym, settings, cache)
         res = simulate_lane(
             lane,
             symbol_rate_baud=module.symbol_rate_baud,
@@ -155,6 +159,7 @@ def _lane_job(
             need_tx_waveform=keep_waveforms or tx_reference is None,
             extra_meta={"seed": seed, "seed_spawn_key": list(child.spawn_key), "settings": dataclasses.asdict(settings)},
             threads=threads,
+            drive_crosstalk_v=xt_v,
         )
     except InvalidParameter as exc:
         failed = _failed_metrics(lane, t_chip, str(exc))
@@ -167,6 +172,37 @@ def _lane_job(
         MappingProxyType({**res.metrics, "link_failed": False}),
     )
     return res, None
+
+
+def _drive_crosstalk(module: LinkModule, lane_index: int, sym: np.ndarray, settings: SimulationSettings,
+                     cache: dict[Any, Any]) -> np.ndarray | None:
+    """The driver-side crosstalk voltage into lane ``lane_index``'s modulator drive
+    (:func:`models.crosstalk.driver_crosstalk_v`), None when the module's drives do not couple.
+
+    Each lane's drive is its transmitter's :meth:`~models.lane.Transmitter.drive_voltage` with
+    a jitter- and noise-free driver (kept in ``cache`` for the other victims)."""
+    xt = module.crosstalk
+    if xt is None or not xt.driver_coupled:
+        return None
+    sps = settings.samples_per_symbol
+    drives: list[np.ndarray | None] = []
+    for lane in module.lanes:
+        tx = lane.transmitter
+        key = ("clean drive", tx.transfer_key, module.symbol_rate_baud, sps, id(sym))
+        hit = cache.get(key)
+        if hit is None or hit[0] is not sym:
+            clean = dataclasses.replace(tx, driver=dataclasses.replace(tx.driver, rj_rms_s=0.0, eoj_pp_s=0.0,
+                                                                       sj_pp_s=0.0, noise_rms_v=0.0))
+            hit = (sym, np.asarray(clean.drive_voltage(sym, module.symbol_rate_baud, sps)[0], dtype=np.float64))
+            cache[key] = hit
+        drives.append(hit[1])
+    pkey = ("period", id(sym))
+    if pkey not in cache or cache[pkey][0] is not sym:
+        cache[pkey] = (sym, _period_fast(sym))
+    return crosstalk_model.driver_crosstalk_v(drives, lane_index, xt, samples_per_symbol=sps,
+                                              sample_rate_hz=module.symbol_rate_baud * sps,
+                                              symbol_rate_baud=module.symbol_rate_baud,
+                                              period_symbols=len(cache[pkey][1]))
 
 
 def _pack_waveform(wf: Waveform | None) -> tuple[Any, ...] | None:
@@ -290,7 +326,7 @@ def simulate_many(
                 refs = []
                 for lane, res in zip(module.lanes, lane_results[0]):
                     # driver jitter is drawn per seed and lane (the same at every temperature)
-                    noisy = lane.transmitter.driver.noise_rms_v > 0.0
+                    noisy = lane.transmitter.driver.noise_rms_v > 0.0 or (xt is not None and xt.driver_coupled)
                     refs.append(None if noisy or res is None else _tx_reference(res))
                 phase = [(i, j, refs[j]) for i in range(1, len(settings_list)) for j in range(n_lanes)]
             if pool is not None:
@@ -350,7 +386,8 @@ def _apply_crosstalk(
             wf0 = lanes[live[0]].rx_waveform  # type: ignore[union-attr]
             new = crosstalk_model.add_received_crosstalk(
                 rx, xt, samples_per_symbol=settings.samples_per_symbol, sample_rate_hz=wf0.sample_rate_hz,
-                symbol_rate_baud=module.symbol_rate_baud)
+                symbol_rate_baud=module.symbol_rate_baud,
+                period_symbols=None if wf0.pattern is None else len(wf0.pattern))
             c_opt = xt.optical_matrix(module.n_lanes)
             # the aggressors' received powers as simulated (before any crosstalk is added)
             p_agg = [10.0 ** (float(lanes[a].metrics["receive_power_dbm"]) / 10.0) * 1e-3  # type: ignore[union-attr]

@@ -88,8 +88,21 @@ def bessel_thomson_coefficients(
     """
     bw = validate.positive("bandwidth_hz", bandwidth_hz, "Hz")
     n = validate.integer("order", order, 1, MAX_ORDER)
-    b, a = scipy.signal.bessel(n, 2.0 * math.pi * bw, btype="low", analog=True, norm="mag")
-    return np.asarray(b, dtype=np.float64), np.asarray(a, dtype=np.float64)
+    b, a = _coefficients(float(bw), int(n))
+    return b.copy(), a.copy()
+
+
+@functools.lru_cache(maxsize=16)
+def _coefficients(bandwidth_hz: float, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`bessel_thomson_coefficients` of validated arguments, kept (a parameter-only
+    result: ``scipy.signal.bessel`` takes ~2 ms, as long as the filtering of a yield lane's
+    record; read-only)."""
+    b, a = scipy.signal.bessel(order, 2.0 * math.pi * bandwidth_hz, btype="low", analog=True,
+                               norm="mag")
+    b, a = np.asarray(b, dtype=np.float64), np.asarray(a, dtype=np.float64)
+    b.setflags(write=False)
+    a.setflags(write=False)
+    return b, a
 
 
 def bessel_thomson_response(

@@ -9,19 +9,27 @@ laser by :func:`models.aging.aged_module` and simulates the aged transmitters wi
 
 What changes at end of life (the ledger's equation is the begin-of-life one):
 
+* **Die temperature**: the aged lasers draw more current and dissipate more on the die, so
+  the aged module's die sits warmer, ``T' = T_case + R_chip·P_die,EOL(T')``
+  (:func:`models.thermal.chip_temperature_c` of the aged module; 400GBASE-DR4 at 70 °C case
+  with a 200 mA limit: 77.7 against 76.6 °C).  Begin-of-life quantities are at ``T``, the
+  module's die temperature, end-of-life ones at ``T'``.
 * **Laser**: the threshold has risen by ``δ·I_0(T_a)`` (``δ`` the bias rise of
   :meth:`models.aging.LaserAging.bias_increase`).  Under automatic power control the bias at
-  the budget's chip temperature ``T`` rises to
-  ``I_EOL = I_BOL + δ·I_0(T_a)·exp((T − T_a)/T0)`` and the launch power holds, as long as
+  the aged die temperature ``T'`` rises to
+  ``I_EOL = I_BOL(T') + δ·I_0(T_a)·exp((T' − T_a)/T0)`` and the launch power holds, as long as
   ``I_EOL`` stays within the driver's limit ``I_max``; beyond it the power falls to
-  ``P_EOL = η(T)·(I_max − I_th,EOL(T))`` (:mod:`models.laser`).
-* **Tx OMA**: the modulator passes a fixed share of the laser's power, so
-  ``OMA_EOL = OMA_BOL + 10·log10(P_EOL/P_BOL)`` dB; the simulated aged transmitter measures it.
+  ``P_EOL = η(T')·(I_max − I_th,EOL(T'))`` (:mod:`models.laser`).
+* **Tx OMA**: the modulator passes a share of the laser's power that changes only with its
+  own temperature (the MZM's Vπ(T) and bias loop: < 0.002 dB over the ~1 K the aged die
+  warms), so ``OMA_EOL ≈ OMA_BOL + 10·log10(P_EOL(T')/P_BOL(T))`` dB; the simulated aged
+  transmitter measures it.
 * **Unchanged** (stated as assumptions): the channel, the dispersion penalty (TDECQ does not
   depend on the signal's scale), the MPI penalty (its ER is unchanged), the receiver
   sensitivity (photodiode and TIA are taken not to age).
 
-The aging cost is ``margin_BOL − margin_EOL`` = ``OMA_BOL − OMA_EOL`` (0 while the APC holds).
+The aging cost is ``margin_BOL − margin_EOL`` = ``OMA_BOL − OMA_EOL`` (while the APC holds, only
+the MZM's change on the warmer aged die: about −0.002 dB).
 The column also shows the laser bias at begin and end of life, the driver's limit and the
 electrical power of the module at both (:func:`models.thermal.static_module_power`: the
 aged lasers draw more).
@@ -31,8 +39,8 @@ Examples
 >>> from optics.budget import link_budget, ModelPhysics
 >>> b = link_budget("400GBASE-DR4", physics=ModelPhysics(sensitivity="closed-form"),
 ...                 end_of_life=EndOfLife())
->>> round(b.end_of_life.item("aging_penalty").value, 3)      # the APC holds the launch power
-0.0
+>>> abs(b.end_of_life.item("aging_penalty").value) < 0.01   # the APC holds the launch power
+True
 """
 
 from __future__ import annotations
@@ -62,7 +70,7 @@ class EndOfLife:
         ``temperature_c``, :meth:`models.aging.LaserAging.hours_to_end_of_life`].
     temperature_c : float or None
         Laser chip temperature during those hours, °C, -40...150 [None: the budget's chip
-        temperature, its case temperature plus the module's chip temperature rise].
+        temperature, the begin-of-life module's die at the budget's case temperature].
     aging : models.aging.LaserAging or None
         Wear-out model [None: ``LaserAging()``, its values and sources in :mod:`models.aging`].
     """
@@ -155,29 +163,35 @@ def end_of_life_column(physics: Any, spec: PhySpec, cond: LinkConditions, begin:
     i = worst["index"]
     new_laser, old_laser = module.lanes[i].transmitter.laser, aged.lanes[i].transmitter.laser
     oma_eol = float(worst["metrics"]["oma_outer_dbm"])
-    i_bol, i_eol = new_laser.bias_current_at(t_chip), old_laser.bias_current_at(t_chip)
-    p_bol, p_eol = new_laser.output_power_w(t_chip), old_laser.output_power_w(t_chip)
+    # the aged module's die runs warmer (its lasers dissipate more): end of life at its own temperature
+    t_eol = chip_temperature_c(aged, t_case)
+    i_bol, i_eol = new_laser.bias_current_at(t_chip), old_laser.bias_current_at(t_eol)
+    p_bol, p_eol = new_laser.output_power_w(t_chip), old_laser.output_power_w(t_eol)
     limit = new_laser.max_bias_current_a
     pw_bol, pw_eol = static_module_power(module, t_case), static_module_power(aged, t_case)
-    apc = "APC at its current limit: power falls" if old_laser.apc_limited(t_chip) else (
+    apc = "APC at its current limit: power falls" if old_laser.apc_limited(t_eol) else (
         "APC holds the launch power" if new_laser.apc_power_w is not None else "constant current: power falls")
     info = [
+        BudgetItem("chip_temperature_bol", "Die temperature, begin of life (info)", t_chip, "°C", 0,
+                   f"case {t_case:g} °C + R_chip P_die (models.thermal.chip_temperature_c)"),
+        BudgetItem("chip_temperature_eol", "Die temperature, end of life (info)", t_eol, "°C", 0,
+                   "the aged module's die: its lasers dissipate more"),
         BudgetItem("laser_bias_bol", "Laser bias, begin of life (info)", i_bol * 1e3, "mA", 0,
                    f"{worst['name']} at a {t_chip:g} °C chip (models.laser bias_current_at)"),
         BudgetItem("laser_bias_eol", "Laser bias, end of life (info)", i_eol * 1e3, "mA", 0,
-                   f"{apc}; +{(i_eol / i_bol - 1.0) * 100:.1f} % at {t_chip:g} °C"),
+                   f"{apc}; +{(i_eol / i_bol - 1.0) * 100:.1f} % at a {t_eol:g} °C chip"),
         BudgetItem("laser_bias_limit", "Laser driver current limit (info)", None if limit is None else limit * 1e3,
                    "mA", 0, "max_bias_current_a of the laser (none: no limit)"),
         BudgetItem("laser_power_bol", "Laser output, begin of life (info)", _dbm(p_bol), "dBm", 0, "models.laser"),
         BudgetItem("laser_power_eol", "Laser output, end of life (info)", _dbm(p_eol), "dBm", 0,
-                   "P = min(P_set, eta(T) (I_max - I_th,EOL(T)))"),
+                   "P = min(P_set, eta(T') (I_max - I_th,EOL(T'))) at the aged die's T'"),
         BudgetItem("module_power_bol", "Module power, begin of life (info)",
                    None if pw_bol is None else pw_bol.module_w, "W", 0, "models.power at the case temperature"),
         BudgetItem("module_power_eol", "Module power, end of life (info)",
                    None if pw_eol is None else pw_eol.module_w, "W", 0, "the aged lasers' bias"),
         BudgetItem("aging_penalty", "Aging cost: OMA_BOL - OMA_EOL (info)", oma_bol - oma_eol, "dB", 0,
-                   "simulated; closed form 10 log10(P_BOL/P_EOL) of the laser output = "
-                   + ("n/a (no light)" if p_eol <= 0.0 else f"{10.0 * math.log10(p_bol / p_eol):.3f} dB")),
+                   "simulated; closed form 10 log10(P_BOL(T)/P_EOL(T')) of the laser output = "
+                   + ("n/a (no light)" if p_eol <= 0.0 else f"{round(10.0 * math.log10(p_bol / p_eol), 3) + 0.0:.3f} dB")),
     ]
     losses = [it for it in begin.items if it.sign == -1]
     items = [BudgetItem("tx_oma", "Tx OMA_outer at end of life (model, lowest lane)", oma_eol, "dBm", +1,

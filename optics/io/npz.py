@@ -7,8 +7,7 @@ the arrays ``samples``, ``sample_rate_hz``, ``quantity``, ``symbol_rate_baud`` (
 unknown), ``pattern`` (empty when unknown), ``meta_json``, ``t0_s`` and
 ``format_version``.  Round trips are exact.  The file is replaced whole or not at all: it is
 written to a temporary file beside the target, flushed to the disk and renamed over it
-(``os.replace``), the scheme of :func:`optics.station.atomic.atomic_file`, which this core
-module cannot import (the station is an application layer above it).
+(``os.replace``) by :func:`optics.io.atomic.atomic_file`.
 
 ``optics simulate --save-waveforms DIR`` writes each lane's waveforms in this format, with
 ``meta`` keys ``waveform`` (``"tx"`` or ``"rx"``), ``lane``, ``lane_index``,
@@ -31,8 +30,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import secrets
-import stat
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -40,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from optics.errors import FileFormatError, InvalidParameter
+from optics.io.atomic import atomic_file
 from optics.io.fields import _build, _check_not_empty, _coerce_pattern, _meta_json, _path, _require_waveform
 from optics.waveform import Quantity, Waveform
 
@@ -76,32 +74,9 @@ def write_npz(wf: Waveform, path: str | os.PathLike) -> Path:
     p = _path(path)
     if p.suffix != ".npz":
         p = p.with_name(p.name + ".npz")
-    fd, tmp = _create_temporary(p)
-    try:
-        with open(fd, "wb") as fh:
-            _save_arrays(fh, wf)
-            fh.flush()
-            os.fsync(fh.fileno())      # the data on the disk before the name points at it
-        try:
-            os.chmod(tmp, stat.S_IMODE(os.stat(p).st_mode))   # keep the mode of the file it replaces
-        except FileNotFoundError:
-            pass
-        os.replace(tmp, p)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_file(p, "wb") as fh:
+        _save_arrays(fh, wf)
     return p
-
-
-def _create_temporary(target: Path) -> tuple[int, Path]:
-    """A new file ``.<name>.<random>.tmp`` beside ``target``, created exclusively."""
-    for _ in range(100):
-        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
-        try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"no free temporary file name beside {target}")
 
 
 def _save_arrays(fh: Any, wf: Waveform) -> None:

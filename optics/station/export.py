@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from optics.errors import InvalidParameter
-from optics.station.atomic import atomic_file
+from optics.io.atomic import atomic_file
 from optics.station.records import utc_text
 from optics.station.report import csv_text
 from optics.station.store import SQLResultStore

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from optics.station.atomic import write_text
+from optics.io.atomic import write_text
 from optics.station.records import MeasurementRecord, Outcome, RunRecord, RunStatus
 
 #: Units as OpenHTF describes them: name, UN/ECE Rec. 20 code, suffix.
@@ -185,7 +185,7 @@ def openhtf_record(run: RunRecord, records: Sequence[MeasurementRecord]) -> dict
 
 def write_openhtf_json(run: RunRecord, records: Sequence[MeasurementRecord], path: str | Path) -> Path:
     """Write :func:`openhtf_record` of the run to ``path`` (UTF-8 JSON, replaced whole or not at
-    all: :func:`optics.station.atomic.write_text`) and return the path."""
+    all: :func:`optics.io.atomic.write_text`) and return the path."""
     return write_text(path, json.dumps(openhtf_record(run, records), indent=1, allow_nan=False))
 
 

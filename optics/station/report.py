@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from optics.errors import InvalidParameter
-from optics.station.atomic import atomic_file, write_text
+from optics.io.atomic import atomic_file, write_text
 from optics.station.records import MeasurementRecord, Outcome, RunRecord, utc_text
 from optics.station.store import ResultStore
 
@@ -93,7 +93,7 @@ def write_csv(run: RunRecord, records: Sequence[MeasurementRecord], path: str | 
     """Write one CSV row per measurement record (columns :data:`CSV_COLUMNS`).
 
     Text fields go through :func:`csv_text` (no formula injection); numbers are written as
-    numbers.  The file is replaced whole or not at all (:func:`optics.station.atomic.atomic_file`).
+    numbers.  The file is replaced whole or not at all (:func:`optics.io.atomic.atomic_file`).
     """
     path = Path(path)
     t = csv_text
@@ -325,7 +325,7 @@ def write_report(store: ResultStore, run_id: str, out_dir: str | Path, *, artifa
     ``out_dir`` (the serial made file-name safe by :func:`file_stem`).
 
     Each file is written to a temporary file beside it and renamed over it when complete
-    (:mod:`optics.station.atomic`): a report that fails half-way (disk full, an interrupt)
+    (:mod:`optics.io.atomic`): a report that fails half-way (disk full, an interrupt)
     leaves the previous version of that file intact and no partial file.
 
     Parameters

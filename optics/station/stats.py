@@ -361,9 +361,9 @@ class LotStats:
     def write_html(self, path: str | os.PathLike[str], *,
                    reports_dir: str | os.PathLike[str] | None = None) -> Path:
         """Write the lot page to ``path``, replaced whole or not at all
-        (:func:`optics.station.atomic.write_text`); module verdicts link to the reports in
+        (:func:`optics.io.atomic.write_text`); module verdicts link to the reports in
         ``reports_dir`` (relative to the page); returns the path."""
-        from optics.station.atomic import write_text
+        from optics.io.atomic import write_text
 
         return write_text(path, self.to_html(reports_dir=reports_dir, page_path=path))
 

@@ -26,13 +26,23 @@ The sigma solve's Newton iteration (:func:`newton_log_sigma`, one pass of
 :func:`ser_and_slope` per point) is compiled too; its ``erfc`` sum agrees with scipy's
 ``ndtr`` to ~1e-13 relative (not bit for bit), so both paths of the tap search share it.
 
-``numba`` is a dependency for this alone: the cost is evaluated some 60 times per TDECQ
-measurement and yield prediction makes millions of measurements (issue 12).  Measured: the
-window step (FFE sum, binning, pairs) 2.2x faster than numpy on 16 382 samples; TDECQ of a
-yield lane (PRBS13Q at 16 samples/UI) 35.6 -> 30.5 ms on a quiet machine
-(``benchmarks/bench_yield_lane.py``; ``benchmarks/bench_tdecq.py`` prints the interleaved
-ratio).  The functions are compiled on first use and cached on disk (``cache=True``), so a
-new worker process loads them instead of compiling them again.
+The tap search evaluates a window in one call, :func:`window_sigma` (or
+:func:`window_sigma_grid`, which reads a window of whole columns of an integer-sps record
+straight from the record's (columns x symbols) grid instead of ``n_taps`` gathered copies of
+it), and its gradient in another (:func:`ser_gradient`, :func:`ser_gradient_grid`).  Their
+pairs are :func:`window_pairs`' bit for bit; the gradient's sums run in another order than
+numpy's, so the tap search's path agrees with the numpy path to rounding (TDECQ within
+1e-9 dB, ``tests/optics/test_tdecq_kernel.py``), not bit for bit.
+
+``numba`` is a dependency for this alone: the cost is evaluated some 45 times per TDECQ
+measurement and yield prediction makes millions of measurements (issue 12).  Measured
+(``benchmarks/bench_yield_lane.py``, the same run interleaving both versions on a machine
+loaded ~2): TDECQ of a yield lane (PRBS13Q at 16 samples/UI) 33.7 -> 19.6 ms (medians of
+three runs) with the one-call window evaluation, the grid reads, the plain (not cache-blocked)
+FFE loops, which LLVM vectorises (4x faster than the blocked ones) and the looser stop of the
+search (``optics.tdecq.search.OPT_FTOL``).  The functions are compiled on first use and
+cached on disk (``cache=True``), so a new worker process loads them instead of compiling
+them again.
 """
 
 from __future__ import annotations
@@ -56,24 +66,22 @@ def _min_max(values: np.ndarray) -> tuple[float, float]:
     return lo, hi
 
 
-#: Samples per block of :func:`_equalize` (its output block stays in the L1 cache while every
-#: tap adds to it).
-_BLOCK = 1024
-
-
 @numba.njit(cache=True, nogil=True)
 def _equalize(taps: np.ndarray, inputs: np.ndarray, out: np.ndarray) -> tuple[float, float]:
-    """``out = taps @ inputs`` (tap by tap, in order); returns ``(min, max)`` of ``out``."""
+    """``out = taps @ inputs`` (tap by tap, in order); returns ``(min, max)`` of ``out``.
+
+    One plain pass over the record per tap (``out[n] = out[n] + c_k x_k[n]``): LLVM vectorises
+    these loops; a cache-blocked form of them was 4x slower (measured, 5 x 16 372 samples)."""
     n_taps, m = inputs.shape
-    for start in range(0, m, _BLOCK):
-        stop = min(start + _BLOCK, m)
-        x, c = inputs[0], taps[0]
-        for n in range(start, stop):  # a row at a time: contiguous, vectorised loops
-            out[n] = c * x[n]
-        for k in range(1, n_taps):
-            x, c = inputs[k], taps[k]
-            for n in range(start, stop):
-                out[n] += c * x[n]
+    x0 = inputs[0]
+    c0 = taps[0]
+    for n in range(m):
+        out[n] = c0 * x0[n]
+    for k in range(1, n_taps):
+        xk = inputs[k]
+        ck = taps[k]
+        for n in range(m):
+            out[n] = out[n] + ck * xk[n]
     return _min_max(out)
 
 
@@ -253,9 +261,18 @@ def newton_log_sigma(d: np.ndarray, w: np.ndarray, log_target: float, t: float, 
     """Root ``sigma`` of ``ln SER(sigma) = log_target`` by the safeguarded Newton iteration of
     :func:`optics.tdecq.ser._solve_sigma` in ``t = ln sigma``, from ``t`` with the bracket's
     lower end ``a`` (``F(a) < 0``); see there for the method and its stopping rules."""
+    ser, slope_sum = ser_and_slope(d, w, math.exp(t))
+    return _newton_from(d, w, log_target, t, a, ser, slope_sum)
+
+
+@numba.njit(cache=True, nogil=True)
+def _newton_from(d: np.ndarray, w: np.ndarray, log_target: float, t: float, a: float,
+                 ser: float, slope_sum: float) -> float:
+    """:func:`newton_log_sigma` given :func:`ser_and_slope` at its start ``exp(t)``."""
     b = math.inf
-    for _ in range(200):
-        ser, slope_sum = ser_and_slope(d, w, math.exp(t))
+    for it in range(200):
+        if it > 0:
+            ser, slope_sum = ser_and_slope(d, w, math.exp(t))
         if ser <= 5e-324:
             f, slope = _LOG_TINY - log_target, 1.0
         else:
@@ -278,3 +295,167 @@ def newton_log_sigma(d: np.ndarray, w: np.ndarray, log_target: float, t: float, 
             return math.exp(t_new)
         t = t_new
     return math.exp(t)
+
+
+# --- one compiled evaluation of a window for the tap search: equalize, bin, pair, solve ---------
+
+#: :func:`window_sigma` status: sigma solved (by Newton from the warm start).
+SOLVED = 0
+#: :func:`window_sigma` status: the compiled path does not apply here (every sample equal, no
+#: pair, a target the histogram cannot reach, or no usable warm start); the caller takes the
+#: Python path (:func:`window_pairs`, :func:`optics.tdecq.ser._solve_sigma`), which also raises
+#: the errors those cases call for.
+FALL_BACK = 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _equalize_grid(taps: np.ndarray, grid: np.ndarray, cols: np.ndarray, rows: int,
+                   out: np.ndarray) -> tuple[float, float]:
+    """:func:`_equalize` of whole grid columns: tap ``k``'s input in row ``r`` of column ``c``
+    is ``grid[c, n_taps - 1 - k + r]`` (:class:`optics.tdecq.windows._WindowSamples`), the
+    columns one after the other in ``out``; the same operations in the same order, reading one
+    sequence per column instead of ``n_taps`` copies of it."""
+    n_taps = taps.size
+    a = n_taps - 1
+    for j in range(cols.size):
+        g = grid[cols[j]]
+        o = out[j * rows: (j + 1) * rows]
+        g0 = g[a: a + rows]
+        c0 = taps[0]
+        for r in range(rows):
+            o[r] = c0 * g0[r]
+        for k in range(1, n_taps):
+            gk = g[a - k: a - k + rows]
+            ck = taps[k]
+            for r in range(rows):
+                o[r] = o[r] + ck * gk[r]
+    return _min_max(out)
+
+
+@numba.njit(cache=True, nogil=True)
+def _solve_window(y: np.ndarray, lo: float, hi: float, weights: np.ndarray, weighted: bool,
+                  total: float, thresholds: np.ndarray, n_bins: int, target: float,
+                  t_start: float):
+    """Bin and pair the equalized window ``y`` (:func:`_histogram_pairs`) and solve its sigma
+    (:func:`optics.tdecq.ser._solve_sigma`) from ``exp(t_start)``: see :func:`window_sigma`."""
+    raw = np.empty(y.size, dtype=np.intp)
+    empty = np.empty(0)
+    if not hi - lo > 0.0:
+        return (FALL_BACK, math.nan, empty, empty, empty, np.empty(0, dtype=np.int64), raw,
+                np.empty(0, dtype=np.bool_))
+    counts = np.zeros(n_bins)
+    sums = np.zeros(n_bins)
+    _bin(y, weights, weighted, lo, n_bins / (hi - lo), n_bins, raw, counts, sums)
+    d, w, sign, bins, nz = _pairs(counts, sums, total, thresholds)
+    if d.size == 0 or 0.5 * w.sum() <= target or not math.isfinite(t_start):
+        return FALL_BACK, math.nan, d, w, sign, bins, raw, nz
+    d_max = d.max()
+    if d_max <= 0.0:
+        return SOLVED, 0.0, d, w, sign, bins, raw, nz
+    floor = 1e-9 * d_max
+    if not math.exp(t_start) > floor:
+        return FALL_BACK, math.nan, d, w, sign, bins, raw, nz
+    # the SER grows with sigma: below the target at the start, it is below it at the floor,
+    # so the closed-eye test at the floor is needed only when the start is above the target
+    ser, slope_sum = ser_and_slope(d, w, math.exp(t_start))
+    if ser >= target and ser_and_slope(d, w, floor)[0] >= target:
+        return SOLVED, 0.0, d, w, sign, bins, raw, nz
+    s = _newton_from(d, w, math.log(target), t_start, math.log(floor), ser, slope_sum)
+    return SOLVED, s, d, w, sign, bins, raw, nz
+
+
+@numba.njit(cache=True, nogil=True)
+def window_sigma(taps: np.ndarray, inputs: np.ndarray, weights: np.ndarray, weighted: bool,
+                 total: float, thresholds: np.ndarray, n_bins: int, target: float,
+                 t_start: float):
+    """:func:`window_pairs` and the sigma solve of :func:`optics.tdecq.ser._solve_sigma` in one
+    compiled call, from the warm start ``sigma = exp(t_start)`` (NaN: none).
+
+    ``weights`` is the per-sample histogram weight array when ``weighted`` (else ignored).
+    Returns ``(status, sigma, d, w, sign, bins, raw, nz)``: with ``status`` :data:`SOLVED`, the
+    largest sigma whose SER meets ``target`` (0.0 for a closed eye) and the pairs of
+    :func:`window_pairs`, bit for bit; with :data:`FALL_BACK` sigma is NaN.  The solve is
+    :func:`optics.tdecq.ser._solve_sigma`'s (its guards, then :func:`newton_log_sigma`), with
+    ``sum(w)`` summed in order instead of pairwise (it only decides whether the target can be
+    reached).
+    """
+    y = np.empty(inputs.shape[1])
+    lo, hi = _equalize(taps, inputs, y)
+    return _solve_window(y, lo, hi, weights, weighted, total, thresholds, n_bins, target, t_start)
+
+
+@numba.njit(cache=True, nogil=True)
+def window_sigma_grid(taps: np.ndarray, grid: np.ndarray, cols: np.ndarray, rows: int,
+                      weights: np.ndarray, weighted: bool, total: float,
+                      thresholds: np.ndarray, n_bins: int, target: float, t_start: float):
+    """:func:`window_sigma` of a window of whole grid columns (:func:`_equalize_grid`)."""
+    y = np.empty(cols.size * rows)
+    lo, hi = _equalize_grid(taps, grid, cols, rows, y)
+    return _solve_window(y, lo, hi, weights, weighted, total, thresholds, n_bins, target, t_start)
+
+
+@numba.njit(cache=True, nogil=True)
+def _sample_slopes(weights: np.ndarray, weighted: bool, total: float, raw: np.ndarray,
+                   nz: np.ndarray, d: np.ndarray, w: np.ndarray, sign: np.ndarray,
+                   bins: np.ndarray, sigma: float) -> tuple[float, np.ndarray]:
+    """``(dSER/dsigma, dSER/dy_n for every sample n)``: see :func:`ser_gradient`."""
+    n_nz = 0
+    for b in range(nz.size):
+        if nz[b]:
+            n_nz += 1
+    per_bin = np.zeros(n_nz)
+    dser_ds = 0.0
+    for p in range(d.size):
+        z = d[p] / sigma
+        pdf = math.exp(-0.5 * z * z) * _INV_SQRT_2PI
+        dser_ds += w[p] * (pdf * z)
+        per_bin[bins[p]] += sign[p] * pdf
+    per_raw = np.zeros(nz.size)
+    j = 0
+    for b in range(nz.size):
+        if nz[b]:
+            per_raw[b] = per_bin[j] / (sigma * total)
+            j += 1
+    share = np.empty(raw.size)
+    for n in range(raw.size):
+        share[n] = per_raw[raw[n]] * weights[n] if weighted else per_raw[raw[n]]
+    return dser_ds / sigma, share
+
+
+@numba.njit(cache=True, nogil=True)
+def ser_gradient(inputs: np.ndarray, weights: np.ndarray, weighted: bool, total: float,
+                 raw: np.ndarray, nz: np.ndarray, d: np.ndarray, w: np.ndarray,
+                 sign: np.ndarray, bins: np.ndarray, sigma: float) -> tuple[float, np.ndarray]:
+    """``(dSER/dsigma, dSER/dc)`` of a window's histogram SER at ``sigma`` for FFE taps ``c``.
+
+    ``SER = sum_p w_p Q(d_p / sigma)`` over the (bin, threshold) pairs ``p`` of
+    :func:`window_sigma` (``d_p = +-(centroid - threshold)``), so
+    ``dSER/dsigma = sum_p w_p phi(z_p) z_p / sigma``; a sample ``n`` of bin ``b`` moves the
+    bin's centroid by its share ``weight_n / total`` of the bin's weight, so
+    ``dSER/dy_n = (weight_n / total) sum_{p in b} sign_p phi(z_p) / sigma``, and with
+    ``y_n = sum_k c_k x_kn``, ``dSER/dc_k = sum_n x_kn dSER/dy_n`` (``phi`` the standard normal
+    density, ``z = d/sigma``).  The sums of the numpy path of
+    :meth:`optics.tdecq.search._Engine._grad`, in another order (equal up to rounding).
+    """
+    dser_ds, share = _sample_slopes(weights, weighted, total, raw, nz, d, w, sign, bins, sigma)
+    grad = np.empty(inputs.shape[0])
+    for k in range(inputs.shape[0]):
+        grad[k] = np.dot(inputs[k], share)
+    return dser_ds, grad
+
+
+@numba.njit(cache=True, nogil=True)
+def ser_gradient_grid(grid: np.ndarray, cols: np.ndarray, rows: int, n_taps: int,
+                      weights: np.ndarray, weighted: bool, total: float, raw: np.ndarray,
+                      nz: np.ndarray, d: np.ndarray, w: np.ndarray, sign: np.ndarray,
+                      bins: np.ndarray, sigma: float) -> tuple[float, np.ndarray]:
+    """:func:`ser_gradient` of a window of whole grid columns (:func:`_equalize_grid`)."""
+    dser_ds, share = _sample_slopes(weights, weighted, total, raw, nz, d, w, sign, bins, sigma)
+    grad = np.zeros(n_taps)
+    a = n_taps - 1
+    for j in range(cols.size):
+        part = share[j * rows: (j + 1) * rows]
+        g = grid[cols[j]]
+        for k in range(n_taps):
+            grad[k] += np.dot(g[a - k: a - k + rows], part)
+    return dser_ds, grad

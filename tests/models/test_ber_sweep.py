@@ -79,23 +79,28 @@ def test_noise_at_the_decision_instants_has_the_full_paths_statistics():
     assert float(np.mean(full[:, 1:] * full[:, :-1])) == pytest.approx(r[1], abs=4.0 * r[0] / math.sqrt(full.size))
 
 
+SEEDS = 20
+
+
 def test_a_sweep_point_counts_the_ber_of_the_full_simulation():
     """Pooled over seeds at one power, the sweep's bit errors and the full simulation's agree
-    within 4 sigma of their Poisson spread (the same lane, the same power)."""
+    within 4 sigma of their Poisson spread (the same lane, the same power): with some 10 000
+    errors a side, within ~6 % (measured with 60 seeds a side: ratio 0.998 +- 0.008 at
+    -12 dBm, 1.004 +- 0.014 at -11 dBm)."""
     lane = _lane(density=3.2e-11)
     sweep = prepare_ber_sweep(lane, symbol_rate_baud=BAUD, settings=SETTINGS, rng=np.random.default_rng(2))
     p = -12.0
-    fast = sum(sweep.point(p, np.random.default_rng(10 + k)).bit_errors for k in range(12))
+    fast = sum(sweep.point(p, np.random.default_rng(10 + k)).bit_errors for k in range(SEEDS))
     st = dataclasses.replace(SETTINGS, rx_power_dbm=p)
     slow = 0
-    for k in range(12):
+    for k in range(SEEDS):
         res = simulate_lane(lane, symbol_rate_baud=BAUD, settings=st, rng=np.random.default_rng(50 + k),
                             metrics=False)
         slow += count_errors(res.rx_waveform).bit_errors
-    assert slow > 200, "the point should have errors to compare"
+    assert slow > 8000, "the point should have errors to compare"
     assert abs(fast - slow) < 4.0 * math.sqrt(fast + slow)
     # more power, fewer errors (the scaling is applied)
-    assert sweep.point(-9.0, np.random.default_rng(3)).bit_errors < fast / 12
+    assert sweep.point(-9.0, np.random.default_rng(3)).bit_errors < fast / SEEDS
 
 
 def test_the_sweep_refuses_what_it_cannot_do_exactly():

@@ -211,7 +211,7 @@ def test_preset_jitter_is_the_stated_ui_at_each_rate():
     from models.presets import TX_JITTER_UI, preset
 
     for name in ("400GBASE-DR4", "1.6TBASE-DR8"):
-        plain, jit = preset(name), preset(name, jitter=True)
+        plain, jit = preset(name, jitter=False), preset(name)      # jitter on by default
         baud = jit.symbol_rate_baud
         for lane in jit.lanes:
             drv = lane.transmitter.driver
@@ -220,3 +220,21 @@ def test_preset_jitter_is_the_stated_ui_at_each_rate():
         assert not plain.lanes[0].transmitter.driver.has_jitter
     with pytest.raises(Exception, match="jitter"):
         preset("400GBASE-DR4", jitter="yes")
+
+
+def test_link_files_get_the_preset_jitter_unless_switched_off():
+    from models.config import loads_link
+    from models.presets import TX_JITTER_UI
+
+    on = loads_link('preset = "400GBASE-DR4"\n').module
+    off = loads_link('preset = "400GBASE-DR4"\ntx_jitter = false\n').module
+    baud = on.symbol_rate_baud
+    assert all(ln.transmitter.driver.rj_rms_s * baud == pytest.approx(TX_JITTER_UI["rj_rms"], rel=1e-12)
+               for ln in on.lanes)
+    assert not any(ln.transmitter.driver.has_jitter for ln in off.lanes)
+    # a [driver] value wins over the preset's jitter; a link without a preset has none unless asked
+    own = loads_link('preset = "400GBASE-DR4"\n[driver]\nrj_rms_s = 1e-13\n').module
+    assert own.lanes[0].transmitter.driver.rj_rms_s == 1e-13
+    assert own.lanes[0].transmitter.driver.eoj_pp_s * baud == pytest.approx(TX_JITTER_UI["eoj_pp"], rel=1e-12)
+    assert not loads_link("n_lanes = 1\nsymbol_rate_baud = 53.125e9\npayload_rate_bps = 1e11\n").module.lanes[
+        0].transmitter.driver.has_jitter

@@ -219,7 +219,8 @@ def test_merged_fast_path_equals_unmerged_reference_chain(n_symbols, pattern_nam
     # samples (four-step layout, models.fft_layout)
     from models.link import channel_and_receiver
 
-    lane = preset("1.6TBASE-DR8").lanes[0]
+    # the reference chain is jitter-free (the driver's jitter is tests/models/test_jitter.py's): its preset too
+    lane = preset("1.6TBASE-DR8", jitter=False).lanes[0]
     baud, sps, t_chip = 106.25e9, 8, 35.0
     sym = pattern(pattern_name, n_symbols)
     p_ref, v_ref = _reference_chain(lane, sym, baud, sps, t_chip)
@@ -397,8 +398,9 @@ def test_single_precision_copy_of_a_response_is_never_stale():
 
 
 def test_single_precision_mzm_transfer_moves_the_tx_by_less_than_1e_6():
-    # the stated bound (SimulationSettings.precision): float32 cos/sin of the MZM phase
-    lane = preset("400GBASE-DR4").lanes[0]
+    # the stated bound (SimulationSettings.precision): float32 cos/sin of the MZM phase, on a
+    # jitter-free driver (its transfer without a jitter stream)
+    lane = preset("400GBASE-DR4", jitter=False).lanes[0]
     s = SimulationSettings(pattern="PRBS9Q", n_symbols=511 * 8, samples_per_symbol=16, compute_tdecq=True)
     res = {p: simulate_lane(lane, symbol_rate_baud=BAUD, settings=dataclasses.replace(s, precision=p),
                             rng=np.random.default_rng(4)) for p in ("single", "double")}

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from models.link import simulate_lane
+from models.thermal import chip_temperature_c
 from models.population import _tx_settings, lane_seed, lane_tx_waveform
 from optics.levels import measure_levels
 from optics.reference_receiver import bessel_thomson_response
@@ -41,7 +42,7 @@ def _reference(pm, lane, t):
     settings = _tx_settings("PRBS13Q", 16)
     res = simulate_lane(mod.lanes[lane], symbol_rate_baud=mod.symbol_rate_baud, settings=settings,
                         rng=np.random.default_rng(lane_seed(pm, lane, t, population_seed=pm.population_seed)),
-                        chip_temperature_c=t + mod.chip_temperature_rise_k, symbols=settings.symbols(),
+                        chip_temperature_c=chip_temperature_c(mod, t), symbols=settings.symbols(),
                         metrics=False)
     wf = res.tx_waveform
     x = np.asarray(wf.samples)

@@ -7,8 +7,9 @@ operator's browser, a factory system collecting the files -- sees the previous f
 new one, never half of one; a writer that fails (disk full, an exception while formatting,
 Ctrl-C) leaves the previous file as it was and removes its temporary file.
 
-Every report writer of the station uses it: the module reports' HTML, CSV and OpenHTF JSON
-(:mod:`optics.station.report`, :mod:`optics.station.openhtf`) and the lot statistics page
+Every file writer of the toolkit uses it: the waveform archive (:func:`optics.io.write_npz`),
+the station's module reports in HTML, CSV and OpenHTF JSON (:mod:`optics.station.report`,
+:mod:`optics.station.openhtf`) and the lot statistics page
 (:meth:`optics.station.stats.LotStats.write_html`).
 """
 

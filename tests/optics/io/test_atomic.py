@@ -1,4 +1,4 @@
-"""optics.station.atomic: a file is replaced whole or not at all."""
+"""optics.io.atomic: a file is replaced whole or not at all."""
 
 import errno
 import os
@@ -7,8 +7,8 @@ import stat
 import pytest
 
 from optics.errors import InvalidParameter
-from optics.station import atomic
-from optics.station.atomic import atomic_file, write_text
+from optics.io import atomic
+from optics.io.atomic import atomic_file, write_text
 
 
 def test_an_exception_after_a_partial_write_leaves_the_previous_file(tmp_path):
