@@ -24,6 +24,8 @@ servers; only the resource strings differ.
     splitter_excess_loss_db = 0.3  # excess loss of each splitter arm, dB
     noise_rms_w = 2e-6             # the scope's own noise sigma_S, W rms (default 0)
     noise_compensation = false     # credit sigma_S in TDECQ (IEEE 121.8.5.3 sigma_S term)
+    compliance_dispersion_ps_per_nm = -0.927  # compliance spool on the TDECQ path (default 0: none)
+    compliance_wavelength_m = 1304.5e-9       # ... its wavelength (models.compliance.compliance_channel)
 
     [server]                       # bounds of every virtual server (all keys optional)
     max_line_bytes = 65536         # longer program messages are discarded (-223)

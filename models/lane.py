@@ -482,6 +482,11 @@ class SimulationSettings:
         The transmitter-test method TDECQ is measured with (a PHY's ``tdecq_method``:
         ``optics simulate --phy NAME`` passes it); None (default): the clause 121.8.5
         defaults of :func:`optics.tdecq.tdecq`.
+    compliance : models.compliance.ComplianceChannel or None
+        The compliance fibre TDECQ is measured after (a PHY's
+        :func:`models.compliance.compliance_channel`: ``optics simulate --phy NAME`` passes it),
+        with ``tecq_db`` measured back-to-back (:func:`models.lane_metrics.tx_metrics`); None
+        (default): TDECQ of the back-to-back record.
     count_errors : bool
         Count errors on the received signal (default True).
     precision : str
@@ -513,6 +518,7 @@ class SimulationSettings:
     rx_power_dbm: float | None = None
     compute_tdecq: bool = True
     tdecq_method: Any = None
+    compliance: Any = None
     count_errors: bool = True
     precision: str = "single"
     threads: int | None = None
@@ -538,6 +544,12 @@ class SimulationSettings:
             if not isinstance(self.tdecq_method, TdecqMethod):
                 raise InvalidType(f"tdecq_method must be an optics.phy.method.TdecqMethod or None, got "
                                   f"{type(self.tdecq_method).__name__}")
+        if self.compliance is not None:
+            from models.compliance import ComplianceChannel
+
+            if not isinstance(self.compliance, ComplianceChannel):
+                raise InvalidType(f"compliance must be a models.compliance.ComplianceChannel or None, got "
+                                  f"{type(self.compliance).__name__}")
 
     def lane_threads(self) -> int:
         """Threads for one lane: :attr:`threads`, or by default the cores of this machine."""

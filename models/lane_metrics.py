@@ -29,7 +29,8 @@ from optics.errors import InvalidParameter, InvalidWaveform
 from optics.waveform import Waveform
 
 
-def tx_metrics(tx_wf: Waveform, *, compute_tdecq: bool = True, tdecq_method: Any = None) -> dict[str, Any]:
+def tx_metrics(tx_wf: Waveform, *, compute_tdecq: bool = True, tdecq_method: Any = None,
+               compliance: Any = None) -> dict[str, Any]:
     """Transmitter metrics of an optical waveform, measured by :mod:`optics`.
 
     Returns ``average_power_w/_dbm, oma_outer_w/_dbm, extinction_ratio_db, rlm, levels_w``
@@ -45,6 +46,14 @@ def tx_metrics(tx_wf: Waveform, *, compute_tdecq: bool = True, tdecq_method: Any
     adds ``tdecq_method`` (its :meth:`~optics.phy.method.TdecqMethod.to_dict`), as
     ``optics analyze --phy`` does; None (default): the clause 121.8.5 defaults of
     :func:`optics.tdecq.tdecq`, results unchanged.
+
+    ``compliance`` (a :class:`models.compliance.ComplianceChannel`, e.g. a PHY's
+    :func:`models.compliance.compliance_channel`): ``tdecq_db`` (and ``ceq_db`` and the taps)
+    is measured after that compliance fibre (:func:`models.compliance.through_compliance_fibre`),
+    as 802.3 measures TDECQ, and ``tecq_db`` on the back-to-back record (TECQ,
+    :func:`optics.tdecq.variants.tecq`, the same method); ``tdecq_dispersion_ps_per_nm`` says
+    through what.  None (default): no compliance channel, ``tdecq_db`` is measured on the
+    back-to-back record (what a TECQ is; no ``tecq_db`` key).
     """
     from optics.levels import measure_levels
     from optics.tdecq import tdecq
@@ -76,7 +85,16 @@ def tx_metrics(tx_wf: Waveform, *, compute_tdecq: bool = True, tdecq_method: Any
             out["tx_error"] = str(exc)
         options = {} if tdecq_method is None else tdecq_method.tdecq_options()
         try:
-            res = tdecq(tx_wf, timing=timing, **options)
+            if compliance is not None:
+                from models.compliance import through_compliance_fibre
+                from optics.tdecq.variants import tecq
+
+                out["tecq_db"] = None
+                out["tdecq_dispersion_ps_per_nm"] = float(compliance.dispersion_ps_per_nm)
+                out["tecq_db"] = float(tecq(tx_wf, timing=timing, **options).tdecq_db)
+                res = tdecq(through_compliance_fibre(tx_wf, compliance), **options)
+            else:
+                res = tdecq(tx_wf, timing=timing, **options)
         except InvalidWaveform as exc:
             out.update(tdecq_db=None, ceq_db=None, tx_error=str(exc))
         else:
@@ -95,7 +113,7 @@ _TX_KEYS_DBM = ("average_power_dbm", "oma_outer_dbm")
 _TX_KEYS_SAME = ("tx_eye_closed", "extinction_ratio_db", "rlm", "tdecq_db", "ceq_db", "transition_time_s")
 #: Keys of :func:`tx_metrics` given only with a TDECQ (or a PHY method), unchanged by scaling:
 #: the FFE that minimises TDECQ of ``k x`` is that of ``x`` (TDECQ is scale-free).
-_TX_KEYS_OPTIONAL = ("tdecq_taps", "tdecq_n_precursors", "tdecq_method")
+_TX_KEYS_OPTIONAL = ("tdecq_taps", "tdecq_n_precursors", "tdecq_method", "tecq_db", "tdecq_dispersion_ps_per_nm")
 
 
 def scale_tx_metrics(metrics: Mapping[str, Any], k: float) -> dict[str, Any]:

@@ -381,7 +381,8 @@ def simulate_lane(
             ref, ref_power_w = tx_reference
             m.update(scale_tx_metrics(ref, m["laser_power_w"] / ref_power_w))
         else:
-            m.update(tx_metrics(tx_wf, compute_tdecq=settings.compute_tdecq, tdecq_method=settings.tdecq_method))
+            m.update(tx_metrics(tx_wf, compute_tdecq=settings.compute_tdecq, tdecq_method=settings.tdecq_method,
+                                compliance=settings.compliance))
         if rx_wf is not None:
             m.update(rx_metrics(rx_wf, count_errors=settings.count_errors))
     return LaneResult(lane.name, tx_wf, rx_wf, MappingProxyType(m))

@@ -7,7 +7,10 @@
    waveform, :func:`optics.timing.rephase_timing`);
 2. levels, OMA_outer, ER, average power and RLM (:mod:`optics.levels`);
 3. eye heights and widths (:mod:`optics.eye`);
-4. TDECQ and C_eq (:func:`optics.tdecq.tdecq`, optical-power waveforms only);
+4. TDECQ and C_eq (:func:`optics.tdecq.tdecq`, optical-power waveforms only) and, when a
+   back-to-back record of the same transmitter is given (``tecq_waveform``), its TECQ
+   (:func:`optics.tdecq.variants.tecq`, the same method) so that the PHY's ``tecq_db`` and
+   ``|TDECQ - TECQ|`` (``tdecq_tecq_difference_db``) rows are judged;
 5. the statistical BER (:func:`optics.ber.estimate_ber`) and, when the pattern is known,
    the counted BER with its confidence interval (:func:`optics.ber.count_errors`);
 6. optionally a PHY verdict (:func:`optics.verdict.evaluate`, transmitter rows).
@@ -25,7 +28,7 @@ from typing import Any
 
 from optics import validate
 from optics.ber import CountedBer, StatisticalBer, count_errors, estimate_ber
-from optics.errors import InvalidWaveform
+from optics.errors import InvalidWaveform, value_text
 from optics.eye import EyeResult, measure_eye
 from optics.levels import Pam4Levels, measure_levels
 from optics.timing import SymbolTiming, recover_timing, rephase_timing
@@ -74,6 +77,10 @@ class AnalysisResult:
         Transmitter transition time (:func:`optics.transition.transition_time`) of an
         optical-power waveform with a known pattern, through the same reference receiver
         as TDECQ; None otherwise (``transition.note`` says why a time is missing).
+    tecq : TDECQResult or None
+        TECQ of the back-to-back record (``tecq_waveform`` given and measurable).
+    tecq_note : str
+        Why ``tecq`` is None when a back-to-back record was given (empty otherwise).
     """
 
     waveform: Waveform = dataclasses.field(repr=False)
@@ -87,6 +94,8 @@ class AnalysisResult:
     verdict: Any
     transition: Any = None
     tdecq_method: Any = None
+    tecq: Any = None
+    tecq_note: str = ""
 
     @property
     def is_optical(self) -> bool:
@@ -99,8 +108,8 @@ class AnalysisResult:
         Optical power: ``tdecq_db, ceq_db, oma_outer_dbm, oma_outer_w, extinction_ratio_db,
         average_power_dbm, average_power_w, rlm, levels_w, eye_heights, eye_widths_ui,
         ber_estimate`` and, with a known pattern, ``ber_counted, ser`` and (when the pattern
-        has long 0 ↔ 3 edges) ``transition_time_s``.  A closed-eye TDECQ
-        (infinite) is given as None.  Voltage/current: ``oma_outer_v``, ``average_v``,
+        has long 0 ↔ 3 edges) ``transition_time_s``; with a back-to-back record ``tecq_db``.
+        A closed-eye TDECQ or TECQ (infinite) is given as None.  Voltage/current: ``oma_outer_v``, ``average_v``,
         ``levels_v`` (``_a``) instead of the W/dBm keys, no ER or TDECQ.
         """
         lv = self.levels
@@ -109,6 +118,8 @@ class AnalysisResult:
             if self.tdecq is not None:
                 out["tdecq_db"] = _finite(self.tdecq.tdecq_db)
                 out["ceq_db"] = _finite(self.tdecq.ceq_db)
+            if self.tecq is not None:
+                out["tecq_db"] = _finite(self.tecq.tdecq_db)
             out["oma_outer_dbm"] = _dbm(lv.oma_outer)
             out["oma_outer_w"] = lv.oma_outer
             out["extinction_ratio_db"] = lv.extinction_ratio_db if lv.p0 > 0 else None
@@ -160,6 +171,10 @@ class AnalysisResult:
             out["tdecq_n_precursors"] = int(self.tdecq.n_precursors)
         if self.tdecq_method is not None:
             out["tdecq_method"] = self.tdecq_method
+        if self.tecq is not None:
+            out["tecq_taps"] = [float(v) for v in self.tecq.taps]
+        if self.tecq_note:
+            out["tecq_note"] = self.tecq_note
         if self.transition is not None:
             out["transition"] = self.transition.to_dict()
         if self.verdict is not None:
@@ -187,6 +202,10 @@ class AnalysisResult:
                 add("10log10(Ceq)", m["ceq_db"], "dB", "{:.2f}")
             else:
                 rows.append(("TDECQ", "n/a", self.tdecq_note))
+            if self.tecq is not None:
+                add("TECQ", m["tecq_db"], "dB (back-to-back record)", "{:.2f}")
+            elif self.tecq_note:
+                rows.append(("TECQ", "n/a", self.tecq_note))
             add("OMA_outer", m["oma_outer_dbm"], "dBm", "{:.2f}")
             add("OMA_outer", _milli(m["oma_outer_w"]), "mW")
             add("extinction ratio", m["extinction_ratio_db"], "dB", "{:.2f}")
@@ -263,6 +282,7 @@ def analyze(
     guard_band_db: float = 0.0,
     allow_draft: bool = False,
     allow_proposal: bool = False,
+    tecq_waveform: Waveform | None = None,
 ) -> AnalysisResult:
     """Run the full PAM4 analysis of a waveform.
 
@@ -288,6 +308,12 @@ def analyze(
     allow_draft, allow_proposal : bool, optional
         Let the PHY's DRAFT / PROPOSAL rows decide the verdict (default False: advisory;
         :func:`optics.verdict.evaluate`).
+    tecq_waveform : Waveform, optional
+        The same transmitter recorded back-to-back (without the test fibre): its TECQ is
+        measured with the TDECQ settings above (:func:`optics.tdecq.variants.tecq`, its own
+        timing recovered), reported as ``tecq_db`` and required by the verdict, so the PHY's
+        ``tecq_db`` and ``tdecq_tecq_difference_db`` rows are judged (NOT TESTED without it).
+        Same symbol rate and quantity (optical power) as ``wf``; ``run_tdecq`` must be on.
 
     Returns
     -------
@@ -301,6 +327,9 @@ def analyze(
         No PAM4 eye at the symbol rate.
     SpecError
         Unknown PHY.
+    InvalidParameter, InvalidType
+        A ``tecq_waveform`` that is no Waveform, not optical power, at another symbol rate than
+        ``wf``, marked as having passed a dispersive channel, or given with ``run_tdecq=False``.
 
     Examples
     --------
@@ -320,6 +349,7 @@ def analyze(
         from optics.errors import InvalidType
 
         raise InvalidType(f"analyze needs an optics.Waveform, got {type(wf).__name__}")
+    _check_tecq_waveform(tecq_waveform, wf, run_tdecq)
     timing = recover_timing(wf)
     levels = measure_levels(wf, timing)
     eye = measure_eye(wf, timing, probability=eye_probability, levels=levels)
@@ -343,6 +373,11 @@ def analyze(
         method = spec.tdecq_method.to_dict()
     if spec is not None and spec.ser_target is not None:
         options.setdefault("target_ser", spec.ser_target)
+
+    result_tecq, tecq_note = None, ""
+    if tecq_waveform is not None:
+        # the back-to-back record: same method, its own timing (options hold no timing yet)
+        result_tecq, tecq_note = _tecq(tecq_waveform, reference_filter, options)
 
     result_tdecq, note = None, ""
     if not run_tdecq:
@@ -376,11 +411,42 @@ def analyze(
         verdict=None,
         transition=transition,
         tdecq_method=method if result_tdecq is not None else None,
+        tecq=result_tecq,
+        tecq_note=tecq_note,
     )
     if spec is None:
         return result
     return dataclasses.replace(result, verdict=_verdict(result, spec, guard_band_db,
                                                         allow_draft=allow_draft, allow_proposal=allow_proposal))
+
+
+def _check_tecq_waveform(tecq_wf: Any, wf: Waveform, run_tdecq: bool) -> None:
+    """Refuse a back-to-back record TECQ cannot be compared with ``wf``'s TDECQ on."""
+    if tecq_wf is None:
+        return
+    from optics.errors import InvalidParameter, InvalidType
+
+    if not isinstance(tecq_wf, Waveform):
+        raise InvalidType(f"tecq_waveform must be an optics.Waveform, got {type(tecq_wf).__name__}")
+    if not run_tdecq:
+        raise InvalidParameter("tecq_waveform given with run_tdecq=False: TECQ is compared with the TDECQ")
+    for which, w in (("wf", wf), ("tecq_waveform", tecq_wf)):
+        if w.quantity is not Quantity.OPTICAL_POWER:
+            raise InvalidParameter(f"TECQ needs optical-power records; {which} is {w.quantity.label} ({w.unit})")
+    if tecq_wf.symbol_rate_baud != wf.symbol_rate_baud:
+        raise InvalidParameter(
+            f"tecq_waveform symbol rate {value_text(tecq_wf.symbol_rate_baud)} Bd differs from the waveform's "
+            f"{value_text(wf.symbol_rate_baud)} Bd: the back-to-back record must be the same transmitter")
+
+
+def _tecq(tecq_wf: Waveform, reference_filter: bool, options: dict[str, Any]) -> tuple[Any, str]:
+    """TECQ of the back-to-back record with the TDECQ ``options``; ``(result, "")`` or ``(None, why)``."""
+    from optics.tdecq.variants import tecq
+
+    try:
+        return tecq(tecq_wf, reference_filter=reference_filter, **options), ""
+    except InvalidWaveform as exc:  # e.g. fewer symbols than TDECQ needs
+        return None, f"not computed: {exc}"
 
 
 def _transition(wf: Waveform, timing: SymbolTiming, levels: Pam4Levels, reference_filter: bool,
@@ -427,6 +493,8 @@ def _verdict(result: AnalysisResult, spec: Any, guard_band_db: float, *, allow_d
     if result.tdecq is not None and not math.isfinite(result.tdecq.tdecq_db):
         # A closed eye has no finite TDECQ: it fails the TDECQ rows, it is not "not tested".
         metrics["tdecq_db"] = result.tdecq.tdecq_db
+    if result.tecq is not None and not math.isfinite(result.tecq.tdecq_db):
+        metrics["tecq_db"] = result.tecq.tdecq_db
     scalars = {k: float(v) for k, v in metrics.items()
                if isinstance(v, (int, float)) and math.isfinite(v)}
     measured = set(with_derived(scalars))
@@ -434,6 +502,8 @@ def _verdict(result: AnalysisResult, spec: Any, guard_band_db: float, *, allow_d
     # What this analysis is meant to measure is required even when it could not be
     # computed (then NOT TESTED makes the verdict INCOMPLETE, never PASS).
     expected = set(_CORE_TX_METRICS) if result.waveform.quantity is Quantity.OPTICAL_POWER else set()
+    if result.tecq is not None or result.tecq_note:    # a back-to-back record was given
+        expected |= {"tecq_db", "tdecq_tecq_difference_db"}
     require = sorted(((measured | expected) & tx_metrics) & set(METRICS))
     return evaluate(metrics, spec, scope="tx", guard_band_db=guard_band_db, require=require,
                     allow_draft=allow_draft, allow_proposal=allow_proposal)

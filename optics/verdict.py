@@ -421,13 +421,40 @@ class BerCheck:
     """The pre-FEC BER of a lane against the PHY's BER limit (``PhySpec.ber_limit``).
 
     ``status`` is PASS if ``value <= limit``, FAIL above it, NOT TESTED when either is missing
-    (a PHY table without a BER limit, or no BER measured); :meth:`reason` says which.
+    (a PHY table without a BER limit, or no BER measured); :meth:`reason` says which.  A draft
+    or proposal limit (``limit_status``, ``PhySpec.ber_limit_status``) is judged but decides
+    only when ``opted_in`` (``allow_draft`` / ``allow_proposal``), like a draft / proposal row:
+    :attr:`decides`, and :meth:`reason` names the flag.  :meth:`from_spec` builds it so.
     """
 
     value: float | None
     limit: float | None
     phy: str = ""
     missing_hint: str = ""
+    limit_status: str | None = None
+    opted_in: bool = False
+    source: str = ""
+
+    @classmethod
+    def from_spec(cls, value: float | None, spec: Any, *, allow_draft: bool = False, allow_proposal: bool = False,
+                  missing_hint: str = "") -> "BerCheck":
+        """The check of ``value`` against ``spec``'s BER limit, its status and the caller's opt-ins."""
+        status = getattr(spec, "ber_limit_status", None)
+        opted = (status == "draft" and (allow_draft or allow_proposal)) or (status == "proposal" and allow_proposal)
+        return cls(value, spec.ber_limit, phy=spec.name, missing_hint=missing_hint, limit_status=status,
+                   opted_in=opted, source=getattr(spec, "ber_limit_source", ""))
+
+    @property
+    def decides(self) -> bool:
+        """Whether the check can decide the outcome: a published limit, or an opted-in draft/proposal one."""
+        return self.limit_status is None or self.opted_in
+
+    @property
+    def flag(self) -> str | None:
+        """The flag that would make a draft/proposal limit decide (None when it decides)."""
+        if self.decides:
+            return None
+        return DRAFT_FLAG if self.limit_status == "draft" else PROPOSAL_FLAG
 
     @property
     def status(self) -> str:
@@ -437,16 +464,26 @@ class BerCheck:
         return PASS if self.value <= self.limit else FAIL
 
     def to_record(self) -> dict[str, Any]:
-        """``{"metric": "ber", "value", "max", "status"}``."""
-        return {"metric": "ber", "value": self.value, "max": self.limit, "status": self.status}
+        """``{"metric": "ber", "value", "max", "status", "row_status", "decides", "source"}``."""
+        return {"metric": "ber", "value": self.value, "max": self.limit, "status": self.status,
+                "row_status": self.limit_status.upper() if self.limit_status else None, "decides": self.decides,
+                "source": self.source}
 
     def reason(self) -> Reason | None:
-        """Why the BER is NOT TESTED (a missing measurement or a missing limit), else None."""
+        """Why the BER does not decide: NOT TESTED (a missing measurement or a missing limit), or
+        a draft/proposal limit without its flag; else None."""
+        row_status = (self.limit_status or "").upper()
+        if self.flag is not None:
+            kind = self.limit_status
+            detail = "no BER measured; " if self.value is None else ""
+            return Reason(ADVISORY_REASON, "ber", "pre-FEC BER (max)", self.status, row_status,
+                          f"{detail}{kind} BER limits decide only with {self.flag}", flag=self.flag,
+                          value_text="" if self.value is None else f"BER {self.value:.3g} vs {self.limit:g}")
         if self.status != NOT_TESTED:
             return None
         if self.value is None:
             detail = "no BER measured" + (f" ({self.missing_hint})" if self.missing_hint else "")
-            return Reason(NOT_TESTED_REASON, "ber", "pre-FEC BER (max)", NOT_TESTED, "", detail,
+            return Reason(NOT_TESTED_REASON, "ber", "pre-FEC BER (max)", NOT_TESTED, row_status, detail,
                           missing=("ber_estimate",))
         detail = (f"the {self.phy or 'PHY'} table gives no pre-FEC BER limit (ber_limit), so the BER is not "
                   "judged; no flag changes that")

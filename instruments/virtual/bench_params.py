@@ -123,6 +123,14 @@ class ScopeParams:
     noise_seed : int
         Seed of the scope-noise generator (with the temperature bin and the scope's input
         power, so a given state always gives the same record; recorded in ``meta``).
+    compliance_dispersion_ps_per_nm : float
+        The compliance fibre spool on the scope's TDECQ path, accumulated dispersion ``D L``
+        in ps/nm (|D L| <= 1000): TDECQ/Ceq are measured on the transmitter through it
+        (:func:`models.compliance.through_compliance_fibre`), OMA, ER, power and RLM on the
+        back-to-back record (TP2).  0 (default): no spool, the bench's TDECQ is then measured
+        back-to-back (a TECQ).  A PHY's value: :func:`models.compliance.compliance_channel`.
+    compliance_wavelength_m : float
+        The wavelength the spool's dispersion is taken at, m, 1.0e-6 ... 1.7e-6 (default 1311 nm).
     """
 
     position: str = "transmitter"
@@ -132,8 +140,13 @@ class ScopeParams:
     noise_bandwidth_hz: float | None = None
     noise_compensation: bool = False
     noise_seed: int = 7
+    compliance_dispersion_ps_per_nm: float = 0.0
+    compliance_wavelength_m: float = 1311e-9
 
     def __post_init__(self) -> None:
+        validate.in_range("compliance_dispersion_ps_per_nm", self.compliance_dispersion_ps_per_nm, -1000.0, 1000.0,
+                          unit="ps/nm")
+        validate.in_range("compliance_wavelength_m", self.compliance_wavelength_m, 1.0e-6, 1.7e-6, unit="m")
         if self.position not in SCOPE_POSITIONS:
             raise InvalidParameter(f"scope position {self.position!r} unknown; allowed: {', '.join(SCOPE_POSITIONS)}")
         validate.in_range("splitter_ratio", self.splitter_ratio, 0.0, 1.0, low_inclusive=False, high_inclusive=False)
@@ -149,6 +162,15 @@ class ScopeParams:
     def at_receiver(self) -> bool:
         """True when the scope sits behind the attenuator (``position == "receiver"``)."""
         return self.position == "receiver"
+
+    def compliance_channel(self) -> object | None:
+        """The spool as a :class:`models.compliance.ComplianceChannel` (None without one)."""
+        if self.compliance_dispersion_ps_per_nm == 0.0:
+            return None
+        from models.compliance import ComplianceChannel
+
+        return ComplianceChannel(dispersion_ps_per_nm=self.compliance_dispersion_ps_per_nm,
+                                 wavelength_m=self.compliance_wavelength_m, source="bench [virtual.scope] spool")
 
     def scope_arm_factor(self) -> float:
         """Linear power factor of the splitter's scope arm, ``r · 10^(-IL/10)``."""

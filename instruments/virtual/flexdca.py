@@ -46,7 +46,10 @@ sigma_scope=σ_S if ScopeParams.noise_compensation else 0)`` on the recorded wav
 pattern waveform (with the pattern, ``Waveform.pattern``) and calls
 ``optics.tdecq.tdecq(wf, reference_filter=False)`` gets the same number; OOMA/OER/RLM/APOW
 come from ``optics.levels.measure_levels(wf)``.  An eye too closed for TDECQ reads
-``9.91E+37``.  Only channel ``1A`` carries the signal.
+``9.91E+37``.  Only channel ``1A`` carries the signal.  ``TDEQ`` and ``CEQ`` are measured
+on the scope's TDECQ path: through the bench's compliance fibre spool
+(``[virtual.scope] compliance_dispersion_ps_per_nm``, :mod:`models.compliance`) when it has
+one, the record the export sends otherwise; OOMA/OER/RLM/APOW always on the latter (TP2).
 
 Which parts of a PHY's TDECQ method (:class:`optics.phy.method.TdecqMethod`) the scope can be
 told, and honours: the reference receiver's rate and -3 dB bandwidth (``:SIRC:FRATe``,
@@ -281,12 +284,12 @@ class FlexDCA(VirtualInstrument):
         self.acquired_temperature_c = self.link.module_temperature_c
         self.acquired_path = (self.link.attenuation_db, self.link.shutter_open)
 
-    def _waveform(self, source: str):
+    def _waveform(self, source: str, compliance: bool = False):
         ch = self.channels[self._resolve(source)]
         bw = ch.sirc_bandwidth_hz if ch.sirc else None
         att, shutter = self._path_state()
         wf = self.link.scope_waveform(sirc_bandwidth_hz=bw, temperature_c=self._temperature(),
-                                      attenuation_db=att, shutter_open=shutter)
+                                      attenuation_db=att, shutter_open=shutter, compliance=compliance)
         return wf, ch
 
     def _metrics(self, source: str) -> dict:
@@ -309,8 +312,10 @@ class FlexDCA(VirtualInstrument):
         # target SER and histogram windows: the DCA's fixed 121.8.5 values (no SCPI to change
         # them is known: optics.phy.method.SCOPE_FIXED_OPTIONS, which the yield prediction uses too)
         fixed = {k: v for k, v in SCOPE_FIXED_OPTIONS.items() if k != "filter_order"}
+        # TDECQ on the TDECQ path: through the bench's compliance spool (the same record without one)
+        tdecq_wf = self._waveform(source, compliance=True)[0]
         try:
-            result = tdecq(wf, reference_filter=False, n_taps=self.taps, n_precursors=self.precursors,
+            result = tdecq(tdecq_wf, reference_filter=False, n_taps=self.taps, n_precursors=self.precursors,
                            sigma_scope=sigma_s, **fixed)
             tdecq_db, ceq_db = result.tdecq_db, result.ceq_db
         except OpticsError:  # eye too closed to measure: the DCA shows 9.91E+37

@@ -444,7 +444,8 @@ class BenchLink:
         return self.tx_average_power_w() * self.scope_input_factor(attenuation_db, shutter_open)
 
     def scope_waveform(self, *, sirc_bandwidth_hz: float | None = None, temperature_c: float | None = None,
-                       attenuation_db: float | None = None, shutter_open: bool | None = None) -> Waveform:
+                       attenuation_db: float | None = None, shutter_open: bool | None = None,
+                       compliance: bool = False) -> Waveform:
         """What the scope channel records, W.
 
         The transmitter waveform scaled by :meth:`scope_input_factor` (the scope path, and
@@ -455,12 +456,21 @@ class BenchLink:
         ``ScopeParams.noise_bandwidth_hz``; from
         ``numpy.random.default_rng([noise_seed, temperature bin, input-power bin])``,
         recorded in ``meta["scope_noise_seed"]``), rounded to float32 (the precision of the
-        scope's waveform export).  Cached per state.
+        scope's waveform export).  Cached per state.  ``compliance=True``: the record of the
+        scope's TDECQ path, the transmitter through the bench's compliance spool
+        (``ScopeParams.compliance_dispersion_ps_per_nm``, :func:`models.compliance.through_compliance_fibre`)
+        before the rest; the same record as ``compliance=False`` on a bench without a spool.
         """
         from optics.reference_receiver import bessel_thomson
 
         tx = self.transmitter_waveform(temperature_c)
         t = float(tx.meta.get("temperature_c", self._temperature(temperature_c)))
+        spool = self.params.scope.compliance_channel() if compliance else None
+        if spool is not None:
+            from models.compliance import through_compliance_fibre
+
+            b2b = tx
+            tx = self._cached(("spool", t), lambda: through_compliance_fibre(b2b, spool))
         factor = self.scope_input_factor(attenuation_db, shutter_open)
         sp = self.params.scope
 
@@ -482,7 +492,7 @@ class BenchLink:
             samples = samples.astype(np.float32).astype(np.float64)
             return wf.with_samples(samples, meta=meta)
 
-        return self._cached(("scope", t, sirc_bandwidth_hz, factor), make)
+        return self._cached(("scope", t, sirc_bandwidth_hz, factor, spool is not None), make)
 
     def tx_average_power_w(self, temperature_c: float | None = None) -> float:
         """Launched average power, W."""

@@ -24,16 +24,20 @@ from optics.phy.dispersion import dispersion_limits
 
 
 def _rows(spec: PhySpec, metric: str, allow_proposal: bool, allow_draft: bool = False) -> tuple[LimitRow, ...]:
-    """Rows on ``metric``: the non-proposal ones; only if none, the proposal ones (draft rows
-    included) when ``allow_proposal``, else the draft ones when ``allow_draft``."""
+    """Rows on ``metric`` by authority, published > draft > proposal: the published
+    (verified/unverified) ones; only if none, the draft ones when ``allow_draft`` or
+    ``allow_proposal`` (which admits drafts too); only if none of those either, the task-force
+    proposal ones when ``allow_proposal``.  A proposal row never overrides a draft row of the same
+    metric (1.6TBASE-DR8: the D1.3 draft's TDECQ 3.4 dB, not the blog's 3.0 dB)."""
     rows = spec.rows_for(metric)
     firm = tuple(r for r in rows if not r.proposal)
     if firm:
         return firm
+    drafts = tuple(r for r in rows if r.draft)
+    if drafts and (allow_draft or allow_proposal):
+        return drafts
     if allow_proposal:
         return tuple(r for r in rows if r.proposal)
-    if allow_draft:
-        return tuple(r for r in rows if r.draft)
     return firm
 
 
@@ -99,7 +103,8 @@ def worst_case_tx_oma_dbm(
     max(OMA_outer min, (OMA − TDECQ) min + TDECQ max), minimised over ER = ER_min and ER → large
     (for the ER-dependent floors).  400GBASE-DR4: max(max(−0.8, −2.2 + 3.4), −2.2 + 3.4) = 1.2 dBm.
     With ``allow_proposal`` PROPOSAL rows count, and a table without OMA rows uses
-    ``ProposalAllocations.oma_minus_tdecq_dbm`` + TDECQ max (1.6TBASE-DR8: −1.2 + 3.0 = 1.8 dBm).
+    ``ProposalAllocations.oma_minus_tdecq_dbm`` + TDECQ max (1.6TBASE-DR8: −1.2 + 3.4 = 2.2 dBm, the
+    draft's TDECQ max taking precedence over the blog's 3.0 dB proposal row).
 
     Raises
     ------

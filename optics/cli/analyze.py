@@ -3,7 +3,8 @@
 Usage::
 
     optics analyze FILE [--symbol-rate BAUD] [--pattern NAME] [--no-reference-filter]
-                        [--phy NAME [--allow-draft] [--allow-proposal]] [--json] [--plot OUT.png]
+                        [--phy NAME [--allow-draft] [--allow-proposal]] [--tecq-capture FILE]
+                        [--json] [--plot OUT.png]
 
 Reads ``FILE`` with :func:`optics.io.read_waveform` (toolkit CSV/NPZ, FlexDCA export),
 runs :func:`optics.analyze.analyze` and prints a table, or with ``--json`` one JSON object
@@ -13,6 +14,10 @@ with the reasons of an outcome other than PASS/FAIL (rows NOT TESTED and the met
 draft/proposal rows that did not decide), ``reasons`` in the JSON verdict
 (:meth:`optics.verdict.Verdict.reasons`).  The PHY's DRAFT rows (e.g. IEEE P802.3dj numbers)
 decide only with ``--allow-draft``, its task-force PROPOSAL rows only with ``--allow-proposal``.
+``--tecq-capture FILE`` gives the same transmitter recorded back-to-back (without the test
+fibre; read like ``FILE``, with the same ``--symbol-rate`` / ``--pattern``): its TECQ is
+measured with the same method and reported as ``tecq_db``, so the PHY's ``tecq_db`` and
+``|TDECQ - TECQ|`` rows are judged instead of NOT TESTED.
 
 Exit status: 0 ok, 1 the verdict is FAIL, 2 error (one-line message on stderr).
 """
@@ -51,6 +56,9 @@ def register(subparsers: Any) -> None:
                    help="let the PHY's DRAFT rows (unapproved standard draft numbers) decide the verdict")
     p.add_argument("--allow-proposal", dest="allow_proposal", action="store_true",
                    help="let the PHY's task-force PROPOSAL rows decide the verdict")
+    p.add_argument("--tecq-capture", dest="tecq_capture", metavar="FILE", default=None,
+                   help="the same transmitter recorded back-to-back (no test fibre): its TECQ is measured "
+                   "and the PHY's tecq_db and |TDECQ - TECQ| rows judged")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="OUT.png", default=None, help="save the eye plot(s)")
     p.set_defaults(func=run)
@@ -104,6 +112,7 @@ def analyze_file(
     stream: TextIO | None = None,
     allow_draft: bool = False,
     allow_proposal: bool = False,
+    tecq_capture: str | Path | None = None,
 ) -> int:
     """Read, analyse and report one waveform file; returns the exit status (0 or 1).
 
@@ -136,13 +145,21 @@ def analyze_file(
     wf = read_waveform(path, symbol_rate_baud=symbol_rate_baud, pattern=pattern)
     if wf.symbol_rate_baud is None:
         raise InvalidParameter(f"{Path(path).name} does not give the symbol rate: use --symbol-rate BAUD")
+    tecq_wf = None
+    if tecq_capture is not None:
+        tecq_wf = read_waveform(tecq_capture, symbol_rate_baud=symbol_rate_baud, pattern=pattern)
+        if tecq_wf.symbol_rate_baud is None:
+            raise InvalidParameter(f"--tecq-capture {Path(tecq_capture).name} does not give the symbol rate: "
+                                   "use --symbol-rate BAUD")
     result = analyze(wf, reference_filter=reference_filter, phy=phy, allow_draft=allow_draft,
-                     allow_proposal=allow_proposal)
+                     allow_proposal=allow_proposal, tecq_waveform=tecq_wf)
     if plot is not None:
         saved = save_plot(result, plot)
     if as_json:
         d = result.to_dict()
         d["file"] = str(path)
+        if tecq_capture is not None:
+            d["tecq_file"] = str(tecq_capture)
         if plot is not None:
             d["plot"] = str(saved)
         out.write(json.dumps(_json_safe(d), indent=2) + "\n")
@@ -168,4 +185,5 @@ def run(args: argparse.Namespace) -> int:
         plot=args.plot,
         allow_draft=args.allow_draft,
         allow_proposal=args.allow_proposal,
+        tecq_capture=args.tecq_capture,
     )

@@ -187,11 +187,12 @@ def _add_verdicts(doc: dict[str, Any], spec: Any, guard_band_db: float, *, allow
         ber = lane.get("ber_estimate")
         if ber is None:
             ber = lane.get("ber_counted")
-        check = BerCheck(ber, spec.ber_limit, phy=spec.name,
-                         missing_hint="the lane gave neither ber_estimate nor ber_counted")
-        if check.status == FAIL or lane.get("failure"):
+        check = BerCheck.from_spec(ber, spec, allow_draft=allow_draft, allow_proposal=allow_proposal,
+                                   missing_hint="the lane gave neither ber_estimate nor ber_counted")
+        # a draft / proposal BER limit without its flag is judged and shown but does not decide
+        if (check.decides and check.status == FAIL) or lane.get("failure"):
             outcome = FAIL
-        elif check.status == NOT_TESTED and outcome == PASS:
+        elif check.decides and check.status == NOT_TESTED and outcome == PASS:
             outcome = INCOMPLETE
         reasons = []
         if outcome not in (PASS, FAIL):
@@ -355,6 +356,11 @@ def run(args: argparse.Namespace) -> int:
     if spec is not None and spec.tdecq_method is not None and settings.compute_tdecq:
         # TDECQ with the PHY's transmitter-test method (as optics analyze --phy)
         settings = dataclasses.replace(settings, tdecq_method=spec.tdecq_method)
+    if spec is not None and settings.compute_tdecq:
+        # TDECQ after the PHY's compliance fibre, TECQ back-to-back (models.compliance)
+        from models.compliance import compliance_channel
+
+        settings = dataclasses.replace(settings, compliance=compliance_channel(spec))
 
     if args.sweep is not None:
         from models.thermal import parse_range, sweep_temperature

@@ -313,6 +313,39 @@ class StepTdecq:
                 + "; ".join(self.not_applied) + ")")
 
 
+def resolve_ffe(settings: Mapping[str, Any], method: TdecqMethod | None) -> tuple[int, int]:
+    """``(n_taps, n_precursors)`` of a ``tx`` step: its settings first, then the PHY's method,
+    then :data:`STEP_DEFAULT_TAPS` / :data:`STEP_DEFAULT_PRECURSORS` (the rules of
+    :func:`step_tdecq`, which also checks the precursors are below the taps; the plan loader
+    uses this to check a plan against its PHY's method before any instrument is touched).
+
+    Raises
+    ------
+    InvalidParameter
+        A setting that is not an integer in range (taps 1..41, precursors 0..40).
+
+    Examples
+    --------
+    >>> resolve_ffe({"tdecq_precursors": 7}, None)
+    (5, 7)
+    """
+    from optics import validate
+
+    given_taps = settings.get("tdecq_taps")
+    if given_taps is not None:
+        n_taps = validate.integer("tdecq_taps", given_taps, 1, MAX_METHOD_TAPS)
+    else:
+        n_taps = method.n_taps if method is not None else STEP_DEFAULT_TAPS
+    given_pre = settings.get("tdecq_precursors")
+    if given_pre is not None:
+        n_pre = validate.integer("tdecq_precursors", given_pre, 0, MAX_METHOD_TAPS - 1)
+    elif method is not None and method.n_precursors is not None and n_taps == method.n_taps:
+        n_pre = method.n_precursors
+    else:
+        n_pre = STEP_DEFAULT_PRECURSORS
+    return n_taps, n_pre
+
+
 def step_tdecq(settings: Mapping[str, Any], method: TdecqMethod | None, symbol_rate_baud: float) -> StepTdecq:
     """Resolve a ``tx`` step's TDECQ settings: step settings first, then the PHY's method, then
     the defaults.
@@ -348,18 +381,7 @@ def step_tdecq(settings: Mapping[str, Any], method: TdecqMethod | None, symbol_r
     from optics.errors import InvalidParameter
 
     baud = validate.positive("symbol_rate_baud", symbol_rate_baud, "Bd")
-    given_taps = settings.get("tdecq_taps")
-    if given_taps is not None:
-        n_taps = validate.integer("tdecq_taps", given_taps, 1, MAX_METHOD_TAPS)
-    else:
-        n_taps = method.n_taps if method is not None else STEP_DEFAULT_TAPS
-    given_pre = settings.get("tdecq_precursors")
-    if given_pre is not None:
-        n_pre = validate.integer("tdecq_precursors", given_pre, 0, MAX_METHOD_TAPS - 1)
-    elif method is not None and method.n_precursors is not None and n_taps == method.n_taps:
-        n_pre = method.n_precursors
-    else:
-        n_pre = STEP_DEFAULT_PRECURSORS
+    n_taps, n_pre = resolve_ffe(settings, method)
     if n_pre >= n_taps:
         raise InvalidParameter(f"tdecq_precursors = {n_pre} must be below tdecq_taps = {n_taps} (0..{n_taps - 1})")
     if method is None:

@@ -39,6 +39,7 @@ DISPLAY_SCALE: Mapping[str, tuple[str, float]] = MappingProxyType(
 _PHY_KEYS = {
     "name": str, "standard": str, "clause": str, "confidence": str, "lanes": int, "modulation": str,
     "symbol_rate_baud": float, "symbol_rate_tolerance_ppm": float, "fec": str, "ber_limit": float,
+    "ber_limit_status": str, "ber_limit_source": str,
     "ser_target": float, "reach_min_m": float, "reach_m": float, "fiber": str,
     "wavelength_windows_nm": list, "orl_tolerance_db": float, "unverified_fields": list, "note": str,
 }
@@ -80,6 +81,10 @@ class PhySpec:
     """One PHY's specification table (frozen).  Build it with :func:`load_phy`.
 
     Wavelengths are held in m (``wavelength_windows_m``), rates in Bd, reach in m.
+    ``ber_limit`` is the pre-FEC BER limit; ``ber_limit_status`` is None for a published one,
+    ``"draft"`` / ``"proposal"`` (with ``ber_limit_source``, the citation) for one taken from an
+    unapproved draft or task-force material: it decides a verdict only with ``allow_draft`` /
+    ``allow_proposal`` (:class:`optics.verdict.BerCheck`), like a draft / proposal row.
     """
 
     name: str
@@ -106,6 +111,8 @@ class PhySpec:
     sources: Mapping[str, str]
     path: str
     tdecq_method: TdecqMethod | None = None
+    ber_limit_status: str | None = None
+    ber_limit_source: str = ""
 
     @property
     def wavelength_range_m(self) -> tuple[float, float]:
@@ -143,6 +150,8 @@ class PhySpec:
             "symbol_rate_tolerance_ppm": self.symbol_rate_tolerance_ppm,
             "fec": self.fec,
             "ber_limit": self.ber_limit,
+            "ber_limit_status": self.ber_limit_status,
+            "ber_limit_source": self.ber_limit_source,
             "ser_target": self.ser_target,
             "reach_min_m": self.reach_min_m,
             "reach_m": self.reach_m,
@@ -171,7 +180,8 @@ class PhySpec:
         lines = [
             f"{self.name}  ({self.standard}, clause {self.clause}; confidence {self.confidence})",
             f"  {self.lanes} lane(s) {self.modulation} at {rate}; FEC {self.fec}; "
-            f"BER limit {self.ber_limit if self.ber_limit is not None else 'n/a'}, "
+            f"BER limit {self.ber_limit if self.ber_limit is not None else 'n/a'}"
+            f"{f' [{self.ber_limit_status.upper()}]' if self.ber_limit_status else ''}, "
             f"SER target {self.ser_target if self.ser_target is not None else 'n/a'}",
             f"  reach {self.reach_min_m if self.reach_min_m is not None else '?'}-{self.reach_m:g} m, "
             f"{self.fiber}; wavelength windows {windows} nm",
@@ -448,6 +458,17 @@ def parse_spec(data: Mapping[str, Any], path: str = "<memory>", text: str | None
     def opt(key: str) -> float | None:
         return float(phy[key]) if key in phy else None
 
+    # a draft / proposal BER limit (e.g. 802.3dj) carries its status and source like a row
+    ber_status, ber_source = phy.get("ber_limit_status"), phy.get("ber_limit_source")
+    if (ber_status is not None or ber_source is not None) and "ber_limit" not in phy:
+        raise _fail(path, "[phy]", "ber_limit_status / ber_limit_source describe a ber_limit, which is missing")
+    if ber_status is not None and ber_status not in _ROW_STATUSES:
+        raise _fail(path, "[phy]", f"ber_limit_status = {ber_status!r}; allowed: {', '.join(_ROW_STATUSES)} "
+                    "(leave it out for a published limit)", lines.key("phy", "ber_limit_status"))
+    if ber_source is not None and ber_source not in sources or ber_status is not None and ber_source is None:
+        raise _fail(path, "[phy]", f"ber_limit_source = {ber_source!r} must name an entry of [sources] "
+                    f"({', '.join(sorted(sources))})", lines.key("phy", "ber_limit_source"))
+
     return PhySpec(
         name=phy["name"], standard=phy["standard"], clause=phy.get("clause", "?"),
         confidence=phy.get("confidence", "?"), lanes=phy["lanes"], modulation=phy["modulation"],
@@ -458,6 +479,7 @@ def parse_spec(data: Mapping[str, Any], path: str = "<memory>", text: str | None
         orl_tolerance_db=opt("orl_tolerance_db"), unverified_fields=tuple(phy.get("unverified_fields", ())),
         note=phy.get("note", ""), rows=tuple(rows), dispersion=disp, budget=budget,
         sources=MappingProxyType(dict(sources)), path=path, tdecq_method=method,
+        ber_limit_status=ber_status, ber_limit_source="" if ber_source is None else sources[ber_source],
     )
 
 

@@ -75,6 +75,7 @@ from typing import Any
 from optics.errors import ConfigError
 from optics.toml_lines import line_of as _line_of
 from optics.phy.limits import LOG_UNITS as _LOG_UNITS
+from optics.phy.method import resolve_ffe
 from optics.station.records import plan_hash
 
 #: Instruments each step kind needs on the bench.
@@ -99,8 +100,8 @@ STEP_SETTINGS: Mapping[str, Mapping[str, tuple[tuple[type, ...], str]]] = {
         "pattern": ((str,), "transmitted PAM4 pattern name (optics.patterns), sets the scope's pattern lock"),
         "symbol_rate_baud": ((int, float), "symbol rate, Bd (default: the PHY's)"),
         "n_patterns": ((int,), "pattern repetitions acquired per lane (default 1)"),
-        "tdecq_taps": ((int,), "TDECQ reference equaliser taps (default 5)"),
-        "tdecq_precursors": ((int,), "of which precursors (default 1)"),
+        "tdecq_taps": ((int,), "TDECQ reference equaliser taps (default: the PHY's TDECQ method's, else 5)"),
+        "tdecq_precursors": ((int,), "of which precursors (default: the PHY method's when its taps are used, else 1)"),
         "export_eye": ((bool,), "export the pattern waveform for the report's eye diagram (default true)"),
     },
     "rx_sensitivity": {
@@ -313,11 +314,12 @@ def load_plan(
         if isinstance(val, bool) or not isinstance(val, (int, float)) or not 0 <= val <= 86400:
             raise fail(f"[thermal]: {key} = {val!r} must be a number in [0, 86400]", key, header="thermal")
 
-    limit_inputs = limit_windows = None
+    limit_inputs = limit_windows = phy_method = None
     if phy_rows is None:
         phy_rows = _package_phy_rows
         limit_inputs = _package_limit_inputs
         limit_windows = _package_limit_windows
+        phy_method = _package_phy_method
     try:
         rows = set(phy_rows(phy))
     except Exception as exc:  # unknown PHY: the PHY loader's message suggests names
@@ -404,10 +406,14 @@ def load_plan(
             if rng is not None and not rng[0] <= val <= rng[1]:      # also refuses nan / inf
                 raise sfail(f"setting {key} = {val!r} must be in [{rng[0]:g}, {rng[1]:g}]"
                             + (f" {rng[2]}" if rng[2] else ""), key)
-        taps, pre = settings.get("tdecq_taps", 5), settings.get("tdecq_precursors", 1)
-        if kind == "tx" and pre >= taps:
-            raise sfail(f"setting tdecq_precursors = {pre} must be below tdecq_taps = {taps}",
-                        "tdecq_precursors" if "tdecq_precursors" in settings else "tdecq_taps")
+        if kind == "tx":
+            # the taps and precursors the step measures with: the same resolution as the station's
+            # and the prediction's (optics.phy.method.step_tdecq), from the plan's PHY method
+            taps, pre = resolve_ffe(settings, phy_method(phy) if phy_method is not None else None)
+            if pre >= taps:
+                src = "" if "tdecq_taps" in settings else f" (PHY {phy}'s TDECQ method or the default)"
+                raise sfail(f"setting tdecq_precursors = {pre} must be below tdecq_taps = {taps}{src}",
+                            "tdecq_precursors" if "tdecq_precursors" in settings else "tdecq_taps")
         if kind in JUDGING_KINDS and not limits and not characterisation:
             raise sfail(f"step {sname!r} (kind {kind!r}) has no limits: it would record every value as "
                         f"'no limit in the plan' and pass it; list its limits (rows of PHY {phy}: "
@@ -497,6 +503,13 @@ def _package_limit_windows(phy: str, metric: str) -> list[tuple[float, float, st
         if mins and maxs:
             out.append((max(mins), min(maxs), rows[0].unit))
     return out
+
+
+def _package_phy_method(phy: str) -> Any:
+    """The PHY table's TDECQ method (:class:`optics.phy.method.TdecqMethod`), None without one."""
+    from optics.phy import load_phy
+
+    return load_phy(phy).tdecq_method
 
 
 def _package_phy_rows(phy: str) -> Iterable[str]:

@@ -345,6 +345,9 @@ class _Run:
         note = f"step {step.name}: {self._tdecq.note()}"
         if self._tdecq.note() and note not in self.notes:
             self.notes.append(note)
+        spool = spool_note(self.bench, self.spec, step.name)
+        if spool and spool not in self.notes:
+            self.notes.append(spool)
         # Ceq: the driver has no method for it; the virtual FlexDCA serves :MEASure:EYE:CEQ (the
         # real command path is not confirmed), so a scope refusing it only loses ceq_db
         try:
@@ -512,3 +515,25 @@ class _Run:
                 self.record(step, "tx_power_dbm", 10.0 * math.log10(p / 1e-3), Outcome.PASS, lane=k,
                             instruments=("module",))
             self.record(step, "laser_bias_a", mon.tx_bias_a[k], Outcome.PASS, lane=k, instruments=("module",))
+
+
+def spool_note(bench: Any, spec: Any, step_name: str) -> str:
+    """On the virtual bench, a note when its scope's compliance spool is not the PHY's compliance
+    fibre (:func:`models.compliance.compliance_channel`): the TDECQ recorded is then not the one
+    the PHY (and the yield prediction) measure.  "" when they match, and on a real bench (whose
+    spool the station cannot see)."""
+    scope = getattr(getattr(getattr(bench, "link", None), "params", None), "scope", None)
+    if scope is None:
+        return ""
+    from models.compliance import compliance_channel
+
+    want = compliance_channel(spec)
+    want_d = 0.0 if want is None else want.dispersion_ps_per_nm
+    have_d = float(scope.compliance_dispersion_ps_per_nm)
+    same_lambda = want is None or have_d == 0.0 or abs(scope.compliance_wavelength_m - want.wavelength_m) <= 1e-12
+    if abs(have_d - want_d) <= 1e-6 and same_lambda:
+        return ""
+    at = "" if want is None else f" at {want.wavelength_m * 1e9:.1f} nm"
+    return (f"step {step_name}: the virtual scope measures TDECQ through a {have_d:g} ps/nm spool "
+            f"([virtual.scope] compliance_dispersion_ps_per_nm), not {spec.name}'s compliance fibre "
+            f"({want_d:.4g} ps/nm{at})")

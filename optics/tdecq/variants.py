@@ -63,6 +63,19 @@ def _options(method: Any, options: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _closure(wf: Waveform, method: Any, options: Mapping[str, Any], *, back_to_back: bool = False) -> TDECQResult:
+    """:func:`optics.tdecq.tdecq` of ``wf`` with the method and the caller's keywords; with
+    ``back_to_back`` a record marked as having passed dispersion is refused (TECQ)."""
+    if not isinstance(wf, Waveform):
+        raise InvalidType(f"wf must be an optics.Waveform, got {type(wf).__name__}")
+    disp = wf.meta.get(DISPERSION_META_KEY) if back_to_back and wf.meta else None
+    if disp is not None and float(disp) != 0.0:
+        raise InvalidParameter(
+            f"TECQ is measured back-to-back, but the record passed {float(disp):g} ps/nm of dispersion "
+            f"(meta {DISPERSION_META_KEY!r}); its closure is a TDECQ: use optics.tdecq.tdecq")
+    return tdecq(wf, **_options(method, options))
+
+
 def tecq(wf: Waveform, *, method: Any = None, **options: Any) -> TDECQResult:
     """TECQ: TDECQ of a transmitter measured back-to-back (no test fibre's dispersion).
 
@@ -95,14 +108,7 @@ def tecq(wf: Waveform, *, method: Any = None, **options: Any) -> TDECQResult:
     >>> from optics.tdecq.variants import tecq  # doctest: +SKIP
     >>> tecq(back_to_back, method=load_phy("800GBASE-DR4").tdecq_method).tdecq_db  # doctest: +SKIP
     """
-    if not isinstance(wf, Waveform):
-        raise InvalidType(f"wf must be an optics.Waveform, got {type(wf).__name__}")
-    disp = wf.meta.get(DISPERSION_META_KEY) if wf.meta else None
-    if disp is not None and float(disp) != 0.0:
-        raise InvalidParameter(
-            f"TECQ is measured back-to-back, but the record passed {float(disp):g} ps/nm of dispersion "
-            f"(meta {DISPERSION_META_KEY!r}); its closure is a TDECQ: use optics.tdecq.tdecq")
-    return tdecq(wf, **_options(method, options))
+    return _closure(wf, method, options, back_to_back=True)
 
 
 def secq(wf: Waveform, *, method: Any = None, **options: Any) -> TDECQResult:
@@ -131,9 +137,7 @@ def secq(wf: Waveform, *, method: Any = None, **options: Any) -> TDECQResult:
     InvalidWaveform, InvalidType
         As :func:`optics.tdecq.tdecq`.
     """
-    if not isinstance(wf, Waveform):
-        raise InvalidType(f"wf must be an optics.Waveform, got {type(wf).__name__}")
-    return tdecq(wf, **_options(method, options))
+    return _closure(wf, method, options)
 
 
 @dataclasses.dataclass(frozen=True)

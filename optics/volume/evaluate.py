@@ -228,7 +228,10 @@ def _tx_metrics(wf: Any, step: Any, spec: Any = None) -> tuple[dict[str, float |
 
     The TDECQ settings are the station's (:func:`optics.phy.method.step_tdecq` of the step's
     settings and ``spec``'s method: taps, precursors, SIRC bandwidth; target SER and windows
-    as the scope measures them).
+    as the scope measures them).  TDECQ is measured after ``spec``'s compliance fibre
+    (:func:`models.compliance.compliance_channel`, through
+    :func:`models.compliance.through_compliance_fibre`, as the virtual bench's scope does with
+    that spool on its TDECQ path); power, OMA, ER and RLM on the record itself (TP2).
     """
     from optics.levels import measure_levels
     from optics.phy.method import step_tdecq
@@ -236,12 +239,21 @@ def _tx_metrics(wf: Any, step: Any, spec: Any = None) -> tuple[dict[str, float |
     from optics.tdecq import tdecq
     from optics.timing import recover_timing
 
+    from models.compliance import compliance_channel, through_compliance_fibre
+
     settings = step_tdecq(step.settings, getattr(spec, "tdecq_method", None), wf.symbol_rate_baud)
     options = settings.tdecq_options()
-    filtered = bessel_thomson(wf, bandwidth_hz=options.pop("bandwidth_hz"), order=options.pop("filter_order"))
-    # one timing recovery for both (each would recover the same timing of the same record)
+    bw, order = options.pop("bandwidth_hz"), options.pop("filter_order")
+    filtered = bessel_thomson(wf, bandwidth_hz=bw, order=order)
     timing = recover_timing(filtered)
     levels = measure_levels(filtered, timing)
+    channel = compliance_channel(spec) if spec is not None else None
+    if channel is not None:
+        # TDECQ through the compliance fibre: its own record and timing, as the scope's
+        tdecq_wf = bessel_thomson(through_compliance_fibre(wf, channel), bandwidth_hz=bw, order=order)
+        tdecq_timing = recover_timing(tdecq_wf)
+    else:
+        tdecq_wf, tdecq_timing = filtered, timing
     metrics: dict[str, float | None] = {
         "average_power_dbm": 10.0 * math.log10(levels.average / 1e-3) if levels.average > 0 else None,
         "oma_outer_dbm": 10.0 * math.log10(levels.oma_outer / 1e-3) if levels.oma_outer > 0 else None,
@@ -249,7 +261,7 @@ def _tx_metrics(wf: Any, step: Any, spec: Any = None) -> tuple[dict[str, float |
     }
     notes: dict[str, str] = {}
     try:
-        res = tdecq(filtered, reference_filter=False, timing=timing, **options)
+        res = tdecq(tdecq_wf, reference_filter=False, timing=tdecq_timing, **options)
     except OpticsError as exc:
         metrics["tdecq_db"] = metrics["ceq_db"] = None
         notes["tdecq_db"] = f"eye too closed for TDECQ: {exc}"

@@ -91,17 +91,24 @@ def test_saved_1p6t_lane_analysed_with_the_phy_uses_its_15_tap_method(saved_1p6t
 
 
 def test_simulate_json_tdecq_equals_analyze_of_the_saved_lane_with_the_same_method(tmp_path, capsys):
-    """Same lane, same waveform, same method: simulate's TDECQ and analyze's of the saved file agree.
-    While simulate measures with the 121.8.5 defaults (no tdecq_taps in its JSON) the comparison is
-    with analyze without --phy; once it measures with the PHY's method (15 taps), with --phy."""
+    """Same lane, same waveform, same method: simulate's closures and analyze's of the saved file agree.
+    The saved Tx record is the back-to-back one, so analyze --phy of it gives simulate's TECQ
+    (``tecq_db``); simulate's ``tdecq_db`` is the closure of that record after the PHY's compliance
+    fibre (models.compliance), recomputed here from the file."""
+    from models.compliance import compliance_channel, through_compliance_fibre
+
     assert main(["simulate", "--preset", "1.6TBASE-DR8", *FAST, "--json", "--save-waveforms", str(tmp_path)]) in (0, 1)
     lane = json.loads(capsys.readouterr().out)["lanes"][0]
-    uses_phy = len(lane.get("tdecq_taps") or []) == 15
-    args = ["analyze", str(tmp_path / "lane0_tx_25C.npz"), "--json"] + (["--phy", "1.6TBASE-DR8"] if uses_phy else [])
-    assert main(args) in (0, 1)
+    path = tmp_path / "lane0_tx_25C.npz"
+    assert main(["analyze", str(path), "--json", "--phy", "1.6TBASE-DR8"]) in (0, 1)
     out = json.loads(capsys.readouterr().out)
-    assert out["tdecq_db"] == pytest.approx(lane["tdecq_db"], abs=1e-9)
-    assert len(out["tdecq_taps"]) == (15 if uses_phy else 5)
+    assert out["tdecq_db"] == pytest.approx(lane["tecq_db"], abs=1e-9)
+    assert len(out["tdecq_taps"]) == len(lane["tdecq_taps"]) == 15
+    spec = load_phy("1.6TBASE-DR8")
+    after = tdecq(through_compliance_fibre(read_waveform(path), compliance_channel(spec)),
+                  **spec.tdecq_method.tdecq_options())
+    assert lane["tdecq_dispersion_ps_per_nm"] == compliance_channel(spec).dispersion_ps_per_nm
+    assert lane["tdecq_db"] == pytest.approx(after.tdecq_db, abs=1e-9)
 
 
 def test_sweep_writes_one_file_per_lane_and_temperature(tmp_path, capsys):

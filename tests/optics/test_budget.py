@@ -241,18 +241,20 @@ def test_proposal_phy_refused_by_default_with_hint():
 @pytest.mark.parametrize(
     "reach_m, connectors, margin",
     [
-        # Case-study numbers (Cole, B400G msg01599): Tx OMA -1.2 + TDECQ 3.0 = 1.8 dBm; IL 3.0 dB split as
-        # 0.5 dB/km x 500 m + 2.75 dB; MPI/DGD 0.1 dB; RxS -2.8 dBm at 1.5 dB stress -> -1.3 dBm at 3.0 dB.
-        (500.0, None, 1.8 - (0.25 + 2.75) - 0.1 - (-2.8 + 3.0 - 1.5)),  # 0.0 at the reach
-        (300.0, 2, 1.8 - (0.15 + 2 * 0.5) - 0.1 - (-1.3)),  # 1.85
-        (1000.0, None, 1.8 - (0.5 + 2.75) - 0.1 + 1.3),  # -0.25
+        # Case-study numbers (Cole, B400G msg01599) with the D1.3 draft's TDECQ max 3.4 dB (a draft row
+        # takes precedence over the blog's 3.0 dB proposal row): Tx OMA -1.2 + 3.4 = 2.2 dBm; IL 3.0 dB
+        # split as 0.5 dB/km x 500 m + 2.75 dB; MPI/DGD 0.1 dB; RxS -2.8 dBm at 1.5 dB stress -> -0.9 dBm
+        # at 3.4 dB.  (The TDECQ max enters Tx OMA and sensitivity alike, so the margins are unchanged.)
+        (500.0, None, 2.2 - (0.25 + 2.75) - 0.1 - (-2.8 + 3.4 - 1.5)),  # 0.0 at the reach
+        (300.0, 2, 2.2 - (0.15 + 2 * 0.5) - 0.1 - (-0.9)),  # 1.85
+        (1000.0, None, 2.2 - (0.5 + 2.75) - 0.1 + 0.9),  # -0.25
     ],
 )
 def test_proposal_budget_by_hand(name, reach_m, connectors, margin):
     b = link_budget(name, reach_m=reach_m, connectors=connectors, allow_proposal=True)
     assert b.standard.margin_db == pytest.approx(margin, abs=1e-9)
-    assert b.standard.item("tx_oma").value == pytest.approx(1.8, abs=1e-12)
-    assert b.standard.item("rx_sensitivity").value == pytest.approx(-1.3, abs=1e-12)
+    assert b.standard.item("tx_oma").value == pytest.approx(2.2, abs=1e-12)
+    assert b.standard.item("rx_sensitivity").value == pytest.approx(-0.9, abs=1e-12)
     assert b.standard.item("mpi_dgd_penalty").value == pytest.approx(0.1, abs=1e-12)
 
 
@@ -285,10 +287,40 @@ def test_proposal_allocations_override():
 
     alloc = ProposalAllocations(oma_minus_tdecq_dbm=-1.0, rx_sensitivity_stress_db=2.0, mpi_dgd_allocation_db=0.2)
     b = link_budget("1.6TBASE-DR8", allow_proposal=True, proposal_allocations=alloc)
-    # Tx 2.0 dBm; sensitivity -2.8 + 3.0 - 2.0 = -1.8 dBm; IL 3.0; MPI 0.2
-    assert b.standard.margin_db == pytest.approx(2.0 - 3.0 - 0.2 + 1.8, abs=1e-9)
+    # TDECQ max 3.4 dB (the draft row, over the 3.0 dB proposal row): Tx -1.0 + 3.4 = 2.4 dBm;
+    # sensitivity -2.8 + 3.4 - 2.0 = -1.4 dBm; IL 3.0; MPI 0.2
+    assert b.standard.margin_db == pytest.approx(2.4 - 3.0 - 0.2 + 1.4, abs=1e-9)
     assert worst_case_tx_oma_dbm(load_phy("1.6TBASE-DR8"), allow_proposal=True,
-                                 proposal_allocations=alloc) == pytest.approx(2.0, abs=1e-12)
+                                 proposal_allocations=alloc) == pytest.approx(2.4, abs=1e-12)
+
+
+def test_a_proposal_row_does_not_override_a_draft_row_of_the_same_metric():
+    """1.6TBASE-DR8 has TDECQ max 3.4 dB (802.3dj D1.3, draft) and 3.0 dB (a blog, proposal): the
+    budget takes the draft's, with --allow-proposal as with --allow-draft; a metric with only a
+    proposal row (its Rx sensitivity, -2.8 dBm) still takes the proposal."""
+    from optics.budget.standard import _rows
+
+    spec = load_phy("1.6TBASE-DR8")
+    assert sorted((r.status, r.max) for r in spec.rows_for("tdecq_db")) == [("DRAFT", 3.4), ("PROPOSAL", 3.0)]
+    for flags in ({"allow_proposal": True}, {"allow_draft": True, "allow_proposal": True}, {"allow_draft": True}):
+        assert [(r.status, r.max) for r in _rows(spec, "tdecq_db", flags.get("allow_proposal", False),
+                                                 flags.get("allow_draft", False))] == [("DRAFT", 3.4)]
+    assert [r.max for r in _rows(spec, "rx_sensitivity_oma_dbm", True)] == [-2.8]
+    assert _rows(spec, "rx_sensitivity_oma_dbm", False, True) == ()
+    b = link_budget(spec, allow_proposal=True)
+    assert b.standard.item("tx_oma").value == pytest.approx(-1.2 + 3.4, abs=1e-12)
+    assert b.standard.item("tdecq_allocation").value == pytest.approx(3.4, abs=1e-12)
+
+
+def test_cli_budget_allow_proposal_uses_the_draft_tdecq(capsys):
+    import json
+
+    from optics.cli import main
+
+    assert main(["budget", "--phy", "1.6TBASE-DR8", "--physics", "closed-form", "--allow-proposal", "--json"]) in (0, 1)
+    d = json.loads(capsys.readouterr().out)
+    tx = next(i for i in d["standard"]["items"] if i["name"] == "tx_oma")
+    assert tx["value"] == pytest.approx(2.2, abs=1e-12)       # -1.2 dBm (case study) + 3.4 dB (draft)
 
 
 def test_200g_lane_costs_in_physics_column():

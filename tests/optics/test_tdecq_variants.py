@@ -37,17 +37,8 @@ def _closed_form_db(noise_w: float, target_ser: float = 4.8e-4) -> float:
     return -5.0 * math.log10(1.0 - (noise_w * q_t / d) ** 2)
 
 
-def _lane_with_isi() -> Waveform:
-    sym = np.tile(prbs_q(13), 2)
-    x = np.repeat(LEVELS_W[sym], SPS)
-    f = np.fft.rfftfreq(x.size, 1.0 / (SPS * BAUD))
-    x = np.fft.irfft(np.fft.rfft(x) / (1.0 + 1j * f / (0.6 * BAUD)), x.size)
-    x += 1.5e-5 * np.random.default_rng(4).standard_normal(x.size)
-    return Waveform(samples=x, sample_rate_hz=SPS * BAUD, symbol_rate_baud=BAUD, pattern=sym)
-
-
-def test_tecq_of_a_back_to_back_record_is_its_tdecq_with_the_phy_method():
-    wf = _lane_with_isi()
+def test_tecq_of_a_back_to_back_record_is_its_tdecq_with_the_phy_method(isi_lane):
+    wf = isi_lane(BAUD, seed=4, sps=SPS, periods=2)
     method = load_phy("800GBASE-DR4").tdecq_method
     r = tecq(wf, method=method)
     assert len(r.taps) == 15

@@ -463,7 +463,8 @@ def test_ber_check():
 
     assert BerCheck(1e-4, 2.4e-4).status == "PASS" and BerCheck(1e-4, 2.4e-4).reason() is None
     assert BerCheck(3e-4, 2.4e-4).status == "FAIL"
-    assert BerCheck(2.4e-4, 2.4e-4).to_record() == {"metric": "ber", "value": 2.4e-4, "max": 2.4e-4, "status": "PASS"}
+    assert BerCheck(2.4e-4, 2.4e-4).to_record() == {"metric": "ber", "value": 2.4e-4, "max": 2.4e-4, "status": "PASS",
+                                                    "row_status": None, "decides": True, "source": ""}
     no_limit = BerCheck(1e-5, None, phy="1.6TBASE-DR8").reason()
     assert no_limit.kind == "not_tested" and "no pre-FEC BER limit" in no_limit.detail and no_limit.flag is None
     no_ber = BerCheck(None, 2.4e-4, missing_hint="count errors").reason()

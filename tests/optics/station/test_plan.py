@@ -157,3 +157,43 @@ def test_a_limit_equation_input_the_step_cannot_supply_fails_at_load(tmp_path):
         load_plan(write(tmp_path, text))
     ok = load_plan(write(tmp_path, text.replace("gate_time_s = 0.01", "reference_secq_db = 1.0")))
     assert ok.steps[1].settings["reference_secq_db"] == 1.0
+
+
+def _tx_plan(tmp_path, phy, settings):
+    text = textwrap.dedent(
+        f"""\
+        name = "p"
+        phy = "{phy}"
+        [[step]]
+        name = "tx"
+        kind = "tx"
+        limits = ["tdecq_db"]
+        settings = {{ {settings} }}
+        """
+    )
+    return load_plan(write(tmp_path, text))
+
+
+def test_tdecq_precursors_are_checked_against_the_phy_methods_taps(tmp_path):
+    """1.6TBASE-DR8's method has a 15-tap FFE: 7 precursors are valid there (the plan's step
+    measures with 15 taps, optics.phy.method.step_tdecq), not refused against a 5-tap default."""
+    from optics.phy import load_phy
+    from optics.phy.method import step_tdecq
+
+    assert load_phy("1.6TBASE-DR8").tdecq_method.n_taps == 15
+    plan = _tx_plan(tmp_path, "1.6TBASE-DR8", "tdecq_precursors = 7")
+    spec = load_phy("1.6TBASE-DR8")
+    resolved = step_tdecq(plan.steps[0].settings, spec.tdecq_method, spec.symbol_rate_baud)
+    assert (resolved.n_taps, resolved.n_precursors) == (15, 7)
+    # 15 precursors of the method's 15 taps: refused, naming where the taps come from
+    with pytest.raises(ConfigError, match=r"plan.toml:7: .*tdecq_precursors = 15 must be below tdecq_taps = 15 "
+                                          r"\(PHY 1.6TBASE-DR8's TDECQ method"):
+        _tx_plan(tmp_path, "1.6TBASE-DR8", "tdecq_precursors = 15")
+    # a 100 Gb/s-per-lane PHY keeps the 5-tap FFE: 7 precursors refused there
+    with pytest.raises(ConfigError, match=r"tdecq_precursors = 7 must be below tdecq_taps = 5"):
+        _tx_plan(tmp_path, "800GBASE-DR8", "tdecq_precursors = 7")
+    # explicit taps win over the method
+    with pytest.raises(ConfigError, match=r"tdecq_precursors = 7 must be below tdecq_taps = 7$"):
+        _tx_plan(tmp_path, "1.6TBASE-DR8", "tdecq_taps = 7, tdecq_precursors = 7")
+    assert _tx_plan(tmp_path, "1.6TBASE-DR8", "tdecq_taps = 9, tdecq_precursors = 7").steps[0].settings[
+        "tdecq_taps"] == 9

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from instruments.bench import BenchConfig
+from models.compliance import compliance_channel
 from models.population import load_population
+from optics.phy import load_phy
 from optics.station.bench_adapter import open_bench
 from optics.station.plan import load_plan
 from optics.station.runner import run_plan
@@ -32,8 +34,13 @@ def test_station_and_prediction_agree_module_by_module(tmp_path):
     plan = load_plan(PLAN)
     job = YieldJob.from_files(POPULATION, PLAN, samples_per_symbol=16)
     config = BenchConfig.default()
+    # the bench's scope measures TDECQ through the PHY's compliance fibre spool, as the
+    # prediction does (models.compliance; 800GBASE-DR8: -0.927 ps/nm at 1304.5 nm)
+    spool = compliance_channel(load_phy(plan.phy))
+    scope = dataclasses.replace(config.physics.scope, compliance_dispersion_ps_per_nm=spool.dispersion_ps_per_nm,
+                                compliance_wavelength_m=spool.wavelength_m)
     config = dataclasses.replace(config, physics=dataclasses.replace(
-        config.physics, time_scale=1000.0, population=str(POPULATION.resolve())))
+        config.physics, time_scale=1000.0, population=str(POPULATION.resolve()), scope=scope))
     predicted = {k: evaluate_module(job, k) for k in range(N_MODULES)}
     station = {}
     with SQLiteStore(tmp_path / "line.sqlite") as store:
