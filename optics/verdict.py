@@ -149,23 +149,25 @@ class RowResult:
     note: str = ""
     opted_in: bool = False
     missing: tuple[str, ...] = ()
+    superseded_by: str = ""
 
     @property
     def decides(self) -> bool:
         """Whether the row can decide the overall outcome.
 
-        Informative rows never decide; draft and proposal rows only when the caller allowed
+        Informative rows never decide, nor a row superseded by a row of more authority on the
+        same limit (``superseded_by``); draft and proposal rows only when the caller allowed
         them (``opted_in``: ``allow_draft`` / ``allow_proposal`` of :func:`evaluate`).
         """
-        if self.row.informative:
+        if self.row.informative or self.superseded_by:
             return False
         return self.opted_in or not self.row.proposal
 
     @property
     def advisory_flag(self) -> str | None:
         """The command-line flag that would make this draft/proposal row decide, or None
-        (a row that decides already, an informative row, a firm row)."""
-        if self.decides or self.row.informative or not self.row.proposal:
+        (a row that decides already, an informative row, a firm row, a superseded row)."""
+        if self.decides or self.row.informative or not self.row.proposal or self.superseded_by:
             return None
         return DRAFT_FLAG if self.row.draft else PROPOSAL_FLAG
 
@@ -178,7 +180,8 @@ class RowResult:
             "min": self.min, "max": self.max, "margin": self.margin,
             "status": self.status, "verified": r.verified, "row_status": r.status,
             "informative": r.informative, "proposal": r.proposal, "draft": r.draft, "required": r.required,
-            "decides": self.decides, "derived": self.derived, "clause": r.clause, "source": r.source,
+            "decides": self.decides, "superseded_by": self.superseded_by or None, "derived": self.derived,
+            "clause": r.clause, "source": r.source,
             "condition": r.condition, "note": "; ".join(x for x in (self.note, r.note) if x),
         }
 
@@ -287,6 +290,11 @@ def explain_rows(rows: Iterable[RowResult], *, hints: Mapping[str, str] | None =
         missing = f"no {', '.join(r.missing or (r.row.metric,))} given; " if r.status == NOT_TESTED else ""
         out.append(Reason(ADVISORY_REASON, r.row.metric, r.row.label, r.status, r.row.status,
                           f"{missing}{kind} rows decide only with {flag}", flag=flag, value_text=_margin_text(r)))
+    for r in rows:
+        if r.superseded_by and not r.row.informative:
+            out.append(Reason(ADVISORY_REASON, r.row.metric, r.row.label, r.status, r.row.status,
+                              f"superseded by the {r.superseded_by} row of the same limit, which decides instead",
+                              value_text=_margin_text(r)))
     for r in deciding:
         if r.status == MARGINAL:
             out.append(Reason(MARGINAL_REASON, r.row.metric, r.row.label, r.status, r.row.status,
@@ -440,6 +448,8 @@ class BerCheck:
                   missing_hint: str = "") -> "BerCheck":
         """The check of ``value`` against ``spec``'s BER limit, its status and the caller's opt-ins."""
         status = getattr(spec, "ber_limit_status", None)
+        # as the PHY's rows: a draft limit decides with allow_draft (or allow_proposal, which admits
+        # drafts too), a proposal one with allow_proposal
         opted = (status == "draft" and (allow_draft or allow_proposal)) or (status == "proposal" and allow_proposal)
         return cls(value, spec.ber_limit, phy=spec.name, missing_hint=missing_hint, limit_status=status,
                    opted_in=opted, source=getattr(spec, "ber_limit_source", ""))
@@ -558,6 +568,22 @@ def _pick_lane_rows(rows: list[LimitRow], values: Mapping[str, float], lane: int
     return best, f"lane L{best.lane} inferred from the value; "
 
 
+#: Authority of a limit row, highest first: a published standard's row (verified or not), a draft
+#: standard's, a task-force proposal's.  A row on the same limit (metric, lane, condition and
+#: bounds) as a row of more authority that decides is judged and shown but never decides: with
+#: ``--allow-proposal`` (which admits drafts too) a proposal's TDECQ 3.0 dB does not overrule the
+#: draft's 3.4 dB: the budget's precedence (:func:`optics.budget.standard._rows`).
+AUTHORITY = ("published", "draft", "proposal")
+
+
+def _authority(row: LimitRow) -> int:
+    return 0 if not row.proposal else 1 if row.draft else 2
+
+
+def _limit_key(row: LimitRow) -> tuple[Any, ...]:
+    return row.metric, row.lane, row.condition, row.min is not None, row.max is not None
+
+
 def _outcome(results: Iterable[RowResult]) -> str:
     deciding = [r for r in results if r.decides]
     if any(r.status == FAIL for r in deciding):
@@ -610,7 +636,10 @@ def evaluate(
         Let DRAFT rows (numbers of an unapproved standard draft, e.g. IEEE P802.3dj) decide the
         outcome (default False: they are judged and shown, but advisory).
     allow_proposal : bool
-        Let task-force PROPOSAL rows decide the outcome (default False: advisory).
+        Let task-force PROPOSAL rows decide the outcome, and DRAFT rows with them: a proposal has
+        less authority than a draft, so trusting one trusts the other (default False: advisory).
+        A row on the same limit as a row of more authority that decides (:data:`AUTHORITY`:
+        published > draft > proposal) is superseded by it and never decides.
 
     Returns
     -------
@@ -677,6 +706,12 @@ def evaluate(
                     f"metrics are inconsistent: {name} = {given[name]:.6g} but {text} = {expected:.6g}"
                 )
     rows = list(spec.rows_in(scope))
+    allowed = (True, allow_draft or allow_proposal, allow_proposal)     # which authorities decide
+    best = {}
+    for r in rows:
+        if not r.informative and allowed[_authority(r)]:
+            key = _limit_key(r)
+            best[key] = min(best.get(key, len(AUTHORITY)), _authority(r))
     results: list[RowResult] = []
     done_lane_metrics: set[str] = set()
     for row in rows:
@@ -696,7 +731,9 @@ def evaluate(
         else:
             guard = None
         result = _evaluate_row(row, values, set(given), guard, note, warn_no_guard=guard_band_db > 0)
-        if row.proposal and (allow_draft if row.draft else allow_proposal):
+        if not row.informative and _authority(row) > best.get(_limit_key(row), len(AUTHORITY)):
+            result = dataclasses.replace(result, superseded_by=AUTHORITY[best[_limit_key(row)]])
+        elif row.proposal and (allow_draft or allow_proposal if row.draft else allow_proposal):
             result = dataclasses.replace(result, opted_in=True)
         results.append(result)
     outcome = _outcome(results)

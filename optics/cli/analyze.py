@@ -55,7 +55,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--allow-draft", dest="allow_draft", action="store_true",
                    help="let the PHY's DRAFT rows (unapproved standard draft numbers) decide the verdict")
     p.add_argument("--allow-proposal", dest="allow_proposal", action="store_true",
-                   help="let the PHY's task-force PROPOSAL rows decide the verdict")
+                   help="let the PHY's task-force PROPOSAL rows (and DRAFT rows with them) decide the verdict")
     p.add_argument("--tecq-capture", dest="tecq_capture", metavar="FILE", default=None,
                    help="the same transmitter recorded back-to-back (no test fibre): its TECQ is measured "
                    "and the PHY's tecq_db and |TDECQ - TECQ| rows judged")

@@ -102,7 +102,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--allow-draft", dest="allow_draft", action="store_true",
                    help="let the PHY's DRAFT rows (unapproved standard draft numbers) decide the verdict")
     p.add_argument("--allow-proposal", dest="allow_proposal", action="store_true",
-                   help="let the PHY's task-force PROPOSAL rows decide the verdict")
+                   help="let the PHY's task-force PROPOSAL rows (and DRAFT rows with them) decide the verdict")
     p.add_argument("--laser-age-hours", dest="age_hours", type=float, default=None, metavar="H",
                    help="age the lasers by H hours of operation first (models.aging; default: new lasers)")
     p.add_argument("--laser-age-temperature-c", dest="age_temperature_c", type=float, default=55.0, metavar="T",

@@ -177,12 +177,16 @@ def test_draft_rows_decide_only_with_allow_draft(low_er_16t, capsys):
     assert main(["analyze", str(low_er_16t), "--phy", "1.6TBASE-DR8", "--allow-draft", "--json"]) == 1
     doc = json.loads(capsys.readouterr().out)["verdict"]
     assert doc["outcome"] == "FAIL" and doc["reasons"] == []
-    # --allow-proposal alone: the passing proposal TDECQ row decides, the failing draft row does not
-    assert main(["analyze", str(low_er_16t), "--phy", "1.6TBASE-DR8", "--allow-proposal", "--json"]) == 0
+    # --allow-proposal admits drafts too (a proposal has less authority than a draft): the failing
+    # draft ER row decides, and the draft TDECQ row supersedes the proposal's
+    assert main(["analyze", str(low_er_16t), "--phy", "1.6TBASE-DR8", "--allow-proposal", "--json"]) == 1
     doc = json.loads(capsys.readouterr().out)["verdict"]
     decides = {(r["metric"], r["row_status"]): r["decides"] for r in doc["rows"]}
-    assert decides[("tdecq_db", "PROPOSAL")] and not decides[("extinction_ratio_db", "DRAFT")]
-    assert doc["outcome"] != "FAIL"
+    assert decides[("extinction_ratio_db", "DRAFT")] and decides[("tdecq_db", "DRAFT")]
+    assert not decides[("tdecq_db", "PROPOSAL")]
+    assert [r["superseded_by"] for r in doc["rows"] if r["row_status"] == "PROPOSAL" and r["metric"] == "tdecq_db"] \
+        == ["draft"]
+    assert doc["outcome"] == "FAIL"
 
 
 def test_text_ends_with_the_reasons(low_er_16t, capsys):

@@ -1,5 +1,6 @@
 """Verdicts against PHY tables: PASS/FAIL/MARGINAL around limits, NOT TESTED, units, derived metrics."""
 
+import dataclasses
 import json
 
 import pytest
@@ -354,7 +355,8 @@ def test_draft_row_decides_only_with_allow_draft():
     assert er.status == "FAIL" and er.row.status == "DRAFT" and not er.decides
     assert [r.status for r in v.rows if r.status == "FAIL"] == ["FAIL"]
     assert v.outcome != "FAIL" and v.outcome == "INCOMPLETE"
-    assert judge_16t(extinction_ratio_db=3.0, allow_proposal=True).outcome != "FAIL"
+    # --allow-proposal admits drafts too (a proposal has less authority than a draft)
+    assert judge_16t(extinction_ratio_db=3.0, allow_proposal=True).outcome == "FAIL"
     v = judge_16t(extinction_ratio_db=3.0, allow_draft=True)
     assert v.outcome == "FAIL" and status_of(v, "Extinction ratio, each lane (min)").decides
     assert v.to_dict()["allow_draft"] is True and v.to_dict()["allow_proposal"] is False
@@ -368,11 +370,18 @@ def test_proposal_row_decides_only_with_allow_proposal():
     assert {r.row.status: r.status for r in tdecq_rows} == {"PROPOSAL": "FAIL", "DRAFT": "PASS"}
     assert judge_16t(tdecq_db=3.2).outcome == "INCOMPLETE"
     assert judge_16t(tdecq_db=3.2, allow_draft=True).outcome == "PASS"
-    assert judge_16t(tdecq_db=3.2, allow_proposal=True).outcome == "FAIL"
-    assert judge_16t(tdecq_db=3.2, allow_proposal=True, allow_draft=True).outcome == "FAIL"
-    # 800GBASE-DR4's proposal row (the older test above) likewise
-    assert evaluate({"tdecq_db": 3.2}, "800GBASE-DR4", scope="tx", require=["tdecq_db"],
-                    allow_proposal=True).outcome == "FAIL"
+    # with proposals allowed (drafts with them) the draft row decides and supersedes the proposal's
+    # (published > draft > proposal, as in the budget): the lane passes on the draft's 3.4 dB
+    for flags in ({"allow_proposal": True}, {"allow_proposal": True, "allow_draft": True}):
+        v = judge_16t(tdecq_db=3.2, **flags)
+        assert v.outcome == "PASS"
+        (prop,) = [r for r in v.rows if r.row.metric == "tdecq_db" and not r.row.draft]
+        assert prop.status == "FAIL" and prop.superseded_by == "draft" and not prop.decides
+        assert prop.to_record()["superseded_by"] == "draft"
+    # a proposal row with no draft or published row on its limit decides with --allow-proposal
+    spec = load_phy(DR8_16T)
+    lone = dataclasses.replace(spec, rows=tuple(r for r in spec.rows if not (r.metric == "tdecq_db" and r.draft)))
+    assert evaluate({**LANE_16T, "tdecq_db": 3.2}, lone, scope="tx", require=CORE_TX, allow_proposal=True).outcome == "FAIL"
 
 
 def test_incomplete_names_each_advisory_row_and_its_flag():
@@ -397,7 +406,7 @@ def test_incomplete_names_each_advisory_row_and_its_flag():
 
 def test_reasons_name_the_missing_metric_of_a_deciding_row():
     # draft rows decide, ER not given (required): NOT TESTED for the missing metric; the proposal
-    # row is still advisory and names --allow-proposal
+    # TDECQ row is superseded by the draft one, which decides (no flag would make it decide)
     lane = {k: v for k, v in LANE_16T.items() if k != "extinction_ratio_db"}
     v = evaluate(lane, DR8_16T, scope="tx", require=CORE_TX, allow_draft=True)
     assert v.outcome == "INCOMPLETE"
@@ -405,7 +414,8 @@ def test_reasons_name_the_missing_metric_of_a_deciding_row():
     nt = [x for x in reasons if x.kind == "not_tested"]
     assert [(x.metric, x.missing, x.row_status) for x in nt] == [
         ("extinction_ratio_db", ("extinction_ratio_db",), "DRAFT")]
-    assert [(x.metric, x.flag) for x in reasons if x.kind == "advisory"] == [("tdecq_db", "--allow-proposal")]
+    assert [(x.metric, x.flag) for x in reasons if x.kind == "advisory"] == [("tdecq_db", None)]
+    assert "superseded by the draft row" in [x for x in reasons if x.kind == "advisory"][0].detail
     # an equation limit whose input is missing names that input
     v = evaluate({"oma_outer_dbm": 2.0}, DR4, scope="tx", require=["oma_outer_dbm"])
     (r,) = [x for x in v.reasons() if x.metric == "oma_outer_dbm"]
@@ -433,7 +443,7 @@ def test_failing_advisory_row_is_noted_under_pass():
     v = judge_16t(tdecq_db=3.2, allow_draft=True)
     assert v.outcome == "PASS" and v.reasons() == ()
     assert [(x.metric, x.status, x.flag) for x in v.explain() if x.status == "FAIL"] == [
-        ("tdecq_db", "FAIL", "--allow-proposal")]
+        ("tdecq_db", "FAIL", None)]
     assert v.to_text().splitlines()[-1].strip().startswith("note: advisory row(s) failing")
 
 
