@@ -25,10 +25,14 @@ an APC laser then needs more bias (and the module more power); the JSON gains
 ``laser_age_hours``, ``laser_age_temperature_c`` and ``laser_hours_to_end_of_life`` (at that
 temperature, :meth:`models.aging.LaserAging.hours_to_end_of_life`).
 
-``--save-waveforms DIR`` writes each lane's Tx optical waveform (W) and, where the link made
-one, its Rx TIA waveform (V) as ``DIR/lane<k>_tx_<T>C.npz`` / ``DIR/lane<k>_rx_<T>C.npz``
+``--save-waveforms DIR`` writes each lane's Tx optical waveform (W) back-to-back (TP2: what
+``tecq_db`` is measured on) and, where the link made one, its Rx TIA waveform (V) as
+``DIR/lane<k>_tx_<T>C.npz`` / ``DIR/lane<k>_rx_<T>C.npz``, and with a PHY that has a compliance
+fibre the Tx record after it as ``DIR/lane<k>_tdecq_<T>C.npz`` (what ``tdecq_db`` is measured
+on: :func:`models.compliance.through_compliance_fibre`; ``optics analyze --phy`` of it gives
+simulate's ``tdecq_db``)
 (``k`` the lane index from 0, ``T`` the case temperature as ``%g``, e.g. ``lane0_tx_25C.npz``,
-``lane3_rx_-5C.npz``; a sweep writes one pair per lane and temperature) in the format of
+``lane3_rx_-5C.npz``; a sweep writes them per lane and temperature) in the format of
 :func:`optics.io.write_npz` (symbol rate, one pattern period of symbols, and in ``meta`` the
 pattern name, samples per symbol, lane, temperature, module/preset/PHY and unit), each file
 replaced atomically; ``optics analyze FILE`` reads them with no other option.  A sweep keeps
@@ -111,8 +115,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--plot", metavar="DIR", default=None, help="write eye / sweep figures into DIR")
     p.add_argument("--save-waveforms", dest="save_waveforms", metavar="DIR", default=None,
                    help="write each lane's Tx (and Rx) waveform as DIR/lane<k>_tx_<T>C.npz / lane<k>_rx_<T>C.npz "
-                        "(k lane index from 0, T case temperature °C as %%g, e.g. lane0_tx_25C.npz), "
-                        "readable by 'optics analyze'; a sweep writes every temperature (held in memory until written)")
+                        "(k lane index from 0, T case temperature °C as %%g, e.g. lane0_tx_25C.npz), and with a PHY "
+                        "the Tx record after its compliance fibre (what TDECQ is measured on) as "
+                        "lane<k>_tdecq_<T>C.npz, readable by 'optics analyze'; a sweep writes every temperature "
+                        "(held in memory until written)")
     p.set_defaults(func=run)
 
 
@@ -439,9 +445,16 @@ def _save_waveforms(res: Any, args: argparse.Namespace, settings: Any, spec: Any
     info = {"temperature_c": float(res.temperature_c), "module": res.name, "preset": args.preset,
             "link_file": args.link, "phy": None if spec is None else spec.name, "pattern_name": settings.pattern,
             "samples_per_symbol": settings.samples_per_symbol}
+    from models.compliance import compliance_channel, through_compliance_fibre
+
+    # what the scope behind the PHY's compliance spool captures: the record tdecq_db is measured on
+    channel = None if spec is None else compliance_channel(spec)
     written = []
     for k, lane in enumerate(res.lanes):
-        for role, wf in (("tx", lane.tx_waveform), ("rx", lane.rx_waveform)):
+        records = [("tx", lane.tx_waveform), ("rx", lane.rx_waveform)]
+        if channel is not None and lane.tx_waveform is not None:
+            records.append(("tdecq", through_compliance_fibre(lane.tx_waveform, channel)))
+        for role, wf in records:
             if wf is None:
                 continue
             wf = wf.with_meta(waveform=role, lane=lane.name, lane_index=k, unit=wf.unit, **info)

@@ -43,7 +43,8 @@ def test_every_lane_writes_tx_and_rx_with_stable_names(saved_1p6t):
     status, doc, d = saved_1p6t
     assert status in (0, 1)                       # a verdict, not an error
     names = sorted(f.name for f in d.iterdir())
-    assert names == sorted(f"lane{k}_{r}_25C.npz" for k in range(8) for r in ("tx", "rx"))
+    # back-to-back Tx, Rx and (the preset's PHY having a compliance fibre) the Tx after it
+    assert names == sorted(f"lane{k}_{r}_25C.npz" for k in range(8) for r in ("tx", "rx", "tdecq"))
     tx = read_waveform(d / "lane3_tx_25C.npz")
     rx = read_waveform(d / "lane3_rx_25C.npz")
     assert tx.quantity.label == "optical_power" and tx.meta["unit"] == "W"
@@ -109,6 +110,11 @@ def test_simulate_json_tdecq_equals_analyze_of_the_saved_lane_with_the_same_meth
                   **spec.tdecq_method.tdecq_options())
     assert lane["tdecq_dispersion_ps_per_nm"] == compliance_channel(spec).dispersion_ps_per_nm
     assert lane["tdecq_db"] == pytest.approx(after.tdecq_db, abs=1e-9)
+    # the saved after-fibre record is that one: analyze --phy of it gives simulate's tdecq_db
+    fibre = read_waveform(tmp_path / "lane0_tdecq_25C.npz")
+    assert fibre.meta["waveform"] == "tdecq" and fibre.meta["dispersion_ps_per_nm"] == lane["tdecq_dispersion_ps_per_nm"]
+    assert main(["analyze", str(tmp_path / "lane0_tdecq_25C.npz"), "--json", "--phy", "1.6TBASE-DR8"]) in (0, 1)
+    assert json.loads(capsys.readouterr().out)["tdecq_db"] == pytest.approx(lane["tdecq_db"], abs=1e-9)
 
 
 def test_sweep_writes_one_file_per_lane_and_temperature(tmp_path, capsys):
