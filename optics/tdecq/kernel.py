@@ -38,11 +38,13 @@ numpy's, so the tap search's path agrees with the numpy path to rounding (TDECQ 
 measurement and yield prediction makes millions of measurements (issue 12).  Measured
 (``benchmarks/bench_yield_lane.py``, the same run interleaving both versions on a machine
 loaded ~2): TDECQ of a yield lane (PRBS13Q at 16 samples/UI) 33.7 -> 19.6 ms (medians of
-three runs) with the one-call window evaluation, the grid reads, the plain (not cache-blocked)
-FFE loops, which LLVM vectorises (4x faster than the blocked ones) and the looser stop of the
-search (``optics.tdecq.search.OPT_FTOL``).  The functions are compiled on first use and
-cached on disk (``cache=True``), so a new worker process loads them instead of compiling
-them again.
+three runs) with the one-call window evaluation, the grid reads, FFE loops LLVM vectorises
+(:func:`_equalize`) and the looser stop of the search (``optics.tdecq.search.OPT_FTOL``); an
+SSPRQ capture at 32 samples/UI (``benchmarks/bench_tdecq.py``'s) 141 -> 96 ms with 5 taps and
+288 -> 157 ms with 15 (medians of two interleaved runs each, load 0.6).  No kernel calls BLAS
+(``np.dot`` in numba would use scipy's OpenBLAS, whose thread pool then competes with numpy's).
+The functions are compiled on first use and cached on disk (``cache=True``), so a new worker
+process loads them instead of compiling them again.
 """
 
 from __future__ import annotations
@@ -66,23 +68,36 @@ def _min_max(values: np.ndarray) -> tuple[float, float]:
     return lo, hi
 
 
+#: Samples per block of :func:`_equalize` (the block of the output stays in the L1 cache while
+#: every tap adds to it).
+_BLOCK = 2048
+
+
 @numba.njit(cache=True, nogil=True)
 def _equalize(taps: np.ndarray, inputs: np.ndarray, out: np.ndarray) -> tuple[float, float]:
     """``out = taps @ inputs`` (tap by tap, in order); returns ``(min, max)`` of ``out``.
 
-    One plain pass over the record per tap (``out[n] = out[n] + c_k x_k[n]``): LLVM vectorises
-    these loops; a cache-blocked form of them was 4x slower (measured, 5 x 16 372 samples)."""
+    Block by block of :data:`_BLOCK` samples, one plain loop per tap over views of the block
+    (``o[i] = o[i] + c_k x_k[i]``), which LLVM vectorises; measured on 5 x 16 372 samples:
+    10.7 us, against 16.1 us unblocked and 68 us for loops indexed by the block's offsets."""
     n_taps, m = inputs.shape
-    x0 = inputs[0]
-    c0 = taps[0]
-    for n in range(m):
-        out[n] = c0 * x0[n]
-    for k in range(1, n_taps):
-        xk = inputs[k]
-        ck = taps[k]
-        for n in range(m):
-            out[n] = out[n] + ck * xk[n]
+    for start in range(0, m, _BLOCK):
+        stop = min(start + _BLOCK, m)
+        _taps_into(taps, inputs, start, stop, out[start:stop])
     return _min_max(out)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _taps_into(taps: np.ndarray, inputs: np.ndarray, start: int, stop: int, o: np.ndarray) -> None:
+    x0 = inputs[0, start:stop]
+    c0 = taps[0]
+    for i in range(o.size):
+        o[i] = c0 * x0[i]
+    for k in range(1, taps.size):
+        xk = inputs[k, start:stop]
+        ck = taps[k]
+        for i in range(o.size):
+            o[i] = o[i] + ck * xk[i]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -302,10 +317,13 @@ def _newton_from(d: np.ndarray, w: np.ndarray, log_target: float, t: float, a: f
 #: :func:`window_sigma` status: sigma solved (by Newton from the warm start).
 SOLVED = 0
 #: :func:`window_sigma` status: the compiled path does not apply here (every sample equal, no
-#: pair, a target the histogram cannot reach, or no usable warm start); the caller takes the
-#: Python path (:func:`window_pairs`, :func:`optics.tdecq.ser._solve_sigma`), which also raises
-#: the errors those cases call for.
+#: pair, or a target the histogram cannot reach); the caller takes the Python path
+#: (:func:`window_pairs`, :func:`optics.tdecq.ser._solve_sigma`), which also raises the errors
+#: those cases call for.
 FALL_BACK = 1
+#: :func:`window_sigma` status: the pairs are returned but there was no usable warm start; the
+#: caller solves sigma from them (:func:`optics.tdecq.ser._solve_sigma` without a start).
+NEEDS_START = 2
 
 
 @numba.njit(cache=True, nogil=True)
@@ -319,16 +337,18 @@ def _equalize_grid(taps: np.ndarray, grid: np.ndarray, cols: np.ndarray, rows: i
     a = n_taps - 1
     for j in range(cols.size):
         g = grid[cols[j]]
-        o = out[j * rows: (j + 1) * rows]
-        g0 = g[a: a + rows]
-        c0 = taps[0]
-        for r in range(rows):
-            o[r] = c0 * g0[r]
-        for k in range(1, n_taps):
-            gk = g[a - k: a - k + rows]
-            ck = taps[k]
-            for r in range(rows):
-                o[r] = o[r] + ck * gk[r]
+        for start in range(0, rows, _BLOCK):
+            stop = min(start + _BLOCK, rows)
+            o = out[j * rows + start: j * rows + stop]
+            g0 = g[a + start: a + stop]
+            c0 = taps[0]
+            for r in range(o.size):
+                o[r] = c0 * g0[r]
+            for k in range(1, n_taps):
+                gk = g[a - k + start: a - k + stop]
+                ck = taps[k]
+                for r in range(o.size):
+                    o[r] = o[r] + ck * gk[r]
     return _min_max(out)
 
 
@@ -347,14 +367,16 @@ def _solve_window(y: np.ndarray, lo: float, hi: float, weights: np.ndarray, weig
     sums = np.zeros(n_bins)
     _bin(y, weights, weighted, lo, n_bins / (hi - lo), n_bins, raw, counts, sums)
     d, w, sign, bins, nz = _pairs(counts, sums, total, thresholds)
-    if d.size == 0 or 0.5 * w.sum() <= target or not math.isfinite(t_start):
+    if d.size == 0 or 0.5 * w.sum() <= target:
         return FALL_BACK, math.nan, d, w, sign, bins, raw, nz
+    if not math.isfinite(t_start):
+        return NEEDS_START, math.nan, d, w, sign, bins, raw, nz
     d_max = d.max()
     if d_max <= 0.0:
         return SOLVED, 0.0, d, w, sign, bins, raw, nz
     floor = 1e-9 * d_max
     if not math.exp(t_start) > floor:
-        return FALL_BACK, math.nan, d, w, sign, bins, raw, nz
+        return NEEDS_START, math.nan, d, w, sign, bins, raw, nz
     # the SER grows with sigma: below the target at the start, it is below it at the floor,
     # so the closed-eye test at the floor is needed only when the start is above the target
     ser, slope_sum = ser_and_slope(d, w, math.exp(t_start))
@@ -374,7 +396,8 @@ def window_sigma(taps: np.ndarray, inputs: np.ndarray, weights: np.ndarray, weig
     ``weights`` is the per-sample histogram weight array when ``weighted`` (else ignored).
     Returns ``(status, sigma, d, w, sign, bins, raw, nz)``: with ``status`` :data:`SOLVED`, the
     largest sigma whose SER meets ``target`` (0.0 for a closed eye) and the pairs of
-    :func:`window_pairs`, bit for bit; with :data:`FALL_BACK` sigma is NaN.  The solve is
+    :func:`window_pairs`, bit for bit; with :data:`NEEDS_START` those pairs and a NaN sigma;
+    with :data:`FALL_BACK` a NaN sigma.  The solve is
     :func:`optics.tdecq.ser._solve_sigma`'s (its guards, then :func:`newton_log_sigma`), with
     ``sum(w)`` summed in order instead of pairwise (it only decides whether the target can be
     reached).
@@ -440,7 +463,7 @@ def ser_gradient(inputs: np.ndarray, weights: np.ndarray, weighted: bool, total:
     dser_ds, share = _sample_slopes(weights, weighted, total, raw, nz, d, w, sign, bins, sigma)
     grad = np.empty(inputs.shape[0])
     for k in range(inputs.shape[0]):
-        grad[k] = np.dot(inputs[k], share)
+        grad[k] = _dot(inputs[k], share)
     return dser_ds, grad
 
 
@@ -457,5 +480,17 @@ def ser_gradient_grid(grid: np.ndarray, cols: np.ndarray, rows: int, n_taps: int
         part = share[j * rows: (j + 1) * rows]
         g = grid[cols[j]]
         for k in range(n_taps):
-            grad[k] += np.dot(g[a - k: a - k + rows], part)
+            grad[k] += _dot(g[a - k: a - k + rows], part)
     return dser_ds, grad
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _dot(x: np.ndarray, y: np.ndarray) -> float:
+    """``sum x_i y_i``, reassociated so that LLVM vectorises it (the gradient is not bit for bit
+    anyway).  Not ``np.dot``: in numba that calls the BLAS scipy ships, whose own thread pool
+    then competes with numpy's (measured: 2.5 ms per gradient of an SSPRQ x 32 window instead
+    of 0.06 ms)."""
+    s = 0.0
+    for i in range(x.size):
+        s += x[i] * y[i]
+    return s

@@ -331,7 +331,9 @@ class _Engine:
             else:
                 status, s, d, w, sign, bins, raw, nz = kernel.window_sigma(
                     c, inputs, wt, wts is not None, total, th, HISTOGRAM_BINS, self.target, t0)
-        if status == kernel.FALL_BACK:
+        if status == kernel.NEEDS_START:        # the pairs are there: solve without a start
+            s = _solve_sigma(d, w, self.target, None)
+        elif status == kernel.FALL_BACK:
             if COMPILED_KERNEL:
                 x = inputs if inputs is not None else self._grid_inputs(cols)
                 d, w, sign, bins, raw, nz = kernel.window_pairs(c, x, wts, total, th,

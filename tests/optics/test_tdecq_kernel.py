@@ -162,9 +162,12 @@ def test_window_sigma_from_the_grid_is_the_python_path(monkeypatch):
                 assert got[1] == pytest.approx(ref_s, rel=1e-11)
                 for a, b in zip(got[2:], want[:4] + want[4:]):
                     np.testing.assert_array_equal(a, b)
-        # no warm start: the kernel leaves the solve to the Python path
-        assert kernel.window_sigma_grid(c, eng.samples.grid, cols, eng.rows, wt, wts is not None, total, th,
-                                        1000, eng.target, math.nan)[0] == kernel.FALL_BACK
+        # no warm start: the kernel returns the pairs and leaves the solve to the Python path
+        got = kernel.window_sigma_grid(c, eng.samples.grid, cols, eng.rows, wt, wts is not None, total, th,
+                                       1000, eng.target, math.nan)
+        assert got[0] == kernel.NEEDS_START and math.isnan(got[1])
+        for a, b in zip(got[2:], want):
+            np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("compiled", [True, False])
