@@ -348,9 +348,8 @@ class _Engine:
         return s, d, w, sign, bins, raw, nz
 
     def _grid_inputs(self, cols: np.ndarray) -> np.ndarray:
-        """Tap inputs ``(n_taps, M)`` of whole grid columns (as :meth:`_gather` gives them)."""
-        return np.concatenate([np.stack([t[c] for t in self.samples.tap_inputs]) for c in cols],
-                              axis=1)
+        """Tap inputs ``(n_taps, M)`` of whole grid columns (:meth:`_gather` of those columns)."""
+        return self._gather([(int(c), slice(None), None) for c in cols])[0]
 
     def _cost_state(self, u: np.ndarray, basis: Any) -> tuple[float, Any]:
         """The cost of :meth:`cost_and_grad` and what :meth:`_grad` needs for its gradient."""
