@@ -365,14 +365,10 @@ def analyze(
     # the TDECQ settings: the caller's keywords, then the PHY's transmitter-test method
     # (reference receiver, FFE, target SER, windows); the transition time below uses the
     # same reference receiver
-    options = dict(tdecq_options or {})
-    method = None
-    if spec is not None and spec.tdecq_method is not None:
-        for key, value in spec.tdecq_method.tdecq_options().items():
-            options.setdefault(key, value)
-        method = spec.tdecq_method.to_dict()
-    if spec is not None and spec.ser_target is not None:
-        options.setdefault("target_ser", spec.ser_target)
+    from optics.phy.method import phy_tdecq_options
+
+    options = phy_tdecq_options(spec, tdecq_options)
+    method = spec.tdecq_method.to_dict() if spec is not None and spec.tdecq_method is not None else None
 
     result_tecq, tecq_note = None, ""
     if tecq_waveform is not None:

@@ -4,7 +4,7 @@ Usage::
 
     optics analyze FILE [--symbol-rate BAUD] [--pattern NAME] [--no-reference-filter]
                         [--phy NAME [--allow-draft] [--allow-proposal]] [--tecq-capture FILE]
-                        [--json] [--plot OUT.png]
+                        [--stressed-signal] [--json] [--plot OUT.png]
 
 Reads ``FILE`` with :func:`optics.io.read_waveform` (toolkit CSV/NPZ, FlexDCA export),
 runs :func:`optics.analyze.analyze` and prints a table, or with ``--json`` one JSON object
@@ -17,7 +17,11 @@ decide only with ``--allow-draft``, its task-force PROPOSAL rows only with ``--a
 ``--tecq-capture FILE`` gives the same transmitter recorded back-to-back (without the test
 fibre; read like ``FILE``, with the same ``--symbol-rate`` / ``--pattern``): its TECQ is
 measured with the same method and reported as ``tecq_db``, so the PHY's ``tecq_db`` and
-``|TDECQ - TECQ|`` rows are judged instead of NOT TESTED.
+``|TDECQ - TECQ|`` rows are judged instead of NOT TESTED.  ``--stressed-signal`` reads ``FILE``
+as a stressed receiver test signal instead: its SECQ is measured with the PHY's TDECQ method and
+the PHY's ``secq_db`` rows judged (:func:`optics.stressed_signal.check_stressed_signal`; the
+calibration check of the stressed source, whose SECQ a station plan states as
+``reference_secq_db``).
 
 Exit status: 0 ok, 1 the verdict is FAIL, 2 error (one-line message on stderr).
 """
@@ -59,6 +63,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--tecq-capture", dest="tecq_capture", metavar="FILE", default=None,
                    help="the same transmitter recorded back-to-back (no test fibre): its TECQ is measured "
                    "and the PHY's tecq_db and |TDECQ - TECQ| rows judged")
+    p.add_argument("--stressed-signal", dest="stressed_signal", action="store_true",
+                   help="FILE is a stressed receiver test signal: measure its SECQ with the PHY's TDECQ method "
+                   "and judge the PHY's secq_db rows (the stressed source's calibration check)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="OUT.png", default=None, help="save the eye plot(s)")
     p.set_defaults(func=run)
@@ -113,6 +120,7 @@ def analyze_file(
     allow_draft: bool = False,
     allow_proposal: bool = False,
     tecq_capture: str | Path | None = None,
+    stressed_signal: bool = False,
 ) -> int:
     """Read, analyse and report one waveform file; returns the exit status (0 or 1).
 
@@ -140,11 +148,17 @@ def analyze_file(
             raise InvalidParameter(
                 "--phy needs optics.verdict, which is not available in this installation"
             ) from None
+    if stressed_signal and (tecq_capture is not None or plot is not None):
+        raise InvalidParameter("--stressed-signal measures the SECQ of one record: it takes neither "
+                               "--tecq-capture nor --plot")
     if plot is not None:
         _check_plot_path(plot)
     wf = read_waveform(path, symbol_rate_baud=symbol_rate_baud, pattern=pattern)
     if wf.symbol_rate_baud is None:
         raise InvalidParameter(f"{Path(path).name} does not give the symbol rate: use --symbol-rate BAUD")
+    if stressed_signal:
+        return _stressed_signal(wf, path, out, reference_filter=reference_filter, phy=phy, as_json=as_json,
+                                allow_draft=allow_draft, allow_proposal=allow_proposal)
     tecq_wf = None
     if tecq_capture is not None:
         tecq_wf = read_waveform(tecq_capture, symbol_rate_baud=symbol_rate_baud, pattern=pattern)
@@ -173,6 +187,20 @@ def analyze_file(
     return 0
 
 
+def _stressed_signal(wf: Any, path: str | Path, out: TextIO, *, reference_filter: bool, phy: str | None,
+                     as_json: bool, allow_draft: bool, allow_proposal: bool) -> int:
+    """``--stressed-signal``: the SECQ check of :func:`optics.stressed_signal.check_stressed_signal`."""
+    from optics.stressed_signal import check_stressed_signal
+
+    check = check_stressed_signal(wf, phy, reference_filter=reference_filter, allow_draft=allow_draft,
+                                  allow_proposal=allow_proposal)
+    if as_json:
+        out.write(json.dumps(_json_safe({**check.to_dict(), "file": str(path)}), indent=2) + "\n")
+    else:
+        out.write(f"{Path(path).name}: {wf!r}\n\n{check.to_text()}\n")
+    return 1 if check.verdict is not None and check.verdict.outcome == "FAIL" else 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``optics analyze``."""
     return analyze_file(
@@ -186,4 +214,5 @@ def run(args: argparse.Namespace) -> int:
         allow_draft=args.allow_draft,
         allow_proposal=args.allow_proposal,
         tecq_capture=args.tecq_capture,
+        stressed_signal=args.stressed_signal,
     )

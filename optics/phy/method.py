@@ -313,6 +313,28 @@ class StepTdecq:
                 + "; ".join(self.not_applied) + ")")
 
 
+def phy_tdecq_options(spec: Any, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Keyword arguments of :func:`optics.tdecq.tdecq` for a measurement against PHY ``spec``: the
+    caller's ``options`` first, then the PHY's method (:meth:`TdecqMethod.tdecq_options`), then
+    the PHY's target SER (``spec.ser_target``); ``spec`` None gives the caller's options.
+
+    Examples
+    --------
+    >>> from optics.phy import load_phy
+    >>> phy_tdecq_options(load_phy("1.6TBASE-DR8"), {"n_taps": 5})["n_taps"]
+    5
+    """
+    out = dict(options or {})
+    if spec is None:
+        return out
+    if spec.tdecq_method is not None:
+        for key, value in spec.tdecq_method.tdecq_options().items():
+            out.setdefault(key, value)
+    if spec.ser_target is not None:
+        out.setdefault("target_ser", spec.ser_target)
+    return out
+
+
 def resolve_ffe(settings: Mapping[str, Any], method: TdecqMethod | None) -> tuple[int, int]:
     """``(n_taps, n_precursors)`` of a ``tx`` step: its settings first, then the PHY's method,
     then :data:`STEP_DEFAULT_TAPS` / :data:`STEP_DEFAULT_PRECURSORS` (the rules of
