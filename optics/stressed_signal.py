@@ -150,7 +150,7 @@ def check_stressed_signal(
     method = None if spec is None else spec.tdecq_method
     options = phy_tdecq_options(spec, tdecq_options)
     options["reference_filter"] = reference_filter
-    result = secq(wf, method=method, **options)
+    result = secq(wf, **options)            # the method is in the options already
     verdict, note = None, ""
     if spec is not None and spec.rows_for("secq_db"):
         # the calibration check: the PHY's SECQ rows alone (not the receiver rows it conditions)

@@ -46,6 +46,17 @@ def _static_mzm_oma_w(module, t_chip):
     return float(mod.power_transfer(v) - mod.power_transfer(-v))
 
 
+def _limited_budget_at_70c():
+    """400GBASE-DR4 with a 200 mA laser driver limit budgeted at 70 °C case with an end-of-life column:
+    ``(module, lane-0 laser, its ModelPhysics, the budget, new die °C, aged die °C)``."""
+    limited = _current_limited(preset("400GBASE-DR4"), 0.2)
+    mp = ModelPhysics(module=limited, sensitivity="closed-form")
+    b = link_budget("400GBASE-DR4", temperature_c=70.0, physics=mp, end_of_life=EndOfLife())
+    t_chip = chip_temperature_c(limited, 70.0)
+    t_eol = _aged_chip_c(limited, 70.0, LaserAging().hours_to_end_of_life(t_chip), t_chip)
+    return limited, limited.lanes[0].transmitter.laser, mp, b, t_chip, t_eol
+
+
 def _current_limited(module, max_bias_current_a):
     """``module`` with every laser's driver current limit set to ``max_bias_current_a`` (A)."""
     lanes = [dataclasses.replace(ln, transmitter=dataclasses.replace(
@@ -91,13 +102,7 @@ def test_apc_holds_power_to_the_end_of_life_criterion():
 def test_current_limit_costs_launch_power_closed_form():
     # a driver limit of 200 mA: the +20 % bias an 80 °C chip needs at end of life (220 mA) is beyond it,
     # the power falls to eta (I_max - I_th,EOL) and the margin by 10 log10(P_set / P_EOL)
-    m = preset("400GBASE-DR4")
-    limited = _current_limited(m, 0.2)
-    laser = limited.lanes[0].transmitter.laser
-    mp = ModelPhysics(module=limited, sensitivity="closed-form")
-    b = link_budget("400GBASE-DR4", temperature_c=70.0, physics=mp, end_of_life=EndOfLife())
-    t_chip = chip_temperature_c(limited, 70.0)
-    t_eol = _aged_chip_c(limited, 70.0, LaserAging().hours_to_end_of_life(t_chip), t_chip)
+    limited, laser, mp, b, t_chip, t_eol = _limited_budget_at_70c()
     _, i_eol, p_eol = _by_hand(laser, t_eol, 0.2, t_chip)
     assert i_eol == 0.2 and p_eol < laser.apc_power_w
     cost = 10 * math.log10(laser.apc_power_w / p_eol)
@@ -121,6 +126,7 @@ def test_current_limit_costs_launch_power_closed_form():
     # the preset's 250 mA limit leaves headroom for it
     b3 = link_budget("400GBASE-DR4", temperature_c=70.0, physics=ModelPhysics(sensitivity="closed-form"),
                      end_of_life=EndOfLife(hours=1e5, temperature_c=55.0))
+    m = preset("400GBASE-DR4")
     laser = m.lanes[0].transmitter.laser
     _, i_eol3, _ = _by_hand(laser, _aged_chip_c(m, 70.0, 1e5, 55.0), 0.08, 55.0)
     assert i_eol3 < 0.25
@@ -163,13 +169,7 @@ def test_current_limit_aging_penalty_is_the_laser_power_ratio():
     # the simulated aged transmitter's OMA falls by the laser power ratio (OMA is linear in it), each at
     # its own die temperature (new: 76.6 °C; aged, its lasers at the 200 mA limit dissipating more: 77.7 °C),
     # plus the MZM's own static OMA change between the two (Vπ(T), bias loop: about 1e-3 dB)
-    m = preset("400GBASE-DR4")
-    limited = _current_limited(m, 0.2)
-    laser = limited.lanes[0].transmitter.laser
-    mp = ModelPhysics(module=limited, sensitivity="closed-form")
-    b = link_budget("400GBASE-DR4", temperature_c=70.0, physics=mp, end_of_life=EndOfLife())
-    t_chip = chip_temperature_c(limited, 70.0)
-    t_eol = _aged_chip_c(limited, 70.0, LaserAging().hours_to_end_of_life(t_chip), t_chip)
+    limited, laser, mp, b, t_chip, t_eol = _limited_budget_at_70c()
     _, _, p_eol = _by_hand(laser, t_eol, 0.2, t_chip)
     cost = 10 * math.log10(laser.apc_power_w / p_eol)
     d_mzm = 10 * math.log10(_static_mzm_oma_w(limited, t_chip) / _static_mzm_oma_w(limited, t_eol))
